@@ -1,0 +1,54 @@
+// ImageView: a borrowed, strided view of a packed or planar 8-bit image.
+// The view never owns memory; the caller keeps the planes alive while it is in use.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+
+namespace vas {
+
+// Values equal the C header's VAS_PIXEL_FORMAT_* codes.
+enum class PixelFormat : int {
+  kBGR24 = 1,
+  kRGB24 = 2,
+  kGRAY8 = 3,
+  kNV12 = 4,
+  kNV21 = 5,
+  kI420 = 6,
+};
+
+const char* pixel_format_name(PixelFormat format);
+// Number of planes a format uses (1 for packed, 2 for NV12/NV21, 3 for I420).
+int plane_count(PixelFormat format);
+
+struct ImageView {
+  PixelFormat format = PixelFormat::kBGR24;
+  int width = 0;
+  int height = 0;
+  const uint8_t* planes[3] = {nullptr, nullptr, nullptr};
+  int strides[3] = {0, 0, 0};  // bytes per row of each plane
+
+  // Checks sizes, strides, plane pointers and chroma alignment; the message names the field.
+  Status validate() const;
+
+  static ImageView packed(PixelFormat format, int width, int height, const uint8_t* data,
+                          int stride);
+};
+
+// Owning, tightly packed 3-channel 8-bit image (used by decoders and tests).
+struct Image {
+  PixelFormat format = PixelFormat::kBGR24;
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> data;
+
+  int stride() const { return width * 3; }
+  ImageView view() const {
+    return ImageView::packed(format, width, height, data.data(), stride());
+  }
+};
+
+}  // namespace vas

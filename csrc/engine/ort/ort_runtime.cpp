@@ -1,0 +1,173 @@
+#include "engine/ort/ort_runtime.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <onnxruntime_c_api.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace vas {
+namespace {
+
+bool is_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string dir_of(const std::string& path) {
+  auto pos = path.rfind('/');
+  return pos == std::string::npos ? "." : path.substr(0, pos);
+}
+
+// libonnxruntime.so* files in dir, real versioned files first (the wheel ships no symlink).
+std::vector<std::string> libs_in(const std::string& dir) {
+  std::vector<std::string> found;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.rfind("libonnxruntime.so", 0) == 0) found.push_back(dir + "/" + name);
+    }
+    ::closedir(d);
+  }
+  std::sort(found.begin(), found.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return found;
+}
+
+// site-packages dirs under a venv or prefix: lib/python3.*/site-packages.
+std::vector<std::string> site_packages_of(const std::string& prefix) {
+  std::vector<std::string> out;
+  const std::string lib = prefix + "/lib";
+  if (DIR* d = ::opendir(lib.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.rfind("python3", 0) == 0) out.push_back(lib + "/" + name + "/site-packages");
+    }
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string this_library_path() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&this_library_path), &info) && info.dli_fname) {
+    return info.dli_fname;
+  }
+  return {};
+}
+
+struct LoadedRuntimes {
+  std::mutex mutex;
+  std::map<std::string, std::unique_ptr<OrtRuntime>> by_path;
+};
+
+LoadedRuntimes& loaded() {
+  static auto* runtimes = new LoadedRuntimes();  // intentionally never destroyed (see header)
+  return *runtimes;
+}
+
+Result<const OrtRuntime*> load_from(const std::string& path) {
+  auto& cache = loaded();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto it = cache.by_path.find(path);
+  if (it != cache.by_path.end()) return static_cast<const OrtRuntime*>(it->second.get());
+
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* err = ::dlerror();
+    return Status(StatusCode::kBackendUnavailable,
+                  "cannot load ONNX Runtime library '" + path + "': " + (err ? err : "dlopen failed"));
+  }
+  using GetApiBaseFn = const OrtApiBase* (*)();
+  auto get_base = reinterpret_cast<GetApiBaseFn>(::dlsym(handle, "OrtGetApiBase"));
+  if (!get_base) {
+    ::dlclose(handle);
+    return Status(StatusCode::kBackendUnavailable,
+                  "'" + path + "' is not an ONNX Runtime library (no OrtGetApiBase symbol)");
+  }
+  const OrtApiBase* base = get_base();
+  const OrtApi* api = base ? base->GetApi(ORT_API_VERSION) : nullptr;
+  const std::string version = base && base->GetVersionString ? base->GetVersionString() : "?";
+  if (!api) {
+    ::dlclose(handle);
+    return Status(StatusCode::kBackendUnavailable,
+                  "ONNX Runtime " + version + " at '" + path + "' does not provide C API version " +
+                      std::to_string(ORT_API_VERSION) + " (too old for this build)");
+  }
+  OrtEnv* env = nullptr;
+  if (OrtStatus* st = api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "vasdk", &env)) {
+    std::string msg = api->GetErrorMessage(st);
+    api->ReleaseStatus(st);
+    return Status(StatusCode::kBackendUnavailable, "ONNX Runtime CreateEnv failed: " + msg);
+  }
+  auto rt = std::make_unique<OrtRuntime>();
+  rt->path = path;
+  rt->api = api;
+  rt->env = env;
+  rt->version = version;
+  const OrtRuntime* out = rt.get();
+  cache.by_path.emplace(path, std::move(rt));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ort_library_candidates() {
+  std::vector<std::string> dirs;
+  // Pip layout: site-packages/vasdk/libvasdk.so beside site-packages/onnxruntime/capi/.
+  const std::string self = this_library_path();
+  if (!self.empty()) dirs.push_back(dir_of(dir_of(self)) + "/onnxruntime/capi");
+  if (const char* venv = std::getenv("VIRTUAL_ENV")) {
+    for (const auto& sp : site_packages_of(venv)) dirs.push_back(sp + "/onnxruntime/capi");
+  }
+#ifdef VASDK_ORT_PIP_HINT
+  dirs.push_back(VASDK_ORT_PIP_HINT);
+#endif
+  std::vector<std::string> candidates;
+  for (const auto& d : dirs) {
+    for (const auto& lib : libs_in(d)) {
+      if (std::find(candidates.begin(), candidates.end(), lib) == candidates.end()) {
+        candidates.push_back(lib);
+      }
+    }
+  }
+  // Left to the system loader (LD_LIBRARY_PATH, ld.so.cache).
+  candidates.emplace_back("libonnxruntime.so.1");
+  candidates.emplace_back("libonnxruntime.so");
+  return candidates;
+}
+
+Result<const OrtRuntime*> load_ort_runtime(const std::string& explicit_path) {
+  if (!explicit_path.empty()) {
+    if (!is_file(explicit_path)) {
+      return Status(StatusCode::kBackendUnavailable,
+                    "ONNX Runtime library '" + explicit_path + "' (from options) does not exist");
+    }
+    return load_from(explicit_path);
+  }
+  if (const char* env = std::getenv("VASDK_ORT_LIBRARY"); env && *env) {
+    if (!is_file(env)) {
+      return Status(StatusCode::kBackendUnavailable,
+                    std::string("ONNX Runtime library '") + env +
+                        "' (from VASDK_ORT_LIBRARY) does not exist");
+    }
+    return load_from(env);
+  }
+  std::string tried;
+  for (const auto& candidate : ort_library_candidates()) {
+    auto rt = load_from(candidate);
+    if (rt.is_ok()) return rt;
+    tried += "\n  " + rt.status().message();
+  }
+  return Status(StatusCode::kBackendUnavailable,
+                "no usable ONNX Runtime library found; install the 'onnxruntime' pip package or "
+                "set VASDK_ORT_LIBRARY. Tried:" + tried);
+}
+
+}  // namespace vas

@@ -1,0 +1,468 @@
+#include "io/video_reader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <utility>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/mem.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/time.h>
+#include <libswscale/swscale.h>
+}
+
+namespace vas {
+namespace {
+
+// Decoder errors in a row, with no frame in between, before read() gives up on the stream.
+constexpr int kMaxConsecutiveErrors = 100;
+// Budget for the RTSP TEARDOWN and socket close when the reader is destroyed.
+constexpr int64_t kCloseTimeoutUs = 1000 * 1000;
+
+// FFmpeg logs at INFO by default, which prints banners and per-stream notes. Lower it once, and
+// only when the application has not chosen a level of its own.
+void quiet_ffmpeg_logs_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_ERROR);
+  });
+}
+
+std::string av_error_text(int err) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  if (av_strerror(err, buf, sizeof(buf)) < 0) return "FFmpeg error " + std::to_string(err);
+  return buf;
+}
+
+// Hides "user:password@" so that messages and logs never carry camera credentials.
+std::string redact_url(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t path = url.find('/', host);
+  const size_t at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + "***@" + url.substr(at + 1);
+}
+
+std::string url_scheme(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  std::string s = url.substr(0, scheme);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// yuvj* formats are yuv* with full range; naming the range explicitly keeps swscale from
+// warning that the deprecated formats were used.
+AVPixelFormat unjpeg_format(AVPixelFormat f, bool* full_range) {
+  switch (f) {
+    case AV_PIX_FMT_YUVJ420P: *full_range = true; return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P: *full_range = true; return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P: *full_range = true; return AV_PIX_FMT_YUV444P;
+    case AV_PIX_FMT_YUVJ440P: *full_range = true; return AV_PIX_FMT_YUV440P;
+    case AV_PIX_FMT_YUVJ411P: *full_range = true; return AV_PIX_FMT_YUV411P;
+    default: return f;
+  }
+}
+
+struct FormatCloser {
+  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
+};
+struct CodecFreer {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct PacketFreer {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct FrameFreer {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct SwsFreer {
+  void operator()(SwsContext* s) const { sws_freeContext(s); }
+};
+struct AvFreer {
+  void operator()(uint8_t* p) const { av_free(p); }
+};
+
+// What the conversion context was built for; a change in any field rebuilds it.
+struct SwsKey {
+  int width = 0;
+  int height = 0;
+  int format = AV_PIX_FMT_NONE;
+  int colorspace = AVCOL_SPC_UNSPECIFIED;
+  bool full_range = false;
+  bool operator==(const SwsKey& o) const {
+    return width == o.width && height == o.height && format == o.format &&
+           colorspace == o.colorspace && full_range == o.full_range;
+  }
+};
+
+}  // namespace
+
+class VideoReader::Impl {
+ public:
+  Impl(std::string url, const VideoReaderOptions& options)
+      : url_(std::move(url)), name_(redact_url(url_)), options_(options) {}
+
+  ~Impl() {
+    // Give the demuxer a short, fresh budget for closing (e.g. RTSP TEARDOWN).
+    if (network_) deadline_us_ = av_gettime_relative() + kCloseTimeoutUs;
+    format_.reset();
+  }
+
+  Status open();
+  Status read(Frame* out);
+  const VideoInfo& info() const { return info_; }
+  int64_t skipped_packets() const { return skipped_packets_; }
+
+ private:
+  static int interrupt_callback(void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (self->deadline_us_ > 0 && av_gettime_relative() > self->deadline_us_) {
+      self->timed_out_ = true;
+      return 1;
+    }
+    return 0;
+  }
+  void arm_deadline(int timeout_ms) {
+    timed_out_ = false;
+    deadline_us_ = (network_ && timeout_ms > 0)
+                       ? av_gettime_relative() + static_cast<int64_t>(timeout_ms) * 1000
+                       : 0;
+  }
+  bool is_timeout(int err) const {
+    return timed_out_ || err == AVERROR_EXIT || err == AVERROR(ETIMEDOUT);
+  }
+
+  Status open_error(const std::string& what, int err) const;
+  Status read_packet();
+  Status convert(Frame* out);
+  Status end_of_stream() const {
+    return Status(StatusCode::kEndOfStream, "video_reader '" + name_ + "': end of stream");
+  }
+
+  std::string url_;
+  std::string name_;  // url_ without credentials, for messages
+  VideoReaderOptions options_;
+  VideoInfo info_;
+  bool network_ = false;
+
+  std::unique_ptr<AVFormatContext, FormatCloser> format_;
+  std::unique_ptr<AVCodecContext, CodecFreer> decoder_;
+  std::unique_ptr<AVPacket, PacketFreer> packet_;
+  std::unique_ptr<AVFrame, FrameFreer> frame_;
+  std::unique_ptr<SwsContext, SwsFreer> sws_;
+  SwsKey sws_key_;
+  std::unique_ptr<uint8_t, AvFreer> buffer_;  // output pixels, reused across frames
+  size_t buffer_size_ = 0;
+
+  int stream_index_ = -1;
+  AVRational time_base_{0, 1};
+  int64_t start_pts_ = AV_NOPTS_VALUE;
+  int64_t next_index_ = 0;
+  int64_t skipped_packets_ = 0;
+  int consecutive_errors_ = 0;
+  bool packet_pending_ = false;  // packet_ holds data the decoder has not taken yet
+  bool flushing_ = false;        // demuxer hit EOF and the decoder was sent the flush packet
+  bool ended_ = false;
+
+  int64_t deadline_us_ = 0;  // av_gettime_relative() limit for blocking I/O; 0 means none
+  bool timed_out_ = false;
+};
+
+Status VideoReader::Impl::open_error(const std::string& what, int err) const {
+  const std::string msg =
+      "video_reader: " + what + " '" + name_ + "': " + av_error_text(err);
+  if (err == AVERROR(ENOENT) || err == AVERROR_HTTP_NOT_FOUND) return not_found(msg);
+  if (is_timeout(err)) {
+    return Status(StatusCode::kTimeout,
+                  msg + " (no answer within " + std::to_string(options_.open_timeout_ms) + " ms)");
+  }
+  if (err == AVERROR_INVALIDDATA || err == AVERROR_PROTOCOL_NOT_FOUND ||
+      err == AVERROR_DEMUXER_NOT_FOUND || err == AVERROR_DECODER_NOT_FOUND ||
+      err == AVERROR_PATCHWELCOME) {
+    return unsupported(msg);
+  }
+  return io_error(msg);
+}
+
+Status VideoReader::Impl::open() {
+  const std::string scheme = url_scheme(url_);
+  network_ = !scheme.empty() && scheme != "file";
+
+  AVFormatContext* ctx = avformat_alloc_context();
+  if (ctx == nullptr) return Status(StatusCode::kOutOfMemory, "video_reader: out of memory");
+  // The callback is the one timeout that every protocol honours, including DNS and connect.
+  ctx->interrupt_callback.callback = &Impl::interrupt_callback;
+  ctx->interrupt_callback.opaque = this;
+
+  AVDictionary* opts = nullptr;
+  if (network_) {
+    // Socket-level timeouts in microseconds, as a second line behind the callback.
+    if (options_.open_timeout_ms > 0) {
+      av_dict_set_int(&opts, "timeout", int64_t{options_.open_timeout_ms} * 1000, 0);
+    }
+    if (options_.read_timeout_ms > 0) {
+      av_dict_set_int(&opts, "rw_timeout", int64_t{options_.read_timeout_ms} * 1000, 0);
+    }
+    if (options_.rtsp_tcp && (scheme == "rtsp" || scheme == "rtsps")) {
+      av_dict_set(&opts, "rtsp_transport", "tcp", 0);
+    }
+  }
+  arm_deadline(options_.open_timeout_ms);
+  int err = avformat_open_input(&ctx, url_.c_str(), nullptr, &opts);
+  av_dict_free(&opts);
+  if (err < 0) return open_error("cannot open", err);  // FFmpeg freed ctx
+  format_.reset(ctx);
+
+  err = avformat_find_stream_info(ctx, nullptr);
+  if (err < 0) return open_error("cannot read stream info of", err);
+
+  // The first real video stream; cover art is stored as a one-frame "video" stream.
+  AVStream* stream = nullptr;
+  for (unsigned i = 0; i < ctx->nb_streams; ++i) {
+    AVStream* s = ctx->streams[i];
+    if (stream == nullptr && s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+        !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+      stream = s;
+    } else {
+      s->discard = AVDISCARD_ALL;  // lets the demuxer skip packets nobody reads
+    }
+  }
+  if (stream == nullptr) {
+    return unsupported("video_reader: '" + name_ + "' has no video stream (format " +
+                       ctx->iformat->name + ", " + std::to_string(ctx->nb_streams) +
+                       " streams)");
+  }
+  stream_index_ = stream->index;
+  time_base_ = stream->time_base;
+  start_pts_ = stream->start_time;
+
+  const AVCodecParameters* par = stream->codecpar;
+  const char* codec_name = avcodec_get_name(par->codec_id);
+  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  if (codec == nullptr) {
+    return unsupported("video_reader: '" + name_ + "': no decoder for codec " + codec_name);
+  }
+  decoder_.reset(avcodec_alloc_context3(codec));
+  if (!decoder_) return Status(StatusCode::kOutOfMemory, "video_reader: out of memory");
+  err = avcodec_parameters_to_context(decoder_.get(), par);
+  if (err < 0) return open_error("cannot configure decoder for", err);
+  decoder_->thread_count = options_.threads;
+  decoder_->pkt_timebase = stream->time_base;
+  err = avcodec_open2(decoder_.get(), codec, nullptr);
+  if (err < 0) return open_error(std::string("cannot open ") + codec_name + " decoder for", err);
+
+  info_.width = par->width;
+  info_.height = par->height;
+  const AVRational rate = av_guess_frame_rate(ctx, stream, nullptr);
+  info_.fps = (rate.num > 0 && rate.den > 0) ? av_q2d(rate) : 0.0;
+  info_.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
+  info_.codec = codec_name;
+  if (info_.width <= 0 || info_.height <= 0) {
+    return unsupported("video_reader: '" + name_ + "': cannot determine the frame size of its " +
+                       codec_name + " stream (truncated or corrupt?)");
+  }
+  if (options_.output_format == PixelFormat::kNV12 && (info_.width % 2 || info_.height % 2)) {
+    return unsupported("video_reader: '" + name_ + "' is " + std::to_string(info_.width) + "x" +
+                       std::to_string(info_.height) +
+                       "; NV12 output needs even width and height (use BGR24 or RGB24)");
+  }
+
+  packet_.reset(av_packet_alloc());
+  frame_.reset(av_frame_alloc());
+  if (!packet_ || !frame_) return Status(StatusCode::kOutOfMemory, "video_reader: out of memory");
+  deadline_us_ = 0;
+  return Status::ok();
+}
+
+// Fetches the next packet of our stream into packet_, or switches to flushing at end of input.
+Status VideoReader::Impl::read_packet() {
+  for (;;) {
+    arm_deadline(options_.read_timeout_ms);
+    const int err = av_read_frame(format_.get(), packet_.get());
+    deadline_us_ = 0;
+    if (err == AVERROR_EOF || (err < 0 && !is_timeout(err) && format_->pb != nullptr &&
+                               avio_feof(format_->pb))) {
+      // A truncated file ends in a read error at the end of the data; treat it as the end too.
+      flushing_ = true;
+      return Status::ok();
+    }
+    if (err < 0) {
+      if (is_timeout(err)) {
+        return Status(StatusCode::kTimeout, "video_reader '" + name_ + "': no data within " +
+                                                std::to_string(options_.read_timeout_ms) + " ms");
+      }
+      return io_error("video_reader '" + name_ + "': read failed: " + av_error_text(err));
+    }
+    if (packet_->stream_index == stream_index_) {
+      packet_pending_ = true;
+      return Status::ok();
+    }
+    av_packet_unref(packet_.get());
+  }
+}
+
+Status VideoReader::Impl::read(Frame* out) {
+  if (ended_) return end_of_stream();
+  for (;;) {
+    int err = avcodec_receive_frame(decoder_.get(), frame_.get());
+    if (err >= 0) {
+      consecutive_errors_ = 0;
+      Status s = convert(out);
+      av_frame_unref(frame_.get());
+      return s;
+    }
+    if (err == AVERROR_EOF || (err == AVERROR(EAGAIN) && flushing_)) {
+      ended_ = true;
+      return end_of_stream();
+    }
+    if (err != AVERROR(EAGAIN)) {
+      // Frame-threaded decoders report a bad packet here rather than from send.
+      ++skipped_packets_;
+    } else {
+      if (!packet_pending_) {
+        VAS_RETURN_IF_ERROR(read_packet());
+        if (flushing_) {
+          avcodec_send_packet(decoder_.get(), nullptr);  // drains the frames it still holds
+          continue;
+        }
+      }
+      err = avcodec_send_packet(decoder_.get(), packet_.get());
+      // EAGAIN right after receive said EAGAIN breaks the API contract; keep the packet and let
+      // the error count below end a loop that would otherwise never finish.
+      if (err != AVERROR(EAGAIN)) {
+        av_packet_unref(packet_.get());
+        packet_pending_ = false;
+        if (err >= 0) continue;
+        ++skipped_packets_;
+      }
+    }
+    if (++consecutive_errors_ > kMaxConsecutiveErrors) {
+      return io_error("video_reader '" + name_ + "': " + std::to_string(consecutive_errors_) +
+                      " undecodable packets in a row, last: " + av_error_text(err));
+    }
+  }
+}
+
+Status VideoReader::Impl::convert(Frame* out) {
+  const AVFrame* f = frame_.get();
+  const int w = f->width;
+  const int h = f->height;
+  bool full_range = f->color_range == AVCOL_RANGE_JPEG;
+  const AVPixelFormat src = unjpeg_format(static_cast<AVPixelFormat>(f->format), &full_range);
+  if (w <= 0 || h <= 0 || src == AV_PIX_FMT_NONE) {
+    return io_error("video_reader '" + name_ + "': decoder returned an empty frame");
+  }
+  const PixelFormat fmt = options_.output_format;
+  if (fmt == PixelFormat::kNV12 && (w % 2 || h % 2)) {
+    return unsupported("video_reader '" + name_ + "': frame size changed to " +
+                       std::to_string(w) + "x" + std::to_string(h) +
+                       "; NV12 output needs even width and height");
+  }
+
+  const SwsKey key{w, h, src, f->colorspace, full_range};
+  if (!sws_ || !(key == sws_key_)) {
+    const AVPixelFormat dst = fmt == PixelFormat::kNV12   ? AV_PIX_FMT_NV12
+                              : fmt == PixelFormat::kRGB24 ? AV_PIX_FMT_RGB24
+                                                           : AV_PIX_FMT_BGR24;
+    sws_.reset(sws_getContext(w, h, src, w, h, dst, SWS_BILINEAR, nullptr, nullptr, nullptr));
+    if (!sws_) {
+      const char* name = av_get_pix_fmt_name(src);
+      return unsupported("video_reader '" + name_ + "': cannot convert pixel format " +
+                         (name ? name : "unknown") + " to " + pixel_format_name(fmt));
+    }
+    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(src);
+    if (desc != nullptr && !(desc->flags & AV_PIX_FMT_FLAG_RGB)) {
+      // Unspecified colour spaces fall back to BT.601, as players do for SD content.
+      const int cs = (f->colorspace > 0 && f->colorspace < AVCOL_SPC_NB) ? f->colorspace
+                                                                          : SWS_CS_DEFAULT;
+      sws_setColorspaceDetails(sws_.get(), sws_getCoefficients(cs), full_range ? 1 : 0,
+                               sws_getCoefficients(SWS_CS_DEFAULT),
+                               fmt == PixelFormat::kNV12 ? 0 : 1, 0, 1 << 16, 1 << 16);
+    }
+    sws_key_ = key;
+  }
+
+  const size_t luma = static_cast<size_t>(w) * h;
+  const size_t need = fmt == PixelFormat::kNV12 ? luma + luma / 2 : luma * 3;
+  if (need > buffer_size_) {
+    buffer_.reset(static_cast<uint8_t*>(av_malloc(need)));
+    buffer_size_ = buffer_ ? need : 0;
+    if (!buffer_) {
+      return Status(StatusCode::kOutOfMemory, "video_reader '" + name_ + "': cannot allocate " +
+                                                  std::to_string(need) + " bytes for a frame");
+    }
+  }
+
+  ImageView& img = out->image;
+  img = ImageView();
+  img.format = fmt;
+  img.width = w;
+  img.height = h;
+  uint8_t* dst[4] = {buffer_.get(), nullptr, nullptr, nullptr};
+  int dst_stride[4] = {w * 3, 0, 0, 0};
+  if (fmt == PixelFormat::kNV12) {
+    dst[1] = buffer_.get() + luma;
+    dst_stride[0] = w;
+    dst_stride[1] = w;  // interleaved U and V at half resolution: w bytes per row
+  }
+  sws_scale(sws_.get(), f->data, f->linesize, 0, h, dst, dst_stride);
+  for (int p = 0; p < 2; ++p) {
+    img.planes[p] = dst[p];
+    img.strides[p] = dst_stride[p];
+  }
+
+  out->index = next_index_++;
+  int64_t ts = f->best_effort_timestamp;
+  if (ts != AV_NOPTS_VALUE && time_base_.num > 0 && time_base_.den > 0) {
+    if (start_pts_ != AV_NOPTS_VALUE) ts -= start_pts_;
+    out->pts_us = av_rescale_q(ts, time_base_, AVRational{1, 1000000});
+  } else if (info_.fps > 0) {
+    out->pts_us = std::llround(static_cast<double>(out->index) * 1e6 / info_.fps);
+  } else {
+    out->pts_us = -1;
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<VideoReader>> VideoReader::open(const std::string& url,
+                                                       const VideoReaderOptions& options) {
+  quiet_ffmpeg_logs_once();
+  if (url.empty()) return invalid_argument("video_reader: url is empty");
+  const PixelFormat f = options.output_format;
+  if (f != PixelFormat::kBGR24 && f != PixelFormat::kRGB24 && f != PixelFormat::kNV12) {
+    return invalid_argument(std::string("video_reader: output_format must be BGR24, RGB24 or "
+                                        "NV12, got ") +
+                            pixel_format_name(f));
+  }
+  if (options.threads < 0) {
+    return invalid_argument("video_reader: threads must be >= 0, got " +
+                            std::to_string(options.threads));
+  }
+  auto impl = std::make_unique<Impl>(url, options);
+  VAS_RETURN_IF_ERROR(impl->open());
+  return std::unique_ptr<VideoReader>(new VideoReader(std::move(impl)));
+}
+
+VideoReader::VideoReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VideoReader::~VideoReader() = default;
+
+const VideoInfo& VideoReader::info() const { return impl_->info(); }
+
+Status VideoReader::read(Frame* out) {
+  if (out == nullptr) return invalid_argument("video_reader: read() needs a Frame, got NULL");
+  return impl_->read(out);
+}
+
+int64_t VideoReader::skipped_packets() const { return impl_->skipped_packets(); }
+
+}  // namespace vas

@@ -1,0 +1,79 @@
+// VideoReader: decodes the first video stream of a file or network URL into packed frames.
+// FFmpeg stays behind the pimpl so that no FFmpeg type leaks out of csrc/io.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/image.h"
+#include "core/status.h"
+
+namespace vas {
+
+struct VideoReaderOptions {
+  // BGR24, RGB24 or NV12. NV12 needs even frame sizes because its chroma is 2x2 subsampled.
+  PixelFormat output_format = PixelFormat::kBGR24;
+  // Network sources only (any URL with a scheme other than file:). A value <= 0 disables it.
+  // open_timeout_ms bounds open() as a whole; read_timeout_ms bounds each wait for data, so a
+  // frozen server turns into kTimeout instead of a read that blocks for FFmpeg's 30 s or more.
+  int open_timeout_ms = 5000;
+  int read_timeout_ms = 5000;
+  // Uses rtsp_transport=tcp for rtsp:// URLs: UDP loses packets and smears frames on busy links.
+  bool rtsp_tcp = true;
+  // Decoder threads; 0 lets FFmpeg pick. More than one adds a few frames of decode latency.
+  int threads = 1;
+};
+
+struct VideoInfo {
+  int width = 0;
+  int height = 0;
+  double fps = 0.0;          // 0 if the container gives no frame rate
+  int64_t frame_count = -1;  // from the container header; -1 if unknown
+  std::string codec;         // FFmpeg codec name, e.g. "h264" or "msmpeg4v3"
+};
+
+struct Frame {
+  ImageView image;     // borrowed: valid until the next read() or until the reader is destroyed
+  int64_t index = 0;   // 0-based count of frames returned so far
+  int64_t pts_us = 0;  // presentation time from the stream start, or index / fps if unknown
+};
+
+// Reads one video stream frame by frame.
+// Thread safety: not thread-safe; use one reader from one thread at a time. Distinct readers are
+// independent and may run on different threads.
+// Ownership: the reader owns its FFmpeg contexts and one output buffer that it reuses for every
+// frame, so frames are borrowed views that the next read() overwrites.
+class VideoReader {
+ public:
+  // Opens url (a path or a URL FFmpeg understands, e.g. rtsp://) and its decoder.
+  // Errors: kNotFound for a missing file, kUnsupported for data that is not video (or has no
+  // video stream or decoder), kTimeout for a silent network source, kIoError otherwise.
+  // The message names the url (credentials hidden) and FFmpeg's description of the cause.
+  static Result<std::unique_ptr<VideoReader>> open(const std::string& url,
+                                                   const VideoReaderOptions& options = {});
+
+  ~VideoReader();
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+
+  // Describes the stream as opened. If the stream changes size mid-way, frames carry their own
+  // size and info() keeps the opening values.
+  const VideoInfo& info() const;
+
+  // Decodes the next frame into *out. Returns OK, kEndOfStream once the stream is drained (again
+  // on every later call), kTimeout when a network source stops sending, or another error naming
+  // the url. A packet the decoder rejects is skipped and counted, not fatal; only a long run of
+  // them without any frame fails the read.
+  Status read(Frame* out);
+
+  // Packets (or decoded frames) dropped because the decoder reported them corrupt.
+  int64_t skipped_packets() const;
+
+ private:
+  class Impl;
+  explicit VideoReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vas

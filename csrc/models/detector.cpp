@@ -1,0 +1,144 @@
+#include "models/detector.h"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace vas {
+namespace {
+
+std::string default_card_path(const std::string& model_path) {
+  const auto slash = model_path.rfind('/');
+  const auto dot = model_path.rfind('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
+    return model_path + ".json";
+  }
+  return model_path.substr(0, dot) + ".json";
+}
+
+}  // namespace
+
+Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
+  DetectorOptions o;
+  if (json_text.empty()) return o;
+  using json = nlohmann::json;
+  json doc;
+  try {
+    doc = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    return invalid_config(std::string("detector options are not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object()) return invalid_config("detector options must be a JSON object");
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    try {
+      if (k == "backend") o.engine.backend = v.get<std::string>();
+      else if (k == "ort_library") o.engine.library_path = v.get<std::string>();
+      else if (k == "threads") o.engine.threads = v.get<int>();
+      else if (k == "spinning") o.engine.spinning = v.get<bool>();
+      else if (k == "optimization") o.engine.optimization = v.get<std::string>();
+      else if (k == "card") o.card_path = v.get<std::string>();
+      else if (k == "input_width") o.input_width = v.get<int>();
+      else if (k == "input_height") o.input_height = v.get<int>();
+      else if (k == "score_threshold") o.score_threshold = v.get<float>();
+      else if (k == "nms_iou") o.nms_iou = v.get<float>();
+      else if (k == "classes") o.classes = v.get<std::vector<std::string>>();
+      else if (k == "class_agnostic_nms") o.class_agnostic_nms = v.get<bool>();
+      else if (k == "max_detections") o.max_detections = v.get<int>();
+      else return invalid_config("unknown detector option '" + k + "'");
+    } catch (const json::exception&) {
+      return invalid_config("detector option '" + k + "' has the wrong type: " + v.dump());
+    }
+  }
+  if (o.engine.threads < 0) return invalid_config("detector option 'threads' must be >= 0");
+  if (o.input_width < 0 || o.input_height < 0) {
+    return invalid_config("detector options 'input_width'/'input_height' must be positive");
+  }
+  if (o.score_threshold > 1) return invalid_config("detector option 'score_threshold' must be <= 1");
+  if (o.nms_iou > 1) return invalid_config("detector option 'nms_iou' must be <= 1");
+  if (o.max_detections <= 0) return invalid_config("detector option 'max_detections' must be > 0");
+  return o;
+}
+
+Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path,
+                                                   const DetectorOptions& options) {
+  if (!std::ifstream(model_path).good()) {
+    return not_found("model file '" + model_path + "' does not exist or cannot be read");
+  }
+  std::unique_ptr<Detector> d(new Detector());
+  d->options_ = options;
+  const std::string card_path = options.card_path.empty() ? default_card_path(model_path)
+                                                          : options.card_path;
+  VAS_ASSIGN_OR_RETURN(d->card_, load_model_card(card_path));
+  d->spec_ = d->card_.preprocess;
+  if (options.input_width > 0) d->spec_.width = options.input_width;
+  if (options.input_height > 0) d->spec_.height = options.input_height;
+  if (options.score_threshold >= 0) d->card_.score_threshold = options.score_threshold;
+  if (options.nms_iou >= 0) d->card_.nms_iou = options.nms_iou;
+
+  const size_t num_classes = d->card_.classes.size();
+  d->class_enabled_.assign(num_classes, options.classes.empty());
+  for (const auto& name : options.classes) {
+    auto it = std::find(d->card_.classes.begin(), d->card_.classes.end(), name);
+    if (it == d->card_.classes.end()) {
+      return invalid_config("detector option 'classes': model '" + d->card_.name +
+                            "' has no class '" + name + "'");
+    }
+    d->class_enabled_[it - d->card_.classes.begin()] = true;
+  }
+
+  auto engine = create_engine(model_path, options.engine);
+  if (!engine.is_ok()) return engine.status();
+  d->engine_ = std::move(engine).value();
+  const auto& ins = d->engine_->inputs();
+  if (ins.size() != 1 || ins[0].name != d->card_.input_name || ins[0].shape.size() != 4) {
+    return invalid_model("model '" + model_path + "' must have one 4-D input named '" +
+                         d->card_.input_name + "' as its card says");
+  }
+  if (ins[0].dtype != DataType::kFloat32) {
+    return unsupported("model '" + model_path + "' input is " + data_type_name(ins[0].dtype) +
+                       "; only float32 inputs are supported");
+  }
+  // A fixed-shape model pins the input size.
+  const auto& shape = ins[0].shape;
+  if ((shape[2] > 0 && shape[2] != d->spec_.height) || (shape[3] > 0 && shape[3] != d->spec_.width)) {
+    return invalid_config("model '" + model_path + "' has fixed input " + shape_to_string(shape) +
+                          ", which does not match the requested " + std::to_string(d->spec_.width) +
+                          "x" + std::to_string(d->spec_.height));
+  }
+  VAS_ASSIGN_OR_RETURN(d->decoder_, make_decoder(d->card_));
+  VAS_RETURN_IF_ERROR(d->decoder_->bind(d->engine_->outputs()));
+  d->input_.reshape(DataType::kFloat32, {1, 3, d->spec_.height, d->spec_.width});
+  return d;
+}
+
+Status Detector::detect(const ImageView& image, std::vector<Detection>* out) {
+  if (out == nullptr) return invalid_argument("detect: output is NULL");
+  BoxTransform tf;
+  VAS_RETURN_IF_ERROR(preprocessor_.run(image, spec_, input_.as<float>(), &tf));
+  VAS_RETURN_IF_ERROR(engine_->run({input_.view()}, &outputs_));
+  out->clear();
+  DecodeContext ctx;
+  ctx.input_width = spec_.width;
+  ctx.input_height = spec_.height;
+  ctx.score_threshold = card_.score_threshold;
+  ctx.class_enabled = &class_enabled_;
+  VAS_RETURN_IF_ERROR(decoder_->decode(outputs_, 0, ctx, out));
+  // NMS in network-input space, before clipping, as the reference decoders do.
+  nms(out, card_.nms_iou, !options_.class_agnostic_nms, static_cast<size_t>(options_.max_detections));
+  const float w = static_cast<float>(image.width), h = static_cast<float>(image.height);
+  for (Detection& d : *out) {
+    d.x1 = std::clamp(tf.to_src_x(d.x1), 0.0f, w);
+    d.x2 = std::clamp(tf.to_src_x(d.x2), 0.0f, w);
+    d.y1 = std::clamp(tf.to_src_y(d.y1), 0.0f, h);
+    d.y2 = std::clamp(tf.to_src_y(d.y2), 0.0f, h);
+    for (int j = 0; j < d.num_landmarks; ++j) {
+      d.landmarks[2 * j] = tf.to_src_x(d.landmarks[2 * j]);
+      d.landmarks[2 * j + 1] = tf.to_src_y(d.landmarks[2 * j + 1]);
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace vas

@@ -1,0 +1,61 @@
+// Detector: preprocess -> engine -> decode -> NMS for one model, on one image at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+#include "core/status.h"
+#include "engine/engine.h"
+#include "models/decoder.h"
+#include "models/detection.h"
+#include "models/model_card.h"
+#include "preprocess/preprocess.h"
+
+namespace vas {
+
+struct DetectorOptions {
+  EngineOptions engine;
+  std::string card_path;            // default: the model path with a .json extension
+  int input_width = 0;              // 0 = the card's size
+  int input_height = 0;
+  float score_threshold = -1;       // < 0 = the card's
+  float nms_iou = -1;
+  std::vector<std::string> classes; // keep only these class names; empty = all
+  bool class_agnostic_nms = false;
+  int max_detections = 300;
+};
+
+// Parses the detector's JSON options. Unknown fields are errors that name them.
+Result<DetectorOptions> parse_detector_options(const std::string& json_text);
+
+// Thread safety: one thread at a time per Detector (it reuses its buffers); run several
+// Detectors for parallel work. Owns its engine, decoder and buffers.
+class Detector {
+ public:
+  static Result<std::unique_ptr<Detector>> create(const std::string& model_path,
+                                                  const DetectorOptions& options);
+  // Detections in source-image pixels, clipped to the image, sorted by score.
+  Status detect(const ImageView& image, std::vector<Detection>* out);
+
+  const ModelCard& card() const { return card_; }
+  const Engine& engine() const { return *engine_; }
+  int input_width() const { return spec_.width; }
+  int input_height() const { return spec_.height; }
+
+ private:
+  Detector() = default;
+
+  ModelCard card_;
+  DetectorOptions options_;
+  PreprocessSpec spec_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<OutputDecoder> decoder_;
+  std::vector<bool> class_enabled_;
+  Preprocessor preprocessor_;
+  Tensor input_;
+  std::vector<Tensor> outputs_;
+};
+
+}  // namespace vas

@@ -1,0 +1,32 @@
+#include <algorithm>
+
+#include "models/detection.h"
+
+namespace vas {
+
+float iou(const Detection& a, const Detection& b) {
+  const float ix = std::max(0.0f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
+  const float iy = std::max(0.0f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
+  const float inter = ix * iy;
+  const float uni = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
+  return uni > 0 ? inter / uni : 0.0f;
+}
+
+void nms(std::vector<Detection>* dets, float iou_threshold, bool class_aware, size_t max_keep) {
+  auto& d = *dets;
+  // Stable so equal scores keep decoder order, which makes results deterministic.
+  std::stable_sort(d.begin(), d.end(),
+                   [](const Detection& a, const Detection& b) { return a.score > b.score; });
+  size_t kept = 0;
+  for (size_t i = 0; i < d.size() && kept < max_keep; ++i) {
+    bool suppressed = false;
+    for (size_t k = 0; k < kept && !suppressed; ++k) {
+      if (class_aware && d[k].class_id != d[i].class_id) continue;
+      suppressed = iou(d[k], d[i]) > iou_threshold;
+    }
+    if (!suppressed) d[kept++] = d[i];
+  }
+  d.resize(kept);
+}
+
+}  // namespace vas

@@ -1,0 +1,211 @@
+/*
+ * vasdk.h - the stable C ABI of the vasdk video-analytics SDK (libvasdk.so).
+ *
+ * Conventions
+ *  - Every fallible call returns vas_status_t: VAS_OK (0), VAS_END_OF_STREAM (1), or a negative
+ *    error. On error, vas_last_error_message() gives the detail for the calling thread, and the
+ *    call's out-parameters are left untouched.
+ *  - Objects come in create/destroy pairs; destroy accepts NULL.
+ *  - Structs the caller fills start with struct_size; initialise them with the matching
+ *    *_init() function. Structs only grow at the end; the library reads min(struct_size, its
+ *    own size), so old callers keep working.
+ *  - No C++ type or exception crosses this header.
+ *
+ * The block between VAS_CDEF_BEGIN and VAS_CDEF_END holds plain declarations only (no
+ * preprocessor logic) so FFI generators such as cffi can read it directly.
+ */
+#ifndef VASDK_H_
+#define VASDK_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vasdk_version.h"
+
+#if defined(_WIN32)
+#define VAS_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define VAS_API __attribute__((visibility("default")))
+#else
+#define VAS_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* VAS_CDEF_BEGIN */
+
+/* ---- Status ----------------------------------------------------------------------------- */
+
+/* Status codes. Values are pinned forever; new codes get new values. */
+typedef int32_t vas_status_t;
+enum vas_status_code {
+  VAS_OK = 0,
+  VAS_END_OF_STREAM = 1,             /* not an error: a source has no more frames */
+  VAS_ERR_INVALID_ARGUMENT = -1,     /* NULL pointer, bad size/stride/format, bad struct_size */
+  VAS_ERR_NOT_FOUND = -2,            /* a file or resource does not exist */
+  VAS_ERR_IO = -3,                   /* reading or decoding failed, corrupt input */
+  VAS_ERR_UNSUPPORTED = -4,          /* valid request that this build cannot serve */
+  VAS_ERR_INVALID_MODEL = -5,        /* model or model card is corrupt or inconsistent */
+  VAS_ERR_BACKEND_UNAVAILABLE = -6,  /* inference runtime missing or too old */
+  VAS_ERR_RUNTIME = -7,              /* the inference backend failed while running */
+  VAS_ERR_OUT_OF_MEMORY = -8,
+  VAS_ERR_INVALID_CONFIG = -9,       /* bad JSON options or config; the message names the field */
+  VAS_ERR_TIMEOUT = -10,
+  VAS_ERR_POOL_EXHAUSTED = -11,
+  VAS_ERR_INTERNAL = -12
+};
+
+/* Name of a status code, e.g. "VAS_ERR_NOT_FOUND". Never NULL; static storage.
+   Thread safety: any thread. */
+VAS_API const char* vas_status_str(vas_status_t status);
+
+/* Detail of the last failed call on this thread ("" if none). Valid until the next failing
+   vasdk call on the same thread. Successful calls leave it unchanged.
+   Thread safety: any thread (thread-local). */
+VAS_API const char* vas_last_error_message(void);
+
+/* ---- Version ---------------------------------------------------------------------------- */
+
+/* Runtime version string, e.g. "0.1.0". Static storage. Thread safety: any thread. */
+VAS_API const char* vas_version(void);
+/* Runtime version as MAJOR*10000 + MINOR*100 + PATCH; compare with VAS_VERSION_NUMBER.
+   Thread safety: any thread. */
+VAS_API uint32_t vas_version_number(void);
+
+/* ---- Images ----------------------------------------------------------------------------- */
+
+typedef enum vas_pixel_format {
+  VAS_PIXEL_FORMAT_BGR24 = 1, /* packed B, G, R; planes[0] */
+  VAS_PIXEL_FORMAT_RGB24 = 2, /* packed R, G, B; planes[0] */
+  VAS_PIXEL_FORMAT_GRAY8 = 3, /* planes[0] */
+  VAS_PIXEL_FORMAT_NV12 = 4,  /* Y in planes[0], interleaved UV in planes[1]; even sizes */
+  VAS_PIXEL_FORMAT_NV21 = 5,  /* Y in planes[0], interleaved VU in planes[1]; even sizes */
+  VAS_PIXEL_FORMAT_I420 = 6   /* Y, U, V in planes[0..2]; even sizes */
+} vas_pixel_format_t;
+
+/* A borrowed view of an image; vasdk never frees the planes. strides are bytes per row. */
+typedef struct vas_image {
+  uint32_t struct_size; /* sizeof(vas_image_t), set by vas_image_init() */
+  int32_t format;       /* vas_pixel_format_t */
+  int32_t width;
+  int32_t height;
+  const uint8_t* planes[3];
+  int32_t strides[3];
+} vas_image_t;
+
+/* Zeroes *image and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_image_init(vas_image_t* image);
+
+/* ---- Detector --------------------------------------------------------------------------- */
+
+/* One detection, in source-image pixels. Output only; this layout is frozen. */
+typedef struct vas_detection {
+  float x1;
+  float y1;
+  float x2;
+  float y2;
+  float score;
+  int32_t class_id;       /* index into the model card's classes */
+  int32_t num_landmarks;  /* 0, or 5 for face models */
+  float landmarks[10];    /* x0, y0, x1, y1, ... */
+} vas_detection_t;
+
+typedef struct vas_detector vas_detector_t;
+
+typedef struct vas_detector_config {
+  uint32_t struct_size;     /* set by vas_detector_config_init() */
+  const char* model_path;   /* ONNX file; its model card is the same path with .json */
+  /* JSON object or NULL. Fields (all optional): "backend" ("ort"), "ort_library" (path),
+     "threads", "spinning", "optimization" (none|basic|extended|all), "card" (path),
+     "input_width", "input_height", "score_threshold", "nms_iou", "classes" (list of names
+     to keep), "class_agnostic_nms", "max_detections". Unknown fields are an error. */
+  const char* options_json;
+} vas_detector_config_t;
+
+/* Zeroes *config and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_detector_config_init(vas_detector_config_t* config);
+
+/* Loads the model, its card and the inference runtime. On success *out owns a detector that
+   the caller frees with vas_detector_destroy(). The config and its strings are copied.
+   Thread safety: any thread. */
+VAS_API vas_status_t vas_detector_create(const vas_detector_config_t* config,
+                                         vas_detector_t** out);
+
+/* Frees a detector; NULL is a no-op. Invalidates results it returned.
+   Thread safety: per handle; not while another call on the same handle runs. */
+VAS_API void vas_detector_destroy(vas_detector_t* detector);
+
+/* Detects objects in image. On success *out_items points to *out_count detections, sorted by
+   score, owned by the detector and valid until the next detect or destroy on this handle.
+   Thread safety: per handle (one call at a time per detector). */
+VAS_API vas_status_t vas_detector_detect(vas_detector_t* detector, const vas_image_t* image,
+                                         const vas_detection_t** out_items, size_t* out_count);
+
+typedef struct vas_detector_info {
+  uint32_t struct_size; /* set by the caller to sizeof(vas_detector_info_t) */
+  int32_t input_width;
+  int32_t input_height;
+  int32_t num_classes;
+  const char* model_name; /* owned by the detector */
+  const char* backend;    /* e.g. "ort 1.32.0"; owned by the detector */
+} vas_detector_info_t;
+
+/* Fills the first min(info->struct_size, sizeof) bytes of *info.
+   Thread safety: per handle. */
+VAS_API vas_status_t vas_detector_get_info(const vas_detector_t* detector,
+                                           vas_detector_info_t* info);
+
+/* Name of class class_id (owned by the detector). Thread safety: per handle. */
+VAS_API vas_status_t vas_detector_get_class_name(const vas_detector_t* detector, int32_t class_id,
+                                                 const char** out_name);
+
+/* ---- Video reader (FFmpeg: files and network streams) ----------------------------------- */
+
+typedef struct vas_video_reader vas_video_reader_t;
+
+typedef struct vas_video_reader_config {
+  uint32_t struct_size;   /* set by vas_video_reader_config_init() */
+  const char* url;        /* file path or rtsp:// URL */
+  int32_t output_format;  /* VAS_PIXEL_FORMAT_BGR24 (default), RGB24 or NV12 */
+  int32_t open_timeout_ms;/* network sources; 0 = 5000 */
+  int32_t read_timeout_ms;/* network sources; 0 = 5000 */
+} vas_video_reader_config_t;
+
+/* Zeroes *config, sets struct_size and output_format = BGR24. Thread safety: any thread. */
+VAS_API void vas_video_reader_config_init(vas_video_reader_config_t* config);
+
+/* Opens a video. On success the caller frees *out with vas_video_reader_destroy().
+   Thread safety: any thread. */
+VAS_API vas_status_t vas_video_reader_create(const vas_video_reader_config_t* config,
+                                             vas_video_reader_t** out);
+
+/* Frees a reader; NULL is a no-op. Thread safety: per handle. */
+VAS_API void vas_video_reader_destroy(vas_video_reader_t* reader);
+
+typedef struct vas_video_info {
+  uint32_t struct_size; /* set by the caller to sizeof(vas_video_info_t) */
+  int32_t width;
+  int32_t height;
+  double fps;
+  int64_t frame_count;  /* -1 when the container does not say */
+} vas_video_info_t;
+
+/* Fills the first min(info->struct_size, sizeof) bytes of *info. Thread safety: per handle. */
+VAS_API vas_status_t vas_video_reader_get_info(const vas_video_reader_t* reader,
+                                               vas_video_info_t* info);
+
+/* Decodes the next frame into *frame (caller sets frame->struct_size). The planes are owned by
+   the reader and valid until the next read or destroy. Returns VAS_END_OF_STREAM after the
+   last frame. out_pts_us may be NULL. Thread safety: per handle. */
+VAS_API vas_status_t vas_video_reader_read(vas_video_reader_t* reader, vas_image_t* frame,
+                                           int64_t* out_pts_us);
+
+/* VAS_CDEF_END */
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* VASDK_H_ */

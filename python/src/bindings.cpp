@@ -1,0 +1,273 @@
+// vasdk._core: thin pybind11 bindings. Native work releases the GIL; errors become
+// vasdk.errors exceptions mapped from the status code.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <vasdk/vasdk_version.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "engine/engine.h"
+#include "io/video_reader.h"
+#include "io/video_writer.h"
+#include "models/detector.h"
+
+namespace py = pybind11;
+
+namespace {
+
+struct StatusError {
+  vas::Status status;
+};
+
+[[noreturn]] void throw_status(const vas::Status& st) { throw StatusError{st}; }
+
+void check(const vas::Status& st) {
+  if (!st.is_ok()) throw_status(st);
+}
+
+template <typename T>
+T take(vas::Result<T>&& r) {
+  if (!r.is_ok()) throw_status(r.status());
+  return std::move(r).value();
+}
+
+vas::PixelFormat parse_format(const std::string& name) {
+  if (name == "BGR" || name == "BGR24") return vas::PixelFormat::kBGR24;
+  if (name == "RGB" || name == "RGB24") return vas::PixelFormat::kRGB24;
+  if (name == "GRAY" || name == "GRAY8") return vas::PixelFormat::kGRAY8;
+  if (name == "NV12") return vas::PixelFormat::kNV12;
+  if (name == "NV21") return vas::PixelFormat::kNV21;
+  if (name == "I420") return vas::PixelFormat::kI420;
+  throw_status(vas::invalid_argument("unknown pixel format '" + name +
+                                     "' (BGR, RGB, GRAY, NV12, NV21, I420)"));
+}
+
+// Borrows a uint8 numpy array as an image. Packed formats take (H, W, 3) or (H, W); YUV
+// formats take the usual (H * 3 / 2, W) single-buffer layout. Rows may be strided.
+vas::ImageView as_image(const py::array& arr, vas::PixelFormat format) {
+  if (!py::isinstance<py::array_t<uint8_t>>(arr) || arr.dtype().kind() != 'u' || arr.itemsize() != 1) {
+    throw_status(vas::invalid_argument("image must be a uint8 numpy array, got dtype " +
+                                       std::string(py::str(arr.dtype()))));
+  }
+  const auto nd = arr.ndim();
+  const bool packed3 = format == vas::PixelFormat::kBGR24 || format == vas::PixelFormat::kRGB24;
+  if (packed3 ? nd != 3 || arr.shape(2) != 3 : nd != 2) {
+    throw_status(vas::invalid_argument(std::string("image for ") + vas::pixel_format_name(format) +
+                                       (packed3 ? " must have shape (H, W, 3)" : " must have shape (rows, W)")));
+  }
+  const ssize_t inner = packed3 ? 3 : 1;
+  if ((packed3 && (arr.strides(2) != 1 || arr.strides(1) != 3)) || (!packed3 && arr.strides(1) != 1) ||
+      arr.strides(0) < arr.shape(1) * inner) {
+    throw_status(vas::invalid_argument("image rows must be contiguous (use np.ascontiguousarray)"));
+  }
+  vas::ImageView v;
+  v.format = format;
+  v.width = static_cast<int>(arr.shape(1));
+  const auto* data = static_cast<const uint8_t*>(arr.data());
+  const int stride = static_cast<int>(arr.strides(0));
+  const int rows = static_cast<int>(arr.shape(0));
+  v.planes[0] = data;
+  v.strides[0] = stride;
+  if (format == vas::PixelFormat::kNV12 || format == vas::PixelFormat::kNV21 ||
+      format == vas::PixelFormat::kI420) {
+    if (rows % 3 != 0) {
+      throw_status(vas::invalid_argument("YUV 4:2:0 buffer needs H * 3 / 2 rows, got " + std::to_string(rows)));
+    }
+    v.height = rows * 2 / 3;
+    v.planes[1] = data + static_cast<size_t>(stride) * v.height;
+    v.strides[1] = stride;
+    if (format == vas::PixelFormat::kI420) {
+      // U then V, each (H/2) x (W/2) packed at half the luma stride.
+      v.strides[1] = v.strides[2] = stride / 2;
+      v.planes[2] = v.planes[1] + static_cast<size_t>(stride / 2) * (v.height / 2);
+    }
+  } else {
+    v.height = rows;
+  }
+  return v;
+}
+
+class PyDetector {
+ public:
+  PyDetector(const std::string& model_path, const std::string& options_json) {
+    auto opts = take(vas::parse_detector_options(options_json));
+    py::gil_scoped_release release;
+    impl_ = take(vas::Detector::create(model_path, opts));
+  }
+
+  // Returns (boxes[N,4] float32, scores[N] float32, class_ids[N] int32, landmarks[N,5,2] float32).
+  py::tuple detect(const py::array& image, const std::string& format) {
+    const vas::ImageView view = as_image(image, parse_format(format));
+    {
+      py::gil_scoped_release release;
+      check(impl_->detect(view, &dets_));
+    }
+    const auto n = static_cast<ssize_t>(dets_.size());
+    py::array_t<float> boxes({n, ssize_t{4}});
+    py::array_t<float> scores({n});
+    py::array_t<int32_t> classes({n});
+    py::array_t<float> landmarks({n, ssize_t{5}, ssize_t{2}});
+    auto b = boxes.mutable_unchecked<2>();
+    auto s = scores.mutable_unchecked<1>();
+    auto c = classes.mutable_unchecked<1>();
+    float* lm = landmarks.mutable_data();
+    for (ssize_t i = 0; i < n; ++i) {
+      const vas::Detection& d = dets_[i];
+      b(i, 0) = d.x1;
+      b(i, 1) = d.y1;
+      b(i, 2) = d.x2;
+      b(i, 3) = d.y2;
+      s(i) = d.score;
+      c(i) = d.class_id;
+      for (int k = 0; k < 10; ++k) lm[i * 10 + k] = k < 2 * d.num_landmarks ? d.landmarks[k] : NAN;
+    }
+    return py::make_tuple(boxes, scores, classes, landmarks);
+  }
+
+  const vas::ModelCard& card() const { return impl_->card(); }
+  std::string backend() const { return impl_->engine().backend_name(); }
+  std::pair<int, int> input_size() const { return {impl_->input_width(), impl_->input_height()}; }
+
+ private:
+  std::unique_ptr<vas::Detector> impl_;
+  std::vector<vas::Detection> dets_;
+};
+
+class PyVideoReader {
+ public:
+  PyVideoReader(const std::string& url, const std::string& format, int open_timeout_ms,
+                int read_timeout_ms) {
+    vas::VideoReaderOptions o;
+    o.output_format = parse_format(format);
+    o.open_timeout_ms = open_timeout_ms;
+    o.read_timeout_ms = read_timeout_ms;
+    py::gil_scoped_release release;
+    impl_ = take(vas::VideoReader::open(url, o));
+  }
+
+  // Next frame as a new array (H, W, 3) or (H*3/2, W) for NV12, or None at end of stream.
+  py::object read() {
+    if (!impl_) throw_status(vas::invalid_argument("video reader is closed"));
+    vas::Frame f;
+    vas::Status st;
+    {
+      py::gil_scoped_release release;
+      st = impl_->read(&f);
+    }
+    if (st.code() == vas::StatusCode::kEndOfStream) return py::none();
+    check(st);
+    const vas::ImageView& v = f.image;
+    const bool nv12 = v.format == vas::PixelFormat::kNV12;
+    const ssize_t row = nv12 ? v.width : v.width * 3;
+    py::array_t<uint8_t> out = nv12 ? py::array_t<uint8_t>({ssize_t{v.height * 3 / 2}, ssize_t{v.width}})
+                                    : py::array_t<uint8_t>({ssize_t{v.height}, ssize_t{v.width}, ssize_t{3}});
+    uint8_t* dst = out.mutable_data();
+    for (int y = 0; y < v.height; ++y) std::memcpy(dst + y * row, v.planes[0] + static_cast<size_t>(y) * v.strides[0], row);
+    if (nv12) {
+      dst += static_cast<size_t>(row) * v.height;
+      for (int y = 0; y < v.height / 2; ++y) std::memcpy(dst + y * row, v.planes[1] + static_cast<size_t>(y) * v.strides[1], row);
+    }
+    last_index_ = f.index;
+    last_pts_us_ = f.pts_us;
+    return std::move(out);
+  }
+
+  void close() { impl_.reset(); }
+  const vas::VideoInfo& info() const {
+    if (!impl_) throw_status(vas::invalid_argument("video reader is closed"));
+    return impl_->info();
+  }
+  int64_t last_index() const { return last_index_; }
+  int64_t last_pts_us() const { return last_pts_us_; }
+
+ private:
+  std::unique_ptr<vas::VideoReader> impl_;
+  int64_t last_index_ = -1, last_pts_us_ = 0;
+};
+
+class PyVideoWriter {
+ public:
+  PyVideoWriter(const std::string& path, int width, int height, double fps, const std::string& codec) {
+    vas::VideoWriterOptions o;
+    o.fps = fps;
+    if (!codec.empty()) o.codec = codec;
+    py::gil_scoped_release release;
+    impl_ = take(vas::VideoWriter::open(path, width, height, o));
+  }
+  void write(const py::array& frame, const std::string& format) {
+    if (!impl_) throw_status(vas::invalid_argument("video writer is closed"));
+    const vas::ImageView v = as_image(frame, parse_format(format));
+    py::gil_scoped_release release;
+    check(impl_->write(v));
+  }
+  void close() {
+    if (!impl_) return;
+    vas::Status st;
+    {
+      py::gil_scoped_release release;
+      st = impl_->close();
+    }
+    impl_.reset();
+    check(st);
+  }
+
+ private:
+  std::unique_ptr<vas::VideoWriter> impl_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "vasdk native core (internal; use the vasdk package)";
+  m.attr("__version__") = std::to_string(VAS_VERSION_MAJOR) + "." + std::to_string(VAS_VERSION_MINOR) +
+                          "." + std::to_string(VAS_VERSION_PATCH);
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError& e) {
+      py::object errors = py::module_::import("vasdk.errors");
+      py::object exc = errors.attr("from_status")(static_cast<int>(e.status.code()), e.status.message());
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+    }
+  });
+
+  m.def("available_backends", &vas::available_backends);
+  m.def("status_name", [](int code) { return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code))); });
+
+  py::class_<vas::VideoInfo>(m, "VideoInfo")
+      .def_readonly("width", &vas::VideoInfo::width)
+      .def_readonly("height", &vas::VideoInfo::height)
+      .def_readonly("fps", &vas::VideoInfo::fps)
+      .def_readonly("frame_count", &vas::VideoInfo::frame_count)
+      .def_readonly("codec", &vas::VideoInfo::codec);
+
+  py::class_<PyDetector>(m, "Detector")
+      .def(py::init<const std::string&, const std::string&>(), py::arg("model_path"), py::arg("options_json") = "")
+      .def("detect", &PyDetector::detect, py::arg("image"), py::arg("format") = "BGR")
+      .def_property_readonly("classes", [](const PyDetector& d) { return d.card().classes; })
+      .def_property_readonly("name", [](const PyDetector& d) { return d.card().name; })
+      .def_property_readonly("precision", [](const PyDetector& d) { return d.card().precision; })
+      .def_property_readonly("backend", &PyDetector::backend)
+      .def_property_readonly("input_size", &PyDetector::input_size);
+
+  py::class_<PyVideoReader>(m, "VideoReader")
+      .def(py::init<const std::string&, const std::string&, int, int>(), py::arg("url"),
+           py::arg("format") = "BGR", py::arg("open_timeout_ms") = 5000, py::arg("read_timeout_ms") = 5000)
+      .def("read", &PyVideoReader::read)
+      .def("close", &PyVideoReader::close)
+      .def_property_readonly("info", &PyVideoReader::info, py::return_value_policy::copy)
+      .def_property_readonly("last_index", &PyVideoReader::last_index)
+      .def_property_readonly("last_pts_us", &PyVideoReader::last_pts_us);
+
+  py::class_<PyVideoWriter>(m, "VideoWriter")
+      .def(py::init<const std::string&, int, int, double, const std::string&>(), py::arg("path"),
+           py::arg("width"), py::arg("height"), py::arg("fps") = 25.0, py::arg("codec") = "")
+      .def("write", &PyVideoWriter::write, py::arg("frame"), py::arg("format") = "BGR")
+      .def("close", &PyVideoWriter::close);
+}

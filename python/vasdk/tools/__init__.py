@@ -1,0 +1,33 @@
+"""Model tools: darknet -> ONNX conversion, ONNX fix-up passes and model cards.
+
+These modules depend only on numpy and onnx, never on the native extension, so they can run
+at setup time before the C++ core has been built.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["write_atomic"]
+
+
+def write_atomic(items: Sequence[tuple[Path, bytes]]) -> None:
+    """Write several files so that a failure leaves none of them half-written.
+
+    Everything is staged as hidden temp files in the target folders first and only then
+    renamed into place, so a model never appears without its card or vice versa.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in items:
+            path = Path(path)
+            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+            tmp.write_bytes(data)
+            staged.append((tmp, path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)

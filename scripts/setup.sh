@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# One-shot, idempotent set-up for a fresh Debian 12 (bookworm) or 13 (trixie) machine.
+#   system packages -> ONNX Runtime headers -> venv + pip packages -> vasdk build -> real assets
+# Re-running skips whatever is already in place. Everything lands in the repo's ignored
+# folders (.venv, .cache, build); nothing is fetched later at run time.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${VASDK_CACHE:-$ROOT/.cache}
+VENV=${VASDK_VENV:-$ROOT/.venv}
+PY_SYS=/usr/bin/python3
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (apt-get install)" >&2; exit 1; }; }
+
+APT_PKGS=(
+  build-essential cmake ninja-build pkg-config git ca-certificates xz-utils
+  python3 python3-dev python3-venv
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
+  libgtest-dev libgmock-dev nlohmann-json3-dev libeigen3-dev libturbojpeg0-dev
+  clang clang-format clang-tidy valgrind abigail-tools
+)
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then log "apt packages present"; return; fi
+  need_root
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ORT C/C++ headers: Debian's libonnxruntime-dev (trixie and later). On bookworm we fetch only
+# that .deb from trixie with a private apt state, leaving the system's sources untouched.
+install_ort_headers() {
+  local dest=$CACHE/ort-headers
+  if [ -f "$dest/usr/include/onnxruntime/onnxruntime_c_api.h" ]; then log "ORT headers present"; return; fi
+  if [ -f /usr/include/onnxruntime/onnxruntime_c_api.h ]; then log "ORT headers from system"; return; fi
+  if apt-cache show libonnxruntime-dev >/dev/null 2>&1; then
+    need_root; apt-get install -y -qq --no-install-recommends libonnxruntime-dev >/dev/null; return
+  fi
+  log "fetching libonnxruntime-dev (trixie) for headers"
+  local st=$CACHE/apt-trixie
+  mkdir -p "$st/lists/partial" "$st/archives/partial" "$dest"
+  echo 'deb http://deb.debian.org/debian trixie main' >"$st/sources.list"
+  local o=(-o "Dir::Etc::SourceList=$st/sources.list" -o Dir::Etc::SourceParts=/dev/null
+           -o "Dir::State::Lists=$st/lists" -o "Dir::Cache::Archives=$st/archives"
+           -o Debug::NoLocking=1)
+  apt-get "${o[@]}" update -qq
+  (cd "$st" && apt-get "${o[@]}" download libonnxruntime-dev >/dev/null)
+  dpkg -x "$st"/libonnxruntime-dev_*.deb "$dest"
+  test -f "$dest/usr/include/onnxruntime/onnxruntime_c_api.h"
+}
+
+install_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating venv $VENV"
+    $PY_SYS -m venv "$VENV"
+  fi
+  log "pip install requirements"
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q -r "$ROOT/scripts/requirements.txt"
+}
+
+build_vasdk() {
+  log "pip install -e . (libvasdk.so + vasdk._core)"
+  ORT_HDR=$CACHE/ort-headers/usr
+  [ -d "$ORT_HDR" ] || ORT_HDR=/usr
+  CMAKE_ARGS="-DONNXRUNTIME_ROOT=$ORT_HDR ${CMAKE_ARGS:-}" \
+    "$VENV/bin/pip" install -q --no-build-isolation -e "$ROOT"
+}
+
+fetch_assets() {
+  log "assets -> $CACHE/assets"
+  "$VENV/bin/python" -m vasdk.assets fetch --cache "$CACHE/assets"
+}
+
+main() {
+  install_apt
+  install_ort_headers
+  install_venv
+  build_vasdk
+  fetch_assets
+  log "done"
+}
+main "$@"

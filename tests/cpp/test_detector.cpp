@@ -1,0 +1,157 @@
+// End-to-end detector tests on the real converted yolov3-tiny and vtest.avi.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "io/video_reader.h"
+#include "models/detector.h"
+#include "test_util.h"
+
+namespace vas {
+namespace {
+
+using testing::asset;
+
+Image read_frame(const std::string& path, int index) {
+  auto reader = VideoReader::open(path);
+  EXPECT_TRUE(reader.is_ok()) << reader.status().message();
+  Frame f;
+  for (int i = 0; i <= index; ++i) {
+    Status st = reader.value()->read(&f);
+    EXPECT_TRUE(st.is_ok()) << st.message();
+  }
+  Image img;
+  img.format = f.image.format;
+  img.width = f.image.width;
+  img.height = f.image.height;
+  img.data.resize(static_cast<size_t>(img.width) * img.height * 3);
+  for (int y = 0; y < img.height; ++y) {
+    std::copy_n(f.image.planes[0] + static_cast<size_t>(y) * f.image.strides[0], img.width * 3,
+                img.data.data() + static_cast<size_t>(y) * img.width * 3);
+  }
+  return img;
+}
+
+std::unique_ptr<Detector> make(const std::string& options = R"({"threads": 2})") {
+  auto opts = parse_detector_options(options);
+  EXPECT_TRUE(opts.is_ok()) << opts.status().message();
+  auto det = Detector::create(asset("yolov3-tiny.onnx"), opts.value());
+  EXPECT_TRUE(det.is_ok()) << det.status().message();
+  return det.is_ok() ? std::move(det).value() : nullptr;
+}
+
+TEST(Detector, FindsAllSixWalkersInVtestFrame300) {
+  auto det = make(R"({"threads": 2, "classes": ["person", "car", "truck"]})");
+  ASSERT_TRUE(det);
+  Image frame = read_frame(asset("vtest.avi"), 300);
+  std::vector<Detection> dets;
+  ASSERT_TRUE(det->detect(frame.view(), &dets).is_ok());
+  int people = 0;
+  for (const auto& d : dets) {
+    if (d.class_id == 0 && d.score >= 0.5f) ++people;
+    EXPECT_GE(d.x1, 0);
+    EXPECT_LE(d.x2, frame.width);
+    EXPECT_LT(d.x1, d.x2);
+    const std::string& name = det->card().classes[d.class_id];
+    EXPECT_TRUE(name == "person" || name == "car" || name == "truck") << name;
+  }
+  EXPECT_EQ(people, 6);
+}
+
+TEST(Detector, Nv12InputGivesTheSameWalkers) {
+  auto bgr_det = make();
+  ASSERT_TRUE(bgr_det);
+  VideoReaderOptions o;
+  o.output_format = PixelFormat::kNV12;
+  auto reader = VideoReader::open(asset("vtest.avi"), o);
+  ASSERT_TRUE(reader.is_ok());
+  Frame f;
+  for (int i = 0; i <= 300; ++i) ASSERT_TRUE(reader.value()->read(&f).is_ok());
+  std::vector<Detection> dets;
+  ASSERT_TRUE(bgr_det->detect(f.image, &dets).is_ok());
+  int people = 0;
+  for (const auto& d : dets) people += d.class_id == 0 && d.score >= 0.5f;
+  EXPECT_EQ(people, 6);
+}
+
+TEST(Detector, RejectsBadOptions) {
+  EXPECT_EQ(parse_detector_options("{bad json").status().code(), StatusCode::kInvalidConfig);
+  auto unknown = parse_detector_options(R"({"treads": 2})");
+  EXPECT_NE(unknown.status().message().find("treads"), std::string::npos);
+  EXPECT_EQ(parse_detector_options(R"({"threads": "two"})").status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(parse_detector_options("[1, 2]").status().code(), StatusCode::kInvalidConfig);
+  auto opts = parse_detector_options(R"({"classes": ["unicorn"]})");
+  ASSERT_TRUE(opts.is_ok());
+  auto det = Detector::create(asset("yolov3-tiny.onnx"), opts.value());
+  EXPECT_NE(det.status().message().find("unicorn"), std::string::npos);
+}
+
+TEST(Detector, MissingModelIsNotFound) {
+  auto det = Detector::create("/nonexistent/model.onnx", DetectorOptions{});
+  EXPECT_EQ(det.status().code(), StatusCode::kNotFound);
+}
+
+TEST(Detector, TruncatedModelIsInvalidModel) {
+  const std::string dir = testing::temp_dir();
+  const std::string model = dir + "/vasdk_truncated.onnx", card = dir + "/vasdk_truncated.json";
+  const std::string bytes = testing::read_file(asset("yolov3-tiny.onnx"));
+  testing::write_file(model, bytes.substr(0, bytes.size() / 3));
+  testing::write_file(card, testing::read_file(asset("yolov3-tiny.json")));
+  auto det = Detector::create(model, DetectorOptions{});
+  EXPECT_EQ(det.status().code(), StatusCode::kInvalidModel) << det.status().message();
+  EXPECT_NE(det.status().message().find(model), std::string::npos);
+  std::remove(model.c_str());
+  std::remove(card.c_str());
+}
+
+TEST(Detector, MissingOrtLibraryIsBackendUnavailable) {
+  DetectorOptions o;
+  o.engine.library_path = "/nonexistent/libonnxruntime.so";
+  auto det = Detector::create(asset("yolov3-tiny.onnx"), o);
+  EXPECT_EQ(det.status().code(), StatusCode::kBackendUnavailable);
+  EXPECT_NE(det.status().message().find("/nonexistent/libonnxruntime.so"), std::string::npos);
+
+  // A file that exists but is not ORT.
+  o.engine.library_path = asset("yolov3-tiny.json");
+  det = Detector::create(asset("yolov3-tiny.onnx"), o);
+  EXPECT_EQ(det.status().code(), StatusCode::kBackendUnavailable);
+}
+
+TEST(Detector, RejectsBadImages) {
+  auto det = make();
+  ASSERT_TRUE(det);
+  std::vector<uint8_t> buf(64 * 64 * 3);
+  std::vector<Detection> dets;
+  ImageView img = ImageView::packed(PixelFormat::kBGR24, 0, 64, buf.data(), 192);
+  EXPECT_EQ(det->detect(img, &dets).code(), StatusCode::kInvalidArgument);
+  img = ImageView::packed(PixelFormat::kBGR24, 64, 64, buf.data(), 100);
+  EXPECT_EQ(det->detect(img, &dets).code(), StatusCode::kInvalidArgument);
+  img = ImageView::packed(PixelFormat::kBGR24, 64, 64, nullptr, 192);
+  EXPECT_EQ(det->detect(img, &dets).code(), StatusCode::kInvalidArgument);
+  img = ImageView::packed(static_cast<PixelFormat>(99), 64, 64, buf.data(), 192);
+  EXPECT_EQ(det->detect(img, &dets).code(), StatusCode::kInvalidArgument);
+  img = ImageView::packed(PixelFormat::kBGR24, 64, 64, buf.data(), 192);
+  EXPECT_EQ(det->detect(img, nullptr).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(det->detect(img, &dets).is_ok());  // still usable after errors
+}
+
+TEST(Detector, CenterFaceFindsAFaceInMegamind) {
+  auto opts = parse_detector_options(R"({"threads": 2})");
+  ASSERT_TRUE(opts.is_ok());
+  auto det = Detector::create(asset("centerface.onnx"), opts.value());
+  ASSERT_TRUE(det.is_ok()) << det.status().message();
+  Image frame = read_frame(asset("Megamind.avi"), 30);
+  std::vector<Detection> dets;
+  ASSERT_TRUE(det.value()->detect(frame.view(), &dets).is_ok());
+  ASSERT_GE(dets.size(), 1u);
+  EXPECT_EQ(dets[0].num_landmarks, 5);
+  // Landmarks of a detected face lie inside (or on) its box, give or take a few pixels.
+  for (int j = 0; j < 5; ++j) {
+    EXPECT_GT(dets[0].landmarks[2 * j], dets[0].x1 - 4);
+    EXPECT_LT(dets[0].landmarks[2 * j], dets[0].x2 + 4);
+  }
+}
+
+}  // namespace
+}  // namespace vas

@@ -1,0 +1,119 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "models/decoder.h"
+#include "models/detection.h"
+#include "models/model_card.h"
+
+namespace vas {
+namespace {
+
+const char* kCard = R"({
+  "name": "tiny", "model": "tiny.onnx", "precision": "fp32",
+  "input": {"name": "images", "width": 64, "height": 32, "layout": "NCHW", "color": "RGB",
+            "resize": "stretch", "scale": 0.00392156862745098, "mean": [0, 0, 0], "std": [1, 1, 1],
+            "pad_value": 0},
+  "decoder": {"type": "yolo_darknet",
+              "outputs": [{"name": "yolo_0", "stride": 32, "anchors": [[10, 20]]}]},
+  "classes": ["person", "car"], "score_threshold": 0.25, "nms_iou": 0.45
+})";
+
+Status parse_modified(const std::function<void(nlohmann::json&)>& edit) {
+  auto j = nlohmann::json::parse(kCard);
+  edit(j);
+  return parse_model_card(j.dump(), "test").status();
+}
+
+TEST(ModelCard, ParsesAllFields) {
+  auto card = parse_model_card(kCard, "test");
+  ASSERT_TRUE(card.is_ok()) << card.status().message();
+  EXPECT_EQ(card->preprocess.width, 64);
+  EXPECT_EQ(card->preprocess.mode, ResizeMode::kStretch);
+  ASSERT_EQ(card->yolo_heads.size(), 1u);
+  EXPECT_EQ(card->yolo_heads[0].anchors[0][1], 20);
+  EXPECT_EQ(card->classes[1], "car");
+}
+
+TEST(ModelCard, ErrorsNameTheField) {
+  auto msg = [](const Status& s) { return s.message(); };
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["colour"] = 1; })).find("card.colour"), std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["widht"] = 1; })).find("input.widht"), std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["width"] = "x"; })).find("input.width"), std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["decoder"]["type"] = "ssd"; })).find("ssd"), std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j.erase("classes"); })).find("card.classes"), std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["decoder"]["outputs"][0]["anchors"] = {{1}}; })).find("anchors"),
+            std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["std"] = {1, 0, 1}; })).find("std"), std::string::npos);
+  EXPECT_EQ(parse_model_card("{not json", "x").status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(load_model_card("/nonexistent/card.json").status().code(), StatusCode::kNotFound);
+}
+
+TEST(Nms, ClassAwareAndAgnostic) {
+  auto box = [](float x, float score, int cls) {
+    Detection d;
+    d.x1 = x;
+    d.y1 = 0;
+    d.x2 = x + 10;
+    d.y2 = 10;
+    d.score = score;
+    d.class_id = cls;
+    return d;
+  };
+  std::vector<Detection> dets = {box(0, 0.5f, 0), box(1, 0.9f, 0), box(1, 0.8f, 1), box(50, 0.3f, 0)};
+  auto aware = dets;
+  nms(&aware, 0.45f, true, 100);
+  ASSERT_EQ(aware.size(), 3u);
+  EXPECT_FLOAT_EQ(aware[0].score, 0.9f);
+  EXPECT_EQ(aware[1].class_id, 1);
+  auto agnostic = dets;
+  nms(&agnostic, 0.45f, false, 100);
+  EXPECT_EQ(agnostic.size(), 2u);
+  nms(&dets, 0.45f, true, 1);
+  EXPECT_EQ(dets.size(), 1u);
+}
+
+// A single-cell head with known logits decodes to a known box.
+TEST(YoloDecoder, DecodesAKnownCell) {
+  auto card = parse_model_card(kCard, "test");
+  ASSERT_TRUE(card.is_ok());
+  auto dec = make_decoder(card.value());
+  ASSERT_TRUE(dec.is_ok());
+  std::vector<TensorInfo> infos = {{"yolo_0", DataType::kFloat32, {1, 7, 1, 2}}};
+  ASSERT_TRUE(dec.value()->bind(infos).is_ok());
+  std::vector<Tensor> outs(1);
+  outs[0].reshape(DataType::kFloat32, {1, 7, 1, 2});  // 1 anchor * (5 + 2 classes), H=1, W=2
+  float* p = outs[0].as<float>();
+  std::fill(p, p + 14, -10.0f);
+  // Cell x=1: tx=ty=0 (centre 0.5), tw=th=0 (anchor size), obj and class 1 logits high.
+  const int cell = 1, plane = 2;
+  p[0 * plane + cell] = 0;
+  p[1 * plane + cell] = 0;
+  p[2 * plane + cell] = 0;
+  p[3 * plane + cell] = std::log(2.0f);
+  p[4 * plane + cell] = 10;
+  p[6 * plane + cell] = 10;
+  DecodeContext ctx;
+  ctx.input_width = 64;
+  ctx.input_height = 32;
+  std::vector<Detection> dets;
+  ASSERT_TRUE(dec.value()->decode(outs, 0, ctx, &dets).is_ok());
+  ASSERT_EQ(dets.size(), 1u);
+  EXPECT_EQ(dets[0].class_id, 1);
+  EXPECT_NEAR(dets[0].x1, 1.5f * 32 - 5, 1e-4);
+  EXPECT_NEAR(dets[0].y2, 0.5f * 32 + 20, 1e-4);
+  EXPECT_NEAR(dets[0].score, 1.0f, 1e-3);
+
+  infos[0].name = "other";
+  EXPECT_EQ(dec.value()->bind(infos).code(), StatusCode::kInvalidModel);
+  infos[0].name = "yolo_0";
+  ASSERT_TRUE(dec.value()->bind(infos).is_ok());
+  outs[0].reshape(DataType::kFloat32, {1, 6, 1, 2});  // wrong channel count
+  EXPECT_EQ(dec.value()->decode(outs, 0, ctx, &dets).code(), StatusCode::kInvalidModel);
+}
+
+}  // namespace
+}  // namespace vas
