@@ -64,12 +64,23 @@ std::string url_scheme(const std::string& url) {
 // warning that the deprecated formats were used.
 AVPixelFormat unjpeg_format(AVPixelFormat f, bool* full_range) {
   switch (f) {
-    case AV_PIX_FMT_YUVJ420P: *full_range = true; return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P: *full_range = true; return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P: *full_range = true; return AV_PIX_FMT_YUV444P;
-    case AV_PIX_FMT_YUVJ440P: *full_range = true; return AV_PIX_FMT_YUV440P;
-    case AV_PIX_FMT_YUVJ411P: *full_range = true; return AV_PIX_FMT_YUV411P;
-    default: return f;
+    case AV_PIX_FMT_YUVJ420P:
+      *full_range = true;
+      return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P:
+      *full_range = true;
+      return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P:
+      *full_range = true;
+      return AV_PIX_FMT_YUV444P;
+    case AV_PIX_FMT_YUVJ440P:
+      *full_range = true;
+      return AV_PIX_FMT_YUV440P;
+    case AV_PIX_FMT_YUVJ411P:
+      *full_range = true;
+      return AV_PIX_FMT_YUV411P;
+    default:
+      return f;
   }
 }
 
@@ -138,8 +149,11 @@ class VideoReader::Impl {
                        ? av_gettime_relative() + static_cast<int64_t>(timeout_ms) * 1000
                        : 0;
   }
+  // Socket-level timeouts surface as protocol errors (RTSP reports "invalid data"), so an error
+  // at or after the deadline counts as a timeout whatever its code.
   bool is_timeout(int err) const {
-    return timed_out_ || err == AVERROR_EXIT || err == AVERROR(ETIMEDOUT);
+    return timed_out_ || err == AVERROR_EXIT || err == AVERROR(ETIMEDOUT) ||
+           (deadline_us_ > 0 && av_gettime_relative() >= deadline_us_);
   }
 
   Status open_error(const std::string& what, int err) const;
@@ -179,13 +193,14 @@ class VideoReader::Impl {
 };
 
 Status VideoReader::Impl::open_error(const std::string& what, int err) const {
-  const std::string msg =
-      "video_reader: " + what + " '" + name_ + "': " + av_error_text(err);
-  if (err == AVERROR(ENOENT) || err == AVERROR_HTTP_NOT_FOUND) return not_found(msg);
+  const std::string prefix = "video_reader: " + what + " '" + name_ + "': ";
   if (is_timeout(err)) {
-    return Status(StatusCode::kTimeout,
-                  msg + " (no answer within " + std::to_string(options_.open_timeout_ms) + " ms)");
+    return Status(StatusCode::kTimeout, prefix + "no answer within " +
+                                            std::to_string(options_.open_timeout_ms) +
+                                            " ms (FFmpeg: " + av_error_text(err) + ")");
   }
+  const std::string msg = prefix + av_error_text(err);
+  if (err == AVERROR(ENOENT) || err == AVERROR_HTTP_NOT_FOUND) return not_found(msg);
   if (err == AVERROR_INVALIDDATA || err == AVERROR_PROTOCOL_NOT_FOUND ||
       err == AVERROR_DEMUXER_NOT_FOUND || err == AVERROR_DECODER_NOT_FOUND ||
       err == AVERROR_PATCHWELCOME) {
@@ -200,18 +215,20 @@ Status VideoReader::Impl::open() {
 
   AVFormatContext* ctx = avformat_alloc_context();
   if (ctx == nullptr) return Status(StatusCode::kOutOfMemory, "video_reader: out of memory");
-  // The callback is the one timeout that every protocol honours, including DNS and connect.
+  // Every protocol polls this callback while it waits (connect, reads, RTSP replies), so it
+  // enforces the deadlines exactly; only a blocking DNS lookup cannot be cut short.
   ctx->interrupt_callback.callback = &Impl::interrupt_callback;
   ctx->interrupt_callback.opaque = this;
 
   AVDictionary* opts = nullptr;
   if (network_) {
-    // Socket-level timeouts in microseconds, as a second line behind the callback.
-    if (options_.open_timeout_ms > 0) {
-      av_dict_set_int(&opts, "timeout", int64_t{options_.open_timeout_ms} * 1000, 0);
-    }
-    if (options_.read_timeout_ms > 0) {
-      av_dict_set_int(&opts, "rw_timeout", int64_t{options_.read_timeout_ms} * 1000, 0);
+    // Socket-level timeouts (microseconds) back up the callback for code that does not poll it.
+    // They cover open and reads alike, so they get the larger budget and never fire first.
+    if (options_.open_timeout_ms > 0 && options_.read_timeout_ms > 0) {
+      const int64_t us =
+          int64_t{std::max(options_.open_timeout_ms, options_.read_timeout_ms)} * 1000;
+      av_dict_set_int(&opts, "timeout", us, 0);
+      av_dict_set_int(&opts, "rw_timeout", us, 0);
     }
     if (options_.rtsp_tcp && (scheme == "rtsp" || scheme == "rtsps")) {
       av_dict_set(&opts, "rtsp_transport", "tcp", 0);
@@ -224,7 +241,10 @@ Status VideoReader::Impl::open() {
   format_.reset(ctx);
 
   err = avformat_find_stream_info(ctx, nullptr);
+  // Probing returns OK with what it has when interrupted, but the I/O context keeps the error.
+  if (err >= 0 && timed_out_) err = AVERROR_EXIT;
   if (err < 0) return open_error("cannot read stream info of", err);
+  deadline_us_ = 0;  // the rest of open() does no I/O
 
   // The first real video stream; cover art is stored as a one-frame "video" stream.
   AVStream* stream = nullptr;
@@ -239,8 +259,7 @@ Status VideoReader::Impl::open() {
   }
   if (stream == nullptr) {
     return unsupported("video_reader: '" + name_ + "' has no video stream (format " +
-                       ctx->iformat->name + ", " + std::to_string(ctx->nb_streams) +
-                       " streams)");
+                       ctx->iformat->name + ", " + std::to_string(ctx->nb_streams) + " streams)");
   }
   stream_index_ = stream->index;
   time_base_ = stream->time_base;
@@ -280,7 +299,6 @@ Status VideoReader::Impl::open() {
   packet_.reset(av_packet_alloc());
   frame_.reset(av_frame_alloc());
   if (!packet_ || !frame_) return Status(StatusCode::kOutOfMemory, "video_reader: out of memory");
-  deadline_us_ = 0;
   return Status::ok();
 }
 
@@ -289,15 +307,16 @@ Status VideoReader::Impl::read_packet() {
   for (;;) {
     arm_deadline(options_.read_timeout_ms);
     const int err = av_read_frame(format_.get(), packet_.get());
+    const bool timeout = err < 0 && is_timeout(err);
     deadline_us_ = 0;
-    if (err == AVERROR_EOF || (err < 0 && !is_timeout(err) && format_->pb != nullptr &&
-                               avio_feof(format_->pb))) {
+    if (err == AVERROR_EOF ||
+        (err < 0 && !timeout && format_->pb != nullptr && avio_feof(format_->pb))) {
       // A truncated file ends in a read error at the end of the data; treat it as the end too.
       flushing_ = true;
       return Status::ok();
     }
     if (err < 0) {
-      if (is_timeout(err)) {
+      if (timeout) {
         return Status(StatusCode::kTimeout, "video_reader '" + name_ + "': no data within " +
                                                 std::to_string(options_.read_timeout_ms) + " ms");
       }
@@ -364,14 +383,13 @@ Status VideoReader::Impl::convert(Frame* out) {
   }
   const PixelFormat fmt = options_.output_format;
   if (fmt == PixelFormat::kNV12 && (w % 2 || h % 2)) {
-    return unsupported("video_reader '" + name_ + "': frame size changed to " +
-                       std::to_string(w) + "x" + std::to_string(h) +
-                       "; NV12 output needs even width and height");
+    return unsupported("video_reader '" + name_ + "': frame size changed to " + std::to_string(w) +
+                       "x" + std::to_string(h) + "; NV12 output needs even width and height");
   }
 
   const SwsKey key{w, h, src, f->colorspace, full_range};
   if (!sws_ || !(key == sws_key_)) {
-    const AVPixelFormat dst = fmt == PixelFormat::kNV12   ? AV_PIX_FMT_NV12
+    const AVPixelFormat dst = fmt == PixelFormat::kNV12    ? AV_PIX_FMT_NV12
                               : fmt == PixelFormat::kRGB24 ? AV_PIX_FMT_RGB24
                                                            : AV_PIX_FMT_BGR24;
     sws_.reset(sws_getContext(w, h, src, w, h, dst, SWS_BILINEAR, nullptr, nullptr, nullptr));
@@ -383,8 +401,8 @@ Status VideoReader::Impl::convert(Frame* out) {
     const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(src);
     if (desc != nullptr && !(desc->flags & AV_PIX_FMT_FLAG_RGB)) {
       // Unspecified colour spaces fall back to BT.601, as players do for SD content.
-      const int cs = (f->colorspace > 0 && f->colorspace < AVCOL_SPC_NB) ? f->colorspace
-                                                                          : SWS_CS_DEFAULT;
+      const int cs =
+          (f->colorspace > 0 && f->colorspace < AVCOL_SPC_NB) ? f->colorspace : SWS_CS_DEFAULT;
       sws_setColorspaceDetails(sws_.get(), sws_getCoefficients(cs), full_range ? 1 : 0,
                                sws_getCoefficients(SWS_CS_DEFAULT),
                                fmt == PixelFormat::kNV12 ? 0 : 1, 0, 1 << 16, 1 << 16);

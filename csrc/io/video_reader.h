@@ -62,7 +62,8 @@ class VideoReader {
   const VideoInfo& info() const;
 
   // Decodes the next frame into *out. Returns OK, kEndOfStream once the stream is drained (again
-  // on every later call), kTimeout when a network source stops sending, or another error naming
+  // on every later call), kTimeout when a network source sends nothing for read_timeout_ms (the
+  // connection is then unusable: destroy the reader and open a new one), or another error naming
   // the url. A packet the decoder rejects is skipped and counted, not fatal; only a long run of
   // them without any frame fails the read.
   Status read(Frame* out);

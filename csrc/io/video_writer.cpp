@@ -130,8 +130,8 @@ Status VideoWriter::Impl::open() {
 
   int err = avformat_alloc_output_context2(&format_, nullptr, muxer, path_.c_str());
   if (err < 0 || format_ == nullptr) {
-    return error(StatusCode::kUnsupported, std::string("cannot create a ") + muxer +
-                                               " muxer: " + av_error_text(err));
+    return error(StatusCode::kUnsupported,
+                 std::string("cannot create a ") + muxer + " muxer: " + av_error_text(err));
   }
   stream_ = avformat_new_stream(format_, nullptr);
   encoder_ = avcodec_alloc_context3(codec);
@@ -199,7 +199,8 @@ Status VideoWriter::Impl::open() {
 
   yuv_ = av_frame_alloc();
   packet_ = av_packet_alloc();
-  if (yuv_ == nullptr || packet_ == nullptr) return error(StatusCode::kOutOfMemory, "out of memory");
+  if (yuv_ == nullptr || packet_ == nullptr)
+    return error(StatusCode::kOutOfMemory, "out of memory");
   yuv_->format = AV_PIX_FMT_YUV420P;
   yuv_->width = width_;
   yuv_->height = height_;
@@ -229,9 +230,9 @@ Status VideoWriter::Impl::write(const ImageView& frame) {
                                                    ", expected BGR24 or RGB24");
   }
   if (frame.width != width_ || frame.height != height_) {
-    return error(StatusCode::kInvalidArgument,
-                 "frame is " + size_text(frame.width, frame.height) +
-                     ", but the writer was opened for " + size_text(width_, height_));
+    return error(StatusCode::kInvalidArgument, "frame is " + size_text(frame.width, frame.height) +
+                                                   ", but the writer was opened for " +
+                                                   size_text(width_, height_));
   }
   Status valid = frame.validate();
   if (!valid.is_ok()) return valid.with_context("video_writer '" + path_ + "'");

@@ -60,6 +60,9 @@ vas::ImageView as_image(const py::array& arr, vas::PixelFormat format) {
     throw_status(vas::invalid_argument(std::string("image for ") + vas::pixel_format_name(format) +
                                        (packed3 ? " must have shape (H, W, 3)" : " must have shape (rows, W)")));
   }
+  if (arr.size() == 0) {
+    throw_status(vas::invalid_argument("image: size must be positive, got an empty array"));
+  }
   const ssize_t inner = packed3 ? 3 : 1;
   if ((packed3 && (arr.strides(2) != 1 || arr.strides(1) != 3)) || (!packed3 && arr.strides(1) != 1) ||
       arr.strides(0) < arr.shape(1) * inner) {

@@ -5,11 +5,13 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +20,8 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/image.h"
@@ -105,8 +109,8 @@ class IoTest : public ::testing::Test {
   }
 
   // 20 frames of FFmpeg's test pattern at 160x120, 10 fps.
-  std::string make_testsrc(const std::string& name, const std::string& codec_args =
-                                                        "-c:v libx264 -pix_fmt yuv420p") {
+  std::string make_testsrc(const std::string& name,
+                           const std::string& codec_args = "-c:v libx264 -pix_fmt yuv420p") {
     const std::string out = path(name);
     ffmpeg("-f lavfi -i testsrc=size=160x120:rate=10 -frames:v 20 " + codec_args + " '" + out +
            "'");
@@ -215,8 +219,10 @@ TEST_F(VideoReaderTest, ChannelOrderOfBgrAndRgb) {
 TEST_F(VideoReaderTest, Nv12PlaneLayout) {
   REQUIRE_FFMPEG_CLI();
   const std::string clip = path("solid.mp4");
-  ffmpeg("-f lavfi -i color=c=0x3060A0:size=64x48:rate=10 -frames:v 2 -c:v libx264 "
-         "-pix_fmt yuv420p '" + clip + "'");
+  ffmpeg(
+      "-f lavfi -i color=c=0x3060A0:size=64x48:rate=10 -frames:v 2 -c:v libx264 "
+      "-pix_fmt yuv420p '" +
+      clip + "'");
   VideoReaderOptions options;
   options.output_format = PixelFormat::kNV12;
   auto reader = VideoReader::open(clip, options);
@@ -257,8 +263,7 @@ TEST_F(VideoReaderTest, OddSizeWorksForBgrButNotNv12) {
   auto nv12 = VideoReader::open(clip, options);
   ASSERT_FALSE(nv12.is_ok());
   EXPECT_EQ(nv12.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(nv12.status().message().find("161x121"), std::string::npos)
-      << nv12.status().message();
+  EXPECT_NE(nv12.status().message().find("161x121"), std::string::npos) << nv12.status().message();
 }
 
 TEST_F(VideoReaderTest, MissingFileIsNotFound) {
@@ -278,8 +283,7 @@ TEST_F(VideoReaderTest, TextFileIsAnError) {
   const StatusCode code = reader.status().code();
   EXPECT_TRUE(code == StatusCode::kUnsupported || code == StatusCode::kIoError)
       << status_code_name(code);
-  EXPECT_NE(reader.status().message().find(fake), std::string::npos)
-      << reader.status().message();
+  EXPECT_NE(reader.status().message().find(fake), std::string::npos) << reader.status().message();
 }
 
 TEST_F(VideoReaderTest, AudioOnlyFileHasNoVideoStream) {
@@ -297,9 +301,11 @@ TEST_F(VideoReaderTest, SkipsAudioPackets) {
   REQUIRE_FFMPEG_CLI();
   // Audio is stream 0, so "first video stream" has to look past it.
   const std::string clip = path("av.mkv");
-  ffmpeg("-f lavfi -i sine=frequency=440:duration=1.5 "
-         "-f lavfi -i testsrc=size=96x64:rate=10:duration=1.5 "
-         "-map 0:a -map 1:v -c:v libx264 -pix_fmt yuv420p -c:a aac '" + clip + "'");
+  ffmpeg(
+      "-f lavfi -i sine=frequency=440:duration=1.5 "
+      "-f lavfi -i testsrc=size=96x64:rate=10:duration=1.5 "
+      "-map 0:a -map 1:v -c:v libx264 -pix_fmt yuv420p -c:a aac '" +
+      clip + "'");
   auto reader = VideoReader::open(clip);
   ASSERT_TRUE(reader.is_ok()) << reader.status().message();
   Status last;
@@ -344,9 +350,8 @@ TEST_F(VideoReaderTest, CorruptPacketIsSkipped) {
   std::vector<char> bytes = read_bytes(clip);
   std::vector<size_t> idat;
   const std::string tag = "IDAT";
-  for (auto it = bytes.begin(); (it = std::search(it, bytes.end(), tag.begin(), tag.end())) !=
-                                bytes.end();
-       ++it) {
+  for (auto it = bytes.begin();
+       (it = std::search(it, bytes.end(), tag.begin(), tag.end())) != bytes.end(); ++it) {
     idat.push_back(static_cast<size_t>(it - bytes.begin()));
   }
   ASSERT_GE(idat.size(), 20u);
@@ -386,8 +391,8 @@ TEST_F(VideoReaderTest, SizeChangeMidStream) {
   const std::string b = path("b.h264");
   ffmpeg("-f lavfi -i testsrc=size=160x120:rate=25 -frames:v 5 -c:v libx264 -pix_fmt yuv420p '" +
          a + "'");
-  ffmpeg("-f lavfi -i testsrc=size=96x64:rate=25 -frames:v 5 -c:v libx264 -pix_fmt yuv420p '" +
-         b + "'");
+  ffmpeg("-f lavfi -i testsrc=size=96x64:rate=25 -frames:v 5 -c:v libx264 -pix_fmt yuv420p '" + b +
+         "'");
   std::vector<char> joined = read_bytes(a);
   const std::vector<char> tail = read_bytes(b);
   joined.insert(joined.end(), tail.begin(), tail.end());
@@ -454,6 +459,7 @@ class SilentServer {
     if (fd_ >= 0) ::close(fd_);
   }
   int port() const { return port_; }
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
@@ -478,6 +484,83 @@ TEST_F(VideoReaderTest, SilentRtspServerTimesOutAndHidesCredentials) {
       << reader.status().message();
   EXPECT_NE(reader.status().message().find("127.0.0.1"), std::string::npos)
       << reader.status().message();
+}
+
+// Serves one HTTP response: the first `bytes` of a stream, then stalls without closing, like a
+// camera that froze. The stall ends when the object is destroyed.
+class StallingHttpServer {
+ public:
+  explicit StallingHttpServer(std::vector<char> bytes) : bytes_(std::move(bytes)) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~StallingHttpServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  int port() const { return listener_.port(); }
+
+ private:
+  void serve() {
+    const int client = accept_with_stop(listener_.fd());
+    if (client < 0) return;
+    char request[4096];
+    (void)!recv(client, request, sizeof(request), 0);  // one read holds a short GET
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n\r\n";
+    bool ok = send(client, head.data(), head.size(), MSG_NOSIGNAL) >= 0;
+    for (size_t sent = 0; ok && sent < bytes_.size();) {
+      const ssize_t n = send(client, bytes_.data() + sent, bytes_.size() - sent, MSG_NOSIGNAL);
+      ok = n > 0;
+      sent += ok ? static_cast<size_t>(n) : 0;
+    }
+    while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ::close(client);
+  }
+  int accept_with_stop(int fd) {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 10) > 0) return accept(fd, nullptr, nullptr);
+    }
+    return -1;
+  }
+
+  SilentServer listener_;
+  std::vector<char> bytes_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(VideoReaderTest, StalledStreamTimesOutOnRead) {
+  REQUIRE_FFMPEG_CLI();
+  // Long enough (12 s) that probing the stream at open() needs only the part that is sent.
+  const std::string clip = path("live.ts");
+  ffmpeg(
+      "-f lavfi -i testsrc=size=64x48:rate=10 -frames:v 120 -c:v libx264 -pix_fmt yuv420p "
+      "-bf 0 -g 10 '" +
+      clip + "'");
+  const std::vector<char> bytes = read_bytes(clip);
+  StallingHttpServer server(std::vector<char>(bytes.begin(), bytes.begin() + bytes.size() * 3 / 4));
+  ASSERT_GT(server.port(), 0);
+  VideoReaderOptions options;
+  options.open_timeout_ms = 2000;
+  options.read_timeout_ms = 300;
+  auto reader =
+      VideoReader::open("http://127.0.0.1:" + std::to_string(server.port()) + "/live.ts", options);
+  ASSERT_TRUE(reader.is_ok()) << reader.status().message();
+  // The data arrives at once, so nearly all the time until the error is the read timeout.
+  const auto start = std::chrono::steady_clock::now();
+  Frame frame;
+  Status s;
+  int frames = 0;
+  while (frames < 200 && (s = reader.value()->read(&frame)).is_ok()) ++frames;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GT(frames, 0);
+  EXPECT_LT(frames, 120);
+  EXPECT_EQ(s.code(), StatusCode::kTimeout) << s.message();
+  EXPECT_GE(seconds, 0.25);
+  EXPECT_LT(seconds, 2.0);
+  // The stream stays failed; the caller is expected to reopen it.
+  EXPECT_EQ(reader.value()->read(&frame).code(), StatusCode::kTimeout);
 }
 
 TEST_F(VideoReaderTest, RealAssetVtest) {
@@ -590,7 +673,8 @@ TEST_F(VideoWriterTest, RejectsWrongFramesAndWriteAfterClose) {
   ASSERT_TRUE(writer.is_ok()) << writer.status().message();
 
   std::vector<uint8_t> pixels(128 * 96 * 3, 100);
-  Status s = writer.value()->write(ImageView::packed(PixelFormat::kBGR24, 32, 48, pixels.data(), 96));
+  Status s =
+      writer.value()->write(ImageView::packed(PixelFormat::kBGR24, 32, 48, pixels.data(), 96));
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("32x48"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("64x48"), std::string::npos) << s.message();
@@ -610,9 +694,9 @@ TEST_F(VideoWriterTest, RejectsWrongFramesAndWriteAfterClose) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << "stride smaller than a row";
 
   // A view into a larger image (stride wider than the row) is fine.
-  ASSERT_TRUE(
-      writer.value()->write(ImageView::packed(PixelFormat::kBGR24, 64, 48, pixels.data(), 128 * 3))
-          .is_ok());
+  ASSERT_TRUE(writer.value()
+                  ->write(ImageView::packed(PixelFormat::kBGR24, 64, 48, pixels.data(), 128 * 3))
+                  .is_ok());
   EXPECT_EQ(writer.value()->frames_written(), 1);
 
   ASSERT_TRUE(writer.value()->close().is_ok());
@@ -628,8 +712,7 @@ TEST_F(VideoWriterTest, RejectsBadOpenArguments) {
   EXPECT_NE(odd.status().message().find("65x48"), std::string::npos) << odd.status().message();
   EXPECT_EQ(VideoWriter::open(path("zero.mp4"), 0, 48).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(VideoWriter::open(path("clip.gif"), 64, 48).status().code(),
-            StatusCode::kUnsupported);
+  EXPECT_EQ(VideoWriter::open(path("clip.gif"), 64, 48).status().code(), StatusCode::kUnsupported);
   EXPECT_EQ(VideoWriter::open(path("noext"), 64, 48).status().code(), StatusCode::kUnsupported);
 
   VideoWriterOptions codec;

@@ -1,0 +1,59 @@
+"""vasdk: embedded video analytics (detection on real video through a C/C++ core).
+
+Native names (Detector, VideoReader, ...) load the compiled core on first use, so the pure
+Python model tools (``vasdk.tools``, ``vasdk.assets``) work before the core is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    BackendUnavailableError,
+    InvalidArgumentError,
+    InvalidConfigError,
+    InvalidModelError,
+    IoError,
+    NotFoundError,
+    UnsupportedError,
+    VasError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendUnavailableError",
+    "Detections",
+    "Detector",
+    "InvalidArgumentError",
+    "InvalidConfigError",
+    "InvalidModelError",
+    "IoError",
+    "NotFoundError",
+    "UnsupportedError",
+    "VasError",
+    "VideoReader",
+    "VideoWriter",
+    "__version__",
+]
+
+_LAZY = {
+    "Detector": "detector",
+    "Detections": "detector",
+    "VideoReader": "video",
+    "VideoWriter": "video",
+}
+
+if TYPE_CHECKING:
+    from .detector import Detections, Detector
+    from .video import VideoReader, VideoWriter
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vasdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,198 @@
+"""The ``vasdk`` command line: detection on video, assets, model tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["main"]
+
+# Stable colours per class id (BGR).
+_PALETTE = [(56, 56, 255), (151, 157, 255), (31, 112, 255), (29, 178, 255), (49, 210, 207),
+            (10, 249, 72), (23, 204, 146), (134, 219, 61), (52, 147, 26), (187, 212, 0)]
+
+
+def _draw(frame: npt.NDArray[np.uint8], dets: Any) -> None:
+    """Draws boxes and labels in place (OpenCV when installed, plain rectangles otherwise)."""
+    try:
+        import cv2
+    except ImportError:
+        cv2 = None
+    h, w = frame.shape[:2]
+    for (x1, y1, x2, y2), score, cid, name in zip(dets.boxes, dets.scores, dets.class_ids, dets.names):
+        color = _PALETTE[int(cid) % len(_PALETTE)]
+        a, b, c, d = int(x1), int(y1), min(int(x2), w - 1), min(int(y2), h - 1)
+        if cv2 is not None:
+            cv2.rectangle(frame, (a, b), (c, d), color, 2)
+            cv2.putText(frame, f"{name} {score:.2f}", (a, max(b - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.45, color, 1, cv2.LINE_AA)
+        else:
+            frame[b:b + 2, a:c + 1] = color
+            frame[max(d - 1, 0):d + 1, a:c + 1] = color
+            frame[b:d + 1, a:a + 2] = color
+            frame[b:d + 1, max(c - 1, 0):c + 1] = color
+
+
+def _table(rows: Sequence[Sequence[str]], out: IO[str]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for k, r in enumerate(rows):
+        out.write("  ".join(c.rjust(widths[i]) if i else c.ljust(widths[i]) for i, c in enumerate(r)) + "\n")
+        if k == 0:
+            out.write("  ".join("-" * wd for wd in widths) + "\n")
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .assets import asset_path
+    from .detector import Detector
+    from .video import VideoReader, VideoWriter
+
+    model = Path(args.model) if args.model else asset_path("yolov3-tiny.onnx")
+    options: dict[str, Any] = {"threads": args.threads}
+    if args.classes:
+        options["classes"] = [c.strip() for c in args.classes.split(",") if c.strip()]
+    if args.score is not None:
+        options["score_threshold"] = args.score
+    if args.input_size:
+        w, _, h = args.input_size.partition("x")
+        options["input_width"], options["input_height"] = int(w), int(h)
+
+    det = Detector(model, **options)
+    reader = VideoReader(args.video)
+    writer = VideoWriter(args.out, reader.width, reader.height, reader.fps or 25.0) if args.out else None
+    jsonl = open(args.jsonl, "w", encoding="utf-8") if args.jsonl else None  # noqa: SIM115
+    total = reader.frame_count if reader.frame_count > 0 else None
+    if args.max_frames:
+        total = min(total or args.max_frames, args.max_frames)
+
+    latencies: list[float] = []
+    per_class: Counter[str] = Counter()
+    max_per_frame: Counter[str] = Counter()
+    frames = 0
+    t0 = time.perf_counter()
+    try:
+        with tqdm(total=total, unit="frame", disable=args.quiet or not sys.stderr.isatty(),
+                  desc=Path(args.video).name) as bar:
+            for frame in reader:
+                if args.max_frames and frames >= args.max_frames:
+                    break
+                t = time.perf_counter()
+                dets = det(frame)
+                latencies.append((time.perf_counter() - t) * 1e3)
+                counts = Counter(dets.names)
+                per_class.update(counts)
+                for k, v in counts.items():
+                    max_per_frame[k] = max(max_per_frame[k], v)
+                if jsonl:
+                    rec = {"frame": frames, "pts_us": reader.pts_us, "detections": list(dets.records())}
+                    jsonl.write(json.dumps(rec) + "\n")
+                if writer:
+                    _draw(frame, dets)
+                    writer.write(frame)
+                frames += 1
+                bar.update(1)
+    finally:
+        if writer:
+            writer.close()
+        if jsonl:
+            jsonl.close()
+        reader.close()
+    wall = time.perf_counter() - t0
+
+    out = sys.stdout
+    out.write(f"\nvasdk detect: {args.video}\n")
+    out.write(f"  model     {det.name} ({det.backend}), input {det.input_size[0]}x{det.input_size[1]}, "
+              f"threads {args.threads}\n")
+    out.write(f"  frames    {frames} in {wall:.1f} s ({frames / wall if wall else 0:.1f} fps end to end)\n")
+    out.write(f"  detect    median {statistics.median(latencies) if latencies else float('nan'):.1f} ms, "
+              f"p90 {_percentile(latencies, 90):.1f} ms per frame (preprocess + inference + decode)\n")
+    if args.out:
+        out.write(f"  video     {args.out}\n")
+    if args.jsonl:
+        out.write(f"  jsonl     {args.jsonl}\n")
+    out.write("\n")
+    rows = [["class", "detections", "per frame", "max in a frame"]]
+    for name, n in per_class.most_common():
+        rows.append([name, str(n), f"{n / max(frames, 1):.2f}", str(max_per_frame[name])])
+    if len(rows) == 1:
+        rows.append(["(none)", "0", "0.00", "0"])
+    _table(rows, out)
+    return 0
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    from .assets import main as assets_main
+
+    return assets_main(args.rest)
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    if args.action == "convert":
+        rest = list(args.rest)
+        if rest and rest[0] == "centerface":
+            from .tools.fixup import main as fixup_main
+
+            return fixup_main(rest)
+        from .tools.darknet import main as darknet_main
+
+        return darknet_main(rest)
+    raise SystemExit(f"vasdk model {args.action}: not available in this version")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vasdk", description="vasdk video analytics")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("detect", help="detect objects in a video; write annotated video and JSONL")
+    d.add_argument("video")
+    d.add_argument("--model", help="ONNX model with a .json card beside it (default: yolov3-tiny asset)")
+    d.add_argument("--out", help="annotated video to write (.mp4, .mkv, .avi)")
+    d.add_argument("--jsonl", help="JSON-lines file of detections, one line per frame")
+    d.add_argument("--classes", help="comma-separated class names to keep, e.g. person,car,truck")
+    d.add_argument("--score", type=float, help="score threshold (default: the model card's)")
+    d.add_argument("--input-size", help="network input WxH, e.g. 768x576 (default: the card's)")
+    d.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    d.add_argument("--max-frames", type=int, default=0, help="stop after N frames")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=cmd_detect)
+
+    a = sub.add_parser("assets", help="fetch/verify/locate the real models and clips")
+    a.add_argument("rest", nargs=argparse.REMAINDER)
+    a.set_defaults(func=cmd_assets)
+
+    m = sub.add_parser("model", help="model tools")
+    m.add_argument("action", choices=["convert"])
+    m.add_argument("rest", nargs=argparse.REMAINDER,
+                   help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST")
+    m.set_defaults(func=cmd_model)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import VasError
+
+    try:
+        return int(args.func(args))
+    except (VasError, FileNotFoundError) as e:
+        print(f"vasdk {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

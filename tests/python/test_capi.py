@@ -1,0 +1,115 @@
+"""The C ABI seen from outside: cffi over libvasdk.so, and the C sample compiled against the
+installed package, both agreeing with the Python API."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vasdk
+from vasdk import capi
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def lib():  # noqa: ANN201 - cffi library object
+    return capi.load()
+
+
+def test_version_matches_package(lib) -> None:  # noqa: ANN001
+    assert capi.ffi.string(lib.vas_version()).decode() == vasdk.__version__
+    assert capi.ffi.string(lib.vas_status_str(lib.VAS_ERR_INVALID_CONFIG)) == b"VAS_ERR_INVALID_CONFIG"
+
+
+def _c_detect_frame(lib, assets: Path, index: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    ffi = capi.ffi
+    cfg = ffi.new("vas_detector_config_t*")
+    lib.vas_detector_config_init(cfg)
+    model = ffi.new("char[]", str(assets / "yolov3-tiny.onnx").encode())
+    opts = ffi.new("char[]", b'{"threads": 2}')
+    cfg.model_path, cfg.options_json = model, opts
+    det_p = ffi.new("vas_detector_t**")
+    capi.check(lib.vas_detector_create(cfg, det_p))
+    det = ffi.gc(det_p[0], lib.vas_detector_destroy)
+
+    rcfg = ffi.new("vas_video_reader_config_t*")
+    lib.vas_video_reader_config_init(rcfg)
+    url = ffi.new("char[]", str(assets / "vtest.avi").encode())
+    rcfg.url = url
+    rd_p = ffi.new("vas_video_reader_t**")
+    capi.check(lib.vas_video_reader_create(rcfg, rd_p))
+    reader = ffi.gc(rd_p[0], lib.vas_video_reader_destroy)
+    frame = ffi.new("vas_image_t*")
+    lib.vas_image_init(frame)
+    for _ in range(index + 1):
+        assert capi.check(lib.vas_video_reader_read(reader, frame, ffi.NULL)) == lib.VAS_OK
+    items = ffi.new("vas_detection_t**")
+    count = ffi.new("size_t*")
+    capi.check(lib.vas_detector_detect(det, frame, items, count))
+    n = count[0]
+    buf = ffi.buffer(items[0], n * ffi.sizeof("vas_detection_t"))
+    rec = np.frombuffer(buf, dtype=np.dtype([("box", "<f4", 4), ("score", "<f4"), ("cls", "<i4"),
+                                             ("nlm", "<i4"), ("lm", "<f4", 10)]))
+    return rec["box"].copy(), rec["score"].copy()
+
+
+def test_c_abi_agrees_with_python_api(lib, assets: Path) -> None:  # noqa: ANN001
+    boxes, scores = _c_detect_frame(lib, assets, 300)
+    with vasdk.VideoReader(assets / "vtest.avi") as r:
+        frame = next(f for i, f in enumerate(r) if i == 300)
+    py = vasdk.Detector(assets / "yolov3-tiny.onnx", threads=2)(frame)
+    np.testing.assert_allclose(boxes, py.boxes, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(scores, py.scores, rtol=1e-5)
+
+
+def test_errors_carry_status_and_message(lib) -> None:  # noqa: ANN001
+    ffi = capi.ffi
+    cfg = ffi.new("vas_detector_config_t*")
+    lib.vas_detector_config_init(cfg)
+    out = ffi.new("vas_detector_t**")
+    with pytest.raises(vasdk.InvalidArgumentError, match="model_path"):
+        capi.check(lib.vas_detector_create(cfg, out))
+    assert out[0] == ffi.NULL
+    with pytest.raises(vasdk.InvalidArgumentError, match="config is NULL"):
+        capi.check(lib.vas_detector_create(ffi.NULL, out))
+    lib.vas_detector_destroy(ffi.NULL)
+
+
+def _compiler() -> str:
+    for cc in ("cc", "gcc", "clang"):
+        if shutil.which(cc):
+            return cc
+    pytest.fail("no C compiler: scripts/setup.sh installs build-essential")
+
+
+def test_c_sample_builds_against_the_package_and_agrees(tmp_path: Path, assets: Path) -> None:
+    libdir = capi.library_path().parent
+    include = capi.header_path().parents[1]
+    exe = tmp_path / "detect_video"
+    subprocess.run(
+        [_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{include}",
+         str(ROOT / "samples/c/detect_video.c"), f"-L{libdir}", "-lvasdk", f"-Wl,-rpath,{libdir}",
+         "-o", str(exe)],
+        check=True)
+    out = subprocess.run([str(exe), str(assets / "yolov3-tiny.onnx"), str(assets / "vtest.avi"),
+                          '{"threads": 2}', "301"], capture_output=True, text=True, check=True)
+    rows = [ln.split() for ln in out.stdout.splitlines() if ln.startswith("frame 300 ")]
+    c_boxes = np.array([[float(v) for v in r[4:8]] for r in rows], np.float32)
+    c_scores = np.array([float(r[3]) for r in rows], np.float32)
+    assert "301 frames" in out.stderr
+    with vasdk.VideoReader(assets / "vtest.avi") as r:
+        frame = next(f for i, f in enumerate(r) if i == 300)
+    py = vasdk.Detector(assets / "yolov3-tiny.onnx", threads=2)(frame)
+    assert [r[2] for r in rows] == py.names
+    np.testing.assert_allclose(c_boxes, py.boxes, atol=0.006)  # printed with 2 decimals
+    np.testing.assert_allclose(c_scores, py.scores, atol=6e-5)
+    assert sum(1 for r in rows if r[2] == "person" and float(r[3]) >= 0.5) == 6
+
+    bad = subprocess.run([str(exe), str(tmp_path / "none.onnx"), str(assets / "vtest.avi")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "VAS_ERR_NOT_FOUND" in bad.stderr
