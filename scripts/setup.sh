@@ -26,11 +26,16 @@ install_apt() {
   for p in "${APT_PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
-  if [ ${#missing[@]} -eq 0 ]; then log "apt packages present"; return; fi
+  # `apt-get download opencv-doc` (assets) needs package lists even when nothing is missing.
+  if [ ${#missing[@]} -eq 0 ] && ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+    log "apt packages present"; return
+  fi
   need_root
-  log "apt-get install ${missing[*]}"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
 }
 
 # ORT C/C++ headers: Debian's libonnxruntime-dev (trixie and later). On bookworm we fetch only
@@ -60,17 +65,23 @@ install_venv() {
     log "creating venv $VENV"
     $PY_SYS -m venv "$VENV"
   fi
+  local stamp=$VENV/.requirements.md5 want
+  want=$(md5sum "$ROOT/scripts/requirements.txt" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then log "pip requirements present"; return; fi
   log "pip install requirements"
   "$VENV/bin/pip" install -q --upgrade pip >/dev/null
   "$VENV/bin/pip" install -q -r "$ROOT/scripts/requirements.txt"
+  echo "$want" >"$stamp"
 }
 
 build_vasdk() {
   log "pip install -e . (libvasdk.so + vasdk._core)"
-  ORT_HDR=$CACHE/ort-headers/usr
-  [ -d "$ORT_HDR" ] || ORT_HDR=/usr
-  CMAKE_ARGS="-DONNXRUNTIME_ROOT=$ORT_HDR ${CMAKE_ARGS:-}" \
-    "$VENV/bin/pip" install -q --no-build-isolation -e "$ROOT"
+  local ort_hdr=$CACHE/ort-headers/usr
+  [ -d "$ort_hdr" ] || ort_hdr=/usr
+  # Build isolation off: the build tools come from requirements.txt, so re-runs stay offline.
+  CMAKE_ARGS="-DONNXRUNTIME_ROOT=$ort_hdr ${CMAKE_ARGS:-}" \
+    "$VENV/bin/pip" install -q --no-build-isolation -e "$ROOT" 2>&1 | grep -v '^WARNING: Location' || true
+  "$VENV/bin/python" -c 'import vasdk._core' # fail here, not later, if the build broke
 }
 
 fetch_assets() {

@@ -6,12 +6,18 @@ namespace vas {
 
 const char* pixel_format_name(PixelFormat format) {
   switch (format) {
-    case PixelFormat::kBGR24: return "BGR24";
-    case PixelFormat::kRGB24: return "RGB24";
-    case PixelFormat::kGRAY8: return "GRAY8";
-    case PixelFormat::kNV12: return "NV12";
-    case PixelFormat::kNV21: return "NV21";
-    case PixelFormat::kI420: return "I420";
+    case PixelFormat::kBGR24:
+      return "BGR24";
+    case PixelFormat::kRGB24:
+      return "RGB24";
+    case PixelFormat::kGRAY8:
+      return "GRAY8";
+    case PixelFormat::kNV12:
+      return "NV12";
+    case PixelFormat::kNV21:
+      return "NV21";
+    case PixelFormat::kI420:
+      return "I420";
   }
   return "unknown";
 }
@@ -19,9 +25,12 @@ const char* pixel_format_name(PixelFormat format) {
 int plane_count(PixelFormat format) {
   switch (format) {
     case PixelFormat::kNV12:
-    case PixelFormat::kNV21: return 2;
-    case PixelFormat::kI420: return 3;
-    default: return 1;
+    case PixelFormat::kNV21:
+      return 2;
+    case PixelFormat::kI420:
+      return 3;
+    default:
+      return 1;
   }
 }
 
@@ -40,11 +49,15 @@ Status ImageView::validate() const {
   int bpp = 0;
   switch (format) {
     case PixelFormat::kBGR24:
-    case PixelFormat::kRGB24: bpp = 3; break;
+    case PixelFormat::kRGB24:
+      bpp = 3;
+      break;
     case PixelFormat::kGRAY8:
     case PixelFormat::kNV12:
     case PixelFormat::kNV21:
-    case PixelFormat::kI420: bpp = 1; break;
+    case PixelFormat::kI420:
+      bpp = 1;
+      break;
     default:
       return invalid_argument("image: unknown pixel format " +
                               std::to_string(static_cast<int>(format)));

@@ -46,9 +46,7 @@ struct Image {
   std::vector<uint8_t> data;
 
   int stride() const { return width * 3; }
-  ImageView view() const {
-    return ImageView::packed(format, width, height, data.data(), stride());
-  }
+  ImageView view() const { return ImageView::packed(format, width, height, data.data(), stride()); }
 };
 
 }  // namespace vas

@@ -51,7 +51,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status invalid_argument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
@@ -64,7 +66,7 @@ inline Status internal_error(std::string m) { return {StatusCode::kInternal, std
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.is_ok() && "Result needs a value or an error");
     if (status_.is_ok()) status_ = internal_error("Result built from an OK status without a value");
@@ -85,9 +87,9 @@ class [[nodiscard]] Result {
 
 }  // namespace vas
 
-#define VAS_RETURN_IF_ERROR(expr)          \
-  do {                                     \
-    ::vas::Status vas_status_ = (expr);    \
+#define VAS_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    ::vas::Status vas_status_ = (expr);           \
     if (!vas_status_.is_ok()) return vas_status_; \
   } while (0)
 

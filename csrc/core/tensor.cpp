@@ -5,23 +5,33 @@ namespace vas {
 size_t data_type_size(DataType dtype) {
   switch (dtype) {
     case DataType::kFloat32:
-    case DataType::kInt32: return 4;
-    case DataType::kFloat16: return 2;
+    case DataType::kInt32:
+      return 4;
+    case DataType::kFloat16:
+      return 2;
     case DataType::kUInt8:
-    case DataType::kInt8: return 1;
-    case DataType::kInt64: return 8;
+    case DataType::kInt8:
+      return 1;
+    case DataType::kInt64:
+      return 8;
   }
   return 0;
 }
 
 const char* data_type_name(DataType dtype) {
   switch (dtype) {
-    case DataType::kFloat32: return "float32";
-    case DataType::kFloat16: return "float16";
-    case DataType::kUInt8: return "uint8";
-    case DataType::kInt8: return "int8";
-    case DataType::kInt32: return "int32";
-    case DataType::kInt64: return "int64";
+    case DataType::kFloat32:
+      return "float32";
+    case DataType::kFloat16:
+      return "float16";
+    case DataType::kUInt8:
+      return "uint8";
+    case DataType::kInt8:
+      return "int8";
+    case DataType::kInt32:
+      return "int32";
+    case DataType::kInt64:
+      return "int64";
   }
   return "unknown";
 }

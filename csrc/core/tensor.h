@@ -10,7 +10,14 @@
 
 namespace vas {
 
-enum class DataType : int { kFloat32 = 1, kFloat16 = 2, kUInt8 = 3, kInt8 = 4, kInt32 = 5, kInt64 = 6 };
+enum class DataType : int {
+  kFloat32 = 1,
+  kFloat16 = 2,
+  kUInt8 = 3,
+  kInt8 = 4,
+  kInt32 = 5,
+  kInt64 = 6
+};
 
 size_t data_type_size(DataType dtype);
 const char* data_type_name(DataType dtype);
@@ -25,8 +32,12 @@ struct TensorView {
   std::vector<int64_t> shape;
 
   template <typename T>
-  T* as() const { return static_cast<T*>(data); }
-  size_t byte_size() const { return static_cast<size_t>(element_count(shape)) * data_type_size(dtype); }
+  T* as() const {
+    return static_cast<T*>(data);
+  }
+  size_t byte_size() const {
+    return static_cast<size_t>(element_count(shape)) * data_type_size(dtype);
+  }
 };
 
 class Tensor {
@@ -46,9 +57,13 @@ class Tensor {
   }
   const void* data() const { return const_cast<Tensor*>(this)->data(); }
   template <typename T>
-  T* as() { return static_cast<T*>(data()); }
+  T* as() {
+    return static_cast<T*>(data());
+  }
   template <typename T>
-  const T* as() const { return static_cast<const T*>(data()); }
+  const T* as() const {
+    return static_cast<const T*>(data());
+  }
   DataType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
   size_t byte_size() const { return byte_size_; }

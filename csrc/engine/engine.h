@@ -19,10 +19,10 @@ struct TensorInfo {
 
 struct EngineOptions {
   std::string backend = "ort";
-  int threads = 0;               // intra-op threads; 0 = backend default
-  bool spinning = false;         // spinning threads skew latency on small shared CPUs
+  int threads = 0;                   // intra-op threads; 0 = backend default
+  bool spinning = false;             // spinning threads skew latency on small shared CPUs
   std::string optimization = "all";  // none | basic | extended | all
-  std::string library_path;      // backend runtime library (ORT: libonnxruntime.so), optional
+  std::string library_path;          // backend runtime library (ORT: libonnxruntime.so), optional
 };
 
 // Thread safety: run() may be called from one thread at a time per Engine; use one Engine per

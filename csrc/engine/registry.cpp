@@ -7,8 +7,8 @@
 namespace vas {
 namespace {
 
-using Factory = std::function<Result<std::unique_ptr<Engine>>(const std::string&,
-                                                              const EngineOptions&)>;
+using Factory =
+    std::function<Result<std::unique_ptr<Engine>>(const std::string&, const EngineOptions&)>;
 
 // Registered explicitly rather than by static initialisers, which a static link may drop.
 const std::vector<std::pair<std::string, Factory>>& backends() {
@@ -27,8 +27,9 @@ Result<std::unique_ptr<Engine>> create_engine(const std::string& model_path,
   }
   std::string known;
   for (const auto& entry : backends()) known += (known.empty() ? "" : ", ") + entry.first;
-  return Status(StatusCode::kBackendUnavailable,
-                "engine backend '" + options.backend + "' is not built in (available: " + known + ")");
+  return Status(
+      StatusCode::kBackendUnavailable,
+      "engine backend '" + options.backend + "' is not built in (available: " + known + ")");
 }
 
 std::vector<std::string> available_backends() {

@@ -15,7 +15,8 @@ Result<size_t> find_output(const std::vector<TensorInfo>& outputs, const std::st
   }
   std::string names;
   for (const auto& o : outputs) names += (names.empty() ? "" : ", ") + o.name;
-  return invalid_model("model has no output '" + name + "' named in its card (outputs: " + names + ")");
+  return invalid_model("model has no output '" + name + "' named in its card (outputs: " + names +
+                       ")");
 }
 
 // Darknet-style YOLO heads (yolov3/v4-tiny): [N, A*(5+C), H, W] raw logits per stride.
@@ -64,7 +65,10 @@ class YoloDarknetDecoder final : public OutputDecoder {
             for (int c = 0; c < C; ++c) {
               if (ctx.class_enabled && !(*ctx.class_enabled)[c]) continue;
               const float l = p[(5 + c) * plane + cell];
-              if (l > best_l) { best_l = l; best = c; }
+              if (l > best_l) {
+                best_l = l;
+                best = c;
+              }
             }
             if (best < 0) continue;
             const float score = sigmoid(obj_l) * sigmoid(best_l);
@@ -123,7 +127,8 @@ class CenterFaceDecoder final : public OutputDecoder {
     auto expect = [&](const Tensor& t, int ch, const char* what) -> Status {
       const auto& ts = t.shape();
       if (ts.size() != 4 || ts[1] != ch || ts[2] != H || ts[3] != W || item >= ts[0]) {
-        return invalid_model(std::string("centerface ") + what + " has shape " + shape_to_string(ts));
+        return invalid_model(std::string("centerface ") + what + " has shape " +
+                             shape_to_string(ts));
       }
       return Status::ok();
     };
@@ -174,7 +179,8 @@ Result<std::unique_ptr<OutputDecoder>> make_decoder(const ModelCard& card) {
         new YoloDarknetDecoder(card.yolo_heads, static_cast<int>(card.classes.size())));
   }
   if (card.decoder == "centerface") {
-    return std::unique_ptr<OutputDecoder>(new CenterFaceDecoder(card.named_outputs, card.decoder_stride));
+    return std::unique_ptr<OutputDecoder>(
+        new CenterFaceDecoder(card.named_outputs, card.decoder_stride));
   }
   return invalid_config("model card '" + card.name + "': unknown decoder '" + card.decoder + "'");
 }

@@ -33,20 +33,34 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
     const std::string& k = it.key();
     const json& v = it.value();
     try {
-      if (k == "backend") o.engine.backend = v.get<std::string>();
-      else if (k == "ort_library") o.engine.library_path = v.get<std::string>();
-      else if (k == "threads") o.engine.threads = v.get<int>();
-      else if (k == "spinning") o.engine.spinning = v.get<bool>();
-      else if (k == "optimization") o.engine.optimization = v.get<std::string>();
-      else if (k == "card") o.card_path = v.get<std::string>();
-      else if (k == "input_width") o.input_width = v.get<int>();
-      else if (k == "input_height") o.input_height = v.get<int>();
-      else if (k == "score_threshold") o.score_threshold = v.get<float>();
-      else if (k == "nms_iou") o.nms_iou = v.get<float>();
-      else if (k == "classes") o.classes = v.get<std::vector<std::string>>();
-      else if (k == "class_agnostic_nms") o.class_agnostic_nms = v.get<bool>();
-      else if (k == "max_detections") o.max_detections = v.get<int>();
-      else return invalid_config("unknown detector option '" + k + "'");
+      if (k == "backend")
+        o.engine.backend = v.get<std::string>();
+      else if (k == "ort_library")
+        o.engine.library_path = v.get<std::string>();
+      else if (k == "threads")
+        o.engine.threads = v.get<int>();
+      else if (k == "spinning")
+        o.engine.spinning = v.get<bool>();
+      else if (k == "optimization")
+        o.engine.optimization = v.get<std::string>();
+      else if (k == "card")
+        o.card_path = v.get<std::string>();
+      else if (k == "input_width")
+        o.input_width = v.get<int>();
+      else if (k == "input_height")
+        o.input_height = v.get<int>();
+      else if (k == "score_threshold")
+        o.score_threshold = v.get<float>();
+      else if (k == "nms_iou")
+        o.nms_iou = v.get<float>();
+      else if (k == "classes")
+        o.classes = v.get<std::vector<std::string>>();
+      else if (k == "class_agnostic_nms")
+        o.class_agnostic_nms = v.get<bool>();
+      else if (k == "max_detections")
+        o.max_detections = v.get<int>();
+      else
+        return invalid_config("unknown detector option '" + k + "'");
     } catch (const json::exception&) {
       return invalid_config("detector option '" + k + "' has the wrong type: " + v.dump());
     }
@@ -55,7 +69,8 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
   if (o.input_width < 0 || o.input_height < 0) {
     return invalid_config("detector options 'input_width'/'input_height' must be positive");
   }
-  if (o.score_threshold > 1) return invalid_config("detector option 'score_threshold' must be <= 1");
+  if (o.score_threshold > 1)
+    return invalid_config("detector option 'score_threshold' must be <= 1");
   if (o.nms_iou > 1) return invalid_config("detector option 'nms_iou' must be <= 1");
   if (o.max_detections <= 0) return invalid_config("detector option 'max_detections' must be > 0");
   return o;
@@ -68,8 +83,8 @@ Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path
   }
   std::unique_ptr<Detector> d(new Detector());
   d->options_ = options;
-  const std::string card_path = options.card_path.empty() ? default_card_path(model_path)
-                                                          : options.card_path;
+  const std::string card_path =
+      options.card_path.empty() ? default_card_path(model_path) : options.card_path;
   VAS_ASSIGN_OR_RETURN(d->card_, load_model_card(card_path));
   d->spec_ = d->card_.preprocess;
   if (options.input_width > 0) d->spec_.width = options.input_width;
@@ -102,7 +117,8 @@ Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path
   }
   // A fixed-shape model pins the input size.
   const auto& shape = ins[0].shape;
-  if ((shape[2] > 0 && shape[2] != d->spec_.height) || (shape[3] > 0 && shape[3] != d->spec_.width)) {
+  if ((shape[2] > 0 && shape[2] != d->spec_.height) ||
+      (shape[3] > 0 && shape[3] != d->spec_.width)) {
     return invalid_config("model '" + model_path + "' has fixed input " + shape_to_string(shape) +
                           ", which does not match the requested " + std::to_string(d->spec_.width) +
                           "x" + std::to_string(d->spec_.height));
@@ -126,7 +142,8 @@ Status Detector::detect(const ImageView& image, std::vector<Detection>* out) {
   ctx.class_enabled = &class_enabled_;
   VAS_RETURN_IF_ERROR(decoder_->decode(outputs_, 0, ctx, out));
   // NMS in network-input space, before clipping, as the reference decoders do.
-  nms(out, card_.nms_iou, !options_.class_agnostic_nms, static_cast<size_t>(options_.max_detections));
+  nms(out, card_.nms_iou, !options_.class_agnostic_nms,
+      static_cast<size_t>(options_.max_detections));
   const float w = static_cast<float>(image.width), h = static_cast<float>(image.height);
   for (Detection& d : *out) {
     d.x1 = std::clamp(tf.to_src_x(d.x1), 0.0f, w);

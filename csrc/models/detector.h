@@ -17,12 +17,12 @@ namespace vas {
 
 struct DetectorOptions {
   EngineOptions engine;
-  std::string card_path;            // default: the model path with a .json extension
-  int input_width = 0;              // 0 = the card's size
+  std::string card_path;  // default: the model path with a .json extension
+  int input_width = 0;    // 0 = the card's size
   int input_height = 0;
-  float score_threshold = -1;       // < 0 = the card's
+  float score_threshold = -1;  // < 0 = the card's
   float nms_iou = -1;
-  std::vector<std::string> classes; // keep only these class names; empty = all
+  std::vector<std::string> classes;  // keep only these class names; empty = all
   bool class_agnostic_nms = false;
   int max_detections = 300;
 };

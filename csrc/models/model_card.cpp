@@ -14,7 +14,8 @@ using json = nlohmann::json;
 Status check_keys(const json& obj, const std::set<std::string>& allowed, const std::string& where) {
   if (!obj.is_object()) return invalid_config(where + " must be an object");
   for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (!allowed.count(it.key())) return invalid_config("unknown field '" + where + "." + it.key() + "'");
+    if (!allowed.count(it.key()))
+      return invalid_config("unknown field '" + where + "." + it.key() + "'");
   }
   return Status::ok();
 }
@@ -34,9 +35,10 @@ Status get(const json& obj, const char* key, const std::string& where, T* out, b
 }
 
 Status parse_input(const json& in, ModelCard* card) {
-  VAS_RETURN_IF_ERROR(check_keys(in, {"name", "width", "height", "layout", "color", "resize",
-                                      "scale", "mean", "std", "pad_value"},
-                                 "input"));
+  VAS_RETURN_IF_ERROR(check_keys(
+      in,
+      {"name", "width", "height", "layout", "color", "resize", "scale", "mean", "std", "pad_value"},
+      "input"));
   auto& p = card->preprocess;
   std::string color = "RGB", resize = "stretch";
   std::vector<float> mean = {0, 0, 0}, stdv = {1, 1, 1};
@@ -51,15 +53,19 @@ Status parse_input(const json& in, ModelCard* card) {
   VAS_RETURN_IF_ERROR(get(in, "mean", "input", &mean, false));
   VAS_RETURN_IF_ERROR(get(in, "std", "input", &stdv, false));
   VAS_RETURN_IF_ERROR(get(in, "pad_value", "input", &pad, false));
-  if (p.width <= 0 || p.height <= 0) return invalid_config("input.width and input.height must be positive");
-  if (card->layout != "NCHW") return invalid_config("input.layout '" + card->layout + "' is not supported (NCHW)");
-  if (color != "RGB" && color != "BGR") return invalid_config("input.color must be RGB or BGR, got '" + color + "'");
+  if (p.width <= 0 || p.height <= 0)
+    return invalid_config("input.width and input.height must be positive");
+  if (card->layout != "NCHW")
+    return invalid_config("input.layout '" + card->layout + "' is not supported (NCHW)");
+  if (color != "RGB" && color != "BGR")
+    return invalid_config("input.color must be RGB or BGR, got '" + color + "'");
   p.color = color == "RGB" ? ColorOrder::kRGB : ColorOrder::kBGR;
   if (resize != "stretch" && resize != "letterbox") {
     return invalid_config("input.resize must be stretch or letterbox, got '" + resize + "'");
   }
   p.mode = resize == "stretch" ? ResizeMode::kStretch : ResizeMode::kLetterbox;
-  if (mean.size() != 3 || stdv.size() != 3) return invalid_config("input.mean and input.std need 3 values");
+  if (mean.size() != 3 || stdv.size() != 3)
+    return invalid_config("input.mean and input.std need 3 values");
   for (int c = 0; c < 3; ++c) {
     if (stdv[c] == 0) return invalid_config("input.std must not contain 0");
     p.mean[c] = mean[c];
@@ -77,7 +83,8 @@ Status parse_decoder(const json& dec, ModelCard* card) {
   auto outs = dec.find("outputs");
   if (outs == dec.end()) return invalid_config("missing field 'decoder.outputs'");
   if (card->decoder == "yolo_darknet") {
-    if (!outs->is_array() || outs->empty()) return invalid_config("decoder.outputs must be a non-empty array");
+    if (!outs->is_array() || outs->empty())
+      return invalid_config("decoder.outputs must be a non-empty array");
     for (size_t i = 0; i < outs->size(); ++i) {
       const std::string where = "decoder.outputs[" + std::to_string(i) + "]";
       const json& h = (*outs)[i];
@@ -90,13 +97,15 @@ Status parse_decoder(const json& dec, ModelCard* card) {
       if (head.stride <= 0) return invalid_config(where + ".stride must be positive");
       if (anchors.empty()) return invalid_config(where + ".anchors is empty");
       for (const auto& a : anchors) {
-        if (a.size() != 2 || a[0] <= 0 || a[1] <= 0) return invalid_config(where + ".anchors needs positive (w, h) pairs");
+        if (a.size() != 2 || a[0] <= 0 || a[1] <= 0)
+          return invalid_config(where + ".anchors needs positive (w, h) pairs");
         head.anchors.push_back({a[0], a[1]});
       }
       card->yolo_heads.push_back(std::move(head));
     }
   } else if (card->decoder == "centerface") {
-    VAS_RETURN_IF_ERROR(check_keys(*outs, {"heatmap", "scale", "offset", "landmarks"}, "decoder.outputs"));
+    VAS_RETURN_IF_ERROR(
+        check_keys(*outs, {"heatmap", "scale", "offset", "landmarks"}, "decoder.outputs"));
     for (const char* key : {"heatmap", "scale", "offset", "landmarks"}) {
       std::string name;
       VAS_RETURN_IF_ERROR(get(*outs, key, "decoder.outputs", &name, true));
@@ -104,7 +113,8 @@ Status parse_decoder(const json& dec, ModelCard* card) {
     }
     if (card->decoder_stride <= 0) card->decoder_stride = 4;
   } else {
-    return invalid_config("decoder.type '" + card->decoder + "' is unknown (yolo_darknet, centerface)");
+    return invalid_config("decoder.type '" + card->decoder +
+                          "' is unknown (yolo_darknet, centerface)");
   }
   return Status::ok();
 }
@@ -120,9 +130,10 @@ Result<ModelCard> parse_model_card(const std::string& json_text, const std::stri
   }
   ModelCard card;
   Status st = [&]() -> Status {
-    VAS_RETURN_IF_ERROR(check_keys(doc, {"name", "model", "precision", "input", "decoder", "classes",
-                                         "score_threshold", "nms_iou"},
-                                   "card"));
+    VAS_RETURN_IF_ERROR(check_keys(
+        doc,
+        {"name", "model", "precision", "input", "decoder", "classes", "score_threshold", "nms_iou"},
+        "card"));
     VAS_RETURN_IF_ERROR(get(doc, "name", "card", &card.name, true));
     VAS_RETURN_IF_ERROR(get(doc, "model", "card", &card.model, false));
     VAS_RETURN_IF_ERROR(get(doc, "precision", "card", &card.precision, false));

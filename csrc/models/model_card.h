@@ -21,12 +21,12 @@ struct YoloHead {
 
 struct ModelCard {
   std::string name;
-  std::string model;      // model file, relative to the card's folder unless absolute
+  std::string model;  // model file, relative to the card's folder unless absolute
   std::string precision = "fp32";
   std::string input_name;
   std::string layout = "NCHW";
   PreprocessSpec preprocess;
-  std::string decoder;    // yolo_darknet | centerface
+  std::string decoder;  // yolo_darknet | centerface
   std::vector<YoloHead> yolo_heads;
   std::map<std::string, std::string> named_outputs;  // centerface: heatmap/scale/offset/landmarks
   int decoder_stride = 0;

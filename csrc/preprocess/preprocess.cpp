@@ -62,8 +62,8 @@ void load_rgb(const ImageView& img, int x, int y, uint8_t rgb[3]) {
 
 void Preprocessor::build_tables(int src_w, int src_h, const PreprocessSpec& spec) {
   if (spec.mode == ResizeMode::kLetterbox) {
-    const float s = std::min(static_cast<float>(spec.width) / src_w,
-                             static_cast<float>(spec.height) / src_h);
+    const float s =
+        std::min(static_cast<float>(spec.width) / src_w, static_cast<float>(spec.height) / src_h);
     content_w_ = std::max(1, std::min(spec.width, static_cast<int>(std::lround(src_w * s))));
     content_h_ = std::max(1, std::min(spec.height, static_cast<int>(std::lround(src_h * s))));
     content_x0_ = (spec.width - content_w_) / 2;

@@ -14,7 +14,7 @@ enum class ResizeMode { kStretch, kLetterbox };
 enum class ColorOrder { kRGB, kBGR };
 
 struct PreprocessSpec {
-  int width = 0;   // network input size
+  int width = 0;  // network input size
   int height = 0;
   ResizeMode mode = ResizeMode::kStretch;
   ColorOrder color = ColorOrder::kRGB;

@@ -42,16 +42,16 @@ extern "C" {
 typedef int32_t vas_status_t;
 enum vas_status_code {
   VAS_OK = 0,
-  VAS_END_OF_STREAM = 1,             /* not an error: a source has no more frames */
-  VAS_ERR_INVALID_ARGUMENT = -1,     /* NULL pointer, bad size/stride/format, bad struct_size */
-  VAS_ERR_NOT_FOUND = -2,            /* a file or resource does not exist */
-  VAS_ERR_IO = -3,                   /* reading or decoding failed, corrupt input */
-  VAS_ERR_UNSUPPORTED = -4,          /* valid request that this build cannot serve */
-  VAS_ERR_INVALID_MODEL = -5,        /* model or model card is corrupt or inconsistent */
-  VAS_ERR_BACKEND_UNAVAILABLE = -6,  /* inference runtime missing or too old */
-  VAS_ERR_RUNTIME = -7,              /* the inference backend failed while running */
+  VAS_END_OF_STREAM = 1,            /* not an error: a source has no more frames */
+  VAS_ERR_INVALID_ARGUMENT = -1,    /* NULL pointer, bad size/stride/format, bad struct_size */
+  VAS_ERR_NOT_FOUND = -2,           /* a file or resource does not exist */
+  VAS_ERR_IO = -3,                  /* reading or decoding failed, corrupt input */
+  VAS_ERR_UNSUPPORTED = -4,         /* valid request that this build cannot serve */
+  VAS_ERR_INVALID_MODEL = -5,       /* model or model card is corrupt or inconsistent */
+  VAS_ERR_BACKEND_UNAVAILABLE = -6, /* inference runtime missing or too old */
+  VAS_ERR_RUNTIME = -7,             /* the inference backend failed while running */
   VAS_ERR_OUT_OF_MEMORY = -8,
-  VAS_ERR_INVALID_CONFIG = -9,       /* bad JSON options or config; the message names the field */
+  VAS_ERR_INVALID_CONFIG = -9, /* bad JSON options or config; the message names the field */
   VAS_ERR_TIMEOUT = -10,
   VAS_ERR_POOL_EXHAUSTED = -11,
   VAS_ERR_INTERNAL = -12
@@ -107,16 +107,16 @@ typedef struct vas_detection {
   float x2;
   float y2;
   float score;
-  int32_t class_id;       /* index into the model card's classes */
-  int32_t num_landmarks;  /* 0, or 5 for face models */
-  float landmarks[10];    /* x0, y0, x1, y1, ... */
+  int32_t class_id;      /* index into the model card's classes */
+  int32_t num_landmarks; /* 0, or 5 for face models */
+  float landmarks[10];   /* x0, y0, x1, y1, ... */
 } vas_detection_t;
 
 typedef struct vas_detector vas_detector_t;
 
 typedef struct vas_detector_config {
-  uint32_t struct_size;     /* set by vas_detector_config_init() */
-  const char* model_path;   /* ONNX file; its model card is the same path with .json */
+  uint32_t struct_size;   /* set by vas_detector_config_init() */
+  const char* model_path; /* ONNX file; its model card is the same path with .json */
   /* JSON object or NULL. Fields (all optional): "backend" ("ort"), "ort_library" (path),
      "threads", "spinning", "optimization" (none|basic|extended|all), "card" (path),
      "input_width", "input_height", "score_threshold", "nms_iou", "classes" (list of names
@@ -130,8 +130,7 @@ VAS_API void vas_detector_config_init(vas_detector_config_t* config);
 /* Loads the model, its card and the inference runtime. On success *out owns a detector that
    the caller frees with vas_detector_destroy(). The config and its strings are copied.
    Thread safety: any thread. */
-VAS_API vas_status_t vas_detector_create(const vas_detector_config_t* config,
-                                         vas_detector_t** out);
+VAS_API vas_status_t vas_detector_create(const vas_detector_config_t* config, vas_detector_t** out);
 
 /* Frees a detector; NULL is a no-op. Invalidates results it returned.
    Thread safety: per handle; not while another call on the same handle runs. */
@@ -166,11 +165,11 @@ VAS_API vas_status_t vas_detector_get_class_name(const vas_detector_t* detector,
 typedef struct vas_video_reader vas_video_reader_t;
 
 typedef struct vas_video_reader_config {
-  uint32_t struct_size;   /* set by vas_video_reader_config_init() */
-  const char* url;        /* file path or rtsp:// URL */
-  int32_t output_format;  /* VAS_PIXEL_FORMAT_BGR24 (default), RGB24 or NV12 */
-  int32_t open_timeout_ms;/* network sources; 0 = 5000 */
-  int32_t read_timeout_ms;/* network sources; 0 = 5000 */
+  uint32_t struct_size;    /* set by vas_video_reader_config_init() */
+  const char* url;         /* file path or rtsp:// URL */
+  int32_t output_format;   /* VAS_PIXEL_FORMAT_BGR24 (default), RGB24 or NV12 */
+  int32_t open_timeout_ms; /* network sources; 0 = 5000 */
+  int32_t read_timeout_ms; /* network sources; 0 = 5000 */
 } vas_video_reader_config_t;
 
 /* Zeroes *config, sets struct_size and output_format = BGR24. Thread safety: any thread. */
@@ -189,7 +188,7 @@ typedef struct vas_video_info {
   int32_t width;
   int32_t height;
   double fps;
-  int64_t frame_count;  /* -1 when the container does not say */
+  int64_t frame_count; /* -1 when the container does not say */
 } vas_video_info_t;
 
 /* Fills the first min(info->struct_size, sizeof) bytes of *info. Thread safety: per handle. */

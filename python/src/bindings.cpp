@@ -3,7 +3,6 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-
 #include <vasdk/vasdk_version.h>
 
 #include <cstring>
@@ -50,22 +49,24 @@ vas::PixelFormat parse_format(const std::string& name) {
 // Borrows a uint8 numpy array as an image. Packed formats take (H, W, 3) or (H, W); YUV
 // formats take the usual (H * 3 / 2, W) single-buffer layout. Rows may be strided.
 vas::ImageView as_image(const py::array& arr, vas::PixelFormat format) {
-  if (!py::isinstance<py::array_t<uint8_t>>(arr) || arr.dtype().kind() != 'u' || arr.itemsize() != 1) {
+  if (!py::isinstance<py::array_t<uint8_t>>(arr) || arr.dtype().kind() != 'u' ||
+      arr.itemsize() != 1) {
     throw_status(vas::invalid_argument("image must be a uint8 numpy array, got dtype " +
                                        std::string(py::str(arr.dtype()))));
   }
   const auto nd = arr.ndim();
   const bool packed3 = format == vas::PixelFormat::kBGR24 || format == vas::PixelFormat::kRGB24;
   if (packed3 ? nd != 3 || arr.shape(2) != 3 : nd != 2) {
-    throw_status(vas::invalid_argument(std::string("image for ") + vas::pixel_format_name(format) +
-                                       (packed3 ? " must have shape (H, W, 3)" : " must have shape (rows, W)")));
+    throw_status(vas::invalid_argument(
+        std::string("image for ") + vas::pixel_format_name(format) +
+        (packed3 ? " must have shape (H, W, 3)" : " must have shape (rows, W)")));
   }
   if (arr.size() == 0) {
     throw_status(vas::invalid_argument("image: size must be positive, got an empty array"));
   }
   const ssize_t inner = packed3 ? 3 : 1;
-  if ((packed3 && (arr.strides(2) != 1 || arr.strides(1) != 3)) || (!packed3 && arr.strides(1) != 1) ||
-      arr.strides(0) < arr.shape(1) * inner) {
+  if ((packed3 && (arr.strides(2) != 1 || arr.strides(1) != 3)) ||
+      (!packed3 && arr.strides(1) != 1) || arr.strides(0) < arr.shape(1) * inner) {
     throw_status(vas::invalid_argument("image rows must be contiguous (use np.ascontiguousarray)"));
   }
   vas::ImageView v;
@@ -79,7 +80,8 @@ vas::ImageView as_image(const py::array& arr, vas::PixelFormat format) {
   if (format == vas::PixelFormat::kNV12 || format == vas::PixelFormat::kNV21 ||
       format == vas::PixelFormat::kI420) {
     if (rows % 3 != 0) {
-      throw_status(vas::invalid_argument("YUV 4:2:0 buffer needs H * 3 / 2 rows, got " + std::to_string(rows)));
+      throw_status(vas::invalid_argument("YUV 4:2:0 buffer needs H * 3 / 2 rows, got " +
+                                         std::to_string(rows)));
     }
     v.height = rows * 2 / 3;
     v.planes[1] = data + static_cast<size_t>(stride) * v.height;
@@ -167,13 +169,16 @@ class PyVideoReader {
     const vas::ImageView& v = f.image;
     const bool nv12 = v.format == vas::PixelFormat::kNV12;
     const ssize_t row = nv12 ? v.width : v.width * 3;
-    py::array_t<uint8_t> out = nv12 ? py::array_t<uint8_t>({ssize_t{v.height * 3 / 2}, ssize_t{v.width}})
-                                    : py::array_t<uint8_t>({ssize_t{v.height}, ssize_t{v.width}, ssize_t{3}});
+    py::array_t<uint8_t> out =
+        nv12 ? py::array_t<uint8_t>({ssize_t{v.height * 3 / 2}, ssize_t{v.width}})
+             : py::array_t<uint8_t>({ssize_t{v.height}, ssize_t{v.width}, ssize_t{3}});
     uint8_t* dst = out.mutable_data();
-    for (int y = 0; y < v.height; ++y) std::memcpy(dst + y * row, v.planes[0] + static_cast<size_t>(y) * v.strides[0], row);
+    for (int y = 0; y < v.height; ++y)
+      std::memcpy(dst + y * row, v.planes[0] + static_cast<size_t>(y) * v.strides[0], row);
     if (nv12) {
       dst += static_cast<size_t>(row) * v.height;
-      for (int y = 0; y < v.height / 2; ++y) std::memcpy(dst + y * row, v.planes[1] + static_cast<size_t>(y) * v.strides[1], row);
+      for (int y = 0; y < v.height / 2; ++y)
+        std::memcpy(dst + y * row, v.planes[1] + static_cast<size_t>(y) * v.strides[1], row);
     }
     last_index_ = f.index;
     last_pts_us_ = f.pts_us;
@@ -195,7 +200,8 @@ class PyVideoReader {
 
 class PyVideoWriter {
  public:
-  PyVideoWriter(const std::string& path, int width, int height, double fps, const std::string& codec) {
+  PyVideoWriter(const std::string& path, int width, int height, double fps,
+                const std::string& codec) {
     vas::VideoWriterOptions o;
     o.fps = fps;
     if (!codec.empty()) o.codec = codec;
@@ -227,21 +233,25 @@ class PyVideoWriter {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "vasdk native core (internal; use the vasdk package)";
-  m.attr("__version__") = std::to_string(VAS_VERSION_MAJOR) + "." + std::to_string(VAS_VERSION_MINOR) +
-                          "." + std::to_string(VAS_VERSION_PATCH);
+  m.attr("__version__") = std::to_string(VAS_VERSION_MAJOR) + "." +
+                          std::to_string(VAS_VERSION_MINOR) + "." +
+                          std::to_string(VAS_VERSION_PATCH);
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const StatusError& e) {
       py::object errors = py::module_::import("vasdk.errors");
-      py::object exc = errors.attr("from_status")(static_cast<int>(e.status.code()), e.status.message());
+      py::object exc =
+          errors.attr("from_status")(static_cast<int>(e.status.code()), e.status.message());
       PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
     }
   });
 
   m.def("available_backends", &vas::available_backends);
-  m.def("status_name", [](int code) { return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code))); });
+  m.def("status_name", [](int code) {
+    return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code)));
+  });
 
   py::class_<vas::VideoInfo>(m, "VideoInfo")
       .def_readonly("width", &vas::VideoInfo::width)
@@ -251,7 +261,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("codec", &vas::VideoInfo::codec);
 
   py::class_<PyDetector>(m, "Detector")
-      .def(py::init<const std::string&, const std::string&>(), py::arg("model_path"), py::arg("options_json") = "")
+      .def(py::init<const std::string&, const std::string&>(), py::arg("model_path"),
+           py::arg("options_json") = "")
       .def("detect", &PyDetector::detect, py::arg("image"), py::arg("format") = "BGR")
       .def_property_readonly("classes", [](const PyDetector& d) { return d.card().classes; })
       .def_property_readonly("name", [](const PyDetector& d) { return d.card().name; })
@@ -261,7 +272,8 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<PyVideoReader>(m, "VideoReader")
       .def(py::init<const std::string&, const std::string&, int, int>(), py::arg("url"),
-           py::arg("format") = "BGR", py::arg("open_timeout_ms") = 5000, py::arg("read_timeout_ms") = 5000)
+           py::arg("format") = "BGR", py::arg("open_timeout_ms") = 5000,
+           py::arg("read_timeout_ms") = 5000)
       .def("read", &PyVideoReader::read)
       .def("close", &PyVideoReader::close)
       .def_property_readonly("info", &PyVideoReader::info, py::return_value_policy::copy)

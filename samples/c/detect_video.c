@@ -8,7 +8,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-
 #include <vasdk/vasdk.h>
 
 static int report(const char* what, vas_status_t st) {

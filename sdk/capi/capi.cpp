@@ -64,8 +64,8 @@ vas_status_t guarded(const char* fn, Body&& body) noexcept {
   }
 }
 
-#define VAS_CHECK_ARG(cond, fn, what)                                            \
-  do {                                                                           \
+#define VAS_CHECK_ARG(cond, fn, what)                                                  \
+  do {                                                                                 \
     if (!(cond)) return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": " + what); \
   } while (0)
 
@@ -125,7 +125,8 @@ const char* vas_last_error_message(void) { return g_last_error.c_str(); }
 const char* vas_version(void) {
 #define VAS_STR2_(x) #x
 #define VAS_STR_(x) VAS_STR2_(x)
-  return VAS_STR_(VAS_VERSION_MAJOR) "." VAS_STR_(VAS_VERSION_MINOR) "." VAS_STR_(VAS_VERSION_PATCH);
+  return VAS_STR_(VAS_VERSION_MAJOR) "." VAS_STR_(VAS_VERSION_MINOR) "." VAS_STR_(
+      VAS_VERSION_PATCH);
 }
 
 uint32_t vas_version_number(void) { return VAS_VERSION_NUMBER; }
@@ -152,7 +153,8 @@ vas_status_t vas_detector_create(const vas_detector_config_t* config, vas_detect
       return fail(VAS_ERR_INVALID_ARGUMENT, struct_size_message(fn, "vas_detector_config_t",
                                                                 config->struct_size, sizeof(cfg)));
     }
-    VAS_CHECK_ARG(cfg.model_path != nullptr && *cfg.model_path, fn, "config.model_path is NULL or empty");
+    VAS_CHECK_ARG(cfg.model_path != nullptr && *cfg.model_path, fn,
+                  "config.model_path is NULL or empty");
     auto options = vas::parse_detector_options(cfg.options_json ? cfg.options_json : "");
     if (!options.is_ok()) return fail(options.status());
     auto det = vas::Detector::create(cfg.model_path, options.value());
@@ -172,7 +174,8 @@ vas_status_t vas_detector_detect(vas_detector_t* detector, const vas_image_t* im
   constexpr const char* fn = "vas_detector_detect";
   return guarded(fn, [&]() -> vas_status_t {
     VAS_CHECK_ARG(detector != nullptr, fn, "detector is NULL");
-    VAS_CHECK_ARG(out_items != nullptr && out_count != nullptr, fn, "out_items or out_count is NULL");
+    VAS_CHECK_ARG(out_items != nullptr && out_count != nullptr, fn,
+                  "out_items or out_count is NULL");
     vas::ImageView view;
     if (vas_status_t st = to_image_view(fn, image, &view); st != VAS_OK) return st;
     vas::Status st = detector->impl->detect(view, &detector->dets);
@@ -220,8 +223,9 @@ vas_status_t vas_detector_get_class_name(const vas_detector_t* detector, int32_t
     VAS_CHECK_ARG(detector != nullptr && out_name != nullptr, fn, "detector or out_name is NULL");
     const auto& classes = detector->impl->card().classes;
     if (class_id < 0 || static_cast<size_t>(class_id) >= classes.size()) {
-      return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": class_id " + std::to_string(class_id) +
-                                                " is outside 0.." + std::to_string(classes.size() - 1));
+      return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": class_id " +
+                                                std::to_string(class_id) + " is outside 0.." +
+                                                std::to_string(classes.size() - 1));
     }
     *out_name = classes[class_id].c_str();
     return VAS_OK;
@@ -249,11 +253,14 @@ vas_status_t vas_video_reader_create(const vas_video_reader_config_t* config,
     VAS_CHECK_ARG(cfg.url != nullptr && *cfg.url, fn, "config.url is NULL or empty");
     vas::VideoReaderOptions opts;
     const int fmt = cfg.output_format ? cfg.output_format : VAS_PIXEL_FORMAT_BGR24;
-    if (fmt != VAS_PIXEL_FORMAT_BGR24 && fmt != VAS_PIXEL_FORMAT_RGB24 && fmt != VAS_PIXEL_FORMAT_NV12) {
-      return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": output_format " + std::to_string(fmt) +
+    if (fmt != VAS_PIXEL_FORMAT_BGR24 && fmt != VAS_PIXEL_FORMAT_RGB24 &&
+        fmt != VAS_PIXEL_FORMAT_NV12) {
+      return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": output_format " +
+                                                std::to_string(fmt) +
                                                 " is not BGR24, RGB24 or NV12");
     }
-    VAS_CHECK_ARG(cfg.open_timeout_ms >= 0 && cfg.read_timeout_ms >= 0, fn, "timeouts must be >= 0");
+    VAS_CHECK_ARG(cfg.open_timeout_ms >= 0 && cfg.read_timeout_ms >= 0, fn,
+                  "timeouts must be >= 0");
     opts.output_format = static_cast<vas::PixelFormat>(fmt);
     if (cfg.open_timeout_ms > 0) opts.open_timeout_ms = cfg.open_timeout_ms;
     if (cfg.read_timeout_ms > 0) opts.read_timeout_ms = cfg.read_timeout_ms;

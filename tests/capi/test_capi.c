@@ -2,16 +2,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <vasdk/vasdk.h>
 
 static int g_failures = 0;
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                         \
-    }                                                                       \
+      ++g_failures;                                                            \
+    }                                                                          \
   } while (0)
 #define CHECK_MSG_HAS(needle) CHECK(strstr(vas_last_error_message(), needle) != NULL)
 
@@ -118,7 +117,11 @@ static void test_detect_video(void) {
   CHECK(strncmp(dinfo.backend, "ort", 3) == 0);
   /* An old, shorter info struct gets only its own bytes. */
   {
-    struct { uint32_t struct_size; int32_t input_width; int32_t guard; } small;
+    struct {
+      uint32_t struct_size;
+      int32_t input_width;
+      int32_t guard;
+    } small;
     small.struct_size = 8;
     small.guard = 12345;
     CHECK(vas_detector_get_info(det, (vas_detector_info_t*)(void*)&small) == VAS_OK);

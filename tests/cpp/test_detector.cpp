@@ -79,7 +79,8 @@ TEST(Detector, RejectsBadOptions) {
   EXPECT_EQ(parse_detector_options("{bad json").status().code(), StatusCode::kInvalidConfig);
   auto unknown = parse_detector_options(R"({"treads": 2})");
   EXPECT_NE(unknown.status().message().find("treads"), std::string::npos);
-  EXPECT_EQ(parse_detector_options(R"({"threads": "two"})").status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(parse_detector_options(R"({"threads": "two"})").status().code(),
+            StatusCode::kInvalidConfig);
   EXPECT_EQ(parse_detector_options("[1, 2]").status().code(), StatusCode::kInvalidConfig);
   auto opts = parse_detector_options(R"({"classes": ["unicorn"]})");
   ASSERT_TRUE(opts.is_ok());

@@ -40,14 +40,24 @@ TEST(ModelCard, ParsesAllFields) {
 
 TEST(ModelCard, ErrorsNameTheField) {
   auto msg = [](const Status& s) { return s.message(); };
-  EXPECT_NE(msg(parse_modified([](auto& j) { j["colour"] = 1; })).find("card.colour"), std::string::npos);
-  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["widht"] = 1; })).find("input.widht"), std::string::npos);
-  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["width"] = "x"; })).find("input.width"), std::string::npos);
-  EXPECT_NE(msg(parse_modified([](auto& j) { j["decoder"]["type"] = "ssd"; })).find("ssd"), std::string::npos);
-  EXPECT_NE(msg(parse_modified([](auto& j) { j.erase("classes"); })).find("card.classes"), std::string::npos);
-  EXPECT_NE(msg(parse_modified([](auto& j) { j["decoder"]["outputs"][0]["anchors"] = {{1}}; })).find("anchors"),
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["colour"] = 1; })).find("card.colour"),
             std::string::npos);
-  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["std"] = {1, 0, 1}; })).find("std"), std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["widht"] = 1; })).find("input.widht"),
+            std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["width"] = "x"; })).find("input.width"),
+            std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["decoder"]["type"] = "ssd"; })).find("ssd"),
+            std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j.erase("classes"); })).find("card.classes"),
+            std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) {
+              j["decoder"]["outputs"][0]["anchors"] = {{1}};
+            })).find("anchors"),
+            std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) {
+              j["input"]["std"] = {1, 0, 1};
+            })).find("std"),
+            std::string::npos);
   EXPECT_EQ(parse_model_card("{not json", "x").status().code(), StatusCode::kInvalidConfig);
   EXPECT_EQ(load_model_card("/nonexistent/card.json").status().code(), StatusCode::kNotFound);
 }
@@ -63,7 +73,8 @@ TEST(Nms, ClassAwareAndAgnostic) {
     d.class_id = cls;
     return d;
   };
-  std::vector<Detection> dets = {box(0, 0.5f, 0), box(1, 0.9f, 0), box(1, 0.8f, 1), box(50, 0.3f, 0)};
+  std::vector<Detection> dets = {box(0, 0.5f, 0), box(1, 0.9f, 0), box(1, 0.8f, 1),
+                                 box(50, 0.3f, 0)};
   auto aware = dets;
   nms(&aware, 0.45f, true, 100);
   ASSERT_EQ(aware.size(), 3u);

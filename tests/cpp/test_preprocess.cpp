@@ -58,8 +58,8 @@ TEST(Preprocess, LetterboxMapsBoxesBackExactly) {
   EXPECT_FLOAT_EQ(tf.to_src_x(64.0f), 200.0f);
   EXPECT_FLOAT_EQ(tf.to_src_y(16.0f), 0.0f);
   EXPECT_FLOAT_EQ(tf.to_src_y(48.0f), 100.0f);
-  EXPECT_FLOAT_EQ(out[0], 0.0f);              // pad row
-  EXPECT_FLOAT_EQ(out[32 * 64 + 32], 1.0f);   // content
+  EXPECT_FLOAT_EQ(out[0], 0.0f);             // pad row
+  EXPECT_FLOAT_EQ(out[32 * 64 + 32], 1.0f);  // content
 }
 
 TEST(Preprocess, Nv12MatchesBgrOfTheSameColour) {

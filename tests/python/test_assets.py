@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+
 from vasdk import assets as va
 from vasdk.tools.cards import load_card, validate_card
 

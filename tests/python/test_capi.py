@@ -17,16 +17,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def lib():  # noqa: ANN201 - cffi library object
+def lib():
     return capi.load()
 
 
-def test_version_matches_package(lib) -> None:  # noqa: ANN001
+def test_version_matches_package(lib) -> None:
     assert capi.ffi.string(lib.vas_version()).decode() == vasdk.__version__
     assert capi.ffi.string(lib.vas_status_str(lib.VAS_ERR_INVALID_CONFIG)) == b"VAS_ERR_INVALID_CONFIG"
 
 
-def _c_detect_frame(lib, assets: Path, index: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def _c_detect_frame(lib, assets: Path, index: int) -> tuple[np.ndarray, np.ndarray]:
     ffi = capi.ffi
     cfg = ffi.new("vas_detector_config_t*")
     lib.vas_detector_config_init(cfg)
@@ -58,7 +58,7 @@ def _c_detect_frame(lib, assets: Path, index: int) -> tuple[np.ndarray, np.ndarr
     return rec["box"].copy(), rec["score"].copy()
 
 
-def test_c_abi_agrees_with_python_api(lib, assets: Path) -> None:  # noqa: ANN001
+def test_c_abi_agrees_with_python_api(lib, assets: Path) -> None:
     boxes, scores = _c_detect_frame(lib, assets, 300)
     with vasdk.VideoReader(assets / "vtest.avi") as r:
         frame = next(f for i, f in enumerate(r) if i == 300)
@@ -67,7 +67,7 @@ def test_c_abi_agrees_with_python_api(lib, assets: Path) -> None:  # noqa: ANN00
     np.testing.assert_allclose(scores, py.scores, rtol=1e-5)
 
 
-def test_errors_carry_status_and_message(lib) -> None:  # noqa: ANN001
+def test_errors_carry_status_and_message(lib) -> None:
     ffi = capi.ffi
     cfg = ffi.new("vas_detector_config_t*")
     lib.vas_detector_config_init(cfg)

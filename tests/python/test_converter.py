@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+
 from vasdk.tools import darknet, fixup
 from vasdk.tools.cards import validate_card
 from vasdk.tools.darknet import convert_darknet, parse_cfg

@@ -190,7 +190,8 @@ def test_missing_onnxruntime_library(model: Path, tmp_path: Path) -> None:
     with pytest.raises(vasdk.BackendUnavailableError, match="cannot load"):
         vasdk.Detector(model, ort_library=str(not_ort))
     # The environment variable is honoured and a bad value is reported, not ignored.
-    code = f"import vasdk\ntry:\n    vasdk.Detector({str(model)!r})\nexcept vasdk.BackendUnavailableError as e:\n    print(e)\n"
+    code = (f"import vasdk\ntry:\n    vasdk.Detector({str(model)!r})\n"
+            "except vasdk.BackendUnavailableError as e:\n    print(e)\n")
     env = dict(os.environ, VASDK_ORT_LIBRARY="/nonexistent/libonnxruntime.so")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert "VASDK_ORT_LIBRARY" in out.stdout

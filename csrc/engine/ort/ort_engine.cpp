@@ -23,24 +23,37 @@ Status take(const OrtApi* api, OrtStatus* st, StatusCode code, const std::string
 
 Result<DataType> from_ort(ONNXTensorElementDataType t) {
   switch (t) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return DataType::kFloat32;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return DataType::kFloat16;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return DataType::kUInt8;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return DataType::kInt8;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return DataType::kInt32;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return DataType::kInt64;
-    default: return unsupported("tensor element type " + std::to_string(static_cast<int>(t)));
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+      return DataType::kFloat32;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
+      return DataType::kFloat16;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+      return DataType::kUInt8;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+      return DataType::kInt8;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+      return DataType::kInt32;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+      return DataType::kInt64;
+    default:
+      return unsupported("tensor element type " + std::to_string(static_cast<int>(t)));
   }
 }
 
 ONNXTensorElementDataType to_ort(DataType t) {
   switch (t) {
-    case DataType::kFloat32: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-    case DataType::kFloat16: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
-    case DataType::kUInt8: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
-    case DataType::kInt8: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
-    case DataType::kInt32: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-    case DataType::kInt64: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+    case DataType::kFloat32:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case DataType::kFloat16:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+    case DataType::kUInt8:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    case DataType::kInt8:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
+    case DataType::kInt32:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+    case DataType::kInt64:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
   }
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
@@ -56,10 +69,12 @@ Result<GraphOptimizationLevel> parse_level(const std::string& level) {
 
 class OrtEngine final : public Engine {
  public:
-  OrtEngine(const OrtRuntime* rt, std::string model) : rt_(rt), api_(rt->api), model_(std::move(model)) {}
+  OrtEngine(const OrtRuntime* rt, std::string model)
+      : rt_(rt), api_(rt->api), model_(std::move(model)) {}
 
   ~OrtEngine() override {
-    for (OrtValue* v : out_values_) if (v) api_->ReleaseValue(v);
+    for (OrtValue* v : out_values_)
+      if (v) api_->ReleaseValue(v);
     if (session_) api_->ReleaseSession(session_);
     if (cpu_info_) api_->ReleaseMemoryInfo(cpu_info_);
   }
@@ -70,7 +85,10 @@ class OrtEngine final : public Engine {
                              "CreateSessionOptions"));
     auto release_so = [&] { api_->ReleaseSessionOptions(so); };
     auto level = parse_level(options.optimization);
-    if (!level.is_ok()) { release_so(); return level.status(); }
+    if (!level.is_ok()) {
+      release_so();
+      return level.status();
+    }
     Status st = take(api_, api_->SetSessionGraphOptimizationLevel(so, level.value()),
                      StatusCode::kRuntimeError, "SetGraphOptimizationLevel");
     if (st.is_ok() && options.threads > 0) {
@@ -93,9 +111,9 @@ class OrtEngine final : public Engine {
     }
     release_so();
     VAS_RETURN_IF_ERROR(st);
-    VAS_RETURN_IF_ERROR(take(api_,
-                             api_->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &cpu_info_),
-                             StatusCode::kRuntimeError, "CreateCpuMemoryInfo"));
+    VAS_RETURN_IF_ERROR(
+        take(api_, api_->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &cpu_info_),
+             StatusCode::kRuntimeError, "CreateCpuMemoryInfo"));
     VAS_RETURN_IF_ERROR(describe(true, &inputs_));
     VAS_RETURN_IF_ERROR(describe(false, &outputs_));
     for (const auto& i : inputs_) input_names_.push_back(i.name.c_str());
@@ -118,7 +136,8 @@ class OrtEngine final : public Engine {
     // Inputs wrap the caller's memory: no copy.
     std::vector<OrtValue*> in_values(in.size(), nullptr);
     auto release_inputs = [&] {
-      for (OrtValue* v : in_values) if (v) api_->ReleaseValue(v);
+      for (OrtValue* v : in_values)
+        if (v) api_->ReleaseValue(v);
     };
     for (size_t i = 0; i < in.size() && st.is_ok(); ++i) {
       st = take(api_,
@@ -132,10 +151,11 @@ class OrtEngine final : public Engine {
       v = nullptr;
     }
     if (st.is_ok()) {
-      st = take(api_,
-                api_->Run(session_, nullptr, input_names_.data(), in_values.data(), in_values.size(),
-                          output_names_.data(), output_names_.size(), out_values_.data()),
-                StatusCode::kRuntimeError, "model '" + model_ + "' run failed");
+      st =
+          take(api_,
+               api_->Run(session_, nullptr, input_names_.data(), in_values.data(), in_values.size(),
+                         output_names_.data(), output_names_.size(), out_values_.data()),
+               StatusCode::kRuntimeError, "model '" + model_ + "' run failed");
     }
     release_inputs();
     VAS_RETURN_IF_ERROR(st);
@@ -153,7 +173,8 @@ class OrtEngine final : public Engine {
       if (in[i].data == nullptr) return invalid_argument("input '" + want.name + "' has no data");
       if (in[i].dtype != want.dtype) {
         return invalid_argument("model '" + model_ + "' input '" + want.name + "' expects " +
-                                data_type_name(want.dtype) + ", got " + data_type_name(in[i].dtype));
+                                data_type_name(want.dtype) + ", got " +
+                                data_type_name(in[i].dtype));
       }
       bool ok = in[i].shape.size() == want.shape.size();
       for (size_t d = 0; ok && d < want.shape.size(); ++d) {
@@ -171,10 +192,13 @@ class OrtEngine final : public Engine {
   Status shape_of(const OrtTensorTypeAndShapeInfo* info, ONNXTensorElementDataType* et,
                   std::vector<int64_t>* shape) const {
     size_t rank = 0;
-    VAS_RETURN_IF_ERROR(take(api_, api_->GetTensorElementType(info, et), StatusCode::kRuntimeError, "element type"));
-    VAS_RETURN_IF_ERROR(take(api_, api_->GetDimensionsCount(info, &rank), StatusCode::kRuntimeError, "rank"));
+    VAS_RETURN_IF_ERROR(take(api_, api_->GetTensorElementType(info, et), StatusCode::kRuntimeError,
+                             "element type"));
+    VAS_RETURN_IF_ERROR(
+        take(api_, api_->GetDimensionsCount(info, &rank), StatusCode::kRuntimeError, "rank"));
     shape->assign(rank, 0);
-    return take(api_, api_->GetDimensions(info, shape->data(), rank), StatusCode::kRuntimeError, "dims");
+    return take(api_, api_->GetDimensions(info, shape->data(), rank), StatusCode::kRuntimeError,
+                "dims");
   }
 
   Status copy_output(size_t i, Tensor* dst) {
@@ -214,7 +238,8 @@ class OrtEngine final : public Engine {
                                StatusCode::kRuntimeError, "io name"));
       TensorInfo ti;
       ti.name = name;
-      VAS_RETURN_IF_ERROR(take(api_, api_->AllocatorFree(alloc, name), StatusCode::kRuntimeError, "free"));
+      VAS_RETURN_IF_ERROR(
+          take(api_, api_->AllocatorFree(alloc, name), StatusCode::kRuntimeError, "free"));
       OrtTypeInfo* type = nullptr;
       VAS_RETURN_IF_ERROR(take(api_,
                                is_input ? api_->SessionGetInputTypeInfo(session_, i, &type)
@@ -233,7 +258,8 @@ class OrtEngine final : public Engine {
       api_->ReleaseTypeInfo(type);
       VAS_RETURN_IF_ERROR(shape_st);
       auto dtype = from_ort(et);
-      if (!dtype.is_ok()) return dtype.status().with_context("model '" + model_ + "' '" + ti.name + "'");
+      if (!dtype.is_ok())
+        return dtype.status().with_context("model '" + model_ + "' '" + ti.name + "'");
       ti.dtype = dtype.value();
       infos->push_back(std::move(ti));
     }

@@ -81,8 +81,8 @@ Result<const OrtRuntime*> load_from(const std::string& path) {
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* err = ::dlerror();
-    return Status(StatusCode::kBackendUnavailable,
-                  "cannot load ONNX Runtime library '" + path + "': " + (err ? err : "dlopen failed"));
+    return Status(StatusCode::kBackendUnavailable, "cannot load ONNX Runtime library '" + path +
+                                                       "': " + (err ? err : "dlopen failed"));
   }
   using GetApiBaseFn = const OrtApiBase* (*)();
   auto get_base = reinterpret_cast<GetApiBaseFn>(::dlsym(handle, "OrtGetApiBase"));
@@ -167,7 +167,8 @@ Result<const OrtRuntime*> load_ort_runtime(const std::string& explicit_path) {
   }
   return Status(StatusCode::kBackendUnavailable,
                 "no usable ONNX Runtime library found; install the 'onnxruntime' pip package or "
-                "set VASDK_ORT_LIBRARY. Tried:" + tried);
+                "set VASDK_ORT_LIBRARY. Tried:" +
+                    tried);
 }
 
 }  // namespace vas
