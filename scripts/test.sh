@@ -54,7 +54,7 @@ for stage in "${STAGES[@]}"; do
       ;;
     lint)
       log "ruff + clang-format"
-      .venv/bin/ruff check python tests/python benchmarks
+      .venv/bin/ruff check .
       git ls-files -- '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
       ;;
   esac

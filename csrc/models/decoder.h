@@ -8,7 +8,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "engine/engine.h"
-#include "models/detection.h"
+#include "core/detection.h"
 #include "models/model_card.h"
 
 namespace vas {

@@ -9,7 +9,8 @@
 #include "core/status.h"
 #include "engine/engine.h"
 #include "models/decoder.h"
-#include "models/detection.h"
+#include "models/nms.h"
+#include "core/detection.h"
 #include "models/model_card.h"
 #include "preprocess/preprocess.h"
 

@@ -1,16 +1,8 @@
+#include "models/nms.h"
+
 #include <algorithm>
 
-#include "models/detection.h"
-
 namespace vas {
-
-float iou(const Detection& a, const Detection& b) {
-  const float ix = std::max(0.0f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
-  const float iy = std::max(0.0f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
-  const float inter = ix * iy;
-  const float uni = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return uni > 0 ? inter / uni : 0.0f;
-}
 
 void nms(std::vector<Detection>* dets, float iou_threshold, bool class_aware, size_t max_keep) {
   auto& d = *dets;

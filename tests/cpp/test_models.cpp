@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "models/decoder.h"
-#include "models/detection.h"
+#include "core/detection.h"
+#include "models/nms.h"
 #include "models/model_card.h"
 
 namespace vas {
