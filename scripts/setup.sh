@@ -18,7 +18,7 @@ APT_PKGS=(
   python3 python3-dev python3-venv
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libgtest-dev libgmock-dev nlohmann-json3-dev libeigen3-dev libturbojpeg0-dev
-  clang clang-format clang-tidy valgrind abigail-tools
+  clang clang-format clang-tidy valgrind abigail-tools libclang-rt-14-dev
 )
 
 install_apt() {
