@@ -34,6 +34,57 @@ int plane_count(PixelFormat format) {
   }
 }
 
+int plane_row_bytes(PixelFormat format, int plane, int width) {
+  if (plane < 0 || plane >= plane_count(format)) return 0;
+  switch (format) {
+    case PixelFormat::kBGR24:
+    case PixelFormat::kRGB24:
+      return width * 3;
+    case PixelFormat::kI420:
+      return plane == 0 ? width : width / 2;
+    default:
+      return width;  // GRAY8, NV12/NV21 luma and interleaved chroma
+  }
+}
+
+int plane_rows(PixelFormat format, int plane, int height) {
+  if (plane < 0 || plane >= plane_count(format)) return 0;
+  return plane == 0 ? height : height / 2;
+}
+
+Result<PooledImage> PooledImage::allocate(Pool& pool, PixelFormat format, int width, int height,
+                                          int row_align) {
+  if (row_align <= 0 || (row_align & (row_align - 1)) != 0) {
+    return invalid_argument("pooled image: row_align " + std::to_string(row_align) +
+                            " is not a power of two");
+  }
+  ImageView v;
+  v.format = format;
+  v.width = width;
+  v.height = height;
+  // Validate the geometry with a placeholder pointer before touching the pool.
+  static const uint8_t kProbe = 0;
+  size_t offsets[3] = {0, 0, 0};
+  size_t total = 0;
+  for (int p = 0; p < plane_count(format); ++p) {
+    const int row = plane_row_bytes(format, p, width);
+    v.strides[p] = (row + row_align - 1) / row_align * row_align;
+    v.planes[p] = &kProbe;
+    offsets[p] = total;
+    total += static_cast<size_t>(v.strides[p]) * static_cast<size_t>(plane_rows(format, p, height));
+  }
+  VAS_RETURN_IF_ERROR(v.validate().with_context("pooled image"));
+  Result<PoolBuffer> buf = pool.acquire(total);
+  if (!buf.is_ok()) return buf.status();
+  PooledImage out;
+  out.buffer = std::move(buf).value();
+  for (int p = 0; p < plane_count(format); ++p) {
+    v.planes[p] = out.buffer.as<uint8_t>() + offsets[p];
+  }
+  out.view = v;
+  return out;
+}
+
 ImageView ImageView::packed(PixelFormat format, int width, int height, const uint8_t* data,
                             int stride) {
   ImageView v;

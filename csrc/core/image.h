@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/pool.h"
 #include "core/status.h"
 
 namespace vas {
@@ -36,6 +37,24 @@ struct ImageView {
 
   static ImageView packed(PixelFormat format, int width, int height, const uint8_t* data,
                           int stride);
+};
+
+// Bytes in one row of plane `plane` of a `width`-pixel image (0 for a plane the format lacks).
+int plane_row_bytes(PixelFormat format, int plane, int width);
+// Rows in plane `plane` of a `height`-row image.
+int plane_rows(PixelFormat format, int plane, int height);
+
+// An image whose planes live in one pool block; `view` borrows from `buffer`, which returns to
+// its pool when the last copy of the PooledImage goes. Copies share the pixels.
+struct PooledImage {
+  ImageView view;
+  PoolBuffer buffer;
+
+  // Acquires a block for a format/size with every row padded to `row_align` bytes (a power of
+  // two). Errors: invalid size or format (kInvalidArgument), Pool::acquire()'s errors.
+  static Result<PooledImage> allocate(Pool& pool, PixelFormat format, int width, int height,
+                                      int row_align = 64);
+  uint8_t* plane(int p) const { return const_cast<uint8_t*>(view.planes[p]); }
 };
 
 // Owning, tightly packed 3-channel 8-bit image (used by decoders and tests).

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/pool.h"
+#include "core/status.h"
+
 namespace vas {
 
 enum class DataType : int {
@@ -18,6 +21,9 @@ enum class DataType : int {
   kInt32 = 5,
   kInt64 = 6
 };
+
+// Memory order of a 4-D image tensor.
+enum class Layout : int { kNCHW = 1, kNHWC = 2 };
 
 size_t data_type_size(DataType dtype);
 const char* data_type_name(DataType dtype);
@@ -40,10 +46,13 @@ struct TensorView {
   }
 };
 
+// Owns its memory: either a growable heap buffer (reshape) or a pool block (reshape_from_pool).
+// Not thread-safe; one owner at a time.
 class Tensor {
  public:
   // Resizes in place; memory is only reallocated when the new size exceeds the capacity.
   void reshape(DataType dtype, const std::vector<int64_t>& shape) {
+    pooled_.reset();
     dtype_ = dtype;
     shape_ = shape;
     const size_t bytes = static_cast<size_t>(element_count(shape)) * data_type_size(dtype);
@@ -51,7 +60,26 @@ class Tensor {
     if (bytes + 64 > storage_.size()) storage_.resize(bytes + 64);
     byte_size_ = bytes;
   }
+  // Backs the tensor with a block of `pool`; keeps the current block when it is already large
+  // enough, so a fixed-shape tensor acquires once. Errors come from Pool::acquire().
+  Status reshape_from_pool(Pool& pool, DataType dtype, const std::vector<int64_t>& shape) {
+    const size_t bytes = static_cast<size_t>(element_count(shape)) * data_type_size(dtype);
+    if (!pooled_ || pooled_.capacity() < bytes) {
+      pooled_.reset();
+      Result<PoolBuffer> buf = pool.acquire(bytes == 0 ? 1 : bytes);
+      if (!buf.is_ok()) return buf.status();
+      pooled_ = std::move(buf).value();
+      storage_.clear();
+      storage_.shrink_to_fit();
+    }
+    dtype_ = dtype;
+    shape_ = shape;
+    byte_size_ = bytes;
+    return Status::ok();
+  }
+  bool is_pooled() const { return static_cast<bool>(pooled_); }
   void* data() {
+    if (pooled_) return pooled_.data();
     auto addr = reinterpret_cast<uintptr_t>(storage_.data());
     return storage_.data() + ((64 - addr % 64) % 64);
   }
@@ -71,6 +99,7 @@ class Tensor {
 
  private:
   std::vector<uint8_t> storage_;
+  PoolBuffer pooled_;
   DataType dtype_ = DataType::kFloat32;
   std::vector<int64_t> shape_;
   size_t byte_size_ = 0;
