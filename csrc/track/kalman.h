@@ -1,0 +1,180 @@
+// Linear Kalman filter on fixed-size Eigen matrices, and the two constant-velocity box motion
+// models the trackers use:
+//  - SortMotion: state (cx, cy, area, aspect, vcx, vcy, varea) with fixed noise, as in SORT.
+//  - XyahMotion: state (cx, cy, aspect, height, and their velocities) with noise scaled by the
+//    box height, as in DeepSORT and ByteTrack.
+// Header-only so tests and the Python binding can check it step by step against filterpy.
+// Thread safety: plain values; no shared state.
+#pragma once
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+
+namespace vas {
+
+template <int N, int M>
+struct KalmanState {
+  using Vec = Eigen::Matrix<double, N, 1>;
+  using Mat = Eigen::Matrix<double, N, N>;
+  using MeasVec = Eigen::Matrix<double, M, 1>;
+  using MeasMat = Eigen::Matrix<double, M, M>;
+  using ObsMat = Eigen::Matrix<double, M, N>;
+
+  Vec x = Vec::Zero();
+  Mat P = Mat::Identity();
+
+  // x = F x; P = F P F^T + Q.
+  void predict(const Mat& F, const Mat& Q) {
+    x = F * x;
+    P = F * P * F.transpose() + Q;
+  }
+
+  // Standard update with the Joseph-form covariance, the same equations as filterpy's
+  // KalmanFilter.update, so both agree to rounding.
+  void update(const MeasVec& z, const ObsMat& H, const MeasMat& R) {
+    const MeasVec y = z - H * x;
+    const Eigen::Matrix<double, N, M> PHt = P * H.transpose();
+    const MeasMat S = H * PHt + R;
+    const Eigen::Matrix<double, N, M> K = S.llt().solve(PHt.transpose()).transpose();
+    x += K * y;
+    const Mat IKH = Mat::Identity() - K * H;
+    P = IKH * P * IKH.transpose() + K * R * K.transpose();
+  }
+};
+
+// Box in x1, y1, x2, y2 pixels.
+struct BoxF {
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+};
+
+struct SortMotion {
+  static constexpr int kDim = 7;
+  using State = KalmanState<7, 4>;
+
+  static const State::Mat& F() {
+    static const State::Mat f = [] {
+      State::Mat m = State::Mat::Identity();
+      m(0, 4) = m(1, 5) = m(2, 6) = 1.0;
+      return m;
+    }();
+    return f;
+  }
+  static const State::ObsMat& H() {
+    static const State::ObsMat h = State::ObsMat::Identity();
+    return h;
+  }
+  static const State::Mat& Q() {
+    static const State::Mat q = [] {
+      State::Mat m = State::Mat::Identity();
+      m(6, 6) *= 0.01;
+      m.block<3, 3>(4, 4) *= 0.01;
+      return m;
+    }();
+    return q;
+  }
+  static const State::MeasMat& R() {
+    static const State::MeasMat r = [] {
+      State::MeasMat m = State::MeasMat::Identity();
+      m.block<2, 2>(2, 2) *= 10.0;
+      return m;
+    }();
+    return r;
+  }
+
+  static State::MeasVec measure(const BoxF& b) {
+    const double w = b.x2 - b.x1, h = b.y2 - b.y1;
+    State::MeasVec z;
+    z << b.x1 + w / 2.0, b.y1 + h / 2.0, w * h, h > 0 ? w / h : 0.0;
+    return z;
+  }
+
+  static void initiate(const BoxF& b, State* s) {
+    s->x.setZero();
+    s->x.head<4>() = measure(b);
+    s->P = State::Mat::Identity() * 10.0;
+    s->P.block<3, 3>(4, 4) *= 1000.0;
+  }
+
+  static void predict(State* s) {
+    // An area that would turn negative stops shrinking instead.
+    if (s->x(6) + s->x(2) <= 0) s->x(6) = 0.0;
+    s->predict(F(), Q());
+  }
+
+  static void update(const BoxF& b, State* s) { s->update(measure(b), H(), R()); }
+
+  static BoxF box(const State& s) {
+    const double area = std::max(0.0, s.x(2)), aspect = std::max(0.0, s.x(3));
+    const double w = std::sqrt(area * aspect);
+    const double h = w > 0 ? area / w : 0.0;
+    return {static_cast<float>(s.x(0) - w / 2), static_cast<float>(s.x(1) - h / 2),
+            static_cast<float>(s.x(0) + w / 2), static_cast<float>(s.x(1) + h / 2)};
+  }
+};
+
+struct XyahMotion {
+  static constexpr int kDim = 8;
+  using State = KalmanState<8, 4>;
+  static constexpr double kStdPos = 1.0 / 20.0;
+  static constexpr double kStdVel = 1.0 / 160.0;
+
+  static const State::Mat& F() {
+    static const State::Mat f = [] {
+      State::Mat m = State::Mat::Identity();
+      for (int i = 0; i < 4; ++i) m(i, i + 4) = 1.0;
+      return m;
+    }();
+    return f;
+  }
+  static const State::ObsMat& H() {
+    static const State::ObsMat h = State::ObsMat::Identity();
+    return h;
+  }
+
+  static State::MeasVec measure(const BoxF& b) {
+    const double w = b.x2 - b.x1, h = b.y2 - b.y1;
+    State::MeasVec z;
+    z << b.x1 + w / 2.0, b.y1 + h / 2.0, h > 0 ? w / h : 0.0, h;
+    return z;
+  }
+
+  // Process noise for the current height (before the prediction).
+  static State::Mat process_noise(double h) {
+    State::Vec d;
+    d << kStdPos * h, kStdPos * h, 1e-2, kStdPos * h, kStdVel * h, kStdVel * h, 1e-5, kStdVel * h;
+    return d.array().square().matrix().asDiagonal();
+  }
+  // Measurement noise for the predicted height.
+  static State::MeasMat measurement_noise(double h) {
+    State::MeasVec d;
+    d << kStdPos * h, kStdPos * h, 1e-1, kStdPos * h;
+    return d.array().square().matrix().asDiagonal();
+  }
+
+  static void initiate(const BoxF& b, State* s) {
+    const State::MeasVec z = measure(b);
+    const double h = z(3);
+    s->x.setZero();
+    s->x.head<4>() = z;
+    State::Vec d;
+    d << 2 * kStdPos * h, 2 * kStdPos * h, 1e-2, 2 * kStdPos * h, 10 * kStdVel * h,
+        10 * kStdVel * h, 1e-5, 10 * kStdVel * h;
+    s->P = d.array().square().matrix().asDiagonal();
+  }
+
+  static void predict(State* s) { s->predict(F(), process_noise(s->x(3))); }
+
+  static void update(const BoxF& b, State* s) {
+    s->update(measure(b), H(), measurement_noise(s->x(3)));
+  }
+
+  static BoxF box(const State& s) {
+    const double h = std::max(0.0, s.x(3)), w = std::max(0.0, s.x(2)) * h;
+    return {static_cast<float>(s.x(0) - w / 2), static_cast<float>(s.x(1) - h / 2),
+            static_cast<float>(s.x(0) + w / 2), static_cast<float>(s.x(1) + h / 2)};
+  }
+};
+
+}  // namespace vas

@@ -1,0 +1,85 @@
+// Multi-object trackers: SORT and ByteTrack over a constant-velocity Kalman filter.
+//
+// One tracker per channel. Track ids are per tracker instance, start at 1 and are never
+// reused. Each call advances the tracker by one frame:
+//  - update(dets, n, t) for a frame on which detection ran (n may be 0: nothing was seen);
+//  - predict(t) for a frame on which detection was skipped: tracks coast on their motion
+//    model and keep their state, so detection can run every Nth frame without losing ids.
+//
+// Lifecycle: a new track is tentative; it becomes confirmed after min_hits consecutive
+// matches (immediately when min_hits is 1). A tentative track missed on a detection frame is
+// removed. A confirmed track missed on a detection frame becomes lost; a lost track that is
+// matched again is confirmed again, and one that stays unmatched for more than max_age frames
+// is removed. Every call reports each live track (tentative, confirmed or lost) once, and
+// each track removed on that frame once more with state kRemoved, so consumers see every end.
+//
+// Thread safety: a Tracker is used by one thread at a time; it has no threads of its own.
+// Ownership: results are owned by the tracker and valid until its next call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/detection.h"
+#include "core/status.h"
+
+namespace vas {
+
+enum class TrackerType { kSort, kByteTrack };
+
+// Options of both trackers. JSON field names are the member names; "type" picks the tracker.
+struct TrackerConfig {
+  TrackerType type = TrackerType::kByteTrack;
+  int min_hits = 3;        // consecutive matches before a track is confirmed (>= 1)
+  int max_age = 30;        // frames a lost track is kept before it is removed (>= 0)
+  bool per_class = false;  // only match detections of the track's class
+  // SORT: detections below min_score are ignored; a match needs IoU >= iou_threshold.
+  float min_score = 0.0f;
+  float iou_threshold = 0.3f;
+  // ByteTrack: detections >= track_thresh are "high", [low_thresh, track_thresh) "low";
+  // new tracks start from unmatched high detections >= high_thresh. match_thresh is the
+  // largest 1 - IoU (score-fused when fuse_score) accepted in the first association,
+  // second_match_thresh for low detections, unconfirmed_match_thresh for tentative tracks.
+  float track_thresh = 0.5f;
+  float low_thresh = 0.1f;
+  float high_thresh = 0.6f;
+  float match_thresh = 0.8f;
+  float second_match_thresh = 0.5f;
+  float unconfirmed_match_thresh = 0.7f;
+  bool fuse_score = true;
+};
+
+// Parses a JSON object such as {"type": "bytetrack", "track_thresh": 0.5}. Missing fields
+// keep their defaults (min_hits defaults to 3 for SORT and 2 for ByteTrack); unknown fields,
+// fields of the other tracker type, wrong types and out-of-range values are kInvalidConfig
+// errors that name the field. An empty string means all defaults (ByteTrack).
+Result<TrackerConfig> parse_tracker_config(const std::string& json);
+
+class Tracker {
+ public:
+  virtual ~Tracker() = default;
+
+  // Creates the tracker the config names.
+  static Result<std::unique_ptr<Tracker>> create(const TrackerConfig& config);
+  static Result<std::unique_ptr<Tracker>> create(const std::string& config_json);
+
+  // A frame on which detection ran. dets may be null when n is 0. timestamp_us must not go
+  // backwards. Invalid boxes (non-finite, x2 < x1, y2 < y1) or non-finite scores are
+  // kInvalidArgument errors naming the detection, and leave the tracker unchanged.
+  virtual Status update(const Detection* dets, size_t n, int64_t timestamp_us) = 0;
+
+  // A frame on which detection did not run: every track is predicted one frame ahead.
+  virtual Status predict(int64_t timestamp_us) = 0;
+
+  // Tracks reported by the last call, ordered by track id.
+  virtual const std::vector<TrackedObject>& tracks() const = 0;
+
+  virtual const TrackerConfig& config() const = 0;
+  // Number of frames processed (update and predict calls).
+  virtual int64_t frame_count() const = 0;
+};
+
+}  // namespace vas
