@@ -125,7 +125,7 @@ Result<ModelCard> parse_model_card(const std::string& json_text, const std::stri
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e309
     return invalid_config("model card '" + origin + "' is not valid JSON: " + e.what());
   }
   ModelCard card;
