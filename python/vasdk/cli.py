@@ -151,6 +151,19 @@ def cmd_model(args: argparse.Namespace) -> int:
         from .tools.darknet import main as darknet_main
 
         return darknet_main(rest)
+    prog = f"vasdk model {args.action}"
+    if args.action == "optimize":
+        from .tools.optimize import main as optimize_main
+
+        return optimize_main(args.rest, prog=prog)
+    if args.action == "quantize":
+        from .tools.quantize import main as quantize_main
+
+        return quantize_main(args.rest, prog=prog)
+    if args.action == "evaluate":
+        from .tools.evaluate import main as evaluate_main
+
+        return evaluate_main(args.rest, prog=prog)
     raise SystemExit(f"vasdk model {args.action}: not available in this version")
 
 
@@ -176,9 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_assets)
 
     m = sub.add_parser("model", help="model tools")
-    m.add_argument("action", choices=["convert"])
+    m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate"])
     m.add_argument("rest", nargs=argparse.REMAINDER,
-                   help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST")
+                   help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST | "
+                        "optimize SRC DST | quantize SRC DST --calib PATH [--method M] | "
+                        "evaluate [NAME=]MODEL ... --frames PATH (each takes -h)")
     m.set_defaults(func=cmd_model)
     return p
 
