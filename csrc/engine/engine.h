@@ -2,6 +2,7 @@
 // A backend lives in its own folder (engine/ort, ...) and registers a factory in registry.cpp.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,12 +23,27 @@ struct EngineOptions {
   int threads = 0;                   // intra-op threads; 0 = backend default
   bool spinning = false;             // spinning threads skew latency on small shared CPUs
   std::string optimization = "all";  // none | basic | extended | all
-  std::string library_path;          // backend runtime library (ORT: libonnxruntime.so), optional
+  std::string library_path;          // backend runtime library (ORT: libonnxruntime.so)
+  // Execution providers in order of preference: cpu, cuda, tensorrt, openvino. A provider the
+  // runtime lacks is skipped and reported in Engine::notes(); if none is usable, creation fails.
+  std::vector<std::string> providers = {"cpu"};
+  int warmup_runs = 0;  // runs on zero inputs at creation (fixed-shape inputs only)
 };
 
-// Thread safety: run() may be called from one thread at a time per Engine; use one Engine per
-// worker for parallel runs. Inputs are borrowed for the call; outputs are written into the
-// caller's tensors, which keep their capacity across calls.
+// Latency statistics over the most recent runs (a fixed window; no allocation per run).
+struct EngineStats {
+  uint64_t runs = 0;
+  double mean_ms = 0;    // over all runs
+  double median_ms = 0;  // over the window
+  double p90_ms = 0;
+  double last_ms = 0;
+};
+
+// Thread safety: run() may be called concurrently from several threads on one Engine (the ORT
+// session is thread-safe and run() keeps no per-call state in the engine); each caller passes
+// its own output tensors. Inputs are borrowed for the call. Outputs are written into the
+// caller's tensors, which keep their capacity across calls: once an input shape repeats, the
+// backend writes straight into them (no copy, no allocation of output buffers).
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -36,11 +52,22 @@ class Engine {
   // outputs is resized to outputs().size(), in that order.
   virtual Status run(const std::vector<TensorView>& inputs, std::vector<Tensor>* outputs) = 0;
   virtual std::string backend_name() const = 0;
+  // fp32 | fp16 | int8 (QDQ/QLinear, 8-bit activations) | w8a16, read from the model graph.
+  virtual std::string precision() const = 0;
+  // Execution providers in use, most preferred first.
+  virtual std::vector<std::string> providers() const = 0;
+  // Human-readable notes from creation, e.g. a requested provider that was not available.
+  virtual std::vector<std::string> notes() const { return {}; }
+  virtual EngineStats stats() const = 0;
 };
 
 // Creates an engine for the model file with the backend named in options.backend.
 Result<std::unique_ptr<Engine>> create_engine(const std::string& model_path,
                                               const EngineOptions& options);
+// Same, from a model held in memory (copied by the backend as needed); name is used in messages.
+Result<std::unique_ptr<Engine>> create_engine_from_memory(const void* data, size_t size,
+                                                          const std::string& name,
+                                                          const EngineOptions& options);
 
 // Names of the backends compiled into this build.
 std::vector<std::string> available_backends();

@@ -1,4 +1,3 @@
-#include <functional>
 #include <utility>
 
 #include "engine/engine.h"
@@ -7,29 +6,54 @@
 namespace vas {
 namespace {
 
-using Factory =
-    std::function<Result<std::unique_ptr<Engine>>(const std::string&, const EngineOptions&)>;
+// A model is named by a path, or given as bytes (data != nullptr).
+struct ModelSource {
+  std::string name;
+  const void* data = nullptr;
+  size_t size = 0;
+};
+
+using Factory = Result<std::unique_ptr<Engine>> (*)(const ModelSource&, const EngineOptions&);
+
+Result<std::unique_ptr<Engine>> make_ort(const ModelSource& m, const EngineOptions& o) {
+  return m.data ? create_ort_engine_from_memory(m.data, m.size, m.name, o)
+                : create_ort_engine(m.name, o);
+}
 
 // Registered explicitly rather than by static initialisers, which a static link may drop.
+// A new backend adds one folder under engine/ and one line here.
 const std::vector<std::pair<std::string, Factory>>& backends() {
   static const std::vector<std::pair<std::string, Factory>> table = {
-      {"ort", &create_ort_engine},
+      {"ort", &make_ort},
   };
   return table;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Engine>> create_engine(const std::string& model_path,
-                                              const EngineOptions& options) {
+Result<std::unique_ptr<Engine>> create(const ModelSource& model, const EngineOptions& options) {
   for (const auto& [name, factory] : backends()) {
-    if (name == options.backend) return factory(model_path, options);
+    if (name == options.backend) return factory(model, options);
   }
   std::string known;
   for (const auto& entry : backends()) known += (known.empty() ? "" : ", ") + entry.first;
   return Status(
       StatusCode::kBackendUnavailable,
       "engine backend '" + options.backend + "' is not built in (available: " + known + ")");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> create_engine(const std::string& model_path,
+                                              const EngineOptions& options) {
+  return create({model_path, nullptr, 0}, options);
+}
+
+Result<std::unique_ptr<Engine>> create_engine_from_memory(const void* data, size_t size,
+                                                          const std::string& name,
+                                                          const EngineOptions& options) {
+  if (data == nullptr || size == 0) {
+    return invalid_argument("model '" + name + "': memory buffer is empty");
+  }
+  return create({name, data, size}, options);
 }
 
 std::vector<std::string> available_backends() {

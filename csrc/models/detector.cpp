@@ -25,7 +25,7 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e309
     return invalid_config(std::string("detector options are not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) return invalid_config("detector options must be a JSON object");
@@ -57,6 +57,10 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
         o.classes = v.get<std::vector<std::string>>();
       else if (k == "class_agnostic_nms")
         o.class_agnostic_nms = v.get<bool>();
+      else if (k == "providers")
+        o.engine.providers = v.get<std::vector<std::string>>();
+      else if (k == "warmup_runs")
+        o.engine.warmup_runs = v.get<int>();
       else if (k == "max_detections")
         o.max_detections = v.get<int>();
       else
@@ -125,34 +129,66 @@ Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path
   }
   VAS_ASSIGN_OR_RETURN(d->decoder_, make_decoder(d->card_));
   VAS_RETURN_IF_ERROR(d->decoder_->bind(d->engine_->outputs()));
-  d->input_.reshape(DataType::kFloat32, {1, 3, d->spec_.height, d->spec_.width});
+  d->batch_dim_ = shape[0];
   return d;
 }
 
 Status Detector::detect(const ImageView& image, std::vector<Detection>* out) {
   if (out == nullptr) return invalid_argument("detect: output is NULL");
-  BoxTransform tf;
-  VAS_RETURN_IF_ERROR(preprocessor_.run(image, spec_, input_.as<float>(), &tf));
+  return run_chunk(&image, 1, out);
+}
+
+Status Detector::detect_batch(const std::vector<ImageView>& images,
+                              std::vector<std::vector<Detection>>* out) {
+  if (out == nullptr) return invalid_argument("detect_batch: output is NULL");
+  if (images.empty()) return invalid_argument("detect_batch: no images");
+  out->resize(images.size());
+  // A fixed batch dimension sets the chunk size (partial chunks are padded); a dynamic one
+  // takes the whole list at once.
+  const size_t chunk = batch_dim_ > 0 ? static_cast<size_t>(batch_dim_) : images.size();
+  for (size_t start = 0; start < images.size(); start += chunk) {
+    const size_t n = std::min(chunk, images.size() - start);
+    VAS_RETURN_IF_ERROR(run_chunk(&images[start], n, &(*out)[start]));
+  }
+  return Status::ok();
+}
+
+Status Detector::run_chunk(const ImageView* images, size_t n, std::vector<Detection>* outs) {
+  const int64_t batch = batch_dim_ > 0 ? batch_dim_ : static_cast<int64_t>(n);
+  const size_t item_floats = static_cast<size_t>(3) * spec_.width * spec_.height;
+  input_.reshape(DataType::kFloat32, {batch, 3, spec_.height, spec_.width});
+  transforms_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Status st =
+        preprocessor_.run(images[i], spec_, input_.as<float>() + i * item_floats, &transforms_[i]);
+    if (!st.is_ok()) return n > 1 ? st.with_context("image " + std::to_string(i)) : st;
+  }
+  // Padding items of a fixed-size batch are zeros; their outputs are ignored.
+  std::fill(input_.as<float>() + n * item_floats, input_.as<float>() + batch * item_floats, 0.0f);
   VAS_RETURN_IF_ERROR(engine_->run({input_.view()}, &outputs_));
-  out->clear();
   DecodeContext ctx;
   ctx.input_width = spec_.width;
   ctx.input_height = spec_.height;
   ctx.score_threshold = card_.score_threshold;
   ctx.class_enabled = &class_enabled_;
-  VAS_RETURN_IF_ERROR(decoder_->decode(outputs_, 0, ctx, out));
-  // NMS in network-input space, before clipping, as the reference decoders do.
-  nms(out, card_.nms_iou, !options_.class_agnostic_nms,
-      static_cast<size_t>(options_.max_detections));
-  const float w = static_cast<float>(image.width), h = static_cast<float>(image.height);
-  for (Detection& d : *out) {
-    d.x1 = std::clamp(tf.to_src_x(d.x1), 0.0f, w);
-    d.x2 = std::clamp(tf.to_src_x(d.x2), 0.0f, w);
-    d.y1 = std::clamp(tf.to_src_y(d.y1), 0.0f, h);
-    d.y2 = std::clamp(tf.to_src_y(d.y2), 0.0f, h);
-    for (int j = 0; j < d.num_landmarks; ++j) {
-      d.landmarks[2 * j] = tf.to_src_x(d.landmarks[2 * j]);
-      d.landmarks[2 * j + 1] = tf.to_src_y(d.landmarks[2 * j + 1]);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<Detection>& out = outs[i];
+    out.clear();
+    VAS_RETURN_IF_ERROR(decoder_->decode(outputs_, static_cast<int>(i), ctx, &out));
+    // NMS in network-input space, before clipping, as the reference decoders do.
+    nms(&out, card_.nms_iou, !options_.class_agnostic_nms,
+        static_cast<size_t>(options_.max_detections));
+    const BoxTransform& tf = transforms_[i];
+    const float w = static_cast<float>(images[i].width), h = static_cast<float>(images[i].height);
+    for (Detection& d : out) {
+      d.x1 = std::clamp(tf.to_src_x(d.x1), 0.0f, w);
+      d.x2 = std::clamp(tf.to_src_x(d.x2), 0.0f, w);
+      d.y1 = std::clamp(tf.to_src_y(d.y1), 0.0f, h);
+      d.y2 = std::clamp(tf.to_src_y(d.y2), 0.0f, h);
+      for (int j = 0; j < d.num_landmarks; ++j) {
+        d.landmarks[2 * j] = tf.to_src_x(d.landmarks[2 * j]);
+        d.landmarks[2 * j + 1] = tf.to_src_y(d.landmarks[2 * j + 1]);
+      }
     }
   }
   return Status::ok();

@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "core/detection.h"
 #include "core/image.h"
 #include "core/status.h"
 #include "engine/engine.h"
 #include "models/decoder.h"
-#include "models/nms.h"
-#include "core/detection.h"
 #include "models/model_card.h"
+#include "models/nms.h"
 #include "preprocess/preprocess.h"
 
 namespace vas {
@@ -39,6 +39,10 @@ class Detector {
                                                   const DetectorOptions& options);
   // Detections in source-image pixels, clipped to the image, sorted by score.
   Status detect(const ImageView& image, std::vector<Detection>* out);
+  // Several images in one engine run (chunked and padded to a fixed batch size if the model
+  // has one); (*out)[i] holds the detections of images[i].
+  Status detect_batch(const std::vector<ImageView>& images,
+                      std::vector<std::vector<Detection>>* out);
 
   const ModelCard& card() const { return card_; }
   const Engine& engine() const { return *engine_; }
@@ -47,6 +51,7 @@ class Detector {
 
  private:
   Detector() = default;
+  Status run_chunk(const ImageView* images, size_t n, std::vector<Detection>* outs);
 
   ModelCard card_;
   DetectorOptions options_;
@@ -55,6 +60,8 @@ class Detector {
   std::unique_ptr<OutputDecoder> decoder_;
   std::vector<bool> class_enabled_;
   Preprocessor preprocessor_;
+  int64_t batch_dim_ = 1;  // model's batch dim; -1 = dynamic
+  std::vector<BoxTransform> transforms_;
   Tensor input_;
   std::vector<Tensor> outputs_;
 };

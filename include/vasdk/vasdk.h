@@ -118,7 +118,9 @@ typedef struct vas_detector_config {
   uint32_t struct_size;   /* set by vas_detector_config_init() */
   const char* model_path; /* ONNX file; its model card is the same path with .json */
   /* JSON object or NULL. Fields (all optional): "backend" ("ort"), "ort_library" (path),
-     "threads", "spinning", "optimization" (none|basic|extended|all), "card" (path),
+     "threads", "spinning", "optimization" (none|basic|extended|all), "providers" (list in
+     order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
+     an error names them if none is usable), "warmup_runs", "card" (path),
      "input_width", "input_height", "score_threshold", "nms_iou", "classes" (list of names
      to keep), "class_agnostic_nms", "max_detections". Unknown fields are an error. */
   const char* options_json;
@@ -200,6 +202,76 @@ VAS_API vas_status_t vas_video_reader_get_info(const vas_video_reader_t* reader,
    last frame. out_pts_us may be NULL. Thread safety: per handle. */
 VAS_API vas_status_t vas_video_reader_read(vas_video_reader_t* reader, vas_image_t* frame,
                                            int64_t* out_pts_us);
+
+/* ---- Tracker ---------------------------------------------------------------------------- */
+
+/* Multi-object tracking (SORT or ByteTrack over a constant-velocity Kalman filter). One
+   tracker per video channel; track ids are per tracker, start at 1 and are never reused.
+   Each update or predict call advances the tracker by one frame. */
+typedef struct vas_tracker vas_tracker_t;
+
+typedef enum vas_track_state {
+  VAS_TRACK_TENTATIVE = 0, /* new; confirmed after min_hits consecutive matches */
+  VAS_TRACK_CONFIRMED = 1,
+  VAS_TRACK_LOST = 2,   /* missed on a detection frame; kept up to max_age frames */
+  VAS_TRACK_REMOVED = 3 /* reported once, on the frame the track ends */
+} vas_track_state_t;
+
+/* One track on one frame, in source-image pixels. Output only; this layout is frozen. */
+typedef struct vas_track {
+  int64_t track_id;
+  int64_t parent_track_id; /* -1 unless set by association */
+  float x1;                /* the Kalman filter's box */
+  float y1;
+  float x2;
+  float y2;
+  float score; /* score of the detection matched on this frame, 0 when only predicted */
+  int32_t class_id;
+  int32_t state; /* vas_track_state_t */
+  int32_t hits;  /* frames with a matched detection */
+  int32_t age;   /* frames since the track started */
+  int32_t time_since_update; /* frames since the last matched detection */
+  int32_t num_landmarks;     /* of the detection matched on this frame, else 0 */
+  float landmarks[10];
+  int32_t reserved; /* 0 */
+} vas_track_t;
+
+typedef struct vas_tracker_config {
+  uint32_t struct_size; /* set by vas_tracker_config_init() */
+  /* JSON object or NULL (ByteTrack with defaults). "type": "bytetrack" (default) or "sort".
+     Both: "min_hits" (default 2 for bytetrack, 3 for sort), "max_age" (30 frames),
+     "per_class" (false). sort: "min_score" (0), "iou_threshold" (0.3). bytetrack:
+     "track_thresh" (0.5), "low_thresh" (0.1), "high_thresh" (0.6), "match_thresh" (0.8),
+     "second_match_thresh" (0.5), "unconfirmed_match_thresh" (0.7), "fuse_score" (true).
+     Unknown fields, and fields of the other type, are errors that name the field. */
+  const char* config_json;
+} vas_tracker_config_t;
+
+/* Zeroes *config and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_tracker_config_init(vas_tracker_config_t* config);
+
+/* Creates a tracker. On success the caller frees *out with vas_tracker_destroy(). The config
+   is copied. Thread safety: any thread. */
+VAS_API vas_status_t vas_tracker_create(const vas_tracker_config_t* config, vas_tracker_t** out);
+
+/* Frees a tracker; NULL is a no-op. Invalidates tracks it returned.
+   Thread safety: per handle; not while another call on the same handle runs. */
+VAS_API void vas_tracker_destroy(vas_tracker_t* tracker);
+
+/* A frame on which detection ran: matches the n detections (dets may be NULL when n is 0)
+   and returns every live track plus those removed on this frame. *out_tracks points to
+   *out_count tracks ordered by track id, owned by the tracker and valid until its next call
+   or destroy. timestamp_us must not go backwards. A bad box or score is
+   VAS_ERR_INVALID_ARGUMENT and leaves the tracker unchanged.
+   Thread safety: per handle. */
+VAS_API vas_status_t vas_tracker_update(vas_tracker_t* tracker, const vas_detection_t* dets,
+                                        size_t n, int64_t timestamp_us,
+                                        const vas_track_t** out_tracks, size_t* out_count);
+
+/* A frame on which detection was skipped: tracks are predicted one frame ahead and keep
+   their state. Outputs as for vas_tracker_update(). Thread safety: per handle. */
+VAS_API vas_status_t vas_tracker_predict(vas_tracker_t* tracker, int64_t timestamp_us,
+                                         const vas_track_t** out_tracks, size_t* out_count);
 
 /* VAS_CDEF_END */
 

@@ -37,6 +37,10 @@ class PyDetector {
       py::gil_scoped_release release;
       check(impl_->detect(view, &dets_));
     }
+    return pack();
+  }
+
+  py::tuple pack() const {
     const auto n = static_cast<ssize_t>(dets_.size());
     py::array_t<float> boxes({n, ssize_t{4}});
     py::array_t<float> scores({n});
@@ -59,7 +63,26 @@ class PyDetector {
     return py::make_tuple(boxes, scores, classes, landmarks);
   }
 
+  // One engine run over several images; returns one tuple per image as detect() does.
+  py::list detect_batch(const py::list& images, const std::string& format) {
+    std::vector<vas::ImageView> views;
+    const vas::PixelFormat fmt = parse_format(format);
+    for (const auto& img : images) views.push_back(as_image(py::cast<py::array>(img), fmt));
+    std::vector<std::vector<vas::Detection>> batch;
+    {
+      py::gil_scoped_release release;
+      check(impl_->detect_batch(views, &batch));
+    }
+    py::list out;
+    for (auto& dets : batch) {
+      dets_.swap(dets);
+      out.append(pack());
+    }
+    return out;
+  }
+
   const vas::ModelCard& card() const { return impl_->card(); }
+  const vas::Engine& engine() const { return impl_->engine(); }
   std::string backend() const { return impl_->engine().backend_name(); }
   std::pair<int, int> input_size() const { return {impl_->input_width(), impl_->input_height()}; }
 
@@ -156,6 +179,8 @@ class PyVideoWriter {
 
 }  // namespace
 
+void init_engine(py::module_& m);
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "vasdk native core (internal; use the vasdk package)";
   m.attr("__version__") = std::to_string(VAS_VERSION_MAJOR) + "." +
@@ -174,6 +199,7 @@ PYBIND11_MODULE(_core, m) {
   });
 
   m.def("available_backends", &vas::available_backends);
+  init_engine(m);
   m.def("status_name", [](int code) {
     return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code)));
   });
@@ -189,6 +215,10 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<const std::string&, const std::string&>(), py::arg("model_path"),
            py::arg("options_json") = "")
       .def("detect", &PyDetector::detect, py::arg("image"), py::arg("format") = "BGR")
+      .def("detect_batch", &PyDetector::detect_batch, py::arg("images"), py::arg("format") = "BGR")
+      .def_property_readonly("engine_precision",
+                             [](const PyDetector& d) { return d.engine().precision(); })
+      .def_property_readonly("providers", [](const PyDetector& d) { return d.engine().providers(); })
       .def_property_readonly("classes", [](const PyDetector& d) { return d.card().classes; })
       .def_property_readonly("name", [](const PyDetector& d) { return d.card().name; })
       .def_property_readonly("precision", [](const PyDetector& d) { return d.card().precision; })

@@ -28,6 +28,25 @@ class Detector:
         npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32]
     ]: ...
 
+    engine_precision: str
+    providers: list[str]
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], format: str = "BGR"
+    ) -> list[
+        tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32]]
+    ]: ...
+
+class Engine:
+    inputs: list[tuple[str, str, list[int]]]
+    outputs: list[tuple[str, str, list[int]]]
+    backend: str
+    precision: str
+    providers: list[str]
+    notes: list[str]
+    def __init__(self, model_path: str, options_json: str = "") -> None: ...
+    def run(self, feeds: dict[str, npt.NDArray[np.generic]]) -> dict[str, npt.NDArray[np.generic]]: ...
+    def stats(self) -> dict[str, float]: ...
+
 class VideoReader:
     info: VideoInfo
     last_index: int

@@ -58,8 +58,9 @@ class Detector:
 
     Keyword options are the detector's JSON options: ``threads``, ``classes`` (names to keep),
     ``score_threshold``, ``nms_iou``, ``input_width``, ``input_height``, ``backend``,
-    ``ort_library``, ``optimization``, ``spinning``, ``card``, ``class_agnostic_nms``,
-    ``max_detections``. Unknown options raise :class:`vasdk.InvalidConfigError`.
+    ``ort_library``, ``optimization``, ``spinning``, ``providers`` (e.g. ["cuda", "cpu"]),
+    ``warmup_runs``, ``card``, ``class_agnostic_nms``, ``max_detections``. Unknown options
+    raise :class:`vasdk.InvalidConfigError`.
 
     Not thread-safe: use one Detector per thread. Detection releases the GIL.
     """
@@ -78,6 +79,16 @@ class Detector:
         return str(self._impl.backend)
 
     @property
+    def precision(self) -> str:
+        """Precision read from the model graph: fp32, fp16, int8 or w8a16."""
+        return str(self._impl.engine_precision)
+
+    @property
+    def providers(self) -> list[str]:
+        """Execution providers in use, most preferred first."""
+        return list(self._impl.providers)
+
+    @property
     def input_size(self) -> tuple[int, int]:
         """Network input (width, height)."""
         w, h = self._impl.input_size
@@ -87,5 +98,9 @@ class Detector:
         """Detects objects in ``image``: (H, W, 3) for BGR/RGB, (H * 3 / 2, W) for NV12/NV21/I420."""
         boxes, scores, class_ids, landmarks = self._impl.detect(image, format)
         return Detections(boxes, scores, class_ids, landmarks, self.classes)
+
+    def detect_batch(self, images: Sequence[npt.NDArray[np.uint8]], format: str = "BGR") -> list[Detections]:  # noqa: A002
+        """Detects on several images in one engine run (padded to the model's batch size)."""
+        return [Detections(*r, self.classes) for r in self._impl.detect_batch(list(images), format)]
 
     __call__ = detect

@@ -1,11 +1,18 @@
 #include "engine/ort/ort_engine.h"
 
 #include <onnxruntime_c_api.h>
-#include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
 #include <utility>
 
+#include "engine/model_scan.h"
 #include "engine/ort/ort_runtime.h"
 
 namespace vas {
@@ -67,106 +74,300 @@ Result<GraphOptimizationLevel> parse_level(const std::string& level) {
                         level + "'");
 }
 
+// vasdk provider name -> ORT provider name.
+const std::map<std::string, std::string>& provider_names() {
+  static const std::map<std::string, std::string> names = {
+      {"cpu", "CPUExecutionProvider"},
+      {"cuda", "CUDAExecutionProvider"},
+      {"tensorrt", "TensorrtExecutionProvider"},
+      {"openvino", "OpenVINOExecutionProvider"},
+  };
+  return names;
+}
+
+// Releases an ORT object on scope exit.
+template <typename T, void (*OrtApi::*Release)(T*)>
+struct OrtPtr {
+  const OrtApi* api;
+  T* ptr = nullptr;
+  ~OrtPtr() {
+    if (ptr) (api->*Release)(ptr);
+  }
+};
+
 class OrtEngine final : public Engine {
  public:
   OrtEngine(const OrtRuntime* rt, std::string model)
       : rt_(rt), api_(rt->api), model_(std::move(model)) {}
 
   ~OrtEngine() override {
-    for (OrtValue* v : out_values_)
-      if (v) api_->ReleaseValue(v);
     if (session_) api_->ReleaseSession(session_);
     if (cpu_info_) api_->ReleaseMemoryInfo(cpu_info_);
   }
 
-  Status init(const EngineOptions& options) {
-    OrtSessionOptions* so = nullptr;
-    VAS_RETURN_IF_ERROR(take(api_, api_->CreateSessionOptions(&so), StatusCode::kRuntimeError,
+  // data == nullptr: load model_ as a path.
+  Status init(const EngineOptions& options, const void* data, size_t size) {
+    OrtPtr<OrtSessionOptions, &OrtApi::ReleaseSessionOptions> so{api_};
+    VAS_RETURN_IF_ERROR(take(api_, api_->CreateSessionOptions(&so.ptr), StatusCode::kRuntimeError,
                              "CreateSessionOptions"));
-    auto release_so = [&] { api_->ReleaseSessionOptions(so); };
-    auto level = parse_level(options.optimization);
-    if (!level.is_ok()) {
-      release_so();
-      return level.status();
+    VAS_ASSIGN_OR_RETURN(GraphOptimizationLevel level, parse_level(options.optimization));
+    if (options.threads < 0) return invalid_config("engine option 'threads' must be >= 0");
+    VAS_RETURN_IF_ERROR(take(api_, api_->SetSessionGraphOptimizationLevel(so.ptr, level),
+                             StatusCode::kRuntimeError, "SetSessionGraphOptimizationLevel"));
+    if (options.threads > 0) {
+      VAS_RETURN_IF_ERROR(take(api_, api_->SetIntraOpNumThreads(so.ptr, options.threads),
+                               StatusCode::kRuntimeError, "SetIntraOpNumThreads"));
     }
-    Status st = take(api_, api_->SetSessionGraphOptimizationLevel(so, level.value()),
-                     StatusCode::kRuntimeError, "SetGraphOptimizationLevel");
-    if (st.is_ok() && options.threads > 0) {
-      st = take(api_, api_->SetIntraOpNumThreads(so, options.threads), StatusCode::kRuntimeError,
-                "SetIntraOpNumThreads");
+    VAS_RETURN_IF_ERROR(take(api_, api_->SetInterOpNumThreads(so.ptr, 1), StatusCode::kRuntimeError,
+                             "SetInterOpNumThreads"));
+    VAS_RETURN_IF_ERROR(take(api_,
+                             api_->AddSessionConfigEntry(so.ptr, "session.intra_op.allow_spinning",
+                                                         options.spinning ? "1" : "0"),
+                             StatusCode::kRuntimeError, "allow_spinning"));
+    VAS_RETURN_IF_ERROR(append_providers(so.ptr, options.providers));
+    const std::string what = "cannot load model '" + model_ + "'";
+    if (data) {
+      VAS_RETURN_IF_ERROR(
+          take(api_, api_->CreateSessionFromArray(rt_->env, data, size, so.ptr, &session_),
+               StatusCode::kInvalidModel, what));
+    } else {
+      VAS_RETURN_IF_ERROR(take(api_,
+                               api_->CreateSession(rt_->env, model_.c_str(), so.ptr, &session_),
+                               StatusCode::kInvalidModel, what));
     }
-    if (st.is_ok()) {
-      st = take(api_, api_->SetInterOpNumThreads(so, 1), StatusCode::kRuntimeError,
-                "SetInterOpNumThreads");
-    }
-    if (st.is_ok()) {
-      st = take(api_,
-                api_->AddSessionConfigEntry(so, "session.intra_op.allow_spinning",
-                                            options.spinning ? "1" : "0"),
-                StatusCode::kRuntimeError, "allow_spinning");
-    }
-    if (st.is_ok()) {
-      st = take(api_, api_->CreateSession(rt_->env, model_.c_str(), so, &session_),
-                StatusCode::kInvalidModel, "cannot load model '" + model_ + "'");
-    }
-    release_so();
-    VAS_RETURN_IF_ERROR(st);
     VAS_RETURN_IF_ERROR(
-        take(api_, api_->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &cpu_info_),
+        take(api_, api_->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &cpu_info_),
              StatusCode::kRuntimeError, "CreateCpuMemoryInfo"));
     VAS_RETURN_IF_ERROR(describe(true, &inputs_));
     VAS_RETURN_IF_ERROR(describe(false, &outputs_));
     for (const auto& i : inputs_) input_names_.push_back(i.name.c_str());
     for (const auto& o : outputs_) output_names_.push_back(o.name.c_str());
-    out_values_.assign(outputs_.size(), nullptr);
-    return Status::ok();
+    if (data) {
+      precision_ = precision_of(scan_onnx(data, size));
+    } else {
+      std::ifstream f(model_, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(f)),
+                              std::istreambuf_iterator<char>());
+      precision_ = precision_of(scan_onnx(bytes.data(), bytes.size()));
+    }
+    return warm_up(options.warmup_runs);
   }
 
   const std::vector<TensorInfo>& inputs() const override { return inputs_; }
   const std::vector<TensorInfo>& outputs() const override { return outputs_; }
   std::string backend_name() const override { return "ort " + rt_->version; }
+  std::string precision() const override { return precision_; }
+  std::vector<std::string> providers() const override { return providers_; }
+  std::vector<std::string> notes() const override { return notes_; }
+
+  EngineStats stats() const override {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    EngineStats s;
+    s.runs = runs_;
+    s.mean_ms = runs_ ? total_ms_ / static_cast<double>(runs_) : 0;
+    s.last_ms = last_ms_;
+    const size_t n = std::min<uint64_t>(runs_, window_.size());
+    if (n) {
+      std::array<double, kWindow> sorted;
+      std::copy_n(window_.begin(), n, sorted.begin());
+      std::sort(sorted.begin(), sorted.begin() + n);
+      s.median_ms = sorted[n / 2];
+      s.p90_ms = sorted[std::min(n - 1, n * 9 / 10)];
+    }
+    return s;
+  }
 
   Status run(const std::vector<TensorView>& in, std::vector<Tensor>* out) override {
+    if (out == nullptr) return invalid_argument("model '" + model_ + "': outputs is NULL");
     if (in.size() != inputs_.size()) {
       return invalid_argument("model '" + model_ + "' takes " + std::to_string(inputs_.size()) +
                               " inputs, got " + std::to_string(in.size()));
     }
-    Status st = check_inputs(in);
-    if (!st.is_ok()) return st;
-    // Inputs wrap the caller's memory: no copy.
-    std::vector<OrtValue*> in_values(in.size(), nullptr);
-    auto release_inputs = [&] {
+    VAS_RETURN_IF_ERROR(check_inputs(in));
+    const auto t0 = std::chrono::steady_clock::now();
+    out->resize(outputs_.size());
+    // Output shapes seen for this input shape: bind the caller's tensors so ORT writes
+    // into them directly. Unknown (first time) or unstable shapes go through ORT's allocator.
+    std::vector<std::vector<int64_t>> known;
+    const bool bind = lookup_output_shapes(in, &known);
+
+    std::vector<OrtValue*> in_values(in.size(), nullptr), out_values(outputs_.size(), nullptr);
+    auto release_all = [&] {
       for (OrtValue* v : in_values)
         if (v) api_->ReleaseValue(v);
+      for (OrtValue*& v : out_values) {
+        if (v) api_->ReleaseValue(v);
+        v = nullptr;
+      }
     };
+    Status st;
     for (size_t i = 0; i < in.size() && st.is_ok(); ++i) {
-      st = take(api_,
-                api_->CreateTensorWithDataAsOrtValue(cpu_info_, in[i].data, in[i].byte_size(),
-                                                     in[i].shape.data(), in[i].shape.size(),
-                                                     to_ort(in[i].dtype), &in_values[i]),
-                StatusCode::kRuntimeError, "input '" + inputs_[i].name + "'");
+      st = wrap(in[i].data, in[i].byte_size(), in[i].shape, in[i].dtype, &in_values[i],
+                "input '" + inputs_[i].name + "'");
     }
-    for (OrtValue*& v : out_values_) {
-      if (v) api_->ReleaseValue(v);
-      v = nullptr;
+    if (st.is_ok() && bind) {
+      for (size_t i = 0; i < outputs_.size() && st.is_ok(); ++i) {
+        Tensor& t = (*out)[i];
+        t.reshape(outputs_[i].dtype, known[i]);
+        st = wrap(t.data(), t.byte_size(), known[i], outputs_[i].dtype, &out_values[i],
+                  "output '" + outputs_[i].name + "'");
+      }
     }
     if (st.is_ok()) {
       st =
           take(api_,
                api_->Run(session_, nullptr, input_names_.data(), in_values.data(), in_values.size(),
-                         output_names_.data(), output_names_.size(), out_values_.data()),
+                         output_names_.data(), output_names_.size(), out_values.data()),
                StatusCode::kRuntimeError, "model '" + model_ + "' run failed");
+      if (!st.is_ok() && bind) {
+        // The model's output shape depends on more than the input shape: stop binding.
+        forget_output_shapes(in);
+        release_all();
+        return run(in, out);
+      }
     }
-    release_inputs();
-    VAS_RETURN_IF_ERROR(st);
-    out->resize(outputs_.size());
-    for (size_t i = 0; i < outputs_.size(); ++i) {
-      VAS_RETURN_IF_ERROR(copy_output(i, &(*out)[i]));
+    if (st.is_ok() && !bind) {
+      std::vector<std::vector<int64_t>> shapes(outputs_.size());
+      for (size_t i = 0; i < outputs_.size() && st.is_ok(); ++i) {
+        st = copy_output(out_values[i], i, &(*out)[i]);
+        shapes[i] = (*out)[i].shape();
+      }
+      if (st.is_ok()) remember_output_shapes(in, shapes);
+    }
+    release_all();
+    if (st.is_ok()) {
+      record(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return st;
+  }
+
+ private:
+  static constexpr size_t kWindow = 256;
+  using ShapeKey = std::vector<std::vector<int64_t>>;
+
+  Status append_providers(OrtSessionOptions* so, const std::vector<std::string>& wanted) {
+    char** avail = nullptr;
+    int n_avail = 0;
+    VAS_RETURN_IF_ERROR(take(api_, api_->GetAvailableProviders(&avail, &n_avail),
+                             StatusCode::kRuntimeError, "GetAvailableProviders"));
+    std::vector<std::string> available(avail, avail + n_avail);
+    VAS_RETURN_IF_ERROR(take(api_, api_->ReleaseAvailableProviders(avail, n_avail),
+                             StatusCode::kRuntimeError, "ReleaseAvailableProviders"));
+    std::string avail_list;
+    for (const auto& a : available) avail_list += (avail_list.empty() ? "" : ", ") + a;
+    if (wanted.empty()) return invalid_config("engine option 'providers' is empty");
+    for (const auto& name : wanted) {
+      auto it = provider_names().find(name);
+      if (it == provider_names().end()) {
+        return invalid_config("engine option 'providers': unknown provider '" + name +
+                              "' (cpu, cuda, tensorrt, openvino)");
+      }
+      if (std::find(available.begin(), available.end(), it->second) == available.end()) {
+        notes_.push_back("execution provider '" + name + "' is not available in ONNX Runtime " +
+                         rt_->version + " (available: " + avail_list + ")");
+        continue;
+      }
+      if (name != "cpu") {
+        OrtStatus* st = nullptr;
+        if (name == "cuda") {
+          OrtCUDAProviderOptionsV2* cuda = nullptr;
+          st = api_->CreateCUDAProviderOptions(&cuda);
+          if (!st) {
+            st = api_->SessionOptionsAppendExecutionProvider_CUDA_V2(so, cuda);
+            api_->ReleaseCUDAProviderOptions(cuda);
+          }
+        } else if (name == "tensorrt") {
+          OrtTensorRTProviderOptionsV2* trt = nullptr;
+          st = api_->CreateTensorRTProviderOptions(&trt);
+          if (!st) {
+            st = api_->SessionOptionsAppendExecutionProvider_TensorRT_V2(so, trt);
+            api_->ReleaseTensorRTProviderOptions(trt);
+          }
+        } else {
+          st = api_->SessionOptionsAppendExecutionProvider(so, "OpenVINO", nullptr, nullptr, 0);
+        }
+        if (st) {
+          notes_.push_back("execution provider '" + name +
+                           "' failed to initialise: " + api_->GetErrorMessage(st));
+          api_->ReleaseStatus(st);
+          continue;
+        }
+      }
+      providers_.push_back(name);
+    }
+    if (providers_.empty()) {
+      std::string why;
+      for (const auto& n : notes_) why += "; " + n;
+      return Status(
+          StatusCode::kBackendUnavailable,
+          "model '" + model_ + "': none of the requested execution providers is usable" + why);
+    }
+    // ORT always keeps the CPU provider as the last resort for unsupported nodes.
+    if (std::find(providers_.begin(), providers_.end(), "cpu") == providers_.end()) {
+      providers_.push_back("cpu");
     }
     return Status::ok();
   }
 
- private:
+  Status wrap(void* data, size_t bytes, const std::vector<int64_t>& shape, DataType dtype,
+              OrtValue** value, const std::string& what) const {
+    return take(api_,
+                api_->CreateTensorWithDataAsOrtValue(cpu_info_, data, bytes, shape.data(),
+                                                     shape.size(), to_ort(dtype), value),
+                StatusCode::kRuntimeError, what);
+  }
+
+  static ShapeKey key_of(const std::vector<TensorView>& in) {
+    ShapeKey key;
+    for (const auto& v : in) key.push_back(v.shape);
+    return key;
+  }
+
+  bool lookup_output_shapes(const std::vector<TensorView>& in,
+                            std::vector<std::vector<int64_t>>* out) {
+    std::lock_guard<std::mutex> lock(shapes_mutex_);
+    auto it = output_shapes_.find(key_of(in));
+    if (it == output_shapes_.end() || it->second.empty()) return false;
+    *out = it->second;
+    return true;
+  }
+  void remember_output_shapes(const std::vector<TensorView>& in, const ShapeKey& shapes) {
+    std::lock_guard<std::mutex> lock(shapes_mutex_);
+    if (output_shapes_.size() < 64) output_shapes_.emplace(key_of(in), shapes);
+  }
+  void forget_output_shapes(const std::vector<TensorView>& in) {
+    std::lock_guard<std::mutex> lock(shapes_mutex_);
+    output_shapes_[key_of(in)].clear();  // an empty entry means "never bind"
+  }
+
+  void record(double ms) {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    window_[runs_ % kWindow] = ms;
+    ++runs_;
+    total_ms_ += ms;
+    last_ms_ = ms;
+  }
+
+  Status warm_up(int runs) {
+    if (runs <= 0) return Status::ok();
+    std::vector<Tensor> ins(inputs_.size()), outs;
+    std::vector<TensorView> views;
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      for (int64_t d : inputs_[i].shape) {
+        if (d < 0) {
+          return invalid_config("model '" + model_ + "': warmup_runs needs fixed input shapes; '" +
+                                inputs_[i].name + "' is " + shape_to_string(inputs_[i].shape));
+        }
+      }
+      ins[i].reshape(inputs_[i].dtype, inputs_[i].shape);
+      std::memset(ins[i].data(), 0, ins[i].byte_size());
+      views.push_back(ins[i].view());
+    }
+    for (int r = 0; r < runs; ++r) VAS_RETURN_IF_ERROR(run(views, &outs));
+    return Status::ok();
+  }
+
   Status check_inputs(const std::vector<TensorView>& in) const {
     for (size_t i = 0; i < in.size(); ++i) {
       const TensorInfo& want = inputs_[i];
@@ -201,20 +402,19 @@ class OrtEngine final : public Engine {
                 "dims");
   }
 
-  Status copy_output(size_t i, Tensor* dst) {
+  Status copy_output(OrtValue* value, size_t i, Tensor* dst) const {
     OrtTensorTypeAndShapeInfo* info = nullptr;
-    VAS_RETURN_IF_ERROR(take(api_, api_->GetTensorTypeAndShape(out_values_[i], &info),
+    VAS_RETURN_IF_ERROR(take(api_, api_->GetTensorTypeAndShape(value, &info),
                              StatusCode::kRuntimeError, "output shape"));
     ONNXTensorElementDataType et{};
     std::vector<int64_t> shape;
     Status st = shape_of(info, &et, &shape);
     api_->ReleaseTensorTypeAndShapeInfo(info);
     VAS_RETURN_IF_ERROR(st);
-
     auto dtype = from_ort(et);
     if (!dtype.is_ok()) return dtype.status().with_context("output '" + outputs_[i].name + "'");
     void* src = nullptr;
-    VAS_RETURN_IF_ERROR(take(api_, api_->GetTensorMutableData(out_values_[i], &src),
+    VAS_RETURN_IF_ERROR(take(api_, api_->GetTensorMutableData(value, &src),
                              StatusCode::kRuntimeError, "output data"));
     dst->reshape(dtype.value(), shape);
     if (dst->byte_size()) std::memcpy(dst->data(), src, dst->byte_size());
@@ -273,21 +473,40 @@ class OrtEngine final : public Engine {
   OrtMemoryInfo* cpu_info_ = nullptr;
   std::vector<TensorInfo> inputs_, outputs_;
   std::vector<const char*> input_names_, output_names_;
-  std::vector<OrtValue*> out_values_;
+  std::string precision_ = "fp32";
+  std::vector<std::string> providers_, notes_;
+
+  std::mutex shapes_mutex_;
+  std::map<ShapeKey, ShapeKey> output_shapes_;
+
+  mutable std::mutex stats_mutex_;
+  std::array<double, kWindow> window_{};
+  uint64_t runs_ = 0;
+  double total_ms_ = 0, last_ms_ = 0;
 };
+
+Result<std::unique_ptr<Engine>> make(const std::string& name, const EngineOptions& options,
+                                     const void* data, size_t size) {
+  VAS_ASSIGN_OR_RETURN(const OrtRuntime* rt, load_ort_runtime(options.library_path));
+  auto engine = std::make_unique<OrtEngine>(rt, name);
+  VAS_RETURN_IF_ERROR(engine->init(options, data, size));
+  return std::unique_ptr<Engine>(std::move(engine));
+}
 
 }  // namespace
 
 Result<std::unique_ptr<Engine>> create_ort_engine(const std::string& model_path,
                                                   const EngineOptions& options) {
-  struct stat st {};
-  if (::stat(model_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return not_found("model file '" + model_path + "' does not exist");
+  if (!std::ifstream(model_path, std::ios::binary).good()) {
+    return not_found("model file '" + model_path + "' does not exist or cannot be read");
   }
-  VAS_ASSIGN_OR_RETURN(const OrtRuntime* rt, load_ort_runtime(options.library_path));
-  auto engine = std::make_unique<OrtEngine>(rt, model_path);
-  VAS_RETURN_IF_ERROR(engine->init(options));
-  return std::unique_ptr<Engine>(std::move(engine));
+  return make(model_path, options, nullptr, 0);
+}
+
+Result<std::unique_ptr<Engine>> create_ort_engine_from_memory(const void* data, size_t size,
+                                                              const std::string& name,
+                                                              const EngineOptions& options) {
+  return make(name, options, data, size);
 }
 
 }  // namespace vas

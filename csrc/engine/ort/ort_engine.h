@@ -1,6 +1,7 @@
 // ONNX Runtime backend. The only code in vasdk that includes ORT headers.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -10,5 +11,8 @@ namespace vas {
 
 Result<std::unique_ptr<Engine>> create_ort_engine(const std::string& model_path,
                                                   const EngineOptions& options);
+Result<std::unique_ptr<Engine>> create_ort_engine_from_memory(const void* data, size_t size,
+                                                              const std::string& name,
+                                                              const EngineOptions& options);
 
 }  // namespace vas
