@@ -1,0 +1,119 @@
+// Fuzzes the image kernels: vas::Preprocessor::run over random pixel formats, sizes, strides,
+// resize modes and network sizes. Each plane lives in its own exactly-sized heap buffer
+// (stride * rows), so AddressSanitizer flags any read past what the caller handed in.
+// Oracles: the call either fails with a message (invalid image) or fills the whole output
+// with values inside the range that bilinear interpolation of 0..255 pixels allows; a second
+// call with the cached tables gives the same bytes.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "core/image.h"
+#include "preprocess/preprocess.h"
+
+namespace {
+
+// Reads fuzz bytes in order; past the end it yields zeros, so every input is usable.
+class Bytes {
+ public:
+  Bytes(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  uint8_t u8() { return pos_ < size_ ? data_[pos_++] : 0; }
+  int16_t i16() { return static_cast<int16_t>(u8() | (u8() << 8)); }
+  const uint8_t* rest(size_t* n) const {
+    *n = size_ - std::min(pos_, size_);
+    return data_ + std::min(pos_, size_);
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+int rows_of(vas::PixelFormat f, int plane, int height) {
+  return plane == 0 || f == vas::PixelFormat::kGRAY8 ? height : height / 2;
+}
+
+int row_bytes(vas::PixelFormat f, int plane, int width) {
+  if (plane > 0) return f == vas::PixelFormat::kI420 ? width / 2 : width;
+  return (f == vas::PixelFormat::kBGR24 || f == vas::PixelFormat::kRGB24) ? width * 3 : width;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Bytes in(data, size);
+  const uint8_t fmt = in.u8();
+  // Mostly valid formats 1..6, sometimes an unknown code (0, 7, or a wild value).
+  const int format_code = fmt < 240 ? 1 + fmt % 6 : (fmt < 248 ? fmt % 8 : in.i16());
+  const auto format = static_cast<vas::PixelFormat>(format_code);
+  const uint8_t shape = in.u8();
+  // Small sizes cover edge cases quickly; 1 in 16 inputs takes a raw (maybe negative) size.
+  int width = shape < 240 ? 1 + in.u8() % 96 : in.i16();
+  int height = shape < 240 ? 1 + in.u8() % 96 : in.i16();
+  if (width > 4096 || height > 4096) return 0;  // keeps each run fast; sizes are not the bug
+
+  vas::PreprocessSpec spec;
+  spec.width = in.u8() % 80;  // 0 is invalid and must be rejected
+  spec.height = in.u8() % 80;
+  const uint8_t modes = in.u8();
+  spec.mode = (modes & 1) ? vas::ResizeMode::kLetterbox : vas::ResizeMode::kStretch;
+  spec.color = (modes & 2) ? vas::ColorOrder::kBGR : vas::ColorOrder::kRGB;
+  spec.pad_value = in.u8();
+  for (int c = 0; c < 3; ++c) {
+    spec.mean[c] = static_cast<float>(in.u8());
+    spec.std[c] = 1.0f + static_cast<float>(in.u8()) / 16.0f;
+  }
+
+  vas::ImageView view;
+  view.format = format;
+  view.width = width;
+  view.height = height;
+  std::vector<std::vector<uint8_t>> planes(3);
+  size_t pix_n = 0;
+  const uint8_t* pix = in.rest(&pix_n);
+  for (int p = 0; p < 3; ++p) {
+    const uint8_t mode = in.u8();
+    const int row = width > 0 ? row_bytes(format, p, width) : 1;
+    int stride = row + mode % 8;                // usual: padded rows
+    if (mode >= 224) stride = row - 1 - mode % 4;  // too short: must be rejected
+    if (mode == 255) stride = in.i16();            // anything at all
+    view.strides[p] = stride;
+    if (mode == 254) continue;  // a NULL plane: must be rejected
+    const int rows = height > 0 ? rows_of(format, p, height) : 1;
+    const size_t bytes = static_cast<size_t>(std::max(stride, 1)) * std::max(rows, 1);
+    if (bytes > (size_t{16} << 20)) return 0;
+    planes[p].resize(bytes);
+    for (size_t i = 0; i < bytes && pix_n > 0; ++i) planes[p][i] = pix[i % pix_n];
+    view.planes[p] = planes[p].data();
+  }
+
+  const size_t out_n = size_t{3} * std::max(spec.width, 1) * std::max(spec.height, 1);
+  std::vector<float> out(out_n, NAN);
+  vas::Preprocessor pre;
+  vas::BoxTransform tf;
+  vas::Status st = pre.run(view, spec, out.data(), &tf);
+  if (!st.is_ok()) {
+    if (st.message().empty()) std::abort();
+    return 0;
+  }
+  // value = pixel * scale / std - mean / std, so each channel stays within its 0..255 image.
+  const size_t plane = static_cast<size_t>(spec.width) * spec.height;
+  for (int c = 0; c < 3; ++c) {
+    const float a = spec.scale / spec.std[c], b = -spec.mean[c] / spec.std[c];
+    const float lo = std::min(b, 255 * a + b) - 1e-3f, hi = std::max(b, 255 * a + b) + 1e-3f;
+    for (size_t i = 0; i < plane; ++i) {
+      const float v = out[c * plane + i];
+      if (!(v >= lo && v <= hi)) std::abort();  // also catches NaN: an output never written
+    }
+  }
+  if (!(tf.scale_x > 0) || !(tf.scale_y > 0)) std::abort();
+  std::vector<float> again(out_n, NAN);
+  if (!pre.run(view, spec, again.data(), &tf).is_ok()) std::abort();
+  if (std::memcmp(out.data(), again.data(), plane * 3 * sizeof(float)) != 0) std::abort();
+  return 0;
+}
