@@ -48,12 +48,12 @@ def load_model(path: str | os.PathLike[str]) -> onnx.ModelProto:
         raise ModelToolError(f"{p}: not a valid ONNX file ({type(e).__name__}: {e})") from None
     if not model.graph.node:
         raise ModelToolError(f"{p}: not a valid ONNX file (the graph has no nodes)")
+    check_ops(model, p.name)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "validation failed"
         raise ModelToolError(f"{p}: invalid ONNX model ({first})") from None
-    check_ops(model, p.name)
     return model
 
 
