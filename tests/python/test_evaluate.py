@@ -1,0 +1,77 @@
+"""FP32 vs INT8 yolov3-tiny through the SDK (vasdk.tools.evaluate / report), on a few frames.
+
+The full-size measurement (100 frames, all calibration methods, CenterFace) is
+benchmarks/bench_quantize.py; this checks the same path end to end, small.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vasdk.cli import main as cli_main
+from vasdk.tools.calibrate import read_video_frames
+from vasdk.tools.evaluate import Variant, evaluate
+from vasdk.tools.onnxutil import ModelToolError
+from vasdk.tools.quantize import QuantizeConfig, quantize_model
+from vasdk.tools.report import markdown, write_report
+
+CALIB = [0, 120, 240, 360]  # calibration frames of vtest.avi
+EVAL = [300, 430, 560]      # evaluation frames, none used for calibration
+
+
+@pytest.fixture(scope="module")
+def yolo_int8(assets: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("yolo-int8")
+    frames = read_video_frames(assets / "vtest.avi", CALIB)
+    return quantize_model(assets / "yolov3-tiny.onnx", d / "yolov3-tiny.int8.onnx", frames,
+                          QuantizeConfig(method="minmax")).model
+
+
+def test_int8_agrees_with_fp32_through_the_sdk(assets: Path, yolo_int8: Path, tmp_path: Path) -> None:
+    frames = read_video_frames(assets / "vtest.avi", EVAL)
+    rep = evaluate([Variant("fp32", assets / "yolov3-tiny.onnx"), Variant("int8", yolo_int8)], frames,
+                   threads=(1,), latency_frames=2, classes=["person", "car", "truck"], title="yolov3-tiny")
+    fp32, int8 = rep["variants"]
+    assert fp32["map50_vs_reference"] == 1.0 and fp32["precision"] == "fp32"
+    assert int8["precision"] == "int8"
+    assert fp32["detections"] >= 15  # 6+ walkers, a van and a car per frame
+    # Real agreement on real frames: well above chance, a loose bound for 3 frames and 4
+    # calibration frames (the benchmark measures the target on 100 frames).
+    assert int8["map50_vs_reference"] >= 0.8, int8
+    assert set(int8["ap50_per_class"]) <= {"person", "car", "truck"}
+    assert int8["size_bytes"] < 0.35 * fp32["size_bytes"]
+    assert fp32["latency_ms"]["1"] > 0 and int8["latency_ms"]["1"] > 0
+    assert int8["speedup"]["1"] == pytest.approx(fp32["latency_ms"]["1"] / int8["latency_ms"]["1"], rel=0.01)
+
+    paths = write_report(rep, tmp_path, "yolo")
+    assert sorted(p.name for p in paths) == ["yolo.json", "yolo.md", "yolo.png"]
+    assert (tmp_path / "yolo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (tmp_path / "yolo.md").read_text()
+    assert "| `int8` | int8 |" in md and "![latency and agreement](yolo.png)" in md
+    assert json.loads((tmp_path / "yolo.json").read_text())["variants"][1]["name"] == "int8"
+    assert "plot skipped" in markdown(rep, image="")
+
+
+def test_evaluate_cli_and_errors(assets: Path, yolo_int8: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli_main(["model", "evaluate", f"fp32={assets / 'yolov3-tiny.onnx'}", f"int8={yolo_int8}",
+                   "--frames", str(assets / "vtest.avi"), "--start", "700", "--count", "2", "--threads", "1",
+                   "--latency-frames", "1", "--classes", "person", "--out-dir", str(tmp_path),
+                   "--name", "cli", "--quiet"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "| `fp32` | fp32 |" in out and (tmp_path / "cli.md").is_file()
+
+    frames = read_video_frames(assets / "vtest.avi", [10])
+    lonely = tmp_path / "nocard.onnx"
+    shutil.copyfile(yolo_int8, lonely)
+    with pytest.raises(ModelToolError, match="no model card"):
+        evaluate([Variant("fp32", assets / "yolov3-tiny.onnx"), Variant("x", lonely)], frames, threads=(1,))
+    with pytest.raises(ModelToolError, match="unique"):
+        evaluate([Variant("a", yolo_int8), Variant("a", yolo_int8)], frames, threads=(1,))
+    with pytest.raises(ModelToolError, match="no frames"):
+        evaluate([Variant("a", yolo_int8)], [], threads=(1,))
