@@ -1,0 +1,271 @@
+#include "select/best_shot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+namespace vas {
+namespace {
+
+using json = nlohmann::json;
+
+Status number_in(const json& v, const std::string& field, double lo, double hi, bool lo_open,
+                 double* out) {
+  if (!v.is_number()) return invalid_config(field + ": must be a number, got " + v.dump());
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || d < lo || (lo_open && d == lo) || d > hi)
+    return invalid_config(field + ": " + v.dump() + " is outside " + (lo_open ? "(" : "[") +
+                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  *out = d;
+  return Status::ok();
+}
+
+Status integer_in(const json& v, const std::string& field, int lo, int hi, int* out) {
+  if (!v.is_number_integer())
+    return invalid_config(field + ": must be an integer, got " + v.dump());
+  const int64_t n = v.get<int64_t>();
+  if (n < lo || n > hi)
+    return invalid_config(field + ": " + v.dump() + " is outside " + std::to_string(lo) + ".." +
+                          std::to_string(hi));
+  *out = static_cast<int>(n);
+  return Status::ok();
+}
+
+Status parse_weights(const json& j, QualityWeights* w) {
+  if (!j.is_object()) return invalid_config("weights: must be an object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string f = "weights." + it.key();
+    float* dst = it.key() == "detector"     ? &w->detector
+                 : it.key() == "size"       ? &w->size
+                 : it.key() == "sharpness"  ? &w->sharpness
+                 : it.key() == "truncation" ? &w->truncation
+                 : it.key() == "aspect"     ? &w->aspect
+                 : it.key() == "frontal"    ? &w->frontal
+                                            : nullptr;
+    if (!dst) return invalid_config(f + ": unknown field");
+    double d = 0;
+    VAS_RETURN_IF_ERROR(number_in(it.value(), f, 0, 1000, false, &d));
+    *dst = static_cast<float>(d);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<BestShotConfig> parse_best_shot_config(const std::string& text) {
+  BestShotConfig c;
+  if (text.empty()) return c;
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    return invalid_config(std::string("best-shot config is not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) return invalid_config("best-shot config must be a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    double d = 0;
+    if (k == "top_k") {
+      VAS_RETURN_IF_ERROR(integer_in(v, k, 1, 64, &c.top_k));
+    } else if (k == "interval_s") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e6, false, &d));
+      c.interval_us = static_cast<int64_t>(std::llround(d * 1e6));
+    } else if (k == "margin") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 2, false, &d));
+      c.margin = static_cast<float>(d);
+    } else if (k == "jpeg") {
+      if (!v.is_boolean()) return invalid_config("jpeg: must be true or false, got " + v.dump());
+      c.jpeg = v.get<bool>();
+    } else if (k == "jpeg_quality") {
+      VAS_RETURN_IF_ERROR(integer_in(v, k, 1, 100, &c.jpeg_quality));
+    } else if (k == "max_missing") {
+      VAS_RETURN_IF_ERROR(integer_in(v, k, 0, 1000000, &c.max_missing));
+    } else if (k == "min_quality") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1, false, &d));
+      c.min_quality = static_cast<float>(d);
+    } else if (k == "classes") {
+      if (!v.is_array()) return invalid_config("classes: must be a list of class ids");
+      for (size_t i = 0; i < v.size(); ++i) {
+        int id = 0;
+        VAS_RETURN_IF_ERROR(
+            integer_in(v[i], "classes[" + std::to_string(i) + "]", 0, 1 << 20, &id));
+        c.classes.push_back(id);
+      }
+    } else if (k == "size_ref") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e5, true, &d));
+      c.quality.size_ref = static_cast<float>(d);
+    } else if (k == "sharpness_ref") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e9, true, &d));
+      c.quality.sharpness_ref = static_cast<float>(d);
+    } else if (k == "edge_margin") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e4, false, &d));
+      c.quality.edge_margin = static_cast<float>(d);
+    } else if (k == "aspect") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 100, false, &d));
+      c.quality.aspect = static_cast<float>(d);
+    } else if (k == "weights") {
+      VAS_RETURN_IF_ERROR(parse_weights(v, &c.quality.weights));
+    } else {
+      return invalid_config(k + ": unknown field");
+    }
+  }
+  return c;
+}
+
+Result<std::unique_ptr<BestShotSelector>> BestShotSelector::create(const BestShotConfig& config) {
+  if (config.top_k < 1) return invalid_config("top_k: must be at least 1");
+  if (config.jpeg_quality < 1 || config.jpeg_quality > 100)
+    return invalid_config("jpeg_quality: must be in 1..100");
+  return std::unique_ptr<BestShotSelector>(new BestShotSelector(config));
+}
+
+Image BestShotSelector::take_spare() {
+  if (spare_.empty()) return Image{};
+  Image img = std::move(spare_.back());
+  spare_.pop_back();
+  return img;
+}
+
+void BestShotSelector::recycle_records() {
+  for (BestShotRecord& r : records_) {
+    for (BestShotCrop& c : r.crops) spare_.push_back(std::move(c.image));
+  }
+  records_.clear();
+}
+
+Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason, int64_t ts,
+                              bool move) {
+  if (t->crops.empty()) return Status::ok();
+  BestShotRecord r;
+  r.track_id = track_id;
+  r.class_id = t->class_id;
+  r.reason = reason;
+  r.timestamp_us = ts;
+  r.first_seen_us = t->first_seen_us;
+  r.last_seen_us = t->last_seen_us;
+  if (move) {
+    r.crops = std::move(t->crops);
+    t->crops.clear();
+  } else {
+    r.crops.reserve(t->crops.size());
+    for (const BestShotCrop& c : t->crops) {
+      BestShotCrop copy;
+      copy.shot_id = c.shot_id;
+      copy.timestamp_us = c.timestamp_us;
+      copy.frame_index = c.frame_index;
+      copy.x1 = c.x1, copy.y1 = c.y1, copy.x2 = c.x2, copy.y2 = c.y2;
+      copy.crop_x = c.crop_x, copy.crop_y = c.crop_y;
+      copy.quality = c.quality;
+      copy.image = take_spare();
+      copy.image.format = c.image.format;
+      copy.image.width = c.image.width;
+      copy.image.height = c.image.height;
+      copy.image.data.assign(c.image.data.begin(), c.image.data.end());
+      r.crops.push_back(std::move(copy));
+    }
+  }
+  if (config_.jpeg) {
+    for (BestShotCrop& c : r.crops) {
+      VAS_RETURN_IF_ERROR(jpeg_.encode(c.image, config_.jpeg_quality, &c.jpeg)
+                              .with_context("best shot of track " + std::to_string(track_id)));
+    }
+  }
+  records_.push_back(std::move(r));
+  return Status::ok();
+}
+
+Status BestShotSelector::update(const ImageView& frame, const std::vector<TrackedObject>& objects,
+                                int64_t ts) {
+  VAS_RETURN_IF_ERROR(frame.validate().with_context("best-shot frame"));
+  recycle_records();
+  const int64_t now = frame_++;
+  for (const TrackedObject& o : objects) {
+    if (!config_.classes.empty() && std::find(config_.classes.begin(), config_.classes.end(),
+                                              o.class_id) == config_.classes.end())
+      continue;
+    if (o.state == TrackState::kRemoved) {
+      auto it = tracks_.find(o.track_id);
+      if (it != tracks_.end()) {
+        VAS_RETURN_IF_ERROR(emit(it->first, &it->second, BestShotReason::kTrackEnded, ts, true));
+        tracks_.erase(it);
+      }
+      continue;
+    }
+    Track& t = tracks_[o.track_id];
+    if (!t.seen) {
+      t.seen = true;
+      t.first_seen_us = ts;
+      t.last_emit_us = ts;
+    }
+    t.class_id = o.class_id;
+    t.last_seen_us = ts;
+    t.last_frame = now;
+    if (o.time_since_update != 0) continue;  // predicted box: nothing was observed
+    // Score on the box itself; the kept crop adds the margin around it.
+    const Rect box = crop_rect(o, frame.width, frame.height, 0.0f);
+    if (box.width() < 1 || box.height() < 1) continue;
+    extract_luma(frame, box, &gray_);
+    const QualityTerms q =
+        score_observation(o, frame.width, frame.height, gray_, box, config_.quality);
+    if (q.total < config_.min_quality) continue;
+    const bool full = static_cast<int>(t.crops.size()) >= config_.top_k;
+    if (full && q.total <= t.crops.back().quality.total) continue;
+    BestShotCrop c;
+    if (full) {
+      c = std::move(t.crops.back());
+      t.crops.pop_back();
+      c.jpeg.clear();
+    } else {
+      c.image = take_spare();
+    }
+    c.shot_id = next_shot_id_++;
+    c.timestamp_us = ts;
+    c.frame_index = now;
+    c.x1 = o.x1, c.y1 = o.y1, c.x2 = o.x2, c.y2 = o.y2;
+    const Rect r = crop_rect(o, frame.width, frame.height, config_.margin);
+    c.crop_x = r.x0;
+    c.crop_y = r.y0;
+    c.quality = q;
+    copy_crop_bgr(frame, r, &c.image);
+    auto pos = std::upper_bound(t.crops.begin(), t.crops.end(), q.total,
+                                [](float v, const BestShotCrop& e) { return v > e.quality.total; });
+    t.crops.insert(pos, std::move(c));
+    t.dirty = true;
+  }
+  for (auto it = tracks_.begin(); it != tracks_.end();) {
+    Track& t = it->second;
+    if (now - t.last_frame > config_.max_missing) {
+      VAS_RETURN_IF_ERROR(emit(it->first, &t, BestShotReason::kTrackEnded, ts, true));
+      it = tracks_.erase(it);
+      continue;
+    }
+    if (config_.interval_us > 0 && t.dirty && ts - t.last_emit_us >= config_.interval_us) {
+      VAS_RETURN_IF_ERROR(emit(it->first, &t, BestShotReason::kInterval, ts, false));
+      t.last_emit_us = ts;
+      t.dirty = false;
+    }
+    ++it;
+  }
+  return Status::ok();
+}
+
+Status BestShotSelector::flush(int64_t ts) {
+  recycle_records();
+  for (auto& [id, t] : tracks_) {
+    VAS_RETURN_IF_ERROR(emit(id, &t, BestShotReason::kFlush, ts, true));
+  }
+  tracks_.clear();
+  return Status::ok();
+}
+
+bool BestShotSelector::current_best(int64_t track_id, int64_t* shot_id, float* quality) const {
+  auto it = tracks_.find(track_id);
+  if (it == tracks_.end() || it->second.crops.empty()) return false;
+  if (shot_id) *shot_id = it->second.crops.front().shot_id;
+  if (quality) *quality = it->second.crops.front().quality.total;
+  return true;
+}
+
+}  // namespace vas

@@ -1,0 +1,121 @@
+// Best-frame selection: keeps the top-K crops of every track, scored by select/quality.h, and
+// emits best-shot records when a track ends, at a configurable interval while it lives, and at
+// end of stream (flush), so the last tracks of a stream are never lost.
+//
+// Crops are copies (BGR24) in buffers that the selector recycles: evicted and emitted crops go
+// back to a free list, so steady state allocates nothing new.
+//
+// Thread safety: one instance per channel, one call at a time; no threads of its own.
+// Ownership: records() and the crops and JPEG bytes in them belong to the selector and stay
+// valid until the next update() or flush().
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/detection.h"
+#include "core/image.h"
+#include "core/status.h"
+#include "select/jpeg.h"
+#include "select/quality.h"
+
+namespace vas {
+
+struct BestShotConfig {
+  int top_k = 1;             // crops kept per track
+  int64_t interval_us = 0;   // > 0: also emit a live track's shots this often (when improved)
+  float margin = 0.15f;      // the crop grows by this share of the box on every side
+  bool jpeg = false;         // JPEG-encode the crops of emitted records
+  int jpeg_quality = 90;     // 1..100
+  int max_missing = 30;      // updates a track may be absent before it counts as ended
+  float min_quality = 0.0f;  // observations below this total are never kept
+  std::vector<int> classes;  // class ids to keep shots for; empty = all
+  QualityParams quality;
+};
+
+// Parses the JSON options: top_k, interval_s, margin, jpeg, jpeg_quality, max_missing,
+// min_quality, classes, size_ref, sharpness_ref, edge_margin, aspect, weights {detector, size,
+// sharpness, truncation, aspect, frontal}. Unknown fields and bad values are errors naming the
+// field. An empty string gives the defaults.
+Result<BestShotConfig> parse_best_shot_config(const std::string& json);
+
+enum class BestShotReason : int { kTrackEnded = 0, kInterval = 1, kFlush = 2 };
+
+struct BestShotCrop {
+  int64_t shot_id = -1;  // unique within the selector; events refer to shots by this id
+  int64_t timestamp_us = 0;
+  int64_t frame_index = 0;               // count of update() calls before this frame
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // the object's box in the frame
+  int crop_x = 0, crop_y = 0;            // top-left of the crop in the frame
+  QualityTerms quality;
+  Image image;                // BGR24 copy of the crop (box plus margin, clipped)
+  std::vector<uint8_t> jpeg;  // empty unless JPEG was requested
+};
+
+struct BestShotRecord {
+  int64_t track_id = -1;
+  int class_id = 0;
+  BestShotReason reason = BestShotReason::kTrackEnded;
+  int64_t timestamp_us = 0;  // when the record was emitted
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+  std::vector<BestShotCrop> crops;  // best first
+};
+
+class BestShotSelector {
+ public:
+  static Result<std::unique_ptr<BestShotSelector>> create(const BestShotConfig& config);
+
+  // Scores the observed objects on this frame (time_since_update == 0), keeps the best crops,
+  // and fills records() with the tracks that ended (state kRemoved, or absent for more than
+  // max_missing updates) and the interval records that are due.
+  Status update(const ImageView& frame, const std::vector<TrackedObject>& objects,
+                int64_t timestamp_us);
+
+  // End of stream: records() gets every live track that holds a crop, and all state is
+  // cleared.
+  Status flush(int64_t timestamp_us);
+
+  const std::vector<BestShotRecord>& records() const { return records_; }
+
+  // The best crop held now for a live track: returns false when there is none.
+  bool current_best(int64_t track_id, int64_t* shot_id, float* quality) const;
+
+  // Encodes a crop (for JPEG on request when config.jpeg is off).
+  Status encode_jpeg(const BestShotCrop& crop, std::vector<uint8_t>* out) {
+    return jpeg_.encode(crop.image, config_.jpeg_quality, out);
+  }
+
+  size_t live_tracks() const { return tracks_.size(); }
+  const BestShotConfig& config() const { return config_; }
+
+ private:
+  explicit BestShotSelector(const BestShotConfig& config) : config_(config) {}
+
+  struct Track {
+    int class_id = 0;
+    int64_t first_seen_us = 0, last_seen_us = 0, last_emit_us = 0;
+    int64_t last_frame = 0;
+    bool seen = false;
+    bool dirty = false;  // a crop changed since the last interval record
+    std::vector<BestShotCrop> crops;
+  };
+
+  void recycle_records();
+  Image take_spare();
+  Status emit(int64_t track_id, Track* track, BestShotReason reason, int64_t ts, bool move);
+
+  BestShotConfig config_;
+  std::map<int64_t, Track> tracks_;  // ordered, so records come out in track-id order
+  std::vector<BestShotRecord> records_;
+  std::vector<Image> spare_;  // recycled crop buffers
+  std::vector<uint8_t> gray_;
+  JpegEncoder jpeg_;
+  int64_t frame_ = 0;
+  int64_t next_shot_id_ = 0;
+};
+
+}  // namespace vas

@@ -1,0 +1,68 @@
+// Per-observation quality for best-frame selection: detector score, box size, sharpness
+// (variance of the Laplacian on the crop), truncation at the frame edges, aspect ratio and, for
+// faces, frontalness from the 5 landmarks. Each term is in [0, 1]; the total is their weighted
+// mean. Stateless free functions; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/detection.h"
+#include "core/image.h"
+#include "core/status.h"
+
+namespace vas {
+
+struct QualityWeights {
+  float detector = 1.0f;
+  float size = 1.0f;
+  float sharpness = 1.0f;
+  float truncation = 1.0f;
+  float aspect = 0.5f;
+  float frontal = 1.0f;  // used only for objects with 5 landmarks
+};
+
+struct QualityParams {
+  QualityWeights weights;
+  float size_ref = 112.0f;       // sqrt(box area) in pixels at which the size term saturates
+  float sharpness_ref = 100.0f;  // Laplacian variance that scores 0.5
+  float edge_margin = 2.0f;      // a box side within this many pixels of the frame edge is cut
+  float aspect = 0.0f;           // expected width / height; 0 turns the aspect term off
+};
+
+struct QualityTerms {
+  float detector = 0, size = 0, sharpness = 0, truncation = 0, aspect = 0, frontal = 0;
+  double laplacian_variance = 0;
+  float total = 0;
+};
+
+// Integer pixel rectangle [x0, x1) x [y0, y1).
+struct Rect {
+  int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  int width() const { return x1 - x0; }
+  int height() const { return y1 - y0; }
+};
+
+// The box clipped to the image, grown by `margin` times its size on every side first.
+// Empty (width or height 0) when the box lies outside the image.
+Rect crop_rect(const TrackedObject& obj, int image_width, int image_height, float margin);
+
+// Luma of rect (BT.601 weights for RGB/BGR; the Y plane for YUV and GRAY8) into `gray`
+// (resized, row-major, width x height). The rect must lie inside the image.
+void extract_luma(const ImageView& image, const Rect& rect, std::vector<uint8_t>* gray);
+
+// Variance of the 4-neighbour Laplacian [0 1 0; 1 -4 1; 0 1 0] over the interior pixels of a
+// width x height gray buffer (the 1-pixel border is skipped). 0 for buffers under 3x3.
+double laplacian_variance(const uint8_t* gray, int width, int height, int stride);
+
+// 1 for a face looking at the camera, falling towards 0 as it turns (nose off the eyes'
+// midline) or rolls (tilted eye line). Landmarks: left eye, right eye, nose, mouth corners.
+float face_frontalness(const float landmarks[10]);
+
+// Scores one observation. `gray` is the luma of `rect` (from extract_luma); `rect` is the
+// unexpanded box clipped to the image.
+QualityTerms score_observation(const TrackedObject& obj, int image_width, int image_height,
+                               const std::vector<uint8_t>& gray, const Rect& rect,
+                               const QualityParams& params);
+
+}  // namespace vas

@@ -1,0 +1,304 @@
+// Best-frame selection: the Laplacian kernel against a scalar reference, frontalness, crafted
+// sequences where a sharp, large, frontal frame must beat blurred, small and truncated ones,
+// emission on track end / interval / flush, crop conversion and JPEG output.
+#include <gtest/gtest.h>
+#include <turbojpeg.h>
+
+#include <cmath>
+#include <random>
+
+#include "select/best_shot.h"
+#include "select/jpeg.h"
+#include "select/quality.h"
+
+namespace vas {
+namespace {
+
+// Straightforward two-pass reference for the kernel.
+double reference_laplacian_variance(const std::vector<uint8_t>& g, int w, int h) {
+  std::vector<double> v;
+  for (int y = 1; y < h - 1; ++y)
+    for (int x = 1; x < w - 1; ++x)
+      v.push_back(g[(y - 1) * w + x] + g[(y + 1) * w + x] + g[y * w + x - 1] + g[y * w + x + 1] -
+                  4.0 * g[y * w + x]);
+  double mean = 0;
+  for (double d : v) mean += d;
+  mean /= v.size();
+  double var = 0;
+  for (double d : v) var += (d - mean) * (d - mean);
+  return var / v.size();
+}
+
+TEST(Quality, LaplacianVarianceMatchesReference) {
+  std::vector<uint8_t> dot(25, 0);
+  dot[12] = 255;
+  EXPECT_NEAR(laplacian_variance(dot.data(), 5, 5, 5), 144500.0, 1e-6);
+  std::vector<uint8_t> flat(64, 77);
+  EXPECT_EQ(laplacian_variance(flat.data(), 8, 8, 8), 0.0);
+  EXPECT_EQ(laplacian_variance(flat.data(), 2, 8, 2), 0.0);
+  std::mt19937 rng(3);
+  for (int t = 0; t < 5; ++t) {
+    const int w = 3 + t * 7, h = 4 + t * 5;
+    std::vector<uint8_t> g(w * h);
+    for (auto& p : g) p = static_cast<uint8_t>(rng());
+    EXPECT_NEAR(laplacian_variance(g.data(), w, h, w), reference_laplacian_variance(g, w, h),
+                1e-6 * reference_laplacian_variance(g, w, h));
+  }
+}
+
+float* face_landmarks(TrackedObject* o, float nose_dx, float roll_dy) {
+  o->num_landmarks = 5;
+  const float cx = 0.5f * (o->x1 + o->x2), cy = 0.5f * (o->y1 + o->y2), s = o->x2 - o->x1;
+  const float lm[10] = {cx - 0.2f * s,    cy - 0.1f * s - roll_dy,
+                        cx + 0.2f * s,    cy - 0.1f * s + roll_dy,
+                        cx + nose_dx * s, cy + 0.05f * s,
+                        cx - 0.15f * s,   cy + 0.2f * s,
+                        cx + 0.15f * s,   cy + 0.2f * s};
+  std::copy(lm, lm + 10, o->landmarks);
+  return o->landmarks;
+}
+
+TEST(Quality, FrontalnessFallsAsTheFaceTurnsOrRolls) {
+  TrackedObject o;
+  o.x1 = 0, o.y1 = 0, o.x2 = 100, o.y2 = 100;
+  const float frontal = face_frontalness(face_landmarks(&o, 0, 0));
+  const float turned = face_frontalness(face_landmarks(&o, 0.15f, 0));
+  const float profile = face_frontalness(face_landmarks(&o, 0.3f, 0));
+  const float rolled = face_frontalness(face_landmarks(&o, 0, 5));
+  EXPECT_NEAR(frontal, 1.0f, 1e-6);
+  EXPECT_LT(turned, 0.5f);
+  EXPECT_EQ(profile, 0.0f);
+  EXPECT_LT(rolled, 0.9f);
+  EXPECT_GT(rolled, turned);
+}
+
+// A noisy BGR scene (fixed seed) so crops have real texture; blur() smooths a region.
+struct Scene {
+  Image img;
+  Scene(int w, int h) {
+    img.width = w;
+    img.height = h;
+    img.data.resize(static_cast<size_t>(w) * h * 3);
+    std::mt19937 rng(11);
+    for (auto& p : img.data) p = static_cast<uint8_t>(rng() % 256);
+  }
+  void blur(int x0, int y0, int x1, int y1, int passes) {
+    const int w = img.width;
+    for (int p = 0; p < passes; ++p) {
+      std::vector<uint8_t> src = img.data;
+      for (int y = y0 + 1; y < y1 - 1; ++y)
+        for (int x = x0 + 1; x < x1 - 1; ++x)
+          for (int c = 0; c < 3; ++c) {
+            int s = 0;
+            for (int dy = -1; dy <= 1; ++dy)
+              for (int dx = -1; dx <= 1; ++dx) s += src[((y + dy) * w + x + dx) * 3 + c];
+            img.data[(y * w + x) * 3 + c] = static_cast<uint8_t>(s / 9);
+          }
+    }
+  }
+};
+
+TrackedObject face(int64_t id, float x1, float y1, float x2, float y2, float nose_dx = 0) {
+  TrackedObject o;
+  o.track_id = id;
+  o.class_id = 1;
+  o.score = 0.9f;
+  o.x1 = x1, o.y1 = y1, o.x2 = x2, o.y2 = y2;
+  o.state = TrackState::kConfirmed;
+  face_landmarks(&o, nose_dx, 0);
+  return o;
+}
+
+TEST(BestShot, SharpLargeFrontalFrameWins) {
+  BestShotConfig cfg;
+  cfg.top_k = 2;
+  auto sel = BestShotSelector::create(cfg);
+  ASSERT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  // Frame 0: large, frontal, but blurred. Frame 1: sharp, frontal, cut by the left edge.
+  // Frame 2: sharp, frontal, small. Frame 3: sharp, large, turned away.
+  // Frame 4: sharp, large, frontal -> the best. Frame 5: the same box blurred again.
+  Scene sharp(320, 240), blurred(320, 240);
+  blurred.blur(100, 60, 200, 160, 4);
+  const std::vector<std::pair<const Scene*, TrackedObject>> seq = {
+      {&blurred, face(7, 100, 60, 200, 160)}, {&sharp, face(7, 0, 60, 60, 160)},
+      {&sharp, face(7, 130, 90, 160, 120)},   {&sharp, face(7, 100, 60, 200, 160, 0.25f)},
+      {&sharp, face(7, 100, 60, 200, 160)},   {&blurred, face(7, 100, 60, 200, 160)}};
+  int64_t ts = 0;
+  std::vector<float> totals;
+  for (const auto& [scene, obj] : seq) {
+    ASSERT_TRUE(s.update(scene->img.view(), {obj}, ts).is_ok());
+    EXPECT_TRUE(s.records().empty());
+    ts += 40000;
+  }
+  int64_t shot = -1;
+  float q = 0;
+  ASSERT_TRUE(s.current_best(7, &shot, &q));
+  TrackedObject gone = seq.back().second;
+  gone.state = TrackState::kRemoved;
+  ASSERT_TRUE(s.update(sharp.img.view(), {gone}, ts).is_ok());
+  ASSERT_EQ(s.records().size(), 1u);
+  const BestShotRecord& r = s.records()[0];
+  EXPECT_EQ(r.track_id, 7);
+  EXPECT_EQ(r.reason, BestShotReason::kTrackEnded);
+  EXPECT_EQ(r.first_seen_us, 0);
+  ASSERT_EQ(r.crops.size(), 2u);
+  EXPECT_EQ(r.crops[0].frame_index, 4) << "quality " << r.crops[0].quality.total;
+  EXPECT_EQ(r.crops[0].shot_id, shot);
+  EXPECT_FLOAT_EQ(r.crops[0].quality.total, q);
+  EXPECT_GT(r.crops[0].quality.total, r.crops[1].quality.total);
+  EXPECT_GT(r.crops[0].quality.sharpness, 0.9f);
+  // The crop is the box plus a 15% margin, copied from the frame.
+  const BestShotCrop& c = r.crops[0];
+  EXPECT_EQ(c.image.width, 130);
+  EXPECT_EQ(c.image.height, 130);
+  EXPECT_EQ(c.crop_x, 85);
+  EXPECT_EQ(c.image.data[0], sharp.img.data[(c.crop_y * 320 + c.crop_x) * 3]);
+  EXPECT_FALSE(s.current_best(7, nullptr, nullptr));
+  EXPECT_EQ(s.live_tracks(), 0u);
+}
+
+TEST(BestShot, EachTermRanksTheWorseObservationLower) {
+  Scene sharp(320, 240), blurred(320, 240);
+  blurred.blur(100, 60, 200, 160, 4);
+  QualityParams p;
+  std::vector<uint8_t> g;
+  auto score = [&](const Scene& sc, const TrackedObject& o) {
+    const Rect r = crop_rect(o, 320, 240, 0);
+    extract_luma(sc.img.view(), r, &g);
+    return score_observation(o, 320, 240, g, r, p);
+  };
+  const QualityTerms best = score(sharp, face(1, 100, 60, 200, 160));
+  const QualityTerms blur = score(blurred, face(1, 100, 60, 200, 160));
+  const QualityTerms cut = score(sharp, face(1, -40, 60, 60, 160));
+  const QualityTerms small = score(sharp, face(1, 130, 90, 160, 120));
+  const QualityTerms turned = score(sharp, face(1, 100, 60, 200, 160, 0.25f));
+  EXPECT_LT(blur.sharpness, best.sharpness);
+  EXPECT_NEAR(cut.truncation, 0.3f, 1e-6);  // 60% visible, one side cut
+  EXPECT_EQ(best.truncation, 1.0f);
+  EXPECT_LT(small.size, best.size);
+  EXPECT_LT(turned.frontal, best.frontal);
+  for (const QualityTerms* t : {&blur, &cut, &small, &turned}) EXPECT_LT(t->total, best.total);
+  p.aspect = 1.0f;
+  const QualityTerms wide = score(sharp, face(1, 50, 60, 250, 160));
+  EXPECT_NEAR(wide.aspect, 0.5f, 1e-6);
+}
+
+TEST(BestShot, EmitsOnTimeoutIntervalAndFlush) {
+  BestShotConfig cfg;
+  cfg.interval_us = 1000000;
+  cfg.max_missing = 2;
+  cfg.jpeg = true;
+  auto sel = BestShotSelector::create(cfg);
+  ASSERT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  Scene sc(160, 120);
+  std::vector<std::pair<int64_t, int>> seen;  // (track, reason)
+  auto run = [&](const std::vector<TrackedObject>& objs, int64_t ts) {
+    ASSERT_TRUE(s.update(sc.img.view(), objs, ts).is_ok());
+    for (const auto& r : s.records()) seen.emplace_back(r.track_id, static_cast<int>(r.reason));
+  };
+  // Track 1 lives 0..1.2 s; track 2 appears at 0.5 s and stays to the end of the stream.
+  for (int f = 0; f <= 12; ++f) {
+    std::vector<TrackedObject> objs = {face(1, 10, 10, 50, 50)};
+    if (f >= 5) objs.push_back(face(2, 80, 20, 120, 60));
+    run(objs, f * 100000);
+  }
+  ASSERT_EQ(seen.size(), 1u);  // at 1.0 s track 1's first shot is due
+  EXPECT_EQ(seen[0], (std::pair<int64_t, int>{1, 1}));
+  // Track 1 disappears; after max_missing (2) more updates it ends.
+  for (int f = 13; f <= 16; ++f) run({face(2, 80, 20, 120, 60)}, f * 100000);
+  // At 1.5 s track 1 ends and track 2's interval record is due (map order: 1 then 2).
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1], (std::pair<int64_t, int>{1, 0}));
+  EXPECT_EQ(seen[2], (std::pair<int64_t, int>{2, 1}));
+  ASSERT_TRUE(s.flush(1700000).is_ok());
+  ASSERT_EQ(s.records().size(), 1u);  // the last live track is not lost
+  const BestShotRecord& last = s.records()[0];
+  EXPECT_EQ(last.track_id, 2);
+  EXPECT_EQ(last.reason, BestShotReason::kFlush);
+  ASSERT_EQ(last.crops.size(), 1u);
+  // The JPEG decodes to the crop's size.
+  const auto& jpg = last.crops[0].jpeg;
+  ASSERT_GT(jpg.size(), 100u);
+  tjhandle d = tjInitDecompress();
+  int w = 0, h = 0, sub = 0, cs = 0;
+  ASSERT_EQ(tjDecompressHeader3(d, jpg.data(), jpg.size(), &w, &h, &sub, &cs), 0);
+  tjDestroy(d);
+  EXPECT_EQ(w, last.crops[0].image.width);
+  EXPECT_EQ(h, last.crops[0].image.height);
+  EXPECT_EQ(s.live_tracks(), 0u);
+  ASSERT_TRUE(s.flush(1800000).is_ok());
+  EXPECT_TRUE(s.records().empty());
+}
+
+TEST(BestShot, PredictedBoxesAndOtherClassesAreNotScored) {
+  BestShotConfig cfg;
+  cfg.classes = {1};
+  auto sel = BestShotSelector::create(cfg);
+  ASSERT_TRUE(sel.is_ok());
+  Scene sc(160, 120);
+  TrackedObject predicted = face(1, 10, 10, 50, 50);
+  predicted.time_since_update = 1;
+  TrackedObject person = face(2, 60, 10, 100, 50);
+  person.class_id = 0;
+  ASSERT_TRUE(sel.value()->update(sc.img.view(), {predicted, person}, 0).is_ok());
+  EXPECT_FALSE(sel.value()->current_best(1, nullptr, nullptr));
+  EXPECT_FALSE(sel.value()->current_best(2, nullptr, nullptr));
+  ASSERT_TRUE(sel.value()->flush(1).is_ok());
+  EXPECT_TRUE(sel.value()->records().empty());
+}
+
+TEST(BestShot, CropsConvertFromYuvAndGray) {
+  // NV12 mid-grey (Y 126, U = V = 128) becomes BGR (128, 128, 128) within rounding.
+  const int w = 8, h = 6;
+  std::vector<uint8_t> nv12(w * h * 3 / 2, 128);
+  std::fill(nv12.begin(), nv12.begin() + w * h, 126);
+  ImageView v;
+  v.format = PixelFormat::kNV12;
+  v.width = w;
+  v.height = h;
+  v.planes[0] = nv12.data();
+  v.planes[1] = nv12.data() + w * h;
+  v.strides[0] = v.strides[1] = w;
+  Image out;
+  copy_crop_bgr(v, Rect{2, 2, 6, 5}, &out);
+  ASSERT_EQ(out.data.size(), 4u * 3 * 3);
+  for (uint8_t p : out.data) EXPECT_NEAR(p, 128, 1);
+  std::vector<uint8_t> gray = {1, 2, 3, 4};
+  copy_crop_bgr(ImageView::packed(PixelFormat::kGRAY8, 2, 2, gray.data(), 2), Rect{1, 0, 2, 2},
+                &out);
+  EXPECT_EQ(out.data, (std::vector<uint8_t>{2, 2, 2, 4, 4, 4}));
+}
+
+TEST(BestShot, BadInputAndConfigNameTheCause) {
+  EXPECT_TRUE(parse_best_shot_config("").is_ok());
+  auto ok = parse_best_shot_config(R"({"top_k": 3, "interval_s": 2.5, "weights": {"size": 2}})");
+  ASSERT_TRUE(ok.is_ok());
+  EXPECT_EQ(ok->interval_us, 2500000);
+  EXPECT_EQ(ok->quality.weights.size, 2.0f);
+  auto msg = [](const char* j) { return parse_best_shot_config(j).status().message(); };
+  EXPECT_EQ(msg(R"({"top_k": 0})").rfind("top_k:", 0), 0u);
+  EXPECT_EQ(msg(R"({"jpeg_quality": 101})").rfind("jpeg_quality:", 0), 0u);
+  EXPECT_EQ(msg(R"({"weights": {"colour": 1}})"), "weights.colour: unknown field");
+  EXPECT_EQ(msg(R"({"sharp": 1})"), "sharp: unknown field");
+  EXPECT_EQ(msg(R"({"jpeg": 1})").rfind("jpeg:", 0), 0u);
+  EXPECT_EQ(parse_best_shot_config("[1]").status().code(), StatusCode::kInvalidConfig);
+  auto sel = BestShotSelector::create(BestShotConfig{});
+  ASSERT_TRUE(sel.is_ok());
+  ImageView empty;
+  Status st = sel.value()->update(empty, {}, 0);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("best-shot frame"), std::string::npos) << st.message();
+  JpegEncoder enc;
+  std::vector<uint8_t> out;
+  EXPECT_EQ(enc.encode(Image{}, 90, &out).code(), StatusCode::kInvalidArgument);
+  Image one;
+  one.width = one.height = 1;
+  one.data = {1, 2, 3};
+  EXPECT_EQ(enc.encode(one, 0, &out).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(enc.encode(one, 90, &out).is_ok());
+}
+
+}  // namespace
+}  // namespace vas
