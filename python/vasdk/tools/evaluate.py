@@ -101,14 +101,16 @@ def _latencies(variants: Sequence[Variant], frames: Sequence[Frame], threads: in
 
 
 def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: Sequence[int] = (1, 2),
-             latency_frames: int = 20, optimization: str = "all", pred_score: float | None = None,
+             latency_frames: int = 20, latency_reps: int = 1, optimization: str = "all",
+             pred_score: float | None = None,
              classes: Sequence[str] | None = None,
              ground_truth: Sequence[FrameDetections] | None = None, progress: bool = False,
              title: str = "", frame_source: str = "") -> dict[str, Any]:
     """Compare ``variants`` (the first is the reference) on ``frames``; returns the report dict.
 
     ``pred_score`` lowers the score threshold of the non-reference variants for the agreement
-    mAP (default: each card's own threshold, i.e. both run exactly as deployed). ``classes``
+    mAP (default: each card's own threshold, i.e. both run exactly as deployed). Latency is the
+    median over ``latency_reps`` repetitions of the median over ``latency_frames`` frames. ``classes``
     keeps only those class names (as the deployed detector's ``classes`` option does); without
     it, a class the reference finds once on a few frames weighs as much as ``person``.
     """
@@ -146,8 +148,12 @@ def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: S
 
     lat_frames = list(frames[:max(1, latency_frames)])
     for t in threads:
-        for row, ms in zip(rows, _latencies(variants, lat_frames, t, optimization, classes, progress)):
-            row["latency_ms"][str(t)] = round(ms, 2)
+        runs = [_latencies(variants, lat_frames, t, optimization, classes, progress)
+                for _ in range(max(1, latency_reps))]
+        for k, row in enumerate(rows):
+            per_rep = [round(r[k], 2) for r in runs]
+            row["latency_ms"][str(t)] = round(statistics.median(per_rep), 2)
+            row.setdefault("latency_ms_reps", {})[str(t)] = per_rep
     for row in rows:
         row["speedup"] = {t: round(rows[0]["latency_ms"][t] / row["latency_ms"][t], 3)
                           for t in row["latency_ms"]}
@@ -157,6 +163,7 @@ def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: S
         "frames": len(frames),
         "frame_source": frame_source,
         "latency_frames": len(lat_frames),
+        "latency_reps": max(1, latency_reps),
         "optimization": optimization,
         "pred_score": pred_score,
         "classes": list(classes) if classes else "all",

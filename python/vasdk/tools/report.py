@@ -29,7 +29,8 @@ def markdown(report: Mapping[str, Any], image: str | None = None) -> str:
     cls = ", ".join(cls) if isinstance(cls, list) else str(cls)
     lines = [f"# {report['title']}: model variants", ""]
     lines.append(f"Frames: {report['frames']} ({report.get('frame_source') or 'given frames'}); "
-                 f"latency: median of {report['latency_frames']} frames per variant, one detection "
+                 f"latency: median of {report['latency_frames']} frames per variant "
+                 f"(median of {report.get('latency_reps', 1)} repetitions), one detection "
                  f"(preprocess + inference + decode) through the SDK, runtime optimization "
                  f"`{report['optimization']}`. Agreement: mAP@0.5 of each variant's detections with "
                  f"`{report['reference']}`'s detections as ground truth; classes: {cls}.")
