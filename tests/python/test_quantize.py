@@ -126,7 +126,7 @@ def test_quantize_w8a8_keeps_heads_float_and_tracks_float(tiny: Path, tmp_path: 
     assert rel < 0.05, rel
     # Sensitivity table: one row per quantized tensor, in graph order, with sane values.
     names = [r["tensor"] for r in res.sensitivity]
-    assert names[:2] == ["c1", "a1"]
+    assert names[:2] == ["c1", "a1"] and names[-1] == "head"  # the float head's output, last
     assert all(0.9 < r["cosine"] <= 1.0 and r["sqnr_db"] > 10 for r in res.sensitivity)
     _no_leftovers(tmp_path, ".tiny.int8.onnx.tmp")
 

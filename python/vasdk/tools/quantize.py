@@ -193,22 +193,43 @@ def sensitivity(float_model: str | os.PathLike[str], qdq_model: str | os.PathLik
         acts[tag] = collect_activations(str(aug), FrameDataReader(input_name, blobs),
                                         execution_providers=["CPUExecutionProvider"])
     match = create_activation_matching(acts["qdq"], acts["float"])
-    order = {o: k for k, n in enumerate(onnx.load(str(float_model)).graph.node) for o in n.output}
+    graph = onnx.load(str(float_model)).graph
+    order = {o: k for k, n in enumerate(graph.node) for o in n.output}
+    pairs = [(name, v["float"], v["post_qdq"]) for name, v in match.items()
+             if "float" in v and v.get("post_qdq") is not None and name in order]
+    # The graph outputs themselves (float heads stay unquantized but still carry the error).
+    seen = {p[0] for p in pairs}
+    pairs += [(o.name, acts["float"][o.name], acts["qdq"][o.name]) for o in graph.output
+              if o.name not in seen and o.name in acts["float"] and o.name in acts["qdq"]]
     rows = []
-    for name, v in match.items():
-        if "float" not in v or v.get("post_qdq") is None or name not in order:
-            continue
-        f = np.concatenate([a.ravel() for a in v["float"]]).astype(np.float64)
-        q = np.concatenate([a.ravel() for a in v["post_qdq"]]).astype(np.float64)
+    for name, fv, qv in pairs:
+        f = np.concatenate([a.ravel() for a in fv]).astype(np.float64)
+        q = np.concatenate([a.ravel() for a in qv]).astype(np.float64)
         noise = float(np.sum((f - q) ** 2))
         sqnr = float("inf") if noise == 0 else 10.0 * np.log10(float(np.sum(f * f)) / noise)
         denom = float(np.linalg.norm(f) * np.linalg.norm(q))
         cos = float(np.dot(f, q) / denom) if denom else 1.0
-        rows.append({"tensor": name, "sqnr_db": round(sqnr, 2), "cosine": round(cos, 6), "_k": order[name]})
+        rows.append({"tensor": name, "sqnr_db": round(sqnr, 2), "cosine": round(cos, 6),
+                     "_k": order.get(name, len(order))})
     rows.sort(key=lambda r: r["_k"])
     for r in rows:
         del r["_k"]
     return rows
+
+
+def _opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def _upgrade_opset(model: onnx.ModelProto, minimum: int, what: str) -> onnx.ModelProto:
+    """Per-channel QDQ needs opset 13 (DequantizeLinear ``axis``), int16 QDQ needs opset 21."""
+    if _opset(model) >= minimum:
+        return model
+    try:
+        return onnx.version_converter.convert_version(model, minimum)
+    except Exception as e:
+        raise ModelToolError(f"{what}: cannot convert opset {_opset(model)} to {minimum}, which "
+                             f"quantization needs ({type(e).__name__}: {e})") from None
 
 
 def _pre_process(src: Path, dst: Path) -> None:
@@ -244,6 +265,7 @@ def quantize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str], fra
     if not frames:
         raise ModelToolError(f"{src.name}: no calibration frames")
     name_nodes(model)
+    model = _upgrade_opset(model, 21 if cfg.activation_type == "int16" else 13, src.name)
 
     exclude = list(cfg.exclude_nodes)
     names = {n.name for n in model.graph.node}
