@@ -180,6 +180,7 @@ class PyVideoWriter {
 }  // namespace
 
 void init_engine(py::module_& m);
+void init_track(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "vasdk native core (internal; use the vasdk package)";
@@ -200,6 +201,7 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("available_backends", &vas::available_backends);
   init_engine(m);
+  init_track(m);
   m.def("status_name", [](int code) {
     return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code)));
   });

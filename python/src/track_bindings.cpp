@@ -1,0 +1,172 @@
+// Bindings of csrc/track: vasdk._core.Tracker and the Kalman motion models (the latter so the
+// tests can check the filter step by step against filterpy).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "core/detection.h"
+#include "track/kalman.h"
+#include "track/tracker.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using namespace vas_py;  // NOLINT(google-build-using-namespace)
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+
+class PyTracker {
+ public:
+  explicit PyTracker(const std::string& config_json) {
+    impl_ = take(vas::Tracker::create(config_json));
+  }
+
+  // boxes (N, 4) x1 y1 x2 y2, scores (N,), class_ids (N,) or None.
+  py::tuple update(const FloatArray& boxes, const FloatArray& scores, const py::object& class_ids,
+                   int64_t timestamp_us) {
+    if (boxes.ndim() != 2 || boxes.shape(1) != 4) {
+      throw_status(vas::invalid_argument("tracker update: boxes must have shape (N, 4)"));
+    }
+    const ssize_t n = boxes.shape(0);
+    if (scores.ndim() != 1 || scores.shape(0) != n) {
+      throw_status(vas::invalid_argument("tracker update: scores must have shape (" +
+                                         std::to_string(n) + ",) to match boxes"));
+    }
+    IntArray classes;
+    if (!class_ids.is_none()) {
+      classes = class_ids.cast<IntArray>();
+      if (classes.ndim() != 1 || classes.shape(0) != n) {
+        throw_status(vas::invalid_argument("tracker update: class_ids must have shape (" +
+                                           std::to_string(n) + ",) to match boxes"));
+      }
+    }
+    dets_.resize(static_cast<size_t>(n));
+    const float* b = boxes.data();
+    const float* s = scores.data();
+    const int32_t* c = class_ids.is_none() ? nullptr : classes.data();
+    for (ssize_t i = 0; i < n; ++i) {
+      vas::Detection& d = dets_[i];
+      d.x1 = b[4 * i];
+      d.y1 = b[4 * i + 1];
+      d.x2 = b[4 * i + 2];
+      d.y2 = b[4 * i + 3];
+      d.score = s[i];
+      d.class_id = c ? c[i] : 0;
+    }
+    vas::Status st;
+    {
+      py::gil_scoped_release release;
+      st = impl_->update(dets_.data(), dets_.size(), timestamp_us);
+    }
+    check(st);
+    return result();
+  }
+
+  py::tuple predict(int64_t timestamp_us) {
+    check(impl_->predict(timestamp_us));
+    return result();
+  }
+
+  int64_t frame_count() const { return impl_->frame_count(); }
+
+ private:
+  // (ids int64 (N,), boxes float32 (N, 4), scores float32 (N,), class_ids int32 (N,),
+  //  info int32 (N, 4): state, hits, age, time_since_update).
+  py::tuple result() const {
+    const std::vector<vas::TrackedObject>& t = impl_->tracks();
+    const auto n = static_cast<ssize_t>(t.size());
+    py::array_t<int64_t> ids({n});
+    py::array_t<float> boxes({n, ssize_t{4}});
+    py::array_t<float> scores({n});
+    py::array_t<int32_t> classes({n});
+    py::array_t<int32_t> info({n, ssize_t{4}});
+    int64_t* pi = ids.mutable_data();
+    float* pb = boxes.mutable_data();
+    float* ps = scores.mutable_data();
+    int32_t* pc = classes.mutable_data();
+    int32_t* pn = info.mutable_data();
+    for (ssize_t i = 0; i < n; ++i) {
+      const vas::TrackedObject& o = t[i];
+      pi[i] = o.track_id;
+      pb[4 * i] = o.x1;
+      pb[4 * i + 1] = o.y1;
+      pb[4 * i + 2] = o.x2;
+      pb[4 * i + 3] = o.y2;
+      ps[i] = o.score;
+      pc[i] = o.class_id;
+      pn[4 * i] = static_cast<int32_t>(o.state);
+      pn[4 * i + 1] = o.hits;
+      pn[4 * i + 2] = o.age;
+      pn[4 * i + 3] = o.time_since_update;
+    }
+    return py::make_tuple(ids, boxes, scores, classes, info);
+  }
+
+  std::unique_ptr<vas::Tracker> impl_;
+  std::vector<vas::Detection> dets_;
+};
+
+vas::BoxF to_box(const FloatArray& a) {
+  if (a.size() != 4) throw_status(vas::invalid_argument("box must have 4 values x1 y1 x2 y2"));
+  const float* p = a.data();
+  return {p[0], p[1], p[2], p[3]};
+}
+
+template <typename M>
+py::array_t<double> copy_matrix(const M& m) {
+  py::array_t<double> out({static_cast<ssize_t>(m.rows()), static_cast<ssize_t>(m.cols())});
+  auto r = out.mutable_unchecked<2>();
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    for (Eigen::Index j = 0; j < m.cols(); ++j) r(i, j) = m(i, j);
+  }
+  return out;
+}
+
+// One box filter of either motion model, stepped from Python.
+template <typename Motion>
+class PyKalman {
+ public:
+  explicit PyKalman(const FloatArray& box) { Motion::initiate(to_box(box), &state_); }
+  void predict() { Motion::predict(&state_); }
+  void update(const FloatArray& box) { Motion::update(to_box(box), &state_); }
+  py::array_t<double> x() const { return copy_matrix(state_.x); }
+  py::array_t<double> P() const { return copy_matrix(state_.P); }
+  py::tuple box() const {
+    const vas::BoxF b = Motion::box(state_);
+    return py::make_tuple(b.x1, b.y1, b.x2, b.y2);
+  }
+
+ private:
+  typename Motion::State state_;
+};
+
+template <typename Motion>
+void bind_kalman(py::module_& m, const char* name) {
+  py::class_<PyKalman<Motion>>(m, name)
+      .def(py::init<const FloatArray&>(), py::arg("box"))
+      .def("predict", &PyKalman<Motion>::predict)
+      .def("update", &PyKalman<Motion>::update, py::arg("box"))
+      .def_property_readonly("x", &PyKalman<Motion>::x)
+      .def_property_readonly("P", &PyKalman<Motion>::P)
+      .def_property_readonly("box", &PyKalman<Motion>::box);
+}
+
+}  // namespace
+
+void init_track(py::module_& m) {
+  py::class_<PyTracker>(m, "Tracker")
+      .def(py::init<const std::string&>(), py::arg("config_json") = "")
+      .def("update", &PyTracker::update, py::arg("boxes"), py::arg("scores"),
+           py::arg("class_ids") = py::none(), py::arg("timestamp_us") = 0)
+      .def("predict", &PyTracker::predict, py::arg("timestamp_us") = 0)
+      .def_property_readonly("frame_count", &PyTracker::frame_count);
+  bind_kalman<vas::SortMotion>(m, "SortKalman");
+  bind_kalman<vas::XyahMotion>(m, "XyahKalman");
+}
