@@ -144,7 +144,7 @@ def cmd_assets(args: argparse.Namespace) -> int:
 def cmd_model(args: argparse.Namespace) -> int:
     if args.action == "convert":
         rest = list(args.rest)
-        if rest and rest[0] == "centerface":
+        if rest and rest[0] in ("centerface", "dynamic"):
             from .tools.fixup import main as fixup_main
 
             return fixup_main(rest)
@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate"])
     m.add_argument("rest", nargs=argparse.REMAINDER,
                    help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST | "
+                        "convert dynamic SRC DST [--dim NAME=N,3,H,W] | "
                         "optimize SRC DST | quantize SRC DST --calib PATH [--method M] | "
                         "evaluate [NAME=]MODEL ... --frames PATH (each takes -h)")
     m.set_defaults(func=cmd_model)
