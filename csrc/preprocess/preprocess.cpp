@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+
+#include "preprocess/kernels.h"
 
 namespace vas {
 namespace {
@@ -22,7 +25,154 @@ inline void yuv_to_rgb(int y, int u, int v, uint8_t rgb[3]) {
 }
 
 bool same_spec(const PreprocessSpec& a, const PreprocessSpec& b) {
-  return a.width == b.width && a.height == b.height && a.mode == b.mode;
+  return a.width == b.width && a.height == b.height && a.mode == b.mode && a.color == b.color &&
+         a.scale == b.scale && std::equal(a.mean, a.mean + 3, b.mean) &&
+         std::equal(a.std, a.std + 3, b.std) && a.pad_value == b.pad_value &&
+         a.interp == b.interp && a.layout == b.layout && a.dtype == b.dtype &&
+         a.quant_scale == b.quant_scale && a.zero_point == b.zero_point;
+}
+
+// Two-tap tables. Bilinear: half-pixel centres clamped at the edges (cv2.INTER_LINEAR).
+// Nearest: floor(d * src / dst) (cv2.INTER_NEAREST).
+void make_taps2(int src, int dst, Interp interp, detail::Taps2* t) {
+  t->i0.resize(dst);
+  t->i1.resize(dst);
+  t->w1.resize(dst);
+  const double ratio = static_cast<double>(src) / dst;
+  bool single = true;
+  for (int d = 0; d < dst; ++d) {
+    int i0;
+    float w1 = 0;
+    if (interp == Interp::kNearest) {
+      i0 = std::min(static_cast<int>(std::floor(d * ratio)), src - 1);
+    } else {
+      double s = (d + 0.5) * ratio - 0.5;
+      if (s < 0) s = 0;
+      i0 = static_cast<int>(std::floor(s));
+      w1 = static_cast<float>(s - i0);
+      if (i0 >= src - 1) {
+        i0 = src - 1;
+        w1 = 0;
+      }
+    }
+    t->i0[d] = i0;
+    t->i1[d] = std::min(i0 + 1, src - 1);
+    t->w1[d] = w1;
+    if (w1 != 0.0f) single = false;
+  }
+  t->single = single;
+}
+
+void taps2_to_table(const detail::Taps2& t, detail::TapTable* out) {
+  const size_t n = t.i0.size();
+  out->start.resize(n + 1);
+  out->idx.resize(2 * n);
+  out->w.resize(2 * n);
+  for (size_t d = 0; d < n; ++d) {
+    out->start[d] = static_cast<int32_t>(2 * d);
+    out->idx[2 * d] = t.i0[d];
+    out->w[2 * d] = 1.0f - t.w1[d];
+    out->idx[2 * d + 1] = t.i1[d];
+    out->w[2 * d + 1] = t.w1[d];
+  }
+  out->start[n] = static_cast<int32_t>(2 * n);
+}
+
+// Area (box) weights for down-scaling: output d averages source [d*s, (d+1)*s), partial
+// pixels at both ends weighted by their overlap (cv2.INTER_AREA semantics).
+void make_area(int src, int dst, detail::TapTable* t) {
+  t->start.assign(1, 0);
+  t->idx.clear();
+  t->w.clear();
+  const double scale = static_cast<double>(src) / dst;
+  for (int d = 0; d < dst; ++d) {
+    const double f1 = d * scale, f2 = f1 + scale;
+    const double cell = std::min(scale, src - f1);
+    const int s1 = static_cast<int>(std::ceil(f1));
+    const int s2 = std::min(src, static_cast<int>(std::floor(f2)));
+    auto add = [&](int i, double w) {
+      t->idx.push_back(std::min(i, src - 1));
+      t->w.push_back(static_cast<float>(w / cell));
+    };
+    if (s1 - f1 > 1e-3) add(s1 - 1, s1 - f1);
+    for (int i = s1; i < s2; ++i) add(i, 1.0);
+    if (f2 - s2 > 1e-3 && s2 < src) add(s2, std::min(std::min(f2 - s2, 1.0), cell));
+    t->start.push_back(static_cast<int32_t>(t->idx.size()));
+  }
+}
+
+// Bytes of an image row that 4-byte gathers at the offsets may touch, per plane.
+void build_gather_offsets(detail::Plan* p) {
+  const auto& t = p->x2;
+  const int n = p->cw, w = p->src_w;
+  p->off0.resize(n);
+  p->off1.resize(n);
+  p->coff0.resize(n);
+  p->coff1.resize(n);
+  int safe = 0;
+  bool ok = true;
+  for (int x = 0; x < n; ++x) {
+    const int i0 = t.i0[x], i1 = t.i1[x];
+    bool fits = true;
+    switch (p->format) {
+      case PixelFormat::kBGR24:
+      case PixelFormat::kRGB24:
+        p->off0[x] = 3 * i0;
+        p->off1[x] = 3 * i1;
+        fits = 3 * i1 + 4 <= 3 * w;
+        break;
+      case PixelFormat::kGRAY8:
+        p->off0[x] = i0;
+        p->off1[x] = i1;
+        fits = i1 + 4 <= w;
+        break;
+      case PixelFormat::kNV12:
+      case PixelFormat::kNV21:
+        p->off0[x] = i0;
+        p->off1[x] = i1;
+        p->coff0[x] = i0 & ~1;
+        p->coff1[x] = i1 & ~1;
+        fits = i1 + 4 <= w;
+        break;
+      case PixelFormat::kI420:
+        p->off0[x] = i0;
+        p->off1[x] = i1;
+        p->coff0[x] = i0 / 2;
+        p->coff1[x] = i1 / 2;
+        fits = i1 + 4 <= w && i1 / 2 + 4 <= w / 2;
+        break;
+    }
+    ok = ok && fits;
+    if (ok) safe = x + 1;
+  }
+  p->x_vec_end = safe / 8 * 8;
+}
+
+ImageView crop(const ImageView& src, const Rect& roi) {
+  if (roi.empty()) return src;
+  ImageView v = src;
+  v.width = roi.width;
+  v.height = roi.height;
+  switch (src.format) {
+    case PixelFormat::kBGR24:
+    case PixelFormat::kRGB24:
+      v.planes[0] += static_cast<ptrdiff_t>(roi.y) * src.strides[0] + 3 * roi.x;
+      break;
+    case PixelFormat::kGRAY8:
+      v.planes[0] += static_cast<ptrdiff_t>(roi.y) * src.strides[0] + roi.x;
+      break;
+    case PixelFormat::kNV12:
+    case PixelFormat::kNV21:
+      v.planes[0] += static_cast<ptrdiff_t>(roi.y) * src.strides[0] + roi.x;
+      v.planes[1] += static_cast<ptrdiff_t>(roi.y / 2) * src.strides[1] + roi.x;
+      break;
+    case PixelFormat::kI420:
+      v.planes[0] += static_cast<ptrdiff_t>(roi.y) * src.strides[0] + roi.x;
+      v.planes[1] += static_cast<ptrdiff_t>(roi.y / 2) * src.strides[1] + roi.x / 2;
+      v.planes[2] += static_cast<ptrdiff_t>(roi.y / 2) * src.strides[2] + roi.x / 2;
+      break;
+  }
+  return v;
 }
 
 }  // namespace
@@ -60,92 +210,312 @@ void load_rgb(const ImageView& img, int x, int y, uint8_t rgb[3]) {
   rgb[0] = rgb[1] = rgb[2] = 0;
 }
 
-void Preprocessor::build_tables(int src_w, int src_h, const PreprocessSpec& spec) {
+size_t preprocess_output_bytes(const PreprocessSpec& spec) {
+  if (spec.width <= 0 || spec.height <= 0) return 0;
+  return static_cast<size_t>(3) * spec.width * spec.height * data_type_size(spec.dtype);
+}
+
+Status validate_spec(const PreprocessSpec& spec) {
+  if (spec.width <= 0 || spec.height <= 0) {
+    return invalid_argument("preprocess: network input size must be positive, got " +
+                            std::to_string(spec.width) + "x" + std::to_string(spec.height));
+  }
+  if (spec.dtype != DataType::kFloat32 && spec.dtype != DataType::kFloat16 &&
+      spec.dtype != DataType::kUInt8 && spec.dtype != DataType::kInt8) {
+    return invalid_argument(std::string("preprocess: output dtype ") + data_type_name(spec.dtype) +
+                            " is not one of float32, float16, uint8, int8");
+  }
+  if (spec.layout != Layout::kNCHW && spec.layout != Layout::kNHWC) {
+    return invalid_argument("preprocess: layout must be NCHW or NHWC");
+  }
+  if (spec.interp != Interp::kBilinear && spec.interp != Interp::kNearest &&
+      spec.interp != Interp::kArea) {
+    return invalid_argument("preprocess: unknown interpolation " +
+                            std::to_string(static_cast<int>(spec.interp)));
+  }
+  for (int c = 0; c < 3; ++c) {
+    if (!(spec.std[c] != 0.0f) || !std::isfinite(spec.std[c])) {
+      return invalid_argument("preprocess: std[" + std::to_string(c) +
+                              "] must be finite and non-zero");
+    }
+  }
+  if ((spec.dtype == DataType::kUInt8 || spec.dtype == DataType::kInt8) &&
+      !(spec.quant_scale > 0.0f && std::isfinite(spec.quant_scale))) {
+    return invalid_argument("preprocess: quant_scale must be positive for quantized output");
+  }
+  if (spec.roi.x < 0 || spec.roi.y < 0 || spec.roi.width < 0 || spec.roi.height < 0) {
+    return invalid_argument("preprocess: roi must not be negative");
+  }
+  return Status::ok();
+}
+
+namespace detail {
+
+void build_plan(int src_w, int src_h, PixelFormat format, const PreprocessSpec& spec, Plan* p) {
+  p->src_w = src_w;
+  p->src_h = src_h;
+  p->spec = spec;
+  p->format = format;
+  p->W = spec.width;
+  p->H = spec.height;
   if (spec.mode == ResizeMode::kLetterbox) {
     const float s =
         std::min(static_cast<float>(spec.width) / src_w, static_cast<float>(spec.height) / src_h);
-    content_w_ = std::max(1, std::min(spec.width, static_cast<int>(std::lround(src_w * s))));
-    content_h_ = std::max(1, std::min(spec.height, static_cast<int>(std::lround(src_h * s))));
-    content_x0_ = (spec.width - content_w_) / 2;
-    content_y0_ = (spec.height - content_h_) / 2;
+    p->cw = std::max(1, std::min(spec.width, static_cast<int>(std::lround(src_w * s))));
+    p->ch = std::max(1, std::min(spec.height, static_cast<int>(std::lround(src_h * s))));
+    p->cx0 = (spec.width - p->cw) / 2;
+    p->cy0 = (spec.height - p->ch) / 2;
   } else {
-    content_w_ = spec.width;
-    content_h_ = spec.height;
-    content_x0_ = content_y0_ = 0;
+    p->cw = spec.width;
+    p->ch = spec.height;
+    p->cx0 = p->cy0 = 0;
   }
-  tf_.scale_x = static_cast<float>(content_w_) / src_w;
-  tf_.scale_y = static_cast<float>(content_h_) / src_h;
-  tf_.offset_x = static_cast<float>(content_x0_);
-  tf_.offset_y = static_cast<float>(content_y0_);
+  p->tf.scale_x = static_cast<float>(p->cw) / src_w;
+  p->tf.scale_y = static_cast<float>(p->ch) / src_h;
+  p->tf.offset_x = static_cast<float>(p->cx0) - static_cast<float>(spec.roi.x) * p->tf.scale_x;
+  p->tf.offset_y = static_cast<float>(p->cy0) - static_cast<float>(spec.roi.y) * p->tf.scale_y;
 
-  // Half-pixel-centre sampling, clamped at the edges (cv2.INTER_LINEAR semantics).
-  auto make = [](int src, int dst, std::vector<Tap>* taps) {
-    taps->resize(dst);
-    const double ratio = static_cast<double>(src) / dst;
-    for (int d = 0; d < dst; ++d) {
-      double s = (d + 0.5) * ratio - 0.5;
-      if (s < 0) s = 0;
-      int i0 = static_cast<int>(std::floor(s));
-      float w1 = static_cast<float>(s - i0);
-      if (i0 >= src - 1) {
-        i0 = src - 1;
-        w1 = 0;
+  const Interp xi =
+      spec.interp == Interp::kArea && src_w <= p->cw ? Interp::kBilinear : spec.interp;
+  const Interp yi =
+      spec.interp == Interp::kArea && src_h <= p->ch ? Interp::kBilinear : spec.interp;
+  p->two_tap = xi != Interp::kArea && yi != Interp::kArea;
+  make_taps2(src_w, p->cw, xi == Interp::kNearest ? Interp::kNearest : Interp::kBilinear, &p->x2);
+  make_taps2(src_h, p->ch, yi == Interp::kNearest ? Interp::kNearest : Interp::kBilinear, &p->y2);
+  if (xi == Interp::kArea) {
+    make_area(src_w, p->cw, &p->xt);
+  } else {
+    taps2_to_table(p->x2, &p->xt);
+  }
+  if (yi == Interp::kArea) {
+    make_area(src_h, p->ch, &p->yt);
+  } else {
+    taps2_to_table(p->y2, &p->yt);
+  }
+  build_gather_offsets(p);
+
+  const bool rgb = spec.color == ColorOrder::kRGB;
+  p->sel[0] = rgb ? 0 : 2;
+  p->sel[1] = 1;
+  p->sel[2] = rgb ? 2 : 0;
+  for (int c = 0; c < 3; ++c) {
+    p->a[c] = spec.scale / spec.std[c];
+    p->b[c] = -spec.mean[c] / spec.std[c];
+    p->pad[c] = spec.pad_value * p->a[c] + p->b[c];
+  }
+  p->inv_qscale = 1.0f / spec.quant_scale;
+  const size_t plane = static_cast<size_t>(p->W) * p->H;
+  if (spec.layout == Layout::kNHWC) {
+    p->cstride = 1;
+    p->ystride = static_cast<size_t>(3) * p->W;
+    p->xstride = 3;
+  } else {
+    p->cstride = plane;
+    p->ystride = p->W;
+    p->xstride = 1;
+  }
+  // Two cached horizontal rows (or row + accumulator) of 3 channels, plus slack.
+  p->scratch_floats = static_cast<size_t>(6) * p->cw + 16;
+}
+
+namespace {
+
+void store_ref(const Plan& p, void* dst, int c, int y, int x, float v) {
+  const size_t i = c * p.cstride + y * p.ystride + x * p.xstride;
+  switch (p.spec.dtype) {
+    case DataType::kFloat16:
+      static_cast<uint16_t*>(dst)[i] = float_to_half(v);
+      return;
+    case DataType::kUInt8:
+    case DataType::kInt8: {
+      const long q = std::lrint(v * p.inv_qscale) + p.spec.zero_point;
+      if (p.spec.dtype == DataType::kUInt8) {
+        static_cast<uint8_t*>(dst)[i] = static_cast<uint8_t>(std::clamp(q, 0L, 255L));
+      } else {
+        static_cast<int8_t*>(dst)[i] = static_cast<int8_t>(std::clamp(q, -128L, 127L));
       }
-      (*taps)[d] = {i0, std::min(i0 + 1, src - 1), w1};
+      return;
+    }
+    default:
+      static_cast<float*>(dst)[i] = v;
+      return;
+  }
+}
+
+}  // namespace
+
+void run_rows_reference(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end) {
+  for (int oy = y_begin; oy < y_end; ++oy) {
+    for (int ox = 0; ox < p.W; ++ox) {
+      const int cy = oy - p.cy0, cx = ox - p.cx0;
+      if (cy < 0 || cy >= p.ch || cx < 0 || cx >= p.cw) {
+        for (int c = 0; c < 3; ++c) store_ref(p, dst, c, oy, ox, p.pad[c]);
+        continue;
+      }
+      float acc[3] = {0, 0, 0};
+      for (int ky = p.yt.start[cy]; ky < p.yt.start[cy + 1]; ++ky) {
+        for (int kx = p.xt.start[cx]; kx < p.xt.start[cx + 1]; ++kx) {
+          uint8_t rgb[3];
+          load_rgb(src, p.xt.idx[kx], p.yt.idx[ky], rgb);
+          const float w = p.yt.w[ky] * p.xt.w[kx];
+          for (int c = 0; c < 3; ++c) acc[c] += rgb[p.sel[c]] * w;
+        }
+      }
+      for (int c = 0; c < 3; ++c) store_ref(p, dst, c, oy, ox, acc[c] * p.a[c] + p.b[c]);
+    }
+  }
+}
+
+}  // namespace detail
+
+// ---- Preprocessor -----------------------------------------------------------------------
+
+Preprocessor::Preprocessor() = default;
+Preprocessor::Preprocessor(int threads, Impl impl) : impl_(impl) {
+  if (threads > 1) {
+    owned_pool_ = std::make_unique<ThreadPool>(threads);
+    pool_ = owned_pool_.get();
+  }
+  if (impl_ == Impl::kAvx2 && !avx2_available()) impl_ = Impl::kPortable;
+}
+Preprocessor::~Preprocessor() = default;
+Preprocessor::Preprocessor(Preprocessor&&) noexcept = default;
+Preprocessor& Preprocessor::operator=(Preprocessor&&) noexcept = default;
+
+bool Preprocessor::avx2_available() { return detail::avx2_supported(); }
+
+Status Preprocessor::set_impl(Impl impl) {
+  if (impl == Impl::kAvx2 && !avx2_available()) {
+    return unsupported("preprocess: the AVX2 kernels need an x86-64 CPU with AVX2 and FMA");
+  }
+  impl_ = impl;
+  return Status::ok();
+}
+
+Preprocessor::Impl Preprocessor::resolved_impl() const {
+  if (impl_ != Impl::kAuto) return impl_;
+  return avx2_available() ? Impl::kAvx2 : Impl::kPortable;
+}
+
+void Preprocessor::set_thread_pool(ThreadPool* pool) {
+  pool_ = pool;
+  if (owned_pool_ && pool != owned_pool_.get()) owned_pool_.reset();
+}
+
+Status Preprocessor::prepare(const ImageView& src, const PreprocessSpec& spec, ImageView* cropped) {
+  VAS_RETURN_IF_ERROR(src.validate().with_context("preprocess"));
+  VAS_RETURN_IF_ERROR(validate_spec(spec));
+  if (!spec.roi.empty()) {
+    const Rect& r = spec.roi;
+    if (static_cast<int64_t>(r.x) + r.width > src.width ||
+        static_cast<int64_t>(r.y) + r.height > src.height) {
+      return invalid_argument("preprocess: roi " + std::to_string(r.width) + "x" +
+                              std::to_string(r.height) + "+" + std::to_string(r.x) + "+" +
+                              std::to_string(r.y) + " is outside the " + std::to_string(src.width) +
+                              "x" + std::to_string(src.height) + " image");
+    }
+    if (plane_count(src.format) > 1 && ((r.x | r.y | r.width | r.height) & 1) != 0) {
+      return invalid_argument(std::string("preprocess: roi of a ") + pixel_format_name(src.format) +
+                              " image needs even x, y, width and height");
+    }
+  }
+  *cropped = crop(src, spec.roi);
+  if (!plan_) plan_ = std::make_unique<detail::Plan>();
+  detail::Plan& p = *plan_;
+  if (cropped->width != p.src_w || cropped->height != p.src_h || src.format != p.format ||
+      !same_spec(spec, p.spec)) {
+    detail::build_plan(cropped->width, cropped->height, src.format, spec, &p);
+  }
+  // The ROI only moves the box mapping; refresh it without rebuilding the taps.
+  p.spec.roi = spec.roi;
+  p.tf.offset_x = static_cast<float>(p.cx0) - static_cast<float>(spec.roi.x) * p.tf.scale_x;
+  p.tf.offset_y = static_cast<float>(p.cy0) - static_cast<float>(spec.roi.y) * p.tf.scale_y;
+  const int bands = threads();
+  if (static_cast<int>(p.scratch.size()) < bands) p.scratch.resize(bands);
+  for (int b = 0; b < bands; ++b) {
+    if (p.scratch[b].size() < p.scratch_floats) p.scratch[b].resize(p.scratch_floats);
+  }
+  return Status::ok();
+}
+
+void Preprocessor::execute(const ImageView& src, void* dst) {
+  const detail::Plan& p = *plan_;
+  const Impl impl = resolved_impl();
+  auto band = [&](int b, int bands) {
+    const int y0 = static_cast<int>(static_cast<int64_t>(p.H) * b / bands);
+    const int y1 = static_cast<int>(static_cast<int64_t>(p.H) * (b + 1) / bands);
+    float* scratch = plan_->scratch[b].data();
+    switch (impl) {
+      case Impl::kReference:
+        detail::run_rows_reference(p, src, dst, y0, y1);
+        break;
+      case Impl::kAvx2:
+        detail::run_rows_avx2(p, src, dst, y0, y1, scratch);
+        break;
+      default:
+        detail::run_rows_portable(p, src, dst, y0, y1, scratch);
+        break;
     }
   };
-  make(src_w, content_w_, &xtaps_);
-  make(src_h, content_h_, &ytaps_);
-  cached_src_w_ = src_w;
-  cached_src_h_ = src_h;
-  cached_spec_ = spec;
+  // Small outputs are not worth waking the workers for.
+  const int64_t work = static_cast<int64_t>(p.W) * p.H;
+  const int bands = (pool_ != nullptr && work >= 128 * 128) ? pool_->threads() : 1;
+  if (bands == 1) {
+    band(0, 1);
+    return;
+  }
+  pool_->parallel_for(bands, [&](int b, int e) {
+    for (int i = b; i < e; ++i) band(i, bands);
+  });
+}
+
+Status Preprocessor::run(const ImageView& src, const PreprocessSpec& spec, void* dst,
+                         size_t dst_bytes, BoxTransform* tf) {
+  if (dst == nullptr) return invalid_argument("preprocess: output tensor is NULL");
+  ImageView cropped;
+  VAS_RETURN_IF_ERROR(prepare(src, spec, &cropped));
+  const size_t need = preprocess_output_bytes(spec);
+  if (dst_bytes < need) {
+    return invalid_argument("preprocess: output holds " + std::to_string(dst_bytes) +
+                            " bytes, the " + std::to_string(spec.width) + "x" +
+                            std::to_string(spec.height) + " " + data_type_name(spec.dtype) +
+                            " tensor needs " + std::to_string(need));
+  }
+  const size_t esize = data_type_size(spec.dtype);
+  if (reinterpret_cast<uintptr_t>(dst) % esize != 0) {
+    return invalid_argument("preprocess: output is not aligned to its element size");
+  }
+  execute(cropped, dst);
+  if (tf) *tf = plan_->tf;
+  return Status::ok();
 }
 
 Status Preprocessor::run(const ImageView& src, const PreprocessSpec& spec, float* dst,
                          BoxTransform* tf) {
-  VAS_RETURN_IF_ERROR(src.validate());
-  if (dst == nullptr) return invalid_argument("preprocess: output tensor is NULL");
-  if (spec.width <= 0 || spec.height <= 0) {
-    return invalid_argument("preprocess: network input size must be positive");
+  if (spec.dtype != DataType::kFloat32) {
+    return invalid_argument("preprocess: the float* entry point needs dtype float32");
   }
-  if (src.width != cached_src_w_ || src.height != cached_src_h_ || !same_spec(spec, cached_spec_)) {
-    build_tables(src.width, src.height, spec);
-  }
-  const int W = spec.width, H = spec.height;
-  const size_t plane = static_cast<size_t>(W) * H;
-  // Per-channel affine: value = pixel * a[c] + b[c], in network channel order.
-  float a[3], b[3];
-  for (int c = 0; c < 3; ++c) {
-    a[c] = spec.scale / spec.std[c];
-    b[c] = -spec.mean[c] / spec.std[c];
-  }
-  const int order[3] = {spec.color == ColorOrder::kRGB ? 0 : 2, 1,
-                        spec.color == ColorOrder::kRGB ? 2 : 0};
-  float* out[3] = {dst, dst + plane, dst + 2 * plane};
+  return run(src, spec, static_cast<void*>(dst), preprocess_output_bytes(spec), tf);
+}
 
-  if (spec.mode == ResizeMode::kLetterbox) {
-    for (int c = 0; c < 3; ++c) std::fill(out[c], out[c] + plane, spec.pad_value * a[c] + b[c]);
+Status Preprocessor::run_batch(const ImageView* images, int n, const PreprocessSpec& spec,
+                               void* dst, size_t dst_bytes, BoxTransform* tfs) {
+  if (images == nullptr || n <= 0) {
+    return invalid_argument("preprocess: batch needs at least one image, got " + std::to_string(n));
   }
-  for (int dy = 0; dy < content_h_; ++dy) {
-    const Tap ty = ytaps_[dy];
-    const size_t row_off = static_cast<size_t>(dy + content_y0_) * W + content_x0_;
-    for (int dx = 0; dx < content_w_; ++dx) {
-      const Tap tx = xtaps_[dx];
-      uint8_t p00[3], p01[3], p10[3], p11[3];
-      load_rgb(src, tx.i0, ty.i0, p00);
-      load_rgb(src, tx.i1, ty.i0, p01);
-      load_rgb(src, tx.i0, ty.i1, p10);
-      load_rgb(src, tx.i1, ty.i1, p11);
-      for (int c = 0; c < 3; ++c) {
-        const int s = order[c];
-        const float top = p00[s] + (p01[s] - p00[s]) * tx.w1;
-        const float bot = p10[s] + (p11[s] - p10[s]) * tx.w1;
-        const float v = top + (bot - top) * ty.w1;
-        out[c][row_off + dx] = v * a[c] + b[c];
-      }
-    }
+  if (dst == nullptr) return invalid_argument("preprocess: output tensor is NULL");
+  const size_t item = preprocess_output_bytes(spec);
+  if (item == 0) VAS_RETURN_IF_ERROR(validate_spec(spec));
+  if (dst_bytes / item < static_cast<size_t>(n)) {
+    return invalid_argument("preprocess: output holds " + std::to_string(dst_bytes) +
+                            " bytes, a batch of " + std::to_string(n) + " needs " +
+                            std::to_string(item * n));
   }
-  if (tf) *tf = tf_;
+  for (int i = 0; i < n; ++i) {
+    Status st =
+        run(images[i], spec, static_cast<uint8_t*>(dst) + item * i, item, tfs ? &tfs[i] : nullptr);
+    if (!st.is_ok()) return st.with_context("batch image " + std::to_string(i));
+  }
   return Status::ok();
 }
 
