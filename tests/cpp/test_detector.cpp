@@ -75,6 +75,22 @@ TEST(Detector, Nv12InputGivesTheSameWalkers) {
   EXPECT_EQ(people, 6);
 }
 
+TEST(Detector, BatchNamesTheBadImage) {
+  auto det = make();
+  ASSERT_TRUE(det);
+  Image frame = read_frame(asset("vtest.avi"), 0);
+  std::vector<std::vector<Detection>> out;
+  std::vector<ImageView> images = {frame.view(), frame.view()};
+  ASSERT_TRUE(det->detect_batch(images, &out).is_ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].size(), out[1].size());
+  images[1].strides[0] = 3;
+  Status st = det->detect_batch(images, &out);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("image 1"), std::string::npos) << st.message();
+  EXPECT_EQ(det->detect_batch({}, &out).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(Detector, RejectsBadOptions) {
   EXPECT_EQ(parse_detector_options("{bad json").status().code(), StatusCode::kInvalidConfig);
   auto unknown = parse_detector_options(R"({"treads": 2})");
