@@ -31,6 +31,9 @@ __all__ = [
     "InvalidModelError",
     "IoError",
     "NotFoundError",
+    "TrackState",
+    "Tracker",
+    "Tracks",
     "UnsupportedError",
     "VasError",
     "VideoReader",
@@ -39,6 +42,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Tracker": "track",
+    "Tracks": "track",
+    "TrackState": "track",
     "Detector": "detector",
     "Detections": "detector",
     "VideoReader": "video",
@@ -47,6 +53,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .detector import Detections, Detector
+    from .track import Tracker, Tracks, TrackState
     from .video import VideoReader, VideoWriter
 
 
