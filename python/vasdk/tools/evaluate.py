@@ -4,7 +4,8 @@ Every variant runs through ``vasdk.Detector`` (the SDK's preprocessing, engine a
 not Python ONNX Runtime) on the same frames. Reported per variant:
 
 - median latency of one detection (preprocess + inference + decode) on 1 and 2 threads, with
-  the variants interleaved frame by frame so that load from other processes hits all alike;
+  the variants interleaved frame by frame so that load from other processes hits all alike,
+  and of inference alone through ``vasdk._core.Engine`` (the SDK's engine) the same way;
 - model size on disk;
 - detection agreement: mAP@0.5 of the variant's detections with the reference variant's
   (the first one, normally FP32) taken as ground truth, and mAP@0.5 against real ground truth
@@ -100,6 +101,34 @@ def _latencies(variants: Sequence[Variant], frames: Sequence[Frame], threads: in
     return [statistics.median(t) for t in times]
 
 
+def _engine_latencies(variants: Sequence[Variant], frames: Sequence[Frame], threads: int, optimization: str,
+                      progress: bool) -> list[float] | None:
+    """Median inference-only latency (ms) through ``vasdk._core.Engine``; None without it."""
+    from tqdm import tqdm
+
+    from .. import _core
+    from .calibrate import preprocess
+
+    if not hasattr(_core, "Engine"):
+        return None
+    opts = json.dumps({"threads": threads, "optimization": optimization})
+    engines, feeds = [], []
+    for v in variants:
+        spec = json.loads(v.card_path().read_text(encoding="utf-8"))["input"]
+        engines.append(_core.Engine(str(v.model), opts))
+        feeds.append([{spec["name"]: preprocess(f, spec)} for f in frames])
+    times: list[list[float]] = [[] for _ in variants]
+    for k, e in enumerate(engines):
+        e.run(feeds[k][0])  # warm-up
+    for i in tqdm(range(len(frames)), desc=f"inference {threads} thread(s)", unit="frame",
+                  disable=not progress, leave=False):
+        for k, e in enumerate(engines):
+            t = time.perf_counter()
+            e.run(feeds[k][i])
+            times[k].append((time.perf_counter() - t) * 1e3)
+    return [statistics.median(t) for t in times]
+
+
 def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: Sequence[int] = (1, 2),
              latency_frames: int = 20, latency_reps: int = 1, optimization: str = "all",
              pred_score: float | None = None,
@@ -154,9 +183,18 @@ def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: S
             per_rep = [round(r[k], 2) for r in runs]
             row["latency_ms"][str(t)] = round(statistics.median(per_rep), 2)
             row.setdefault("latency_ms_reps", {})[str(t)] = per_rep
+        eruns = [_engine_latencies(variants, lat_frames, t, optimization, progress)
+                 for _ in range(max(1, latency_reps))]
+        if all(r is not None for r in eruns):
+            for k, row in enumerate(rows):
+                row.setdefault("inference_ms", {})[str(t)] = round(
+                    statistics.median(float(r[k]) for r in eruns if r is not None), 2)
     for row in rows:
         row["speedup"] = {t: round(rows[0]["latency_ms"][t] / row["latency_ms"][t], 3)
                           for t in row["latency_ms"]}
+        if "inference_ms" in row:
+            row["inference_speedup"] = {t: round(rows[0]["inference_ms"][t] / row["inference_ms"][t], 3)
+                                        for t in row["inference_ms"]}
     return {
         "title": title or Path(variants[0].model).stem,
         "reference": variants[0].name,

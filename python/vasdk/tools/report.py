@@ -31,12 +31,16 @@ def markdown(report: Mapping[str, Any], image: str | None = None) -> str:
     lines.append(f"Frames: {report['frames']} ({report.get('frame_source') or 'given frames'}); "
                  f"latency: median of {report['latency_frames']} frames per variant "
                  f"(median of {report.get('latency_reps', 1)} repetitions), one detection "
-                 f"(preprocess + inference + decode) through the SDK, runtime optimization "
+                 f"(preprocess + inference + decode) through the SDK; `infer`: the model alone through "
+                 f"the SDK's engine; runtime optimization "
                  f"`{report['optimization']}`. Agreement: mAP@0.5 of each variant's detections with "
                  f"`{report['reference']}`'s detections as ground truth; classes: {cls}.")
     lines.append("")
     head = ["variant", "precision", "size MB"]
+    has_inf = all("inference_ms" in r for r in report["variants"])
     head += [f"{t} thr ms" for t in threads] + [f"speedup {t} thr" for t in threads]
+    if has_inf:
+        head += [f"infer {t} thr ms" for t in threads] + [f"infer speedup {t} thr" for t in threads]
     head += ["mAP@0.5 vs ref", "detections"] + (["mAP@0.5 vs GT"] if has_gt else [])
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
@@ -44,6 +48,9 @@ def markdown(report: Mapping[str, Any], image: str | None = None) -> str:
         cells = [f"`{r['name']}`", r["precision"], f"{r['size_bytes'] / 1e6:.2f}"]
         cells += [_fmt_ms(r["latency_ms"].get(t)) for t in threads]
         cells += [f"{r['speedup'].get(t, float('nan')):.2f}x" for t in threads]
+        if has_inf:
+            cells += [_fmt_ms(r["inference_ms"].get(t)) for t in threads]
+            cells += [f"{r['inference_speedup'].get(t, float('nan')):.2f}x" for t in threads]
         cells += [f"{r['map50_vs_reference']:.3f}", str(r["detections"])]
         if has_gt:
             g = r.get("map50_vs_ground_truth")
