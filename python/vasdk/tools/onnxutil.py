@@ -106,7 +106,7 @@ def file_size(path: str | os.PathLike[str]) -> int:
 
 
 def ort_session(model: str | os.PathLike[str] | bytes, *, threads: int = 1, level: str = "basic",
-                optimized_path: str | os.PathLike[str] | None = None) -> Any:
+                optimized_path: str | os.PathLike[str] | None = None, what: str = "") -> Any:
     """An onnxruntime CPU session; failures become ModelToolError with ORT's reason."""
     import onnxruntime as ort
 
@@ -127,7 +127,7 @@ def ort_session(model: str | os.PathLike[str] | bytes, *, threads: int = 1, leve
     if optimized_path is not None:
         so.optimized_model_filepath = os.fspath(optimized_path)
     src = model if isinstance(model, bytes) else os.fspath(model)
-    what = "model" if isinstance(model, bytes) else Path(os.fspath(model)).name
+    what = what or ("model" if isinstance(model, bytes) else Path(os.fspath(model)).name)
     try:
         return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
     except Exception as e:

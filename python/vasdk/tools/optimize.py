@@ -121,7 +121,7 @@ def optimize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, 
     card = src.with_suffix(".json")
     with staging_dir(dst) as work:
         out = work / "opt.onnx"
-        ort_session(str(src), level=level, optimized_path=out)
+        ort_session(str(src), level=level, optimized_path=out, what=src.name)
         after = onnx.load(str(out))
         res = OptimizeResult(src, dst, level, op_counts(before), op_counts(after), file_size(src),
                              out.stat().st_size)

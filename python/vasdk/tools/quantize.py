@@ -284,7 +284,7 @@ def quantize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str], fra
         onnx.save(model, str(named))
         pre = work / "pre.onnx"
         _pre_process(named, pre)
-        ort_session(str(pre))  # fails here, with the cause, on ops ORT cannot run
+        ort_session(str(pre), what=src.name)  # fails here, with the cause, on ops ORT cannot run
 
         bar = None
         if progress:
@@ -327,7 +327,7 @@ def quantize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str], fra
 
         final = work / "final.onnx"
         if cfg.optimize:
-            ort_session(str(qdq), level="extended", optimized_path=final)
+            ort_session(str(qdq), level="extended", optimized_path=final, what=f"{src.name} quantized")
         else:
             shutil.copyfile(qdq, final)
         out_model = onnx.load(str(final))
