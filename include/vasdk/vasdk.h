@@ -273,6 +273,199 @@ VAS_API vas_status_t vas_tracker_update(vas_tracker_t* tracker, const vas_detect
 VAS_API vas_status_t vas_tracker_predict(vas_tracker_t* tracker, int64_t timestamp_us,
                                          const vas_track_t** out_tracks, size_t* out_count);
 
+/* ---- Analytics: best-shot selection, association, business rules ----------------------- */
+
+/* These consume the tracks of one channel frame by frame (from vas_tracker_update() or the
+   caller's own tracker) and keep no threads of their own. Use one instance per channel. */
+
+/* Best-frame selection: scores every observed track box (detector score, size, sharpness as
+   the variance of the Laplacian, truncation at the frame edges, aspect ratio, and face
+   frontalness from 5 landmarks), keeps the top-K crops per track as copies, and emits them
+   when a track ends, at an optional interval, and at flush (end of stream). */
+typedef struct vas_best_shot_selector vas_best_shot_selector_t;
+
+typedef struct vas_best_shot_config {
+  uint32_t struct_size; /* set by vas_best_shot_config_init() */
+  /* JSON object or NULL (defaults). Fields (all optional): "top_k" (1), "interval_s" (0 =
+     off), "margin" (0.15), "jpeg" (false: encode every emitted crop), "jpeg_quality" (90),
+     "max_missing" (30 updates before an absent track counts as ended), "min_quality" (0),
+     "classes" (list of class ids; all), "size_ref" (112), "sharpness_ref" (100),
+     "edge_margin" (2), "aspect" (expected width/height; 0 = off), "weights" {"detector",
+     "size", "sharpness", "truncation", "aspect", "frontal"}. Unknown fields are an error. */
+  const char* config_json;
+} vas_best_shot_config_t;
+
+/* Zeroes *config and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_best_shot_config_init(vas_best_shot_config_t* config);
+
+/* Creates a selector. On success the caller frees *out with vas_best_shot_selector_destroy().
+   The config is copied. Thread safety: any thread. */
+VAS_API vas_status_t vas_best_shot_selector_create(const vas_best_shot_config_t* config,
+                                                   vas_best_shot_selector_t** out);
+
+/* Frees a selector; NULL is a no-op. Invalidates shots and JPEG bytes it returned.
+   Thread safety: per handle; not while another call on the same handle runs. */
+VAS_API void vas_best_shot_selector_destroy(vas_best_shot_selector_t* selector);
+
+typedef enum vas_best_shot_reason {
+  VAS_BEST_SHOT_TRACK_ENDED = 0, /* the track was removed or stayed absent too long */
+  VAS_BEST_SHOT_INTERVAL = 1,    /* periodic record of a live track whose shots improved */
+  VAS_BEST_SHOT_FLUSH = 2        /* end of stream */
+} vas_best_shot_reason_t;
+
+/* One kept crop of one track. Output only; this layout is frozen. */
+typedef struct vas_best_shot {
+  int64_t track_id;
+  int64_t shot_id;      /* unique within the selector; vas_event_t.best_shot_id refers to it */
+  int64_t timestamp_us; /* of the frame the crop comes from */
+  int64_t frame_index;  /* number of updates before that frame */
+  int64_t first_seen_us; /* the track's first and last frames so far */
+  int64_t last_seen_us;
+  int32_t class_id;
+  int32_t reason; /* vas_best_shot_reason_t */
+  int32_t rank;   /* 0 for the track's best crop in this record, then 1, 2, ... */
+  float quality;  /* weighted mean of the terms, 0..1 */
+  float terms[6]; /* detector, size, sharpness, truncation, aspect, frontal; each 0..1 */
+  float x1;       /* the track's box in the frame */
+  float y1;
+  float x2;
+  float y2;
+  int32_t crop_x; /* top-left of the crop (box plus margin, clipped) in the frame */
+  int32_t crop_y;
+  vas_image_t crop;    /* BGR24 pixels owned by the selector */
+  const uint8_t* jpeg; /* owned by the selector; NULL unless "jpeg" is on */
+  size_t jpeg_size;
+} vas_best_shot_t;
+
+/* Scores the tracks observed on this frame (time_since_update 0), keeps the best crops, and
+   returns the shots of records due now: tracks that ended (state VAS_TRACK_REMOVED, or absent
+   for max_missing updates) and interval records, best first per track, tracks in id order.
+   frame is only read during the call. *out_shots (may be NULL when *out_count is 0) is owned
+   by the selector and valid until its next call or destroy. tracks may be NULL when n is 0.
+   Thread safety: per handle. */
+VAS_API vas_status_t vas_best_shot_selector_update(vas_best_shot_selector_t* selector,
+                                                   const vas_image_t* frame,
+                                                   const vas_track_t* tracks, size_t n,
+                                                   int64_t timestamp_us,
+                                                   const vas_best_shot_t** out_shots,
+                                                   size_t* out_count);
+
+/* End of stream: returns the shots of every live track (reason VAS_BEST_SHOT_FLUSH) and
+   forgets all tracks. Outputs as for vas_best_shot_selector_update(). Thread safety: per
+   handle. */
+VAS_API vas_status_t vas_best_shot_selector_flush(vas_best_shot_selector_t* selector,
+                                                  int64_t timestamp_us,
+                                                  const vas_best_shot_t** out_shots,
+                                                  size_t* out_count);
+
+/* JPEG on request: encodes a shot returned by the last update or flush of this selector.
+   *out_jpeg is owned by the selector and valid until its next call or destroy.
+   Thread safety: per handle. */
+VAS_API vas_status_t vas_best_shot_selector_encode_jpeg(vas_best_shot_selector_t* selector,
+                                                        const vas_best_shot_t* shot,
+                                                        const uint8_t** out_jpeg,
+                                                        size_t* out_size);
+
+/* Association of child tracks to parent tracks (a face to its person body): within a frame by
+   containment in the parent's expected region plus a minimum-cost assignment, across frames
+   by majority vote per child track. */
+typedef struct vas_associator vas_associator_t;
+
+typedef struct vas_associator_config {
+  uint32_t struct_size; /* set by vas_associator_config_init() */
+  /* JSON object or NULL. Fields (all optional): "parent_class" (0), "child_class" (1),
+     "region" ([top, bottom] fractions of the parent's height; [0, 0.5]), "min_containment"
+     (0.6), "forget_after" (60 updates). Unknown fields are an error. */
+  const char* config_json;
+} vas_associator_config_t;
+
+/* Zeroes *config and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_associator_config_init(vas_associator_config_t* config);
+
+/* Creates an associator; the caller frees *out with vas_associator_destroy().
+   Thread safety: any thread. */
+VAS_API vas_status_t vas_associator_create(const vas_associator_config_t* config,
+                                           vas_associator_t** out);
+
+/* Frees an associator; NULL is a no-op. Thread safety: per handle. */
+VAS_API void vas_associator_destroy(vas_associator_t* associator);
+
+/* Sets parent_track_id of every child-class track in tracks[0..n) (the caller's array, e.g. a
+   copy of the tracker's output) to its majority parent track id, or -1. Nothing else is
+   written; on error nothing is. Thread safety: per handle. */
+VAS_API vas_status_t vas_associator_update(vas_associator_t* associator, vas_track_t* tracks,
+                                           size_t n);
+
+/* Business rules of one channel: line crossing with direction and hysteresis, zone intrusion,
+   loitering and crowding, configured in JSON. */
+typedef struct vas_rules vas_rules_t;
+
+typedef struct vas_rules_config {
+  uint32_t struct_size; /* set by vas_rules_config_init() */
+  /* JSON object: {"channel": "cam1", "forget_after_s": 2, "confirmed_only": true,
+     "rules": [{"id", "type": "line_crossing" | "intrusion" | "loitering" | "crowding",
+     "classes", "anchor" ("bottom_center" | "center" | "top_center"), "min_track_age",
+     line_crossing: "line" [[x, y], [x, y]], "hysteresis" (5 px), "direction" (both|in|out);
+     the others: "polygon" [[x, y], ...]; loitering: "dwell_s", "gap_s"; crowding:
+     "max_count", "duration_s"}]}. Errors name the field, e.g.
+     "rules[2].polygon: self-intersecting (edges 0 and 2 cross)". */
+  const char* config_json;
+} vas_rules_config_t;
+
+/* Zeroes *config and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_rules_config_init(vas_rules_config_t* config);
+
+/* Parses the rules; the caller frees *out with vas_rules_destroy(). The config is copied.
+   Thread safety: any thread. */
+VAS_API vas_status_t vas_rules_create(const vas_rules_config_t* config, vas_rules_t** out);
+
+/* Frees a rules engine; NULL is a no-op. Invalidates events and strings it returned.
+   Thread safety: per handle. */
+VAS_API void vas_rules_destroy(vas_rules_t* rules);
+
+typedef enum vas_event_kind {
+  VAS_EVENT_CROSS_IN = 0,  /* crossed from the right of the line's a->b to its left */
+  VAS_EVENT_CROSS_OUT = 1, /* crossed from the left to the right */
+  VAS_EVENT_ENTER = 2,     /* intrusion */
+  VAS_EVENT_EXIT = 3,
+  VAS_EVENT_LOITERING = 4,      /* dwell reached dwell_s */
+  VAS_EVENT_CROWDING_START = 5, /* occupancy above max_count for duration_s */
+  VAS_EVENT_CROWDING_END = 6
+} vas_event_kind_t;
+
+/* One event. Output only; this layout is frozen. */
+typedef struct vas_event {
+  const char* channel; /* owned by the rules engine, valid until destroy */
+  const char* rule_id; /* owned by the rules engine, valid until destroy */
+  int32_t rule_index;  /* position in the config's "rules" */
+  int32_t kind;        /* vas_event_kind_t */
+  int64_t track_id;    /* -1 for crowding */
+  int32_t class_id;    /* -1 for crowding */
+  int32_t count;       /* occupancy for crowding, else 0 */
+  int64_t timestamp_us;
+  int64_t start_us;     /* enter time for exit and loitering, rise time for crowding */
+  int64_t best_shot_id; /* the track's current best shot (vas_best_shot_t.shot_id) or -1 */
+} vas_event_t;
+
+/* Feeds one frame's tracks (tracks may be NULL when n is 0); timestamps must not go
+   backwards. shots may be NULL; when given, events carry the best shot that selector holds
+   for their track. *out_events (may be NULL when *out_count is 0) is owned by the rules
+   engine and valid until its next call or destroy. Thread safety: per handle (and shots must
+   not be in use by another thread). */
+VAS_API vas_status_t vas_rules_update(vas_rules_t* rules, const vas_track_t* tracks, size_t n,
+                                      int64_t timestamp_us,
+                                      const vas_best_shot_selector_t* shots,
+                                      const vas_event_t** out_events, size_t* out_count);
+
+/* End of stream: tracks still in intrusion zones exit and open crowding ends. Outputs as for
+   vas_rules_update(). Thread safety: per handle. */
+VAS_API vas_status_t vas_rules_flush(vas_rules_t* rules, int64_t timestamp_us,
+                                     const vas_event_t** out_events, size_t* out_count);
+
+/* In and out counts of a line_crossing rule so far. Thread safety: per handle. */
+VAS_API vas_status_t vas_rules_get_line_counts(const vas_rules_t* rules, const char* rule_id,
+                                               int64_t* out_in, int64_t* out_out);
+
 /* VAS_CDEF_END */
 
 #ifdef __cplusplus
