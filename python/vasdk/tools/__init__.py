@@ -1,7 +1,10 @@
-"""Model tools: darknet -> ONNX conversion, ONNX fix-up passes and model cards.
+"""Model tools: darknet -> ONNX conversion, ONNX fix-up passes and model cards; offline
+optimization, static quantization, calibration and evaluation.
 
-These modules depend only on numpy and onnx, never on the native extension, so they can run
-at setup time before the C++ core has been built.
+The conversion modules (darknet, fixup, cards) depend only on numpy and onnx, never on the
+native extension, so they can run at setup time before the C++ core has been built.
+optimize, quantize and calibrate add onnxruntime and OpenCV; evaluate runs models through
+the native extension (``vasdk.Detector``, ``vasdk._core.Engine``).
 """
 
 from __future__ import annotations
