@@ -95,9 +95,12 @@ class [[nodiscard]] Result {
 
 #define VAS_CONCAT_INNER_(a, b) a##b
 #define VAS_CONCAT_(a, b) VAS_CONCAT_INNER_(a, b)
+// tmp and lhs are a declared name and an assignment target, so they cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define VAS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                               \
   if (!tmp.is_ok()) return tmp.status();           \
   lhs = std::move(tmp).value()
 #define VAS_ASSIGN_OR_RETURN(lhs, expr) \
   VAS_ASSIGN_OR_RETURN_IMPL_(VAS_CONCAT_(vas_result_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)

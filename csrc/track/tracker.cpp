@@ -361,7 +361,7 @@ Result<TrackerConfig> parse_tracker_config(const std::string& text) {
   }
   const bool sort = c.type == TrackerType::kSort;
   for (const auto& [key, v] : j.items()) {
-    const auto only = [&](bool ok) -> Status {
+    const auto only = [&, &key = key](bool ok) -> Status {  // C++17: no binding captures
       if (ok) return Status::ok();
       return field_error(
           key, std::string("does not apply to type '") + (sort ? "sort" : "bytetrack") + "'");

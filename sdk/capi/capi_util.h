@@ -42,9 +42,9 @@ vas_status_t guarded(const char* fn, Body&& body) noexcept {
   }
 }
 
-#define VAS_CHECK_ARG(cond, fn, what)                                                  \
-  do {                                                                                 \
-    if (!(cond)) return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": " + what); \
+#define VAS_CHECK_ARG(cond, fn, what)                                                    \
+  do {                                                                                   \
+    if (!(cond)) return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": " + (what)); \
   } while (0)
 
 // Copies a caller struct of possibly older/newer size: reads min(struct_size, sizeof(T)),
