@@ -98,14 +98,31 @@ def test_preprocess_follows_the_card() -> None:
     frame[..., 2] = 200  # R
     spec = {"name": "x", "width": 8, "height": 8, "color": "RGB", "resize": "letterbox", "scale": 0.5,
             "mean": [1, 2, 3], "std": [2, 2, 2], "pad_value": 114}
-    blob = preprocess(frame, spec)
+    blob = preprocess(frame, spec, kernel="opencv")
     assert blob.shape == (1, 3, 8, 8) and blob.dtype == np.float32
     # 40x20 -> 8x4 content centred in rows 2..5; RGB order; (p * scale - mean) / std.
     assert blob[0, 0, 3, 3] == pytest.approx((200 * 0.5 - 1) / 2)
     assert blob[0, 2, 3, 3] == pytest.approx((10 * 0.5 - 3) / 2)
     assert blob[0, 0, 0, 0] == pytest.approx((114 * 0.5 - 1) / 2)  # letterbox border
-    stretch = preprocess(frame, {**spec, "resize": "stretch", "color": "BGR"})
+    stretch = preprocess(frame, {**spec, "resize": "stretch", "color": "BGR"}, kernel="opencv")
     assert stretch[0, 0, 0, 0] == pytest.approx((10 * 0.5 - 1) / 2)  # BGR kept, no border
+
+
+@pytest.mark.parametrize("resize", ["stretch", "letterbox"])
+def test_opencv_preprocessing_matches_the_sdk_kernel(resize: str) -> None:
+    from vasdk.tools.calibrate import _sdk_preprocessor
+
+    spec = {"name": "x", "width": 160, "height": 96, "color": "RGB", "resize": resize, "scale": 1 / 255,
+            "mean": [0, 0, 0], "std": [1, 1, 1], "pad_value": 114}
+    if _sdk_preprocessor(spec) is None:
+        pytest.skip("this build of the extension has no preprocessing kernel")
+    frame = _frames(1)[0]
+    frame = cv2.GaussianBlur(frame, (0, 0), 3)  # gradients, not only flat blocks
+    sdk = preprocess(frame, spec, kernel="sdk")
+    ocv = preprocess(frame, spec, kernel="opencv")
+    assert sdk.shape == ocv.shape == (1, 3, 96, 160)
+    # OpenCV rounds the resized pixel to 8 bits, the SDK does not: within one 8-bit step.
+    assert np.abs(sdk - ocv).max() <= 1.0 / 255 + 1e-6
 
 
 def test_quantize_w8a8_keeps_heads_float_and_tracks_float(tiny: Path, tmp_path: Path) -> None:

@@ -3,9 +3,9 @@
 Frames come from a folder of images or are sampled from a video, and are preprocessed as the
 SDK preprocesses them at inference, driven by the model card: stretch or letterbox (centred,
 ``pad_value`` border), BGR -> RGB when the card says RGB, ``(pixel * scale - mean) / std``,
-NCHW float32. Resizing uses OpenCV's INTER_LINEAR, which matches the SDK's bilinear kernel to
-about one 8-bit step (both use half-pixel centres); the SDK's own kernel is not exposed to
-Python.
+NCHW float32. When the native extension has it, the SDK's own preprocessing kernel does this
+(bit-exact with inference); otherwise OpenCV's INTER_LINEAR resize, which matches the SDK's
+bilinear kernel to about one 8-bit step (both use half-pixel centres).
 
 Ranges come from onnxruntime's calibrators. The histogram methods are created here directly
 (``quantize_static`` does not forward the histogram options, so its Entropy runs on 128 bins):
@@ -43,12 +43,41 @@ METHODS = ("minmax", "percentile", "entropy")
 Frame = npt.NDArray[np.uint8]
 
 
-def preprocess(frame: Frame, spec: Mapping[str, Any]) -> npt.NDArray[np.float32]:
-    """One BGR frame (H, W, 3) uint8 -> (1, 3, h, w) float32 as the card's ``input`` block says."""
+def _sdk_preprocessor(spec: Mapping[str, Any]) -> Any:
+    """The SDK's own preprocessing kernel for this input block, or None when not built."""
+    try:
+        from .. import _core
+        from ..preprocess import Preprocessor
+    except ImportError:
+        return None
+    if not hasattr(_core, "Preprocessor"):
+        return None
+    return Preprocessor(int(spec["width"]), int(spec["height"]),
+                        letterbox=spec.get("resize", "stretch") == "letterbox",
+                        color=str(spec.get("color", "RGB")), scale=float(spec.get("scale", 1.0)),
+                        mean=[float(v) for v in spec.get("mean", (0, 0, 0))],
+                        std=[float(v) for v in spec.get("std", (1, 1, 1))],
+                        pad_value=int(spec.get("pad_value", 0)))
+
+
+def preprocess(frame: Frame, spec: Mapping[str, Any], *, kernel: str = "auto") -> npt.NDArray[np.float32]:
+    """One BGR frame (H, W, 3) uint8 -> (1, 3, h, w) float32 as the card's ``input`` block says.
+
+    ``kernel``: ``"sdk"`` runs the SDK's own preprocessing (bit-exact with inference),
+    ``"opencv"`` the OpenCV equivalent, ``"auto"`` the SDK's when the extension has it.
+    """
     import cv2
 
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ModelToolError(f"frame must be (H, W, 3) uint8 BGR, got {frame.shape} {frame.dtype}")
+    if kernel not in ("auto", "sdk", "opencv"):
+        raise ModelToolError(f"preprocess kernel must be auto|sdk|opencv, got {kernel!r}")
+    if kernel != "opencv":
+        pre = _sdk_preprocessor(spec)
+        if pre is not None:
+            return np.ascontiguousarray(pre(np.ascontiguousarray(frame), "BGR"), dtype=np.float32)
+        if kernel == "sdk":
+            raise ModelToolError("the SDK's preprocessing is not available in this build")
     w, h = int(spec["width"]), int(spec["height"])
     sh, sw = frame.shape[:2]
     if spec.get("resize", "stretch") == "letterbox":
