@@ -11,7 +11,9 @@ For yolov3-tiny (768x576, vtest.avi) and CenterFace (640x480, Megamind.avi):
   interleaved frame by frame, repeated ``--reps`` times: median of the repetition medians),
   size, mAP@0.5 against FP32's detections.
 
-Writes benchmarks/results/quantize.json and per-model reports quantize_<model>.{md,json,png}.
+Writes benchmarks/results/quantize.json and per-model reports quantize_<model>.{md,json,png}
+(``--tag`` renames them). ``--variants int8-ort-defaults --tag quantize_ortdefaults`` measures
+onnxruntime's defaults (int8 activations, per-tensor weights, outputs quantized) on their own.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_quantize.py [--models yolov3-tiny,centerface]
 """
@@ -50,7 +52,11 @@ VARIANTS: list[tuple[str, QuantizeConfig]] = [
     ("int8-entropy", QuantizeConfig(method="entropy")),
     ("int8-minmax-qheads", QuantizeConfig(method="minmax", float_heads=False)),
     ("w8a16-minmax", QuantizeConfig(method="minmax", activation_type="int16")),
+    # quantize_static's defaults: int8 activations, per-tensor weights, everything quantized.
+    ("int8-ort-defaults", QuantizeConfig(method="minmax", activation_type="int8", per_channel=False,
+                                         float_heads=False)),
 ]
+DEFAULT_VARIANTS = [v for v, _ in VARIANTS if v != "int8-ort-defaults"]
 
 
 def split(n_frames: int, calib_step: int, n_eval: int = 100) -> tuple[list[int], list[int]]:
@@ -63,7 +69,7 @@ def split(n_frames: int, calib_step: int, n_eval: int = 100) -> tuple[list[int],
 
 
 def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: int,
-              only: list[str] | None) -> dict[str, Any]:
+              only: list[str], tag: str) -> dict[str, Any]:
     spec = MODELS[name]
     model = asset_path(f"{name}.onnx")
     video = asset_path(spec["video"])
@@ -73,7 +79,7 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
     variants = [Variant("fp32", model)]
     quant_info = {}
     for vname, cfg in VARIANTS:
-        if only and vname not in only:
+        if vname not in only:
             continue
         dst = work / f"{name}.{vname}.onnx"
         t = time.perf_counter()
@@ -100,26 +106,33 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
         "Entropy uses a 2048-bin histogram and 128 quantized bins (onnxruntime's calibrator "
         "created directly, ranges clipped to the observed min/max).",
     ]
-    write_report(final, out_dir, f"quantize_{name}")
+    write_report(final, out_dir, f"{tag}_{name}")
     return final
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="yolov3-tiny,centerface")
-    p.add_argument("--variants", help="comma-separated subset of " + ",".join(v for v, _ in VARIANTS))
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                   help="comma-separated, of " + ",".join(v for v, _ in VARIANTS) + " (default: all but "
+                        "int8-ort-defaults)")
+    p.add_argument("--tag", default="quantize",
+                   help="output names: TAG.json, TAG_<model>.md (default quantize)")
     p.add_argument("--reps", type=int, default=3, help="latency repetitions (default 3)")
     p.add_argument("--latency-frames", type=int, default=30, help="frames timed per repetition (default 30)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     args = p.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
         print("note: set OPENBLAS_NUM_THREADS=1 for steadier timings", file=sys.stderr)
-    only = args.variants.split(",") if args.variants else None
+    only = args.variants.split(",")
+    unknown = set(only) - {v for v, _ in VARIANTS}
+    if unknown:
+        p.error(f"unknown variants {sorted(unknown)}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="vasdk-bench-q-") as tmp:
         for name in args.models.split(","):
             print(f"{name}:", flush=True)
-            rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only)
+            rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, args.tag)
             results[name] = rep
             print()
             print("detect: preprocess + inference + decode (vasdk.Detector); infer: the model alone "
@@ -137,7 +150,7 @@ def main() -> int:
             print(flush=True)
             # Written after each model, merged with the other models' last results.
             args.out_dir.mkdir(parents=True, exist_ok=True)
-            out = args.out_dir / "quantize.json"
+            out = args.out_dir / f"{args.tag}.json"
             old = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
             out.write_text(json.dumps({**old, **results}, indent=2) + "\n", encoding="utf-8")
             print(f"wrote {out}", flush=True)
