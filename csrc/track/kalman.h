@@ -84,9 +84,10 @@ struct SortMotion {
   }
 
   static State::MeasVec measure(const BoxF& b) {
-    const double w = b.x2 - b.x1, h = b.y2 - b.y1;
+    const double x1 = b.x1, y1 = b.y1;  // in double: float differences lose precision
+    const double w = b.x2 - x1, h = b.y2 - y1;
     State::MeasVec z;
-    z << b.x1 + w / 2.0, b.y1 + h / 2.0, w * h, h > 0 ? w / h : 0.0;
+    z << x1 + w / 2.0, y1 + h / 2.0, w * h, h > 0 ? w / h : 0.0;
     return z;
   }
 
@@ -134,9 +135,10 @@ struct XyahMotion {
   }
 
   static State::MeasVec measure(const BoxF& b) {
-    const double w = b.x2 - b.x1, h = b.y2 - b.y1;
+    const double x1 = b.x1, y1 = b.y1;  // in double: float differences lose precision
+    const double w = b.x2 - x1, h = b.y2 - y1;
     State::MeasVec z;
-    z << b.x1 + w / 2.0, b.y1 + h / 2.0, h > 0 ? w / h : 0.0, h;
+    z << x1 + w / 2.0, y1 + h / 2.0, h > 0 ? w / h : 0.0, h;
     return z;
   }
 
