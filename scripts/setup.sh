@@ -19,6 +19,7 @@ APT_PKGS=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libgtest-dev libgmock-dev nlohmann-json3-dev libeigen3-dev libturbojpeg0-dev
   clang clang-format clang-tidy valgrind abigail-tools libclang-rt-14-dev
+  libopencv-dev  # the OpenCV DNN engine backend (built when present)
 )
 
 install_apt() {

@@ -1,5 +1,6 @@
 #include "engine/model_scan.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
@@ -56,8 +57,8 @@ struct Reader {
   }
 };
 
-constexpr int kModelGraph = 7, kGraphNode = 1, kGraphInitializer = 5, kNodeOpType = 4,
-              kTensorDataType = 2;
+constexpr int kModelGraph = 7, kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11,
+              kGraphOutput = 12, kNodeOpType = 4, kTensorDataType = 2, kTensorName = 8;
 // onnx.TensorProto.DataType
 constexpr uint64_t kFloat = 1, kUInt16 = 4, kInt16 = 5, kFloat16 = 10;
 
@@ -66,10 +67,41 @@ bool is_quant_op(std::string_view op) {
          op == "ConvInteger" || op == "MatMulInteger" || op == "DynamicQuantizeLinear";
 }
 
+std::string str(const Reader& r) {
+  return std::string(reinterpret_cast<const char*>(r.p), r.end - r.p);
+}
+
+// ValueInfoProto{name=1, type=2: TypeProto{tensor_type=1: {elem_type=1, shape=2:
+// TensorShapeProto{dim=1: {dim_value=1, dim_param=2}}}}}
+OnnxValueInfo value_info(Reader r) {
+  OnnxValueInfo v;
+  r.for_each([&](int f, int w, Reader sub, uint64_t) {
+    if (f == 1 && w == 2) v.name = str(sub);
+    if (f != 2 || w != 2) return;
+    sub.for_each([&](int tf, int tw, Reader tensor, uint64_t) {
+      if (tf != 1 || tw != 2) return;
+      tensor.for_each([&](int ef, int ew, Reader shape, uint64_t ev) {
+        if (ef == 1 && ew == 0) v.elem_type = static_cast<int>(ev);
+        if (ef != 2 || ew != 2) return;
+        shape.for_each([&](int df, int dw, Reader dim, uint64_t) {
+          if (df != 1 || dw != 2) return;
+          int64_t d = -1;
+          dim.for_each([&](int vf, int vw, Reader, uint64_t dv) {
+            if (vf == 1 && vw == 0) d = static_cast<int64_t>(dv);
+          });
+          v.dims.push_back(d);
+        });
+      });
+    });
+  });
+  return v;
+}
+
 }  // namespace
 
 OnnxSummary scan_onnx(const void* data, size_t size) {
   OnnxSummary s;
+  std::vector<std::string> initializer_names;
   const auto* bytes = static_cast<const uint8_t*>(data);
   Reader model{bytes, bytes + size};
   bool ok = model.for_each([&](int field, int wire, Reader graph, uint64_t) {
@@ -84,16 +116,28 @@ OnnxSummary scan_onnx(const void* data, size_t size) {
           }
         });
       } else if (gfield == kGraphInitializer) {
-        item.for_each([&](int tfield, int twire, Reader, uint64_t v) {
+        item.for_each([&](int tfield, int twire, Reader name, uint64_t v) {
+          if (tfield == kTensorName && twire == 2) initializer_names.push_back(str(name));
           if (tfield != kTensorDataType || twire != 0) return;
           if (v == kFloat) ++s.float_initializers;
           if (v == kFloat16) ++s.half_initializers;
           if (v == kUInt16 || v == kInt16) s.has_16bit_quant = true;
         });
+      } else if (gfield == kGraphInput) {
+        s.inputs.push_back(value_info(item));
+      } else if (gfield == kGraphOutput) {
+        s.outputs.push_back(value_info(item));
       }
     });
   });
   s.parsed = ok;
+  s.inputs.erase(std::remove_if(s.inputs.begin(), s.inputs.end(),
+                                [&](const OnnxValueInfo& v) {
+                                  return std::find(initializer_names.begin(),
+                                                   initializer_names.end(),
+                                                   v.name) != initializer_names.end();
+                                }),
+                 s.inputs.end());
   return s;
 }
 

@@ -2,6 +2,9 @@
 
 #include "engine/engine.h"
 #include "engine/ort/ort_engine.h"
+#ifdef VASDK_WITH_OPENCV_DNN
+#include "engine/opencv/opencv_engine.h"
+#endif
 
 namespace vas {
 namespace {
@@ -20,11 +23,21 @@ Result<std::unique_ptr<Engine>> make_ort(const ModelSource& m, const EngineOptio
                 : create_ort_engine(m.name, o);
 }
 
+#ifdef VASDK_WITH_OPENCV_DNN
+Result<std::unique_ptr<Engine>> make_opencv(const ModelSource& m, const EngineOptions& o) {
+  return m.data ? create_opencv_engine_from_memory(m.data, m.size, m.name, o)
+                : create_opencv_engine(m.name, o);
+}
+#endif
+
 // Registered explicitly rather than by static initialisers, which a static link may drop.
 // A new backend adds one folder under engine/ and one line here.
 const std::vector<std::pair<std::string, Factory>>& backends() {
   static const std::vector<std::pair<std::string, Factory>> table = {
       {"ort", &make_ort},
+#ifdef VASDK_WITH_OPENCV_DNN
+      {"opencv", &make_opencv},
+#endif
   };
   return table;
 }

@@ -188,6 +188,13 @@ TEST(ModelScan, ReadsPrecisionFromTheGraph) {
   EXPECT_FALSE(s.has_quant_ops);
   EXPECT_GT(s.float_initializers, 10u);
   EXPECT_EQ(precision_of(s), "fp32");
+  ASSERT_EQ(s.inputs.size(), 1u);
+  EXPECT_EQ(s.inputs[0].name, "images");
+  EXPECT_EQ(s.inputs[0].elem_type, 1);
+  EXPECT_EQ(s.inputs[0].dims, (std::vector<int64_t>{-1, 3, -1, -1}));
+  ASSERT_EQ(s.outputs.size(), 2u);
+  EXPECT_EQ(s.outputs[1].name, "yolo_1");
+  EXPECT_EQ(s.outputs[1].dims[1], 255);
   // Garbage never crashes and is reported as unparsed.
   std::mt19937 rng(7);
   std::string junk(4096, '\0');
