@@ -69,8 +69,8 @@ Status parse_rule(const json& j, const std::string& where, RuleConfig* r) {
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!allowed.count(it.key()))
-      return invalid_config(where + "." + it.key() + ": unknown field for a " +
-                            rule_type_name(r->type) + " rule");
+      return invalid_config(where + "." + it.key() + ": unknown field for rule type '" +
+                            rule_type_name(r->type) + "'");
   }
   auto req = [&](const char* k) -> Result<const json*> {
     auto it = j.find(k);

@@ -23,14 +23,19 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Associator",
     "BackendUnavailableError",
+    "BestShot",
+    "BestShotSelector",
     "Detections",
     "Detector",
+    "Event",
     "InvalidArgumentError",
     "InvalidConfigError",
     "InvalidModelError",
     "IoError",
     "NotFoundError",
+    "Rules",
     "TrackState",
     "Tracker",
     "Tracks",
@@ -42,6 +47,11 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Associator": "analytics",
+    "BestShot": "analytics",
+    "BestShotSelector": "analytics",
+    "Event": "analytics",
+    "Rules": "analytics",
     "Tracker": "track",
     "Tracks": "track",
     "TrackState": "track",
@@ -52,6 +62,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from .analytics import Associator, BestShot, BestShotSelector, Event, Rules
     from .detector import Detections, Detector
     from .track import Tracker, Tracks, TrackState
     from .video import VideoReader, VideoWriter

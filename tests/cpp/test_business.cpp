@@ -268,7 +268,7 @@ TEST(RulesConfig, ErrorsNameTheOffendingField) {
             "rules[0].line: needs exactly 2 points, got 1");
   EXPECT_EQ(error_of(R"({"rules": [{"id": "l", "type": "line_crossing", "line": [[0, 0], [1, 1]],
                        "dwell_s": 3}]})"),
-            "rules[0].dwell_s: unknown field for a line_crossing rule");
+            "rules[0].dwell_s: unknown field for rule type 'line_crossing'");
   EXPECT_EQ(error_of(R"({"rules": [{"id": "z", "type": "loitering", "polygon": )" + sq + "}]}"),
             "rules[0].dwell_s: missing");
   EXPECT_EQ(error_of(R"({"rules": [{"id": "z", "type": "loitering", "dwell_s": -1, "polygon": )" +
