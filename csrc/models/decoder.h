@@ -5,10 +5,10 @@
 #include <memory>
 #include <vector>
 
+#include "core/detection.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "engine/engine.h"
-#include "core/detection.h"
 #include "models/model_card.h"
 
 namespace vas {
@@ -32,5 +32,8 @@ class OutputDecoder {
 };
 
 Result<std::unique_ptr<OutputDecoder>> make_decoder(const ModelCard& card);
+
+// Decoders for exported YOLOv5 / YOLOv8 graphs (one flat output), in yolo_flat_decoder.cpp.
+std::unique_ptr<OutputDecoder> make_yolo_flat_decoder(const ModelCard& card);
 
 }  // namespace vas

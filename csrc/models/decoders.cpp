@@ -178,6 +178,7 @@ Result<std::unique_ptr<OutputDecoder>> make_decoder(const ModelCard& card) {
     return std::unique_ptr<OutputDecoder>(
         new YoloDarknetDecoder(card.yolo_heads, static_cast<int>(card.classes.size())));
   }
+  if (card.decoder == "yolov5" || card.decoder == "yolov8") return make_yolo_flat_decoder(card);
   if (card.decoder == "centerface") {
     return std::unique_ptr<OutputDecoder>(
         new CenterFaceDecoder(card.named_outputs, card.decoder_stride));

@@ -103,6 +103,16 @@ Status parse_decoder(const json& dec, ModelCard* card) {
       }
       card->yolo_heads.push_back(std::move(head));
     }
+  } else if (card->decoder == "yolov5" || card->decoder == "yolov8") {
+    // One output: [N, boxes, 5 + C] (v5: cx, cy, w, h, objectness, class scores) or
+    // [N, 4 + C, boxes] / [N, boxes, 4 + C] (v8: no objectness), in input pixels.
+    if (!outs->is_array() || outs->size() != 1) {
+      return invalid_config("decoder.outputs must hold exactly one output for " + card->decoder);
+    }
+    VAS_RETURN_IF_ERROR(check_keys((*outs)[0], {"name"}, "decoder.outputs[0]"));
+    YoloHead head;
+    VAS_RETURN_IF_ERROR(get((*outs)[0], "name", "decoder.outputs[0]", &head.output, true));
+    card->yolo_heads.push_back(std::move(head));
   } else if (card->decoder == "centerface") {
     VAS_RETURN_IF_ERROR(
         check_keys(*outs, {"heatmap", "scale", "offset", "landmarks"}, "decoder.outputs"));
@@ -114,7 +124,7 @@ Status parse_decoder(const json& dec, ModelCard* card) {
     if (card->decoder_stride <= 0) card->decoder_stride = 4;
   } else {
     return invalid_config("decoder.type '" + card->decoder +
-                          "' is unknown (yolo_darknet, centerface)");
+                          "' is unknown (yolo_darknet, yolov5, yolov8, centerface)");
   }
   return Status::ok();
 }

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "models/decoder.h"
 #include "core/detection.h"
-#include "models/nms.h"
+#include "models/decoder.h"
 #include "models/model_card.h"
+#include "models/nms.h"
 
 namespace vas {
 namespace {
@@ -125,6 +125,66 @@ TEST(YoloDecoder, DecodesAKnownCell) {
   ASSERT_TRUE(dec.value()->bind(infos).is_ok());
   outs[0].reshape(DataType::kFloat32, {1, 6, 1, 2});  // wrong channel count
   EXPECT_EQ(dec.value()->decode(outs, 0, ctx, &dets).code(), StatusCode::kInvalidModel);
+}
+
+}  // namespace
+}  // namespace vas
+
+namespace vas {
+namespace {
+
+ModelCard flat_card(const std::string& type) {
+  const std::string json =
+      R"({"name": "flat", "input": {"name": "images", "width": 64, "height": 64},
+    "decoder": {"type": ")" +
+      type + R"(", "outputs": [{"name": "output0"}]},
+    "classes": ["person", "car", "dog"], "score_threshold": 0.3})";
+  auto card = parse_model_card(json, "flat");
+  EXPECT_TRUE(card.is_ok()) << card.status().message();
+  return card.value();
+}
+
+// Two candidate boxes: box 0 is a confident "car", box 1 falls under the threshold.
+void fill(Tensor* t, bool objectness, bool attr_major) {
+  const int attrs = (objectness ? 5 : 4) + 3, boxes = 2;
+  t->reshape(DataType::kFloat32, attr_major ? std::vector<int64_t>{1, attrs, boxes}
+                                            : std::vector<int64_t>{1, boxes, attrs});
+  const float rows[2][8] = {{32, 20, 10, 8, 0.9f, 0.1f, 0.8f, 0.05f},
+                            {10, 10, 4, 4, 0.2f, 0.9f, 0.1f, 0.1f}};
+  for (int b = 0; b < boxes; ++b) {
+    for (int a = 0, src = 0; a < attrs; ++a, ++src) {
+      if (!objectness && a == 4) ++src;  // v8 rows have no objectness column
+      t->as<float>()[attr_major ? a * boxes + b : b * attrs + a] = rows[b][src];
+    }
+  }
+}
+
+TEST(YoloFlatDecoder, DecodesV5AndBothV8Layouts) {
+  for (const auto& [type, attr_major] : std::vector<std::pair<std::string, bool>>{
+           {"yolov5", false}, {"yolov8", true}, {"yolov8", false}}) {
+    ModelCard card = flat_card(type);
+    auto dec = make_decoder(card);
+    ASSERT_TRUE(dec.is_ok());
+    ASSERT_TRUE(dec.value()->bind({{"output0", DataType::kFloat32, {-1, -1, -1}}}).is_ok());
+    std::vector<Tensor> outs(1);
+    fill(&outs[0], type == "yolov5", attr_major);
+    DecodeContext ctx;
+    ctx.input_width = ctx.input_height = 64;
+    ctx.score_threshold = card.score_threshold;
+    std::vector<Detection> dets;
+    ASSERT_TRUE(dec.value()->decode(outs, 0, ctx, &dets).is_ok()) << type;
+    ASSERT_EQ(dets.size(), type == "yolov5" ? 1u : 2u) << type;  // v5 drops box 1 by objectness
+    EXPECT_EQ(dets[0].class_id, 1);
+    EXPECT_NEAR(dets[0].score, type == "yolov5" ? 0.72f : 0.8f, 1e-5);
+    EXPECT_FLOAT_EQ(dets[0].x1, 27);
+    EXPECT_FLOAT_EQ(dets[0].y2, 24);
+    outs[0].reshape(DataType::kFloat32, {1, 2, 6});
+    EXPECT_EQ(dec.value()->decode(outs, 0, ctx, &dets).code(), StatusCode::kInvalidModel);
+  }
+  auto two = parse_model_card(R"({"name": "x", "input": {"name": "i", "width": 8, "height": 8},
+    "decoder": {"type": "yolov8", "outputs": [{"name": "a"}, {"name": "b"}]}, "classes": ["c"]})",
+                              "two");
+  EXPECT_NE(two.status().message().find("exactly one output"), std::string::npos);
 }
 
 }  // namespace
