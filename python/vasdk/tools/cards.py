@@ -25,7 +25,7 @@ __all__ = [
     "yolo_darknet_card",
 ]
 
-DECODER_TYPES = ("yolo_darknet", "centerface")
+DECODER_TYPES = ("yolo_darknet", "yolov5", "yolov8", "centerface")
 _CENTERFACE_OUTPUTS = ("heatmap", "scale", "offset", "landmarks")
 
 
@@ -204,6 +204,13 @@ def validate_card(card: Mapping[str, Any]) -> None:
                 ),
                 f"'decoder.outputs[{i}].anchors' must be a list of [w, h]",
             )
+    elif dec["type"] in ("yolov5", "yolov8"):
+        outs = dec.get("outputs")
+        _require(
+            isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict)
+            and set(outs[0]) == {"name"} and isinstance(outs[0]["name"], str),
+            "'decoder.outputs' must hold exactly one {\"name\": ...} for yolov5/yolov8",
+        )
     else:
         outs = dec.get("outputs")
         _require(
