@@ -69,8 +69,11 @@ def split(n_frames: int, calib_step: int, n_eval: int = 100) -> tuple[list[int],
 
 
 def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: int,
-              only: list[str], tag: str) -> dict[str, Any]:
-    spec = MODELS[name]
+              only: list[str], tag: str, all_classes: bool = False,
+              optimization: str = "all") -> dict[str, Any]:
+    spec = dict(MODELS[name])
+    if all_classes:
+        spec["classes"] = None
     model = asset_path(f"{name}.onnx")
     video = asset_path(spec["video"])
     calib_idx, eval_idx = split(spec["frames"], spec["calib_step"])
@@ -91,6 +94,7 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
         variants.append(Variant(vname, dst))
 
     final = evaluate(variants, frames, threads=(1, 2), latency_frames=latency_frames, latency_reps=reps,
+                     optimization=optimization,
                      classes=spec["classes"], progress=True, title=name,
                      frame_source=f"{spec['video']}: {len(eval_idx)} frames spread over the clip, "
                                   f"none of the {len(calib_idx)} calibration frames (every "
@@ -118,6 +122,10 @@ def main() -> int:
                         "int8-ort-defaults)")
     p.add_argument("--tag", default="quantize",
                    help="output names: TAG.json, TAG_<model>.md (default quantize)")
+    p.add_argument("--all-classes", action="store_true",
+                   help="score agreement over all classes (default: the deployed class list)")
+    p.add_argument("--optimization", choices=["basic", "extended", "all"], default="all",
+                   help="runtime graph optimization level (default all)")
     p.add_argument("--reps", type=int, default=3, help="latency repetitions (default 3)")
     p.add_argument("--latency-frames", type=int, default=30, help="frames timed per repetition (default 30)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
@@ -132,7 +140,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vasdk-bench-q-") as tmp:
         for name in args.models.split(","):
             print(f"{name}:", flush=True)
-            rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, args.tag)
+            rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, args.tag,
+                            args.all_classes, args.optimization)
             results[name] = rep
             print()
             print("detect: preprocess + inference + decode (vasdk.Detector); infer: the model alone "
