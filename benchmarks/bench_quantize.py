@@ -104,9 +104,11 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
     final["notes"] = [
         "Latency: median over repetitions of the per-repetition median; the machine (2 cores) was "
         "shared with other work while measuring.",
-        "int8-*: uint8 activations, int8 per-channel weights, detection heads kept in float; "
-        "int8-minmax-qheads also quantizes the heads (onnxruntime's default behaviour); "
-        "w8a16: int16 activations (slow on CPU by design, accuracy study only).",
+        "int8-minmax/-percentile/-entropy: uint8 activations, int8 per-channel weights, detection "
+        "heads kept in float; int8-minmax-qheads also quantizes the heads (as onnxruntime does by "
+        "default); int8-ort-defaults: onnxruntime's defaults (int8 activations, per-tensor weights, "
+        "everything quantized); w8a16: int16 activations (slow on CPU by design, accuracy study "
+        "only; its card says int8, the weights' type).",
         "Entropy uses a 2048-bin histogram and 128 quantized bins (onnxruntime's calibrator "
         "created directly, ranges clipped to the observed min/max).",
     ]
