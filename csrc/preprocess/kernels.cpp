@@ -229,11 +229,25 @@ VAS_AVX2 VAS_INLINE void load8(const Plan& p, const Rows& r, int x, int t, __m25
   }
 }
 
+// `next` is the source row the following pass will read (rows of nullptr: none); it is
+// prefetched along the way, because each source row is read once and gathers do not train
+// the hardware prefetcher, so the first touch of a row would otherwise wait on memory.
 template <PixelFormat F>
-VAS_AVX2 void hpass2_avx2(const Plan& p, const Rows& r, float* h) {
+VAS_AVX2 void hpass2_avx2(const Plan& p, const Rows& r, float* h, const Rows& next) {
   float* out[3] = {h, h + p.cw, h + 2 * p.cw};
   const int end = p.x_vec_end;
   for (int x = 0; x < end; x += 8) {
+    if (next.p0 != nullptr) {
+      const char* q = reinterpret_cast<const char*>(next.p0 + p.off0[x]);
+      _mm_prefetch(q, _MM_HINT_T0);
+      _mm_prefetch(q + 64, _MM_HINT_T0);
+      if (next.p1 != nullptr) {
+        _mm_prefetch(reinterpret_cast<const char*>(next.p1 + p.coff0[x]), _MM_HINT_T0);
+      }
+      if (next.p2 != nullptr) {
+        _mm_prefetch(reinterpret_cast<const char*>(next.p2 + p.coff0[x]), _MM_HINT_T0);
+      }
+    }
     __m256 a[3];
     load8<F>(p, r, x, 0, a);
     if (!p.x2.single) {
@@ -242,7 +256,15 @@ VAS_AVX2 void hpass2_avx2(const Plan& p, const Rows& r, float* h) {
       const __m256 w = _mm256_loadu_ps(p.x2.w1.data() + x);
       for (int c = 0; c < 3; ++c) a[c] = _mm256_fmadd_ps(_mm256_sub_ps(b[c], a[c]), w, a[c]);
     }
-    for (int c = 0; c < 3; ++c) _mm256_storeu_ps(out[c] + x, a[p.sel[c]]);
+    // Output channel order: sel is {0,1,2} (RGB) or {2,1,0} (BGR).
+    if (p.sel[0] == 0) {
+      _mm256_storeu_ps(out[0] + x, a[0]);
+      _mm256_storeu_ps(out[2] + x, a[2]);
+    } else {
+      _mm256_storeu_ps(out[0] + x, a[2]);
+      _mm256_storeu_ps(out[2] + x, a[0]);
+    }
+    _mm256_storeu_ps(out[1] + x, a[1]);
   }
   hpass2_scalar<F>(p, r, h, end, p.cw);
 }
@@ -311,13 +333,16 @@ struct RowCache {
 };
 
 template <bool kAvx2, PixelFormat F>
-VAS_INLINE void hpass2(const Plan& p, const ImageView& src, int sy, float* h) {
+VAS_INLINE void hpass2(const Plan& p, const ImageView& src, int sy, float* h, int next_sy) {
   const Rows r = rows_of(src, sy);
 #if VAS_X86_AVX2
   if constexpr (kAvx2) {
-    hpass2_avx2<F>(p, r, h);
+    const Rows next = next_sy >= 0 ? rows_of(src, next_sy) : Rows{nullptr, nullptr, nullptr};
+    hpass2_avx2<F>(p, r, h, next);
     return;
   }
+#else
+  (void)next_sy;
 #endif
   hpass2_scalar<F>(p, r, h, 0, p.cw);
 }
@@ -325,12 +350,12 @@ VAS_INLINE void hpass2(const Plan& p, const ImageView& src, int sy, float* h) {
 // The horizontal row for source row sy, computed into the slot not holding `keep`.
 template <bool kAvx2, PixelFormat F>
 VAS_INLINE const float* cached_row(const Plan& p, const ImageView& src, RowCache* cache, int sy,
-                                   int keep) {
+                                   int keep, int next_sy) {
   for (int s = 0; s < 2; ++s) {
     if (cache->tag[s] == sy) return cache->buf[s];
   }
   const int s = cache->tag[0] == keep ? 1 : 0;
-  hpass2<kAvx2, F>(p, src, sy, cache->buf[s]);
+  hpass2<kAvx2, F>(p, src, sy, cache->buf[s], next_sy);
   cache->tag[s] = sy;
   return cache->buf[s];
 }
@@ -349,9 +374,12 @@ VAS_INLINE void rows_typed(const Plan& p, const ImageView& src, T* dst, int yb, 
       }
       const int y0 = p.y2.i0[r], y1 = p.y2.i1[r];
       const float wy = p.y2.w1[r];
-      const float* r0 = cached_row<kAvx2, F>(p, src, &cache, y0, y1);
-      const float* r1 =
-          (wy != 0.0f && y1 != y0) ? cached_row<kAvx2, F>(p, src, &cache, y1, y0) : nullptr;
+      const bool two = wy != 0.0f && y1 != y0;
+      // The rows the next output row will read, for prefetching.
+      const bool more = r + 1 < p.ch && oy + 1 < ye;
+      const int n0 = more ? p.y2.i0[r + 1] : -1;
+      const float* r0 = cached_row<kAvx2, F>(p, src, &cache, y0, y1, two ? y1 : n0);
+      const float* r1 = two ? cached_row<kAvx2, F>(p, src, &cache, y1, y0, n0) : nullptr;
       emit_row<T>(p, dst, oy, r0, r1, wy);
     }
     return;

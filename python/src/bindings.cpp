@@ -181,6 +181,7 @@ class PyVideoWriter {
 
 void init_engine(py::module_& m);
 void init_track(py::module_& m);
+void init_preprocess(py::module_& m);
 void init_analytics(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
@@ -203,6 +204,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("available_backends", &vas::available_backends);
   init_engine(m);
   init_track(m);
+  init_preprocess(m);
   init_analytics(m);
   m.def("status_name", [](int code) {
     return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code)));
