@@ -25,14 +25,26 @@ struct KalmanState {
   Vec x = Vec::Zero();
   Mat P = Mat::Identity();
 
-  // x = F x; P = F P F^T + Q.
+  // x = F x; P = F P F^T + Q for a dense F and Q (the general form, kept as the reference).
   void predict(const Mat& F, const Mat& Q) {
     x = F * x;
     P = F * P * F.transpose() + Q;
   }
 
-  // Standard update with the Joseph-form covariance, the same equations as filterpy's
-  // KalmanFilter.update, so both agree to rounding.
+  // The same for the constant-velocity F = I + E, where E adds state[kOffset + i] to state[i]
+  // for i < kCoupled, and a diagonal Q: F P F^T is row and column additions, not products.
+  template <int kCoupled, int kOffset>
+  void predict_constant_velocity(const Vec& q_diagonal) {
+    for (int i = 0; i < kCoupled; ++i) {
+      x(i) += x(kOffset + i);
+      P.row(i) += P.row(kOffset + i);
+    }
+    for (int i = 0; i < kCoupled; ++i) P.col(i) += P.col(kOffset + i);
+    P.diagonal() += q_diagonal;
+  }
+
+  // Standard update for a general H, with the Joseph-form covariance as filterpy's
+  // KalmanFilter.update computes it (the reference form).
   void update(const MeasVec& z, const ObsMat& H, const MeasMat& R) {
     const MeasVec y = z - H * x;
     const Eigen::Matrix<double, N, M> PHt = P * H.transpose();
@@ -41,6 +53,18 @@ struct KalmanState {
     x += K * y;
     const Mat IKH = Mat::Identity() - K * H;
     P = IKH * P * IKH.transpose() + K * R * K.transpose();
+  }
+
+  // The same update for H = [I 0] (the first M states are measured) and a diagonal R, using
+  // P' = P - K H P, which equals the Joseph form for the optimal gain: O(N^2 M), no N^3.
+  void update_direct(const MeasVec& z, const MeasVec& r_diagonal) {
+    const MeasVec y = z - x.template head<M>();
+    const Eigen::Matrix<double, N, M> PHt = P.template leftCols<M>();
+    MeasMat S = P.template topLeftCorner<M, M>();
+    S.diagonal() += r_diagonal;
+    const Eigen::Matrix<double, N, M> K = S.llt().solve(PHt.transpose()).transpose();
+    x.noalias() += K * y;
+    P.noalias() -= K * PHt.transpose();
   }
 };
 
@@ -101,10 +125,17 @@ struct SortMotion {
   static void predict(State* s) {
     // An area that would turn negative stops shrinking instead.
     if (s->x(6) + s->x(2) <= 0) s->x(6) = 0.0;
-    s->predict(F(), Q());
+    s->predict_constant_velocity<3, 4>(Q().diagonal());
   }
 
-  static void update(const BoxF& b, State* s) { s->update(measure(b), H(), R()); }
+  static void update(const BoxF& b, State* s) { s->update_direct(measure(b), R().diagonal()); }
+
+  // The dense reference forms, for tests.
+  static void predict_reference(State* s) {
+    if (s->x(6) + s->x(2) <= 0) s->x(6) = 0.0;
+    s->predict(F(), Q());
+  }
+  static void update_reference(const BoxF& b, State* s) { s->update(measure(b), H(), R()); }
 
   static BoxF box(const State& s) {
     const double area = std::max(0.0, s.x(2)), aspect = std::max(0.0, s.x(3));
@@ -142,17 +173,21 @@ struct XyahMotion {
     return z;
   }
 
-  // Process noise for the current height (before the prediction).
-  static State::Mat process_noise(double h) {
+  // Diagonal of the process noise for the current height (before the prediction).
+  static State::Vec process_noise_diagonal(double h) {
     State::Vec d;
     d << kStdPos * h, kStdPos * h, 1e-2, kStdPos * h, kStdVel * h, kStdVel * h, 1e-5, kStdVel * h;
-    return d.array().square().matrix().asDiagonal();
+    return d.array().square().matrix();
   }
-  // Measurement noise for the predicted height.
-  static State::MeasMat measurement_noise(double h) {
+  static State::Mat process_noise(double h) { return process_noise_diagonal(h).asDiagonal(); }
+  // Diagonal of the measurement noise for the predicted height.
+  static State::MeasVec measurement_noise_diagonal(double h) {
     State::MeasVec d;
     d << kStdPos * h, kStdPos * h, 1e-1, kStdPos * h;
-    return d.array().square().matrix().asDiagonal();
+    return d.array().square().matrix();
+  }
+  static State::MeasMat measurement_noise(double h) {
+    return measurement_noise_diagonal(h).asDiagonal();
   }
 
   static void initiate(const BoxF& b, State* s) {
@@ -166,9 +201,17 @@ struct XyahMotion {
     s->P = d.array().square().matrix().asDiagonal();
   }
 
-  static void predict(State* s) { s->predict(F(), process_noise(s->x(3))); }
+  static void predict(State* s) {
+    s->predict_constant_velocity<4, 4>(process_noise_diagonal(s->x(3)));
+  }
 
   static void update(const BoxF& b, State* s) {
+    s->update_direct(measure(b), measurement_noise_diagonal(s->x(3)));
+  }
+
+  // The dense reference forms, for tests.
+  static void predict_reference(State* s) { s->predict(F(), process_noise(s->x(3))); }
+  static void update_reference(const BoxF& b, State* s) {
     s->update(measure(b), H(), measurement_noise(s->x(3)));
   }
 

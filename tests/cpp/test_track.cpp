@@ -181,6 +181,36 @@ TEST(Kalman, ConstantVelocityIsLearned) {
   }
 }
 
+template <typename Motion>
+void expect_fast_path_matches_reference(uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.0f, 2.0f);
+  BoxF b{200, 100, 250, 220};
+  typename Motion::State fast, ref;
+  Motion::initiate(b, &fast);
+  Motion::initiate(b, &ref);
+  for (int k = 1; k < 80; ++k) {
+    Motion::predict(&fast);
+    Motion::predict_reference(&ref);
+    if (k % 6 != 0) {
+      b = {b.x1 + 3 + n(rng), b.y1 + 1 + n(rng), b.x2 + 3 + n(rng), b.y2 + 1 + n(rng)};
+      Motion::update(b, &fast);
+      Motion::update_reference(b, &ref);
+    }
+    const double scale = 1.0 + ref.P.cwiseAbs().maxCoeff();
+    ASSERT_LT((fast.x - ref.x).cwiseAbs().maxCoeff(), 1e-9 * (1.0 + ref.x.cwiseAbs().maxCoeff()))
+        << "step " << k;
+    ASSERT_LT((fast.P - ref.P).cwiseAbs().maxCoeff(), 1e-9 * scale) << "step " << k;
+  }
+}
+
+TEST(Kalman, StructuredStepsMatchTheDenseReference) {
+  for (uint32_t seed = 0; seed < 5; ++seed) {
+    expect_fast_path_matches_reference<SortMotion>(seed);
+    expect_fast_path_matches_reference<XyahMotion>(seed);
+  }
+}
+
 // ---- trackers -----------------------------------------------------------------------------
 
 Detection det(float x, float y, float w = 40, float h = 80, float score = 0.9f, int cls = 0) {
