@@ -38,7 +38,9 @@ void make_taps2(int src, int dst, Interp interp, detail::Taps2* t) {
   t->i0.resize(dst);
   t->i1.resize(dst);
   t->w1.resize(dst);
-  const double ratio = static_cast<double>(src) / dst;
+  // 1 / (dst / src), computed the way cv2.resize does, so the taps land on the same pixels
+  // even where src / dst is an integer that the two formulas round differently.
+  const double ratio = 1.0 / (static_cast<double>(dst) / src);
   bool single = true;
   for (int d = 0; d < dst; ++d) {
     int i0;
