@@ -217,7 +217,8 @@ def compute_ranges(model_path: str | os.PathLike[str], reader: FrameDataReader, 
 
     Frames are fed ``chunk`` at a time so that memory stays bounded by a few frames'
     activations. Entropy thresholds are symmetric by construction; they are clipped to the
-    observed min/max so one-sided tensors (after ReLU) keep their full 8-bit resolution.
+    observed min/max so one-sided tensors (after ReLU) keep their full 8-bit resolution. The
+    image input always keeps its observed min/max.
     """
     from onnxruntime.quantization import CalibrationMethod, TensorsData, create_calibrator
     from onnxruntime.quantization.calibrate import TensorData
@@ -244,17 +245,25 @@ def compute_ranges(model_path: str | os.PathLike[str], reader: FrameDataReader, 
                 reader.set_range(s, s + chunk)
                 cal.collect_data(reader)
             data = cal.compute_data()
-            if method != "entropy":
-                return data
-            hist = cal.collector.histogram_dict
-            clipped: dict[str, TensorData] = {}
-            for name, td in data.items():
-                lo, hi = td.range_value
-                if name in hist:
-                    mn, mx = hist[name][2], hist[name][3]
-                    lo = np.maximum(lo, np.asarray(mn, lo.dtype)).astype(lo.dtype)
-                    hi = np.minimum(hi, np.asarray(mx, hi.dtype)).astype(hi.dtype)
-                clipped[name] = TensorData(lowest=lo, highest=hi, hist=td.hist, bins=td.bins)
-            return TensorsData(cal_method, clipped)
+            coll = getattr(cal, "collector", None)
+            seen = {k: (v[2], v[3]) for k, v in (coll.histogram_dict.items() if coll else [])}
         finally:
             del cal
+    # The image input keeps its full observed range whatever the method: its distribution is
+    # known (pixel levels) and a clipped input saturates every bright pixel for all layers.
+    blobs = reader.blobs
+    in_lo = np.float32(min(float(b.min()) for b in blobs))
+    in_hi = np.float32(max(float(b.max()) for b in blobs))
+    out: dict[str, TensorData] = {}
+    for name, td in data.items():
+        lo, hi = td.range_value
+        if name == reader.input_name:
+            lo = np.asarray(in_lo, lo.dtype).reshape(lo.shape)
+            hi = np.asarray(in_hi, hi.dtype).reshape(hi.shape)
+        elif method == "entropy" and name in seen:
+            mn, mx = seen[name]
+            lo = np.maximum(lo, np.asarray(mn, lo.dtype)).astype(lo.dtype)
+            hi = np.minimum(hi, np.asarray(mx, hi.dtype)).astype(hi.dtype)
+        kw = {k: getattr(td, k) for k in ("hist", "bins") if hasattr(td, k)}
+        out[name] = TensorData(lowest=lo, highest=hi, **kw)
+    return TensorsData(cal_method, out)
