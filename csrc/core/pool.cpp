@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -12,6 +13,8 @@ namespace detail {
 // Header in front of every block's data. The pool's free lists are intrusive (next), so
 // acquiring and releasing never allocate.
 struct PoolBlock {
+  static constexpr uint64_t kMagic = 0x766173706f6f6c31ull;  // "vaspool1"
+  uint64_t magic = kMagic;
   PoolCore* core = nullptr;
   PoolBlock* next = nullptr;
   std::atomic<int> refs{0};
@@ -24,8 +27,15 @@ class PoolCore {
  public:
   PoolCore(const PoolConfig& config, std::vector<size_t> classes)
       : config_(config), classes_(std::move(classes)), free_(classes_.size(), nullptr) {
+    if (config_.allocator == nullptr && config_.hooks.alloc != nullptr &&
+        config_.hooks.free != nullptr) {
+      hook_allocator_ = std::make_unique<HookAllocator>(config_.hooks);
+      config_.allocator = hook_allocator_.get();
+    }
     if (config_.allocator == nullptr) config_.allocator = default_allocator();
-    header_ = (sizeof(PoolBlock) + config_.alignment - 1) / config_.alignment * config_.alignment;
+    // The header ends with a back pointer to the block, just before the data.
+    header_ = (sizeof(PoolBlock) + sizeof(PoolBlock*) + config_.alignment - 1) / config_.alignment *
+              config_.alignment;
     stats_.capacity_bytes = config_.capacity_bytes;
   }
 
@@ -176,6 +186,7 @@ class PoolCore {
     b->core = this;
     b->size_class = cls;
     b->data = static_cast<unsigned char*>(mem) + header_;
+    std::memcpy(b->data - sizeof(PoolBlock*), &b, sizeof(PoolBlock*));
     stats_.reserved_bytes += need;
     return b;
   }
@@ -183,6 +194,7 @@ class PoolCore {
   void free_block_locked(PoolBlock* b) noexcept {
     const size_t need = classes_[b->size_class];
     stats_.reserved_bytes -= need;
+    b->magic = 0;
     b->~PoolBlock();
     config_.allocator->deallocate(b, header_ + need, config_.alignment);
   }
@@ -206,6 +218,7 @@ class PoolCore {
   }
 
   PoolConfig config_;
+  std::unique_ptr<HookAllocator> hook_allocator_;  // when built from C hooks
   std::vector<size_t> classes_;
   std::vector<PoolBlock*> free_;
   size_t header_ = 0;
@@ -256,6 +269,32 @@ void PoolBuffer::reset() noexcept {
   if (b && b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) b->core->release(b);
 }
 
+namespace {
+
+detail::PoolBlock* block_of(void* data) {
+  if (data == nullptr) return nullptr;
+  detail::PoolBlock* b = nullptr;
+  std::memcpy(&b, static_cast<unsigned char*>(data) - sizeof(b), sizeof(b));
+  if (b == nullptr || b->magic != detail::PoolBlock::kMagic || b->data != data) return nullptr;
+  return b;
+}
+
+}  // namespace
+
+void* PoolBuffer::detach() noexcept {
+  detail::PoolBlock* b = block_;
+  block_ = nullptr;
+  return b ? b->data : nullptr;
+}
+
+PoolBuffer PoolBuffer::attach(void* data) noexcept { return PoolBuffer(block_of(data)); }
+
+PoolBuffer PoolBuffer::share(void* data) noexcept {
+  detail::PoolBlock* b = block_of(data);
+  if (b) b->refs.fetch_add(1, std::memory_order_relaxed);
+  return PoolBuffer(b);
+}
+
 // ---- Pool -------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Pool>> Pool::create(const PoolConfig& config) {
@@ -268,6 +307,9 @@ Result<std::unique_ptr<Pool>> Pool::create(const PoolConfig& config) {
   if (config.alignment < alignof(void*) || (config.alignment & (config.alignment - 1)) != 0) {
     return invalid_argument(who + "alignment " + std::to_string(config.alignment) +
                             " is not a power of two >= " + std::to_string(alignof(void*)));
+  }
+  if ((config.hooks.alloc == nullptr) != (config.hooks.free == nullptr)) {
+    return invalid_argument(who + "allocator hooks need both alloc and free");
   }
   if (config.capacity_bytes < config.min_block) {
     return invalid_argument(who + "capacity_bytes " + std::to_string(config.capacity_bytes) +

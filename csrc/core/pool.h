@@ -45,6 +45,9 @@ struct PoolConfig {
   size_t alignment = 64;  // power of two; data() of every buffer is aligned to it
   // Borrowed; nullptr means default_allocator(). Must outlive every buffer of the pool.
   Allocator* allocator = nullptr;
+  // C hooks (the C API's allocator): used when `allocator` is nullptr and hooks.alloc and
+  // hooks.free are set. The pool keeps its own HookAllocator alive until its last buffer.
+  AllocatorHooks hooks;
 };
 
 struct PoolStats {
@@ -79,6 +82,15 @@ class PoolBuffer {
   explicit operator bool() const { return block_ != nullptr; }
   // Drops this reference; the block returns to its pool when it was the last one.
   void reset() noexcept;
+
+  // For the C API, whose buffers are plain data pointers: detach() gives up this handle and
+  // returns data() carrying its reference; attach() turns such a pointer back into a handle
+  // that owns that reference. attach() of a pointer that is not a detached pool buffer
+  // returns an empty handle when it can tell (a magic number guards the block header).
+  void* detach() noexcept;
+  static PoolBuffer attach(void* data) noexcept;
+  // A new reference to the block holding a detached pointer (empty if not recognised).
+  static PoolBuffer share(void* data) noexcept;
 
  private:
   friend class detail::PoolCore;

@@ -466,6 +466,77 @@ VAS_API vas_status_t vas_rules_flush(vas_rules_t* rules, int64_t timestamp_us,
 VAS_API vas_status_t vas_rules_get_line_counts(const vas_rules_t* rules, const char* rule_id,
                                                int64_t* out_in, int64_t* out_out);
 
+/* ---- Memory pools ----------------------------------------------------------------------- */
+
+/* A bounded memory pool: a fixed-size block pool (min_block == max_block) or a size-class
+   arena (classes double from min_block up to max_block). The pool never holds more than
+   capacity_bytes of block memory; an acquisition that would cross the bound fails with
+   VAS_ERR_POOL_EXHAUSTED, which the caller can act on (drop a frame, wait, degrade). */
+typedef struct vas_pool vas_pool_t;
+
+typedef struct vas_pool_config {
+  uint32_t struct_size;  /* set by vas_pool_config_init() */
+  const char* name;      /* used in messages; NULL means "pool"; copied */
+  size_t min_block;      /* bytes of the smallest size class; > 0 */
+  size_t max_block;      /* bytes of the largest size class; >= min_block */
+  size_t capacity_bytes; /* hard bound on block bytes held (cached + in use); >= min_block */
+  int32_t thread_safe;   /* nonzero: locked, any thread; 0: unlocked, one thread at a time */
+  size_t alignment;      /* power of two >= sizeof(void*); 0 means 64 */
+  /* Optional allocator hooks; both NULL means the built-in allocator. alloc must return
+     memory aligned to `alignment` or NULL; free gets the pointer and size alloc saw. They are
+     called from the threads that use the pool and must stay valid until every buffer of the
+     pool has been released (which may be after vas_pool_destroy). */
+  void* (*alloc)(size_t size, size_t alignment, void* user);
+  void (*free)(void* ptr, size_t size, void* user);
+  void* user; /* passed to alloc and free unchanged */
+} vas_pool_config_t;
+
+typedef struct vas_pool_stats {
+  uint32_t struct_size;      /* set by vas_pool_stats_init() */
+  uint64_t capacity_bytes;   /* the hard bound */
+  uint64_t reserved_bytes;   /* block bytes held from the allocator now */
+  uint64_t in_use_bytes;     /* block bytes of buffers currently out */
+  uint64_t in_use_buffers;   /* buffers currently out */
+  uint64_t high_water_bytes; /* maximum of in_use_bytes so far */
+  uint64_t hits;             /* acquisitions served from a cached block */
+  uint64_t misses;           /* acquisitions that called the allocator */
+  uint64_t failed;           /* acquisitions refused (exhausted or allocator failure) */
+} vas_pool_stats_t;
+
+/* Zeroes *config, sets struct_size, alignment 64 and thread_safe 1. Thread safety: any. */
+VAS_API void vas_pool_config_init(vas_pool_config_t* config);
+/* Zeroes *stats and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_pool_stats_init(vas_pool_stats_t* stats);
+
+/* Creates an empty pool; the config is copied. *out is freed with vas_pool_destroy().
+   Thread safety: any thread. */
+VAS_API vas_status_t vas_pool_create(const vas_pool_config_t* config, vas_pool_t** out);
+
+/* Destroys a pool; NULL is a no-op. Buffers still out stay valid: this is reported on stderr
+   and their memory goes back to the allocator when they are released. Check
+   vas_pool_get_stats() first to handle it yourself. Thread safety: per handle. */
+VAS_API void vas_pool_destroy(vas_pool_t* pool);
+
+/* Acquires a buffer of at least size bytes, aligned to the pool's alignment. *out_data
+   carries one reference, released with vas_buffer_release(). Errors: size 0
+   (VAS_ERR_INVALID_ARGUMENT), over max_block or the capacity (VAS_ERR_POOL_EXHAUSTED),
+   allocator failure (VAS_ERR_OUT_OF_MEMORY). Thread safety: any thread for a locked pool,
+   else one thread at a time. */
+VAS_API vas_status_t vas_pool_acquire(vas_pool_t* pool, size_t size, void** out_data);
+
+/* Adds a reference to a buffer from vas_pool_acquire() (so two owners can release it
+   independently). VAS_ERR_INVALID_ARGUMENT for NULL or a pointer that is not a pool
+   buffer. Thread safety: any thread. */
+VAS_API vas_status_t vas_buffer_retain(void* data);
+
+/* Drops one reference; the last one returns the block to its pool. NULL is a no-op.
+   Thread safety: as vas_pool_acquire for the buffer's pool. */
+VAS_API void vas_buffer_release(void* data);
+
+/* Copies the pool's statistics into *out (up to out->struct_size).
+   Thread safety: as vas_pool_acquire. */
+VAS_API vas_status_t vas_pool_get_stats(const vas_pool_t* pool, vas_pool_stats_t* out);
+
 /* VAS_CDEF_END */
 
 #ifdef __cplusplus
