@@ -1,30 +1,41 @@
 #!/usr/bin/env bash
-# Every test, from a fresh machine: set up, then
-#   1. C++ (GoogleTest), C API (C99) and export checks through ctest;
-#   2. the same C, C++ and C API tests under ASan + UBSan;
-#   3. pytest over the installed package (bindings, cffi C ABI, C sample, CLI, model tools);
-#   4. lint: ruff and clang-format.
-# Stages can be chosen: scripts/test.sh [--no-setup] [unit] [sanitize] [python] [lint]
+# Every test and quality gate, from a fresh machine: set up, then
+#   unit      C++ (GoogleTest), C API (C99) and export checks through ctest;
+#   abi       libvasdk.so against the committed ABI baseline (scripts/abi_check.sh);
+#   sanitize  the C, C++ and C API tests under ASan + UBSan (-fno-sanitize-recover=all);
+#   leak      the C sample from that build under LeakSanitizer on 20 frames of vtest.avi
+#             (scripts/leak_check.sh; --valgrind there for a memcheck run by hand);
+#   tsan      the multi-threaded tests under ThreadSanitizer (ctest label `tsan`, opt in by
+#             naming: see tests/CMakeLists.txt);
+#   python    pytest over the installed package (bindings, cffi C ABI, C sample, CLI, tools);
+#   lint      ruff and clang-format;
+#   tidy      clang-tidy on csrc/ and sdk/ with the checks in .clang-tidy, warnings as errors;
+#   fuzz      each libFuzzer target for FUZZ_SECONDS (default 25) from its seed corpus.
+# Stages can be chosen: scripts/test.sh [--no-setup] [STAGE...]. Every chosen stage runs even
+# after a failure; the summary lists each stage's time and result, and the exit status is
+# non-zero if any failed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 JOBS=$(nproc)
 SETUP=1
+ALL=(unit abi sanitize leak tsan python lint tidy fuzz)
 STAGES=()
 for a in "$@"; do
   case "$a" in
     --no-setup) SETUP=0 ;;
-    unit|sanitize|python|lint) STAGES+=("$a") ;;
-    *) echo "unknown argument: $a" >&2; exit 2 ;;
+    unit|abi|leak|sanitize|tsan|python|lint|tidy|fuzz) STAGES+=("$a") ;;
+    *) echo "unknown argument: $a (stages: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done
-[ ${#STAGES[@]} -gt 0 ] || STAGES=(unit sanitize python lint)
+[ ${#STAGES[@]} -gt 0 ] || STAGES=("${ALL[@]}")
+t_start=$(date +%s)
 [ "$SETUP" = 0 ] || "$ROOT/scripts/setup.sh"
+t_setup=$(( $(date +%s) - t_start ))
 
 export VASDK_ASSETS=$ROOT/.cache/assets
 export OPENBLAS_NUM_THREADS=1
 log() { printf '\n\033[1m[test] %s\033[0m\n' "$*"; }
-t_start=$(date +%s)
 
 cmake_build() {  # dir, extra cmake args...
   local dir=$1; shift
@@ -33,30 +44,87 @@ cmake_build() {  # dir, extra cmake args...
   cmake --build "$dir" -j "$JOBS"
 }
 
+stage_unit() {
+  log "C++ / C API tests (ctest)"
+  cmake_build build
+  ctest --test-dir build --output-on-failure -j "$JOBS"
+}
+
+stage_abi() {
+  log "ABI check against sdk/abi/libvasdk.abi"
+  [ -f build/sdk/libvasdk.so ] || cmake_build build
+  scripts/abi_check.sh --lib build/sdk/libvasdk.so
+}
+
+stage_leak() {
+  log "leak check: C sample under LeakSanitizer"
+  [ -x build-asan/samples/detect_video ] || cmake_build build-asan -DVASDK_SANITIZE=address,undefined
+  scripts/leak_check.sh --frames 20
+}
+
+stage_sanitize() {
+  log "C++ / C API tests under ASan + UBSan"
+  cmake_build build-asan -DVASDK_SANITIZE=address,undefined
+  # Leak checking on, and no suppressions: ORT (dlopen()ed, uninstrumented) reports none.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+}
+
+stage_tsan() {
+  log "multi-threaded tests under TSan (ctest -L tsan)"
+  cmake_build build-tsan -DVASDK_SANITIZE=thread -DVASDK_BUILD_SAMPLES=OFF
+  # ignore_noninstrumented_modules and the suppressions: see scripts/sanitizers/tsan.supp.
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$ROOT/scripts/sanitizers/tsan.supp" \
+    ctest --test-dir build-tsan -L tsan --output-on-failure -j "$JOBS"
+}
+
+stage_python() {
+  log "pytest"
+  .venv/bin/python -m pytest -q tests/python
+}
+
+stage_lint() {
+  log "ruff + clang-format"
+  .venv/bin/ruff check .
+  git ls-files -- '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
+}
+
+stage_tidy() {
+  log "clang-tidy (csrc/, sdk/)"
+  cmake -S "$ROOT" -B build-tidy -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+    -DVASDK_BUILD_TESTS=OFF -DVASDK_BUILD_SAMPLES=OFF -DVASDK_BUILD_PYTHON=OFF \
+    -DVASDK_ASSETS_DIR="$VASDK_ASSETS" >/dev/null
+  # Checks and WarningsAsErrors come from .clang-tidy; -quiet hides the per-file banner.
+  run-clang-tidy -p build-tidy -quiet -j "$JOBS" "$ROOT/(csrc|sdk)/.*\.cpp$" >build-tidy/tidy.log 2>&1 ||
+    { grep -E -A4 'error:|warning:' build-tidy/tidy.log | head -120; return 1; }
+}
+
+stage_fuzz() {
+  log "fuzz: each target ${FUZZ_SECONDS:-25} s"
+  scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-25}"
+}
+
+declare -A took result
+failed=0
 for stage in "${STAGES[@]}"; do
-  case "$stage" in
-    unit)
-      log "C++ / C API tests (ctest)"
-      cmake_build build
-      ctest --test-dir build --output-on-failure -j "$JOBS"
-      ;;
-    sanitize)
-      log "C++ / C API tests under ASan + UBSan"
-      cmake_build build-asan -DVASDK_SANITIZE=address,undefined
-      # Leak checking on, and no suppressions: ORT (dlopen()ed, uninstrumented) reports none.
-      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir build-asan --output-on-failure -j "$JOBS"
-      ;;
-    python)
-      log "pytest"
-      .venv/bin/python -m pytest -q tests/python
-      ;;
-    lint)
-      log "ruff + clang-format"
-      .venv/bin/ruff check .
-      git ls-files -- '*.c' '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
-      ;;
-  esac
+  t0=$(date +%s)
+  # A subshell outside any `if`, so that set -e still stops the stage at its first failure.
+  set +e
+  ( set -euo pipefail; "stage_$stage" )
+  rc=$?
+  set -e
+  if [ "$rc" = 0 ]; then result[$stage]=ok; else result[$stage]=FAILED; failed=1; fi
+  took[$stage]=$(( $(date +%s) - t0 ))
 done
-log "all stages passed in $(( $(date +%s) - t_start )) s"
+
+printf '\n\033[1m[test] summary\033[0m\n'
+[ "$SETUP" = 0 ] || printf '  %-9s %5d s\n' setup "$t_setup"
+for stage in "${STAGES[@]}"; do printf '  %-9s %5d s  %s\n' "$stage" "${took[$stage]}" "${result[$stage]}"; done
+total=$(( $(date +%s) - t_start ))
+if [ "$failed" = 0 ]; then
+  log "all stages passed in $total s"
+else
+  log "FAILED stage(s) after $total s"
+  exit 1
+fi

@@ -228,8 +228,8 @@ void fuzz_reader(Bytes& in) {
   std::vector<uint8_t> buf = caller_struct(cfg);
   auto* const sentinel = reinterpret_cast<vas_video_reader_t*>(uintptr_t{0x5e17});
   vas_video_reader_t* reader = sentinel;
-  const vas_status_t st =
-      vas_video_reader_create(reinterpret_cast<const vas_video_reader_config_t*>(buf.data()), &reader);
+  const vas_status_t st = vas_video_reader_create(
+      reinterpret_cast<const vas_video_reader_config_t*>(buf.data()), &reader);
   if (st != VAS_OK) {
     expect_failure_reported(st);
     if (reader != sentinel) std::abort();
@@ -256,15 +256,15 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   vas_detector_config_init(&cfg);
   cfg.model_path = g_model.c_str();
   const std::string options = "{\"threads\": 1, \"input_width\": 64, \"input_height\": 64, " +
-                              std::string("\"max_detections\": ") +
-                              std::to_string(kMaxDetections) + "}";
+                              std::string("\"max_detections\": ") + std::to_string(kMaxDetections) +
+                              "}";
   cfg.options_json = options.c_str();
   if (vas_detector_create(&cfg, &g_detector) != VAS_OK) {
     std::fprintf(stderr, "fuzz_capi: cannot create the detector from %s: %s\n", g_model.c_str(),
                  vas_last_error_message());
     std::exit(1);
   }
-  vas_detector_destroy(nullptr);       // destroy accepts NULL
+  vas_detector_destroy(nullptr);  // destroy accepts NULL
   vas_video_reader_destroy(nullptr);
   return 0;
 }

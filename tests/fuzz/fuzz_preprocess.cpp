@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int p = 0; p < 3; ++p) {
     const uint8_t mode = in.u8();
     const int row = width > 0 ? row_bytes(format, p, width) : 1;
-    int stride = row + mode % 8;                // usual: padded rows
+    int stride = row + mode % 8;                   // usual: padded rows
     if (mode >= 224) stride = row - 1 - mode % 4;  // too short: must be rejected
     if (mode == 255) stride = in.i16();            // anything at all
     view.strides[p] = stride;
