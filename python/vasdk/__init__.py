@@ -35,6 +35,8 @@ __all__ = [
     "InvalidModelError",
     "IoError",
     "NotFoundError",
+    "Pool",
+    "Preprocessor",
     "Rules",
     "TrackState",
     "Tracker",
@@ -59,11 +61,14 @@ _LAZY = {
     "Detections": "detector",
     "VideoReader": "video",
     "VideoWriter": "video",
+    "Pool": "preprocess",
+    "Preprocessor": "preprocess",
 }
 
 if TYPE_CHECKING:
     from .analytics import Associator, BestShot, BestShotSelector, Event, Rules
     from .detector import Detections, Detector
+    from .preprocess import Pool, Preprocessor
     from .track import Tracker, Tracks, TrackState
     from .video import VideoReader, VideoWriter
 
