@@ -2,7 +2,23 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define VAS_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define VAS_CPU_RELAX() asm volatile("yield")
+#else
+#define VAS_CPU_RELAX() \
+  do {                  \
+  } while (0)
+#endif
+
 namespace vas {
+namespace {
+// About 20-50 microseconds of pause instructions: long enough to catch the next frame's band
+// or a worker finishing, short enough not to burn a core when the pool idles.
+constexpr int kSpinIterations = 4000;
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   const int extra = std::max(0, threads - 1);
@@ -30,16 +46,20 @@ void ThreadPool::work_on_current() {
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
+    for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen;
+         ++i) {
+      VAS_CPU_RELAX();
+    }
     {
       std::unique_lock<std::mutex> lk(mu_);
-      wake_.wait(lk, [&] { return stop_ || generation_ != seen; });
+      wake_.wait(lk, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
       if (stop_) return;
-      seen = generation_;
+      seen = generation_.load(std::memory_order_relaxed);
     }
     work_on_current();
-    {
+    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lk(mu_);
-      if (--busy_ == 0) done_.notify_one();
+      done_.notify_one();
     }
   }
 }
@@ -59,13 +79,16 @@ void ThreadPool::run(int n, Fn fn, void* ctx) {
     // One chunk per thread: bands stay contiguous, which keeps row caches warm.
     chunk_ = (n + threads() - 1) / threads();
     next_.store(0, std::memory_order_relaxed);
-    busy_ = static_cast<int>(workers_.size());
-    ++generation_;
+    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   work_on_current();
+  for (int i = 0; i < kSpinIterations && busy_.load(std::memory_order_acquire) != 0; ++i) {
+    VAS_CPU_RELAX();
+  }
   std::unique_lock<std::mutex> lk(mu_);
-  done_.wait(lk, [&] { return busy_ == 0; });
+  done_.wait(lk, [&] { return busy_.load(std::memory_order_acquire) == 0; });
 }
 
 }  // namespace vas

@@ -7,6 +7,10 @@
 // Thread safety: parallel_for() may be called from one thread at a time per pool (calls from
 // several threads are serialised by an internal mutex). The destructor stops and joins the
 // workers; it must not run concurrently with parallel_for().
+//
+// Waking a sleeping thread costs tens of microseconds, a large share of a sub-millisecond
+// frame, so workers and the caller spin briefly (bounded, with a pause hint) before they
+// block on a condition variable.
 #pragma once
 
 #include <atomic>
@@ -46,8 +50,9 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   bool stop_ = false;
-  uint64_t generation_ = 0;
-  int busy_ = 0;  // workers still inside the current generation
+  // Written under mu_, read lock-free while spinning.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> busy_{0};  // workers still inside the current generation
   // Current job (valid while generation_ is current).
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;

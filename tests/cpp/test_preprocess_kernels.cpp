@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/pool.h"
+#include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "preprocess/kernels.h"
 #include "preprocess/preprocess.h"
@@ -370,16 +372,28 @@ TEST(PreprocessKernels, SteadyStateCallsAllocateNothing) {
   spec.width = 320;
   spec.height = 320;
   spec.mode = ResizeMode::kLetterbox;
-  std::vector<float> out(3 * 320 * 320);
+  // The input tensor side of inference I/O: a heap Tensor that keeps its capacity and a
+  // pool-backed Tensor, reshaped every frame as a detector does.
+  auto pool = Pool::create_block_pool("input", 3 * 320 * 320 * sizeof(float), 1);
+  ASSERT_TRUE(pool.is_ok());
+  Tensor heap, pooled;
+  const std::vector<int64_t> shape = {1, 3, 320, 320};
   for (int threads : {1, 2}) {
     Preprocessor pre(threads);
-    ASSERT_TRUE(pre.run(img.view, spec, out.data(), nullptr).is_ok());  // warm-up
+    auto frame = [&] {
+      heap.reshape(DataType::kFloat32, shape);
+      ASSERT_TRUE(pooled.reshape_from_pool(*pool.value(), DataType::kFloat32, shape).is_ok());
+      ASSERT_TRUE(pre.run(img.view, spec, heap.as<float>(), nullptr).is_ok());
+      ASSERT_TRUE(pre.run(img.view, spec, pooled.as<float>(), nullptr).is_ok());
+    };
+    frame();  // warm-up
     const long before = g_news.load();
-    for (int i = 0; i < 5; ++i) {
-      ASSERT_TRUE(pre.run(img.view, spec, out.data(), nullptr).is_ok());
-    }
+    for (int i = 0; i < 5; ++i) frame();
     EXPECT_EQ(g_news.load() - before, 0) << threads << " thread(s)";
   }
+  const PoolStats s = pool.value()->stats();
+  EXPECT_EQ(s.misses, 1u);  // one block for the whole run
+  EXPECT_EQ(s.failed, 0u);
 }
 
 TEST(ThreadPool, CoversTheRangeOnceAndRunsInline) {
