@@ -396,19 +396,5 @@ TEST(PreprocessKernels, SteadyStateCallsAllocateNothing) {
   EXPECT_EQ(s.failed, 0u);
 }
 
-TEST(ThreadPool, CoversTheRangeOnceAndRunsInline) {
-  for (int threads : {1, 2, 4}) {
-    ThreadPool pool(threads);
-    EXPECT_EQ(pool.threads(), threads);
-    for (int n : {0, 1, 7, 100}) {
-      std::vector<std::atomic<int>> hits(n);
-      pool.parallel_for(n, [&](int b, int e) {
-        for (int i = b; i < e; ++i) ++hits[i];
-      });
-      for (int i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << threads << "/" << n;
-    }
-  }
-}
-
 }  // namespace
 }  // namespace vas
