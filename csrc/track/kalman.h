@@ -7,8 +7,8 @@
 // Thread safety: plain values; no shared state.
 #pragma once
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <Eigen/LU>
 #include <algorithm>
 #include <cmath>
 
@@ -49,7 +49,7 @@ struct KalmanState {
     const MeasVec y = z - H * x;
     const Eigen::Matrix<double, N, M> PHt = P * H.transpose();
     const MeasMat S = H * PHt + R;
-    const Eigen::Matrix<double, N, M> K = S.llt().solve(PHt.transpose()).transpose();
+    const Eigen::Matrix<double, N, M> K = PHt * S.inverse();  // as filterpy: K = P H^T S^-1
     x += K * y;
     const Mat IKH = Mat::Identity() - K * H;
     P = IKH * P * IKH.transpose() + K * R * K.transpose();
@@ -62,9 +62,12 @@ struct KalmanState {
     const Eigen::Matrix<double, N, M> PHt = P.template leftCols<M>();
     MeasMat S = P.template topLeftCorner<M, M>();
     S.diagonal() += r_diagonal;
-    const Eigen::Matrix<double, N, M> K = S.llt().solve(PHt.transpose()).transpose();
+    // Fixed-size 4x4 inverse is closed-form; S is symmetric positive definite.
+    const MeasMat S_inv = S.inverse();
+    // lazyProduct: coefficient loops; Eigen's blocked GEMM path is slow at these sizes.
+    const Eigen::Matrix<double, N, M> K = PHt.lazyProduct(S_inv);
     x.noalias() += K * y;
-    P.noalias() -= K * PHt.transpose();
+    P.noalias() -= K.lazyProduct(PHt.transpose());
   }
 };
 

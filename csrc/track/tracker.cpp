@@ -50,14 +50,6 @@ Status read_bool(const std::string& key, const json& v, bool* out) {
   return Status::ok();
 }
 
-float box_iou(const BoxF& a, const Detection& b) {
-  const float ix = std::max(0.0f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
-  const float iy = std::max(0.0f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
-  const float inter = ix * iy;
-  const float uni = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return uni > 0 ? inter / uni : 0.0f;
-}
-
 BoxF to_box(const Detection& d) { return {d.x1, d.y1, d.x2, d.y2}; }
 
 // Both trackers share the track store and lifecycle; they differ in the motion model and in
@@ -167,18 +159,52 @@ class KalmanTracker final : public Tracker {
   void match(const Detection* dets, float limit, bool fuse) {
     const int nr = static_cast<int>(rows_.size()), nc = static_cast<int>(cols_.size());
     if (nr == 0 || nc == 0) return;
-    cost_.resize(static_cast<size_t>(nr) * nc);
+    // Detections as structure-of-arrays so the IoU loop below vectorises.
+    dx1_.resize(nc);
+    dy1_.resize(nc);
+    dx2_.resize(nc);
+    dy2_.resize(nc);
+    darea_.resize(nc);
+    dscore_.resize(nc);
+    for (int j = 0; j < nc; ++j) {
+      const Detection& d = dets[cols_[j]];
+      dx1_[j] = d.x1;
+      dy1_[j] = d.y1;
+      dx2_[j] = d.x2;
+      dy2_[j] = d.y2;
+      darea_[j] = (d.x2 - d.x1) * (d.y2 - d.y1);
+      dscore_[j] = fuse ? d.score : 1.0f;
+    }
+    // Only detections whose x-range can overlap a track's need an IoU: sort them by x1 and
+    // scan [track.x1 - widest detection, track.x2) per track. Every other pair costs 1.
+    cost_.assign(static_cast<size_t>(nr) * nc, 1.0f);
+    order_.resize(nc);
+    float max_w = 0.0f;
+    for (int j = 0; j < nc; ++j) {
+      order_[j] = j;
+      max_w = std::max(max_w, dx2_[j] - dx1_[j]);
+    }
+    std::sort(order_.begin(), order_.end(), [&](int a, int b) { return dx1_[a] < dx1_[b]; });
+    sorted_x1_.resize(nc);
+    for (int k = 0; k < nc; ++k) sorted_x1_[k] = dx1_[order_[k]];
     for (int i = 0; i < nr; ++i) {
       const Track& t = tracks_[rows_[i]];
+      const BoxF b = t.box;
+      const float tarea = (b.x2 - b.x1) * (b.y2 - b.y1);
       float* crow = cost_.data() + static_cast<size_t>(i) * nc;
-      for (int j = 0; j < nc; ++j) {
-        const Detection& d = dets[cols_[j]];
-        if (config_.per_class && d.class_id != t.class_id) {
-          crow[j] = kBlocked;
-          continue;
+      const auto first = std::lower_bound(sorted_x1_.begin(), sorted_x1_.end(), b.x1 - max_w);
+      for (auto k = static_cast<int>(first - sorted_x1_.begin()); k < nc && sorted_x1_[k] < b.x2;
+           ++k) {
+        const int j = order_[k];
+        const float iw = std::max(0.0f, std::min(b.x2, dx2_[j]) - std::max(b.x1, dx1_[j]));
+        const float ih = std::max(0.0f, std::min(b.y2, dy2_[j]) - std::max(b.y1, dy1_[j]));
+        const float inter = iw * ih;
+        if (inter > 0.0f) crow[j] = 1.0f - inter / (tarea + darea_[j] - inter) * dscore_[j];
+      }
+      if (config_.per_class) {
+        for (int j = 0; j < nc; ++j) {
+          if (dets[cols_[j]].class_id != t.class_id) crow[j] = kBlocked;
         }
-        const float sim = box_iou(t.box, d);
-        crow[j] = 1.0f - (fuse ? sim * d.score : sim);
       }
     }
     solver_.solve(cost_.data(), nr, nc, limit, &row_match_, &col_match_);
@@ -330,7 +356,8 @@ class KalmanTracker final : public Tracker {
   // Per-frame scratch, kept to avoid allocating in steady state.
   std::vector<int> track_det_, rows_, cols_, low_rows_, row_match_, col_match_;
   std::vector<char> det_used_;
-  std::vector<float> cost_;
+  std::vector<float> cost_, dx1_, dy1_, dx2_, dy2_, darea_, dscore_, sorted_x1_;
+  std::vector<int> order_;
   AssignmentSolver solver_;
 };
 
