@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "io/video_reader.h"
 #include "models/detector.h"
@@ -73,6 +74,37 @@ TEST(Detector, Nv12InputGivesTheSameWalkers) {
   int people = 0;
   for (const auto& d : dets) people += d.class_id == 0 && d.score >= 0.5f;
   EXPECT_EQ(people, 6);
+}
+
+// One detector per thread, as the API requires; results match a serial run (TSan in CI).
+TEST(Detector, ConcurrentDetectorsAgree) {
+  Image frame = read_frame(asset("vtest.avi"), 300);
+  auto reference = make(R"({"threads": 1})");
+  ASSERT_TRUE(reference);
+  std::vector<Detection> expected;
+  ASSERT_TRUE(reference->detect(frame.view(), &expected).is_ok());
+  std::vector<std::vector<Detection>> got(2);
+  std::vector<Status> status(2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      auto opts = parse_detector_options(R"({"threads": 1})");
+      auto det = Detector::create(asset("yolov3-tiny.onnx"), opts.value());
+      if (!det.is_ok()) {
+        status[t] = det.status();
+        return;
+      }
+      for (int r = 0; r < 2 && status[t].is_ok(); ++r) {
+        status[t] = det.value()->detect(frame.view(), &got[t]);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 2; ++t) {
+    ASSERT_TRUE(status[t].is_ok()) << status[t].message();
+    ASSERT_EQ(got[t].size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) EXPECT_FLOAT_EQ(got[t][i].x1, expected[i].x1);
+  }
 }
 
 TEST(Detector, BatchNamesTheBadImage) {
