@@ -93,6 +93,9 @@ Result<BestShotConfig> parse_best_shot_config(const std::string& text) {
             integer_in(v[i], "classes[" + std::to_string(i) + "]", 0, 1 << 20, &id));
         c.classes.push_back(id);
       }
+    } else if (k == "pool_mb") {
+      VAS_RETURN_IF_ERROR(number_in(v, k, 0.0625, 65536, false, &d));
+      c.pool_bytes = static_cast<size_t>(d * 1024 * 1024);
     } else if (k == "size_ref") {
       VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e5, true, &d));
       c.quality.size_ref = static_cast<float>(d);
@@ -118,21 +121,17 @@ Result<std::unique_ptr<BestShotSelector>> BestShotSelector::create(const BestSho
   if (config.top_k < 1) return invalid_config("top_k: must be at least 1");
   if (config.jpeg_quality < 1 || config.jpeg_quality > 100)
     return invalid_config("jpeg_quality: must be in 1..100");
-  return std::unique_ptr<BestShotSelector>(new BestShotSelector(config));
-}
-
-Image BestShotSelector::take_spare() {
-  if (spare_.empty()) return Image{};
-  Image img = std::move(spare_.back());
-  spare_.pop_back();
-  return img;
-}
-
-void BestShotSelector::recycle_records() {
-  for (BestShotRecord& r : records_) {
-    for (BestShotCrop& c : r.crops) spare_.push_back(std::move(c.image));
-  }
-  records_.clear();
+  PoolConfig pc;
+  pc.name = "best-shot crops";
+  pc.min_block = 16 << 10;
+  pc.max_block = std::max<size_t>(config.pool_bytes, pc.min_block);
+  pc.capacity_bytes = pc.max_block;
+  pc.thread_safe = false;  // one selector per channel, one call at a time
+  auto pool = Pool::create(pc);
+  if (!pool.is_ok()) return pool.status().with_context("best-shot selector");
+  std::unique_ptr<BestShotSelector> sel(new BestShotSelector(config));
+  sel->pool_ = std::move(pool).value();
+  return sel;
 }
 
 Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason, int64_t ts,
@@ -158,17 +157,13 @@ Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason,
       copy.x1 = c.x1, copy.y1 = c.y1, copy.x2 = c.x2, copy.y2 = c.y2;
       copy.crop_x = c.crop_x, copy.crop_y = c.crop_y;
       copy.quality = c.quality;
-      copy.image = take_spare();
-      copy.image.format = c.image.format;
-      copy.image.width = c.image.width;
-      copy.image.height = c.image.height;
-      copy.image.data.assign(c.image.data.begin(), c.image.data.end());
+      copy.image = c.image;  // shares the pooled pixels; they are never written again
       r.crops.push_back(std::move(copy));
     }
   }
   if (config_.jpeg) {
     for (BestShotCrop& c : r.crops) {
-      VAS_RETURN_IF_ERROR(jpeg_.encode(c.image, config_.jpeg_quality, &c.jpeg)
+      VAS_RETURN_IF_ERROR(jpeg_.encode(c.image.view, config_.jpeg_quality, &c.jpeg)
                               .with_context("best shot of track " + std::to_string(track_id)));
     }
   }
@@ -179,7 +174,7 @@ Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason,
 Status BestShotSelector::update(const ImageView& frame, const std::vector<TrackedObject>& objects,
                                 int64_t ts) {
   VAS_RETURN_IF_ERROR(frame.validate().with_context("best-shot frame"));
-  recycle_records();
+  records_.clear();  // gives their crops' blocks back to the pool
   const int64_t now = frame_++;
   for (const TrackedObject& o : objects) {
     if (!config_.classes.empty() && std::find(config_.classes.begin(), config_.classes.end(),
@@ -213,22 +208,30 @@ Status BestShotSelector::update(const ImageView& frame, const std::vector<Tracke
     const bool full = static_cast<int>(t.crops.size()) >= config_.top_k;
     if (full && q.total <= t.crops.back().quality.total) continue;
     BestShotCrop c;
-    if (full) {
+    if (full) {  // evict the worst first so its block can serve the new crop
       c = std::move(t.crops.back());
       t.crops.pop_back();
       c.jpeg.clear();
-    } else {
-      c.image = take_spare();
+      c.image = PooledImage{};
     }
+    const Rect r = crop_rect(o, frame.width, frame.height, config_.margin);
+    Result<PooledImage> img =
+        PooledImage::allocate(*pool_, PixelFormat::kBGR24, r.width(), r.height(), 16);
+    if (!img.is_ok()) {
+      if (img.status().code() != StatusCode::kPoolExhausted)
+        return img.status().with_context("best shot of track " + std::to_string(o.track_id));
+      ++dropped_;
+      continue;
+    }
+    c.image = std::move(img).value();
     c.shot_id = next_shot_id_++;
     c.timestamp_us = ts;
     c.frame_index = now;
     c.x1 = o.x1, c.y1 = o.y1, c.x2 = o.x2, c.y2 = o.y2;
-    const Rect r = crop_rect(o, frame.width, frame.height, config_.margin);
     c.crop_x = r.x0;
     c.crop_y = r.y0;
     c.quality = q;
-    copy_crop_bgr(frame, r, &c.image);
+    copy_crop_bgr(frame, r, c.image.plane(0), c.image.view.strides[0]);
     auto pos = std::upper_bound(t.crops.begin(), t.crops.end(), q.total,
                                 [](float v, const BestShotCrop& e) { return v > e.quality.total; });
     t.crops.insert(pos, std::move(c));
@@ -252,7 +255,7 @@ Status BestShotSelector::update(const ImageView& frame, const std::vector<Tracke
 }
 
 Status BestShotSelector::flush(int64_t ts) {
-  recycle_records();
+  records_.clear();
   for (auto& [id, t] : tracks_) {
     VAS_RETURN_IF_ERROR(emit(id, &t, BestShotReason::kFlush, ts, true));
   }

@@ -2,8 +2,10 @@
 // emits best-shot records when a track ends, at a configurable interval while it lives, and at
 // end of stream (flush), so the last tracks of a stream are never lost.
 //
-// Crops are copies (BGR24) in buffers that the selector recycles: evicted and emitted crops go
-// back to a free list, so steady state allocates nothing new.
+// Crops are BGR24 copies in blocks of the selector's own memory pool (core/pool.h, unlocked:
+// one instance per channel), bounded by pool_mb; evicted and emitted crops return their blocks
+// to it, so steady state allocates nothing new. When the pool is full a new crop is dropped
+// (counted in dropped_crops()) rather than failing the frame.
 //
 // Thread safety: one instance per channel, one call at a time; no threads of its own.
 // Ownership: records() and the crops and JPEG bytes in them belong to the selector and stay
@@ -18,6 +20,7 @@
 
 #include "core/detection.h"
 #include "core/image.h"
+#include "core/pool.h"
 #include "core/status.h"
 #include "select/jpeg.h"
 #include "select/quality.h"
@@ -33,13 +36,14 @@ struct BestShotConfig {
   int max_missing = 30;      // updates a track may be absent before it counts as ended
   float min_quality = 0.0f;  // observations below this total are never kept
   std::vector<int> classes;  // class ids to keep shots for; empty = all
+  size_t pool_bytes = size_t{64} << 20;  // bound on the memory of all kept crops
   QualityParams quality;
 };
 
 // Parses the JSON options: top_k, interval_s, margin, jpeg, jpeg_quality, max_missing,
-// min_quality, classes, size_ref, sharpness_ref, edge_margin, aspect, weights {detector, size,
-// sharpness, truncation, aspect, frontal}. Unknown fields and bad values are errors naming the
-// field. An empty string gives the defaults.
+// min_quality, classes, pool_mb, size_ref, sharpness_ref, edge_margin, aspect, weights {detector,
+// size, sharpness, truncation, aspect, frontal}. Unknown fields and bad values are errors naming
+// the field. An empty string gives the defaults.
 Result<BestShotConfig> parse_best_shot_config(const std::string& json);
 
 enum class BestShotReason : int { kTrackEnded = 0, kInterval = 1, kFlush = 2 };
@@ -51,7 +55,7 @@ struct BestShotCrop {
   float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // the object's box in the frame
   int crop_x = 0, crop_y = 0;            // top-left of the crop in the frame
   QualityTerms quality;
-  Image image;                // BGR24 copy of the crop (box plus margin, clipped)
+  PooledImage image;          // BGR24 copy of the crop (box plus margin, clipped); rows padded
   std::vector<uint8_t> jpeg;  // empty unless JPEG was requested
 };
 
@@ -86,8 +90,12 @@ class BestShotSelector {
 
   // Encodes a crop (for JPEG on request when config.jpeg is off).
   Status encode_jpeg(const BestShotCrop& crop, std::vector<uint8_t>* out) {
-    return jpeg_.encode(crop.image, config_.jpeg_quality, out);
+    return jpeg_.encode(crop.image.view, config_.jpeg_quality, out);
   }
+
+  // Crops not kept because the pool was full, since creation.
+  uint64_t dropped_crops() const { return dropped_; }
+  PoolStats pool_stats() const { return pool_->stats(); }
 
   size_t live_tracks() const { return tracks_.size(); }
   const BestShotConfig& config() const { return config_; }
@@ -104,18 +112,17 @@ class BestShotSelector {
     std::vector<BestShotCrop> crops;
   };
 
-  void recycle_records();
-  Image take_spare();
   Status emit(int64_t track_id, Track* track, BestShotReason reason, int64_t ts, bool move);
 
   BestShotConfig config_;
+  std::unique_ptr<Pool> pool_;       // declared first: destroyed after every crop it backs
   std::map<int64_t, Track> tracks_;  // ordered, so records come out in track-id order
   std::vector<BestShotRecord> records_;
-  std::vector<Image> spare_;  // recycled crop buffers
   std::vector<uint8_t> gray_;
   JpegEncoder jpeg_;
   int64_t frame_ = 0;
   int64_t next_shot_id_ = 0;
+  uint64_t dropped_ = 0;
 };
 
 }  // namespace vas

@@ -22,15 +22,19 @@ void yuv_to_bgr(int y, int u, int v, uint8_t* bgr) {
 }  // namespace
 
 void copy_crop_bgr(const ImageView& img, const Rect& rect, Image* out) {
-  const int w = rect.width(), h = rect.height();
   out->format = PixelFormat::kBGR24;
-  out->width = w;
-  out->height = h;
-  out->data.resize(static_cast<size_t>(w) * h * 3);
+  out->width = rect.width();
+  out->height = rect.height();
+  out->data.resize(static_cast<size_t>(out->width) * out->height * 3);
+  copy_crop_bgr(img, rect, out->data.data(), out->stride());
+}
+
+void copy_crop_bgr(const ImageView& img, const Rect& rect, uint8_t* out, int out_stride) {
+  const int w = rect.width(), h = rect.height();
   for (int y = 0; y < h; ++y) {
     const int sy = rect.y0 + y;
     const uint8_t* row = img.planes[0] + static_cast<size_t>(sy) * img.strides[0];
-    uint8_t* dst = out->data.data() + static_cast<size_t>(y) * w * 3;
+    uint8_t* dst = out + static_cast<size_t>(y) * out_stride;
     switch (img.format) {
       case PixelFormat::kBGR24:
         std::copy(row + 3 * rect.x0, row + 3 * (rect.x0 + w), dst);
@@ -73,8 +77,9 @@ JpegEncoder::~JpegEncoder() {
   if (handle_) tjDestroy(static_cast<tjhandle>(handle_));
 }
 
-Status JpegEncoder::encode(const Image& bgr, int quality, std::vector<uint8_t>* out) {
-  if (bgr.format != PixelFormat::kBGR24 || bgr.width <= 0 || bgr.height <= 0)
+Status JpegEncoder::encode(const ImageView& bgr, int quality, std::vector<uint8_t>* out) {
+  if (bgr.format != PixelFormat::kBGR24 || bgr.width <= 0 || bgr.height <= 0 ||
+      bgr.planes[0] == nullptr || bgr.strides[0] < bgr.width * 3)
     return invalid_argument("jpeg: crop must be a non-empty BGR24 image");
   if (quality < 1 || quality > 100)
     return invalid_argument("jpeg: quality " + std::to_string(quality) + " is outside 1..100");
@@ -86,7 +91,7 @@ Status JpegEncoder::encode(const Image& bgr, int quality, std::vector<uint8_t>* 
   unsigned char* buf = nullptr;
   unsigned long size = 0;  // NOLINT(runtime/int): TurboJPEG's type
   const int rc =
-      tjCompress2(static_cast<tjhandle>(handle_), bgr.data.data(), bgr.width, bgr.width * 3,
+      tjCompress2(static_cast<tjhandle>(handle_), bgr.planes[0], bgr.width, bgr.strides[0],
                   bgr.height, TJPF_BGR, &buf, &size, TJSAMP_420, quality, TJFLAG_FASTDCT);
   if (rc != 0) {
     const std::string why = tjGetErrorStr2(static_cast<tjhandle>(handle_));

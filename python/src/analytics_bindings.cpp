@@ -78,9 +78,12 @@ void to_objects(const I64& ids, const F32& boxes, const I32& classes, const F32&
   }
 }
 
-py::array_t<uint8_t> image_array(const vas::Image& img) {
-  py::array_t<uint8_t> a({ssize_t{img.height}, ssize_t{img.width}, ssize_t{3}});
-  std::memcpy(a.mutable_data(), img.data.data(), img.data.size());
+py::array_t<uint8_t> image_array(const vas::ImageView& v) {
+  py::array_t<uint8_t> a({ssize_t{v.height}, ssize_t{v.width}, ssize_t{3}});
+  const size_t row = static_cast<size_t>(v.width) * 3;
+  for (int y = 0; y < v.height; ++y)
+    std::memcpy(a.mutable_data() + y * row, v.planes[0] + static_cast<size_t>(y) * v.strides[0],
+                row);
   return a;
 }
 
@@ -113,6 +116,7 @@ class PyBestShotSelector {
   }
 
   const vas::BestShotSelector* get() const { return impl_.get(); }
+  uint64_t dropped_crops() const { return impl_->dropped_crops(); }
 
  private:
   // One tuple per crop: (track_id, shot_id, class_id, reason, rank, quality, terms (6,),
@@ -132,8 +136,8 @@ class PyBestShotSelector {
             q.total,
             py::make_tuple(q.detector, q.size, q.sharpness, q.truncation, q.aspect, q.frontal),
             py::make_tuple(c.x1, c.y1, c.x2, c.y2), py::make_tuple(c.crop_x, c.crop_y),
-            c.timestamp_us, c.frame_index, r.first_seen_us, r.last_seen_us, image_array(c.image),
-            jpeg));
+            c.timestamp_us, c.frame_index, r.first_seen_us, r.last_seen_us,
+            image_array(c.image.view), jpeg));
       }
     }
     return out;
@@ -230,7 +234,8 @@ void init_analytics(py::module_& m) {
            py::arg("states"), py::arg("time_since_update"), py::arg("landmarks"),
            py::arg("timestamp_us"))
       .def("flush", &PyBestShotSelector::flush, py::arg("timestamp_us"))
-      .def("current_best", &PyBestShotSelector::current_best, py::arg("track_id"));
+      .def("current_best", &PyBestShotSelector::current_best, py::arg("track_id"))
+      .def_property_readonly("dropped_crops", &PyBestShotSelector::dropped_crops);
 
   py::class_<PyRulesEngine>(m, "RulesEngine")
       .def(py::init<const std::string&>(), py::arg("config_json"))
@@ -263,7 +268,7 @@ void init_analytics(py::module_& m) {
         vas::copy_crop_bgr(v, vas::Rect{0, 0, v.width, v.height}, &img);
         vas::JpegEncoder enc;
         std::vector<uint8_t> out;
-        check(enc.encode(img, quality, &out));
+        check(enc.encode(img.view(), quality, &out));
         return py::bytes(reinterpret_cast<const char*>(out.data()), out.size());
       },
       py::arg("bgr"), py::arg("quality") = 90);

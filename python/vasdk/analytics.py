@@ -148,7 +148,7 @@ class BestShotSelector:
     ``interval_s`` while it lives (when improved), and at :meth:`flush` (end of stream).
 
     Options (JSON fields of the C API): ``top_k``, ``interval_s``, ``margin``, ``jpeg``,
-    ``jpeg_quality``, ``max_missing``, ``min_quality``, ``classes``, ``size_ref``,
+    ``jpeg_quality``, ``max_missing``, ``min_quality``, ``classes``, ``pool_mb``, ``size_ref``,
     ``sharpness_ref``, ``edge_margin``, ``aspect``, ``weights``.
     """
 
@@ -173,6 +173,11 @@ class BestShotSelector:
         """``shot_id`` of the best crop held now for a live track, or None."""
         sid = self._impl.current_best(int(track_id))
         return None if sid < 0 else int(sid)
+
+    @property
+    def dropped_crops(self) -> int:
+        """Crops not kept because the selector's pool (``pool_mb``) was full."""
+        return int(self._impl.dropped_crops)
 
     @staticmethod
     def encode_jpeg(shot: BestShot, quality: int = 90) -> bytes:

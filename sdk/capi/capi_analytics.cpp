@@ -148,10 +148,10 @@ void export_shots(vas_best_shot_selector* s, const vas_best_shot_t** out_shots, 
       o.crop_y = c.crop_y;
       vas_image_init(&o.crop);
       o.crop.format = VAS_PIXEL_FORMAT_BGR24;
-      o.crop.width = c.image.width;
-      o.crop.height = c.image.height;
-      o.crop.planes[0] = c.image.data.data();
-      o.crop.strides[0] = c.image.stride();
+      o.crop.width = c.image.view.width;
+      o.crop.height = c.image.view.height;
+      o.crop.planes[0] = c.image.view.planes[0];
+      o.crop.strides[0] = c.image.view.strides[0];
       o.jpeg = c.jpeg.empty() ? nullptr : c.jpeg.data();
       o.jpeg_size = c.jpeg.size();
       s->out.push_back(o);

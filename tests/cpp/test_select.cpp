@@ -5,6 +5,7 @@
 #include <turbojpeg.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "select/best_shot.h"
@@ -150,10 +151,15 @@ TEST(BestShot, SharpLargeFrontalFrameWins) {
   EXPECT_GT(r.crops[0].quality.sharpness, 0.9f);
   // The crop is the box plus a 15% margin, copied from the frame.
   const BestShotCrop& c = r.crops[0];
-  EXPECT_EQ(c.image.width, 130);
-  EXPECT_EQ(c.image.height, 130);
+  EXPECT_EQ(c.image.view.width, 130);
+  EXPECT_EQ(c.image.view.height, 130);
   EXPECT_EQ(c.crop_x, 85);
-  EXPECT_EQ(c.image.data[0], sharp.img.data[(c.crop_y * 320 + c.crop_x) * 3]);
+  for (int y = 0; y < 130; y += 43) {
+    EXPECT_EQ(0, std::memcmp(c.image.view.planes[0] + y * c.image.view.strides[0],
+                             &sharp.img.data[((c.crop_y + y) * 320 + c.crop_x) * 3], 130 * 3));
+  }
+  // Only the two kept crops hold pool blocks.
+  EXPECT_EQ(s.pool_stats().in_use_buffers, 2u);
   EXPECT_FALSE(s.current_best(7, nullptr, nullptr));
   EXPECT_EQ(s.live_tracks(), 0u);
 }
@@ -225,11 +231,32 @@ TEST(BestShot, EmitsOnTimeoutIntervalAndFlush) {
   int w = 0, h = 0, sub = 0, cs = 0;
   ASSERT_EQ(tjDecompressHeader3(d, jpg.data(), jpg.size(), &w, &h, &sub, &cs), 0);
   tjDestroy(d);
-  EXPECT_EQ(w, last.crops[0].image.width);
-  EXPECT_EQ(h, last.crops[0].image.height);
+  EXPECT_EQ(w, last.crops[0].image.view.width);
+  EXPECT_EQ(h, last.crops[0].image.view.height);
   EXPECT_EQ(s.live_tracks(), 0u);
   ASSERT_TRUE(s.flush(1800000).is_ok());
   EXPECT_TRUE(s.records().empty());
+}
+
+TEST(BestShot, AFullPoolDropsCropsInsteadOfFailing) {
+  BestShotConfig cfg;
+  cfg.pool_bytes = 64 << 10;  // one 100x100 crop (plus margin) fits, a second does not
+  auto sel = BestShotSelector::create(cfg);
+  ASSERT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  Scene sc(320, 240);
+  ASSERT_TRUE(
+      s.update(sc.img.view(), {face(1, 10, 10, 110, 110), face(2, 150, 10, 250, 110)}, 0).is_ok());
+  EXPECT_EQ(s.dropped_crops(), 1u);
+  EXPECT_TRUE(s.current_best(1, nullptr, nullptr));
+  EXPECT_FALSE(s.current_best(2, nullptr, nullptr));
+  ASSERT_TRUE(s.flush(1).is_ok());
+  ASSERT_EQ(s.records().size(), 1u);
+  EXPECT_EQ(s.pool_stats().in_use_buffers, 1u);
+  // The next call releases the emitted crop, so track 2 fits now.
+  ASSERT_TRUE(s.update(sc.img.view(), {face(2, 150, 10, 250, 110)}, 2).is_ok());
+  EXPECT_TRUE(s.current_best(2, nullptr, nullptr));
+  EXPECT_EQ(s.pool_stats().in_use_buffers, 1u);
 }
 
 TEST(BestShot, PredictedBoxesAndOtherClassesAreNotScored) {
@@ -292,12 +319,12 @@ TEST(BestShot, BadInputAndConfigNameTheCause) {
   EXPECT_NE(st.message().find("best-shot frame"), std::string::npos) << st.message();
   JpegEncoder enc;
   std::vector<uint8_t> out;
-  EXPECT_EQ(enc.encode(Image{}, 90, &out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(enc.encode(ImageView{}, 90, &out).code(), StatusCode::kInvalidArgument);
   Image one;
   one.width = one.height = 1;
   one.data = {1, 2, 3};
-  EXPECT_EQ(enc.encode(one, 0, &out).code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(enc.encode(one, 90, &out).is_ok());
+  EXPECT_EQ(enc.encode(one.view(), 0, &out).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(enc.encode(one.view(), 90, &out).is_ok());
 }
 
 }  // namespace

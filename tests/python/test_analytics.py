@@ -105,6 +105,14 @@ def test_interval_and_flush_emit_and_the_last_tracks_are_not_lost() -> None:
     assert sel.flush(900_000) == []
 
 
+def test_crops_live_in_a_bounded_pool() -> None:
+    sel = vasdk.BestShotSelector(pool_mb=0.0625)  # 64 KiB: one 115x115 BGR crop, not two
+    tracks = {"ids": [1, 2], "boxes": [[10, 10, 110, 110], [150, 10, 250, 110]]}
+    assert sel.update(_scene(), tracks, 0) == []
+    assert sel.dropped_crops == 1
+    assert [s.track_id for s in sel.flush(1)] == [1]
+
+
 def test_yuv_frames_and_bad_input() -> None:
     bgr = _scene()
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
