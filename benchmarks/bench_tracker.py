@@ -117,13 +117,15 @@ def main() -> None:
     n_dets = sum(len(b) for b, _, _ in frames)
 
     # vasdk ByteTrack with supervision's defaults: activation 0.25 (new tracks from 0.35),
-    # matching 0.8, 30 frames of lost buffer; confirmed on the second hit.
+    # matching 0.8, 30 frames of lost buffer; confirmed on the second hit, or at once on the
+    # first frame, as ByteTrack (and supervision) activates the first frame's tracks.
     bt_options = {
         "track_thresh": 0.25,
         "high_thresh": 0.35,
         "match_thresh": 0.8,
         "max_age": 30,
         "min_hits": 2,
+        "confirm_first_frame": True,
     }
     runners = [
         ("vasdk ByteTrack", run_vasdk("bytetrack", frames, **bt_options), args.reps),

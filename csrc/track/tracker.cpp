@@ -314,7 +314,9 @@ class KalmanTracker final : public Tracker {
       tr.id = next_id_++;
       tr.class_id = dets[d].class_id;
       tr.score = dets[d].score;
-      tr.state = config_.min_hits <= 1 ? TrackState::kConfirmed : TrackState::kTentative;
+      const bool at_once =
+          config_.min_hits <= 1 || (config_.confirm_first_frame && frame_count_ == 1);
+      tr.state = at_once ? TrackState::kConfirmed : TrackState::kTentative;
       tr.hits = tr.hit_streak = tr.age = 1;
       tr.num_landmarks = dets[d].num_landmarks;
       std::memcpy(tr.landmarks, dets[d].landmarks, sizeof(tr.landmarks));
@@ -400,6 +402,8 @@ Result<TrackerConfig> parse_tracker_config(const std::string& text) {
       VAS_RETURN_IF_ERROR(read_int(key, v, 0, 1000000, &c.max_age));
     } else if (key == "per_class") {
       VAS_RETURN_IF_ERROR(read_bool(key, v, &c.per_class));
+    } else if (key == "confirm_first_frame") {
+      VAS_RETURN_IF_ERROR(read_bool(key, v, &c.confirm_first_frame));
     } else if (key == "min_score") {
       VAS_RETURN_IF_ERROR(only(sort));
       VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.min_score));

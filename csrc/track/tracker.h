@@ -36,6 +36,9 @@ struct TrackerConfig {
   int min_hits = 3;        // consecutive matches before a track is confirmed (>= 1)
   int max_age = 30;        // frames a lost track is kept before it is removed (>= 0)
   bool per_class = false;  // only match detections of the track's class
+  // Confirm tracks born on the first frame at once, as ByteTrack and SORT do: nothing came
+  // before them to confirm them against.
+  bool confirm_first_frame = false;
   // SORT: detections below min_score are ignored; a match needs IoU >= iou_threshold.
   float min_score = 0.0f;
   float iou_threshold = 0.3f;

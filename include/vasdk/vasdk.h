@@ -240,7 +240,8 @@ typedef struct vas_tracker_config {
   uint32_t struct_size; /* set by vas_tracker_config_init() */
   /* JSON object or NULL (ByteTrack with defaults). "type": "bytetrack" (default) or "sort".
      Both: "min_hits" (default 2 for bytetrack, 3 for sort), "max_age" (30 frames),
-     "per_class" (false). sort: "min_score" (0), "iou_threshold" (0.3). bytetrack:
+     "per_class" (false), "confirm_first_frame" (false: confirm tracks born on the first
+     frame at once). sort: "min_score" (0), "iou_threshold" (0.3). bytetrack:
      "track_thresh" (0.5), "low_thresh" (0.1), "high_thresh" (0.6), "match_thresh" (0.8),
      "second_match_thresh" (0.5), "unconfirmed_match_thresh" (0.7), "fuse_score" (true).
      Unknown fields, and fields of the other type, are errors that name the field. */

@@ -78,7 +78,7 @@ class Tracker:
     """SORT or ByteTrack over a constant-velocity Kalman filter, one per video channel.
 
     ``type`` is ``"bytetrack"`` (default) or ``"sort"``. Keyword options are the tracker's
-    JSON config: ``min_hits``, ``max_age``, ``per_class``; for SORT ``min_score`` and
+    JSON config: ``min_hits``, ``max_age``, ``per_class``, ``confirm_first_frame``; for SORT ``min_score`` and
     ``iou_threshold``; for ByteTrack ``track_thresh``, ``low_thresh``, ``high_thresh``,
     ``match_thresh``, ``second_match_thresh``, ``unconfirmed_match_thresh`` and
     ``fuse_score``. Unknown options raise :class:`vasdk.InvalidConfigError` naming the field.

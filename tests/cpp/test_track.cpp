@@ -395,6 +395,18 @@ TEST_P(TrackerTypes, BadInputLeavesTrackerUnchanged) {
 
 INSTANTIATE_TEST_SUITE_P(Track, TrackerTypes, ::testing::Values("sort", "bytetrack"));
 
+TEST_P(TrackerTypes, ConfirmFirstFrameConfirmsOnlyTheFirstFramesTracks) {
+  auto t = make(std::string(R"({"type":")") + GetParam() +
+                R"(","min_hits":3,"confirm_first_frame":true})");
+  Detection d = det(100, 100);
+  ASSERT_TRUE(t->update(&d, 1, 0).is_ok());
+  EXPECT_EQ(t->tracks()[0].state, TrackState::kConfirmed);
+  Detection two[2] = {det(102, 100), det(400, 100)};
+  ASSERT_TRUE(t->update(two, 2, 1).is_ok());
+  ASSERT_EQ(t->tracks().size(), 2u);
+  EXPECT_EQ(t->tracks()[1].state, TrackState::kTentative);
+}
+
 TEST(ByteTrack, LowScoreDetectionsKeepTracksButNeverStartThem) {
   auto t = make(R"({"type":"bytetrack","min_hits":1,"track_thresh":0.5,"low_thresh":0.1})");
   Detection d = det(100, 100);
@@ -442,6 +454,7 @@ TEST(TrackerConfig, BadConfigErrorsNameTheField) {
       {R"({"min_hits":1.5})", "field 'min_hits' must be an integer"},
       {R"({"max_age":-1})", "field 'max_age' is -1"},
       {R"({"per_class":"yes"})", "field 'per_class' must be true or false"},
+      {R"({"confirm_first_frame":1})", "field 'confirm_first_frame' must be true or false"},
       {R"({"match_thresh":1.5})", "field 'match_thresh' is 1.5"},
       {R"({"track_thresh":"high"})", "field 'track_thresh' must be a number"},
       {R"({"type":"sort","track_thresh":0.5})",
