@@ -205,3 +205,29 @@ def test_ids_are_per_tracker_instance() -> None:
     a.update([[0, 0, 10, 20]], [0.9])
     assert a.update([[0, 0, 10, 20], [300, 0, 310, 20]], [0.9, 0.9]).ids.tolist() == [1, 2]
     assert b.update([[300, 0, 310, 20]], [0.9]).ids.tolist() == [1]
+
+
+def test_c_abi_tracker_through_cffi() -> None:
+    """The same tracker through libvasdk's C ABI (cffi over vasdk.h)."""
+    from vasdk import capi
+
+    lib, ffi = capi.load(), capi.ffi
+    cfg = ffi.new("vas_tracker_config_t*")
+    lib.vas_tracker_config_init(cfg)
+    cfg_json = ffi.new("char[]", b'{"type": "sort", "min_hits": 1}')
+    cfg.config_json = cfg_json
+    out = ffi.new("vas_tracker_t**")
+    assert lib.vas_tracker_create(cfg, out) == lib.VAS_OK
+    tracker = ffi.gc(out[0], lib.vas_tracker_destroy)
+    dets = ffi.new("vas_detection_t[2]")
+    for i, x in enumerate((10.0, 300.0)):
+        dets[i].x1, dets[i].y1, dets[i].x2, dets[i].y2, dets[i].score = x, 20.0, x + 40, 100.0, 0.9
+    tracks = ffi.new("vas_track_t**")
+    n = ffi.new("size_t*")
+    assert lib.vas_tracker_update(tracker, dets, 2, 0, tracks, n) == lib.VAS_OK
+    assert n[0] == 2
+    assert [tracks[0][i].track_id for i in range(2)] == [1, 2]
+    assert tracks[0][1].state == lib.VAS_TRACK_CONFIRMED
+    assert ffi.sizeof("vas_track_t") == 104
+    assert lib.vas_tracker_predict(tracker, -1, tracks, n) == lib.VAS_ERR_INVALID_ARGUMENT
+    assert b"is earlier" in ffi.string(lib.vas_last_error_message())
