@@ -83,6 +83,10 @@ vas::ImageView image_from(const py::object& obj, vas::PixelFormat format) {
   if (!py::isinstance<py::tuple>(obj) && !py::isinstance<py::list>(obj)) {
     throw_status(vas::invalid_argument("image must be a numpy array or a tuple of planes"));
   }
+  if (format == vas::PixelFormat::kBGR24 || format == vas::PixelFormat::kRGB24) {
+    throw_status(vas::invalid_argument(std::string(vas::pixel_format_name(format)) +
+                                       " takes one (H, W, 3) array, not a tuple of planes"));
+  }
   const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
   const int n = vas::plane_count(format);
   if (static_cast<int>(seq.size()) != n) {

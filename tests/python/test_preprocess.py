@@ -168,6 +168,10 @@ def test_bad_input_raises_with_the_cause() -> None:
         pre(np.zeros((0, 4, 3), np.uint8), "BGR")
     with pytest.raises(InvalidArgumentError, match="smaller than the chroma"):
         pre((np.zeros((8, 8), np.uint8), np.zeros((4, 6), np.uint8)), "NV12")
+    with pytest.raises(InvalidArgumentError, match="not a tuple of planes"):
+        pre((np.zeros((8, 24), np.uint8),), "BGR")
+    with pytest.raises(InvalidArgumentError, match="needs 2 plane"):
+        pre((np.zeros((8, 8), np.uint8),), "NV12")
     with pytest.raises(InvalidArgumentError, match="out holds"):
         pre(np.zeros((8, 8, 3), np.uint8), "BGR", out=np.empty((1, 3, 8, 8), np.float32))
     with pytest.raises(InvalidArgumentError, match="dtype"):
