@@ -1,9 +1,12 @@
 // Fuzzes the image kernels: vas::Preprocessor::run over random pixel formats, sizes, strides,
-// resize modes and network sizes. Each plane lives in its own exactly-sized heap buffer
-// (stride * rows), so AddressSanitizer flags any read past what the caller handed in.
-// Oracles: the call either fails with a message (invalid image) or fills the whole output
-// with values inside the range that bilinear interpolation of 0..255 pixels allows; a second
-// call with the cached tables gives the same bytes.
+// resize modes, network sizes, and (from the same input) interpolation, layout, output type
+// and ROI through the generic entry point. Each plane and the output live in their own
+// exactly-sized heap buffers, so AddressSanitizer flags any access past what the caller
+// handed in.
+// Oracles: the float32 call either fails with a message (invalid image) or fills the whole
+// output with values inside the range that interpolating 0..255 pixels allows; a second call
+// with the cached tables gives the same bytes; and the fast path (kAuto: AVX2 or portable)
+// agrees with the scalar reference (kReference) on the generic call.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -115,5 +118,66 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<float> again(out_n, NAN);
   if (!pre.run(view, spec, again.data(), &tf).is_ok()) std::abort();
   if (std::memcmp(out.data(), again.data(), plane * 3 * sizeof(float)) != 0) std::abort();
+
+  // Generic entry point: interpolation, layout, output type and ROI from the extras byte.
+  const uint8_t extras = in.u8();
+  vas::PreprocessSpec g = spec;
+  g.interp = static_cast<vas::Interp>(extras % 3);
+  g.layout = (extras & 4) ? vas::Layout::kNHWC : vas::Layout::kNCHW;
+  const vas::DataType types[4] = {vas::DataType::kFloat32, vas::DataType::kFloat16,
+                                  vas::DataType::kUInt8, vas::DataType::kInt8};
+  g.dtype = types[(extras >> 3) % 4];
+  g.quant_scale =
+      g.dtype == vas::DataType::kUInt8 || g.dtype == vas::DataType::kInt8 ? 1.0f / 64.0f : 1.0f;
+  g.zero_point = g.dtype == vas::DataType::kInt8 ? -3 : 0;
+  if (extras & 32) {  // a ROI, sometimes partly outside the image (must be rejected)
+    g.roi.x = in.u8() % (width + 2);
+    g.roi.y = in.u8() % (height + 2);
+    g.roi.width = 1 + in.u8() % width;
+    g.roi.height = 1 + in.u8() % height;
+  }
+  const size_t bytes = vas::preprocess_output_bytes(g);
+  if (bytes == 0 || bytes > (size_t{64} << 20)) return 0;
+  std::vector<uint8_t> fast(bytes), ref(bytes);
+  vas::Preprocessor fast_pre;  // kAuto: the AVX2 or portable path
+  vas::Preprocessor ref_pre(1, vas::Preprocessor::Impl::kReference);
+  vas::BoxTransform tf_fast, tf_ref;
+  const vas::Status sf = fast_pre.run(view, g, fast.data(), bytes, &tf_fast);
+  const vas::Status sr = ref_pre.run(view, g, ref.data(), bytes, &tf_ref);
+  if (sf.is_ok() != sr.is_ok()) std::abort();  // both paths validate the same way
+  if (!sf.is_ok()) {
+    if (sf.message().empty()) std::abort();
+    return 0;
+  }
+  // The paths differ only in arithmetic order: floats agree closely, quantised outputs and
+  // float16 within one step.
+  const size_t n = bytes / vas::data_type_size(g.dtype);
+  for (size_t i = 0; i < n; ++i) {
+    double a = 0, b = 0, tol = 0;
+    switch (g.dtype) {
+      case vas::DataType::kFloat32: {
+        float fa, fb;
+        std::memcpy(&fa, fast.data() + 4 * i, 4);
+        std::memcpy(&fb, ref.data() + 4 * i, 4);
+        a = fa, b = fb, tol = 1e-3 * (1 + std::fabs(b));
+        break;
+      }
+      case vas::DataType::kUInt8:
+        a = fast[i], b = ref[i], tol = 1;
+        break;
+      case vas::DataType::kInt8:
+        a = static_cast<int8_t>(fast[i]), b = static_cast<int8_t>(ref[i]), tol = 1;
+        break;
+      default: {  // float16: compare the raw halves as ordered integers, one ulp apart
+        uint16_t ha, hb;
+        std::memcpy(&ha, fast.data() + 2 * i, 2);
+        std::memcpy(&hb, ref.data() + 2 * i, 2);
+        a = (ha & 0x8000) ? -static_cast<double>(ha & 0x7fff) : ha;
+        b = (hb & 0x8000) ? -static_cast<double>(hb & 0x7fff) : hb;
+        tol = 2;
+      }
+    }
+    if (!(std::fabs(a - b) <= tol)) std::abort();
+  }
   return 0;
 }
