@@ -165,7 +165,12 @@ Status Detector::run_chunk(const ImageView* images, size_t n, std::vector<Detect
   }
   // Padding items of a fixed-size batch are zeros; their outputs are ignored.
   std::fill(input_.as<float>() + n * item_floats, input_.as<float>() + batch * item_floats, 0.0f);
-  VAS_RETURN_IF_ERROR(engine_->run({input_.view()}, &outputs_));
+  // Reused view: its shape vector keeps its capacity, so no allocation per frame.
+  input_views_.resize(1);
+  input_views_[0].data = input_.data();
+  input_views_[0].dtype = input_.dtype();
+  input_views_[0].shape = input_.shape();
+  VAS_RETURN_IF_ERROR(engine_->run(input_views_, &outputs_));
   DecodeContext ctx;
   ctx.input_width = spec_.width;
   ctx.input_height = spec_.height;

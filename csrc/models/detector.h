@@ -63,6 +63,7 @@ class Detector {
   int64_t batch_dim_ = 1;  // model's batch dim; -1 = dynamic
   std::vector<BoxTransform> transforms_;
   Tensor input_;
+  std::vector<TensorView> input_views_;
   std::vector<Tensor> outputs_;
 };
 

@@ -188,13 +188,17 @@ class OrtEngine final : public Engine {
     out->resize(outputs_.size());
     // Output shapes seen for this input shape: bind the caller's tensors so ORT writes
     // into them directly. Unknown (first time) or unstable shapes go through ORT's allocator.
-    std::vector<std::vector<int64_t>> known;
-    const bool bind = lookup_output_shapes(in, &known);
-
-    std::vector<OrtValue*> in_values(in.size(), nullptr), out_values(outputs_.size(), nullptr);
+    // The steady state allocates nothing here: per-thread value arrays, messages built only on
+    // error, shapes compared in place.
+    const bool bind = bind_known_shapes(in, out);
+    thread_local std::vector<OrtValue*> in_values, out_values;
+    in_values.assign(in.size(), nullptr);
+    out_values.assign(outputs_.size(), nullptr);
     auto release_all = [&] {
-      for (OrtValue* v : in_values)
+      for (OrtValue*& v : in_values) {
         if (v) api_->ReleaseValue(v);
+        v = nullptr;
+      }
       for (OrtValue*& v : out_values) {
         if (v) api_->ReleaseValue(v);
         v = nullptr;
@@ -202,37 +206,34 @@ class OrtEngine final : public Engine {
     };
     Status st;
     for (size_t i = 0; i < in.size() && st.is_ok(); ++i) {
-      st = wrap(in[i].data, in[i].byte_size(), in[i].shape, in[i].dtype, &in_values[i],
-                "input '" + inputs_[i].name + "'");
+      st = wrap(in[i].data, in[i].byte_size(), in[i].shape, in[i].dtype, &in_values[i], "input",
+                inputs_[i].name);
     }
     if (st.is_ok() && bind) {
       for (size_t i = 0; i < outputs_.size() && st.is_ok(); ++i) {
         Tensor& t = (*out)[i];
-        t.reshape(outputs_[i].dtype, known[i]);
-        st = wrap(t.data(), t.byte_size(), known[i], outputs_[i].dtype, &out_values[i],
-                  "output '" + outputs_[i].name + "'");
+        st = wrap(t.data(), t.byte_size(), t.shape(), outputs_[i].dtype, &out_values[i], "output",
+                  outputs_[i].name);
       }
     }
     if (st.is_ok()) {
-      st =
-          take(api_,
-               api_->Run(session_, nullptr, input_names_.data(), in_values.data(), in_values.size(),
-                         output_names_.data(), output_names_.size(), out_values.data()),
-               StatusCode::kRuntimeError, "model '" + model_ + "' run failed");
-      if (!st.is_ok() && bind) {
-        // The model's output shape depends on more than the input shape: stop binding.
-        forget_output_shapes(in);
-        release_all();
-        return run(in, out);
+      if (OrtStatus* run_st =
+              api_->Run(session_, nullptr, input_names_.data(), in_values.data(), in_values.size(),
+                        output_names_.data(), output_names_.size(), out_values.data())) {
+        st = take(api_, run_st, StatusCode::kRuntimeError, "model '" + model_ + "' run failed");
+        if (bind) {
+          // The model's output shape depends on more than the input shape: stop binding.
+          never_bind(in);
+          release_all();
+          return run(in, out);
+        }
       }
     }
     if (st.is_ok() && !bind) {
-      std::vector<std::vector<int64_t>> shapes(outputs_.size());
       for (size_t i = 0; i < outputs_.size() && st.is_ok(); ++i) {
         st = copy_output(out_values[i], i, &(*out)[i]);
-        shapes[i] = (*out)[i].shape();
       }
-      if (st.is_ok()) remember_output_shapes(in, shapes);
+      if (st.is_ok()) remember_output_shapes(in, *out);
     }
     release_all();
     if (st.is_ok()) {
@@ -311,34 +312,45 @@ class OrtEngine final : public Engine {
   }
 
   Status wrap(void* data, size_t bytes, const std::vector<int64_t>& shape, DataType dtype,
-              OrtValue** value, const std::string& what) const {
-    return take(api_,
-                api_->CreateTensorWithDataAsOrtValue(cpu_info_, data, bytes, shape.data(),
-                                                     shape.size(), to_ort(dtype), value),
-                StatusCode::kRuntimeError, what);
+              OrtValue** value, const char* kind, const std::string& name) const {
+    OrtStatus* st = api_->CreateTensorWithDataAsOrtValue(cpu_info_, data, bytes, shape.data(),
+                                                         shape.size(), to_ort(dtype), value);
+    if (!st) return Status::ok();
+    return take(api_, st, StatusCode::kRuntimeError, std::string(kind) + " '" + name + "'");
   }
 
-  static ShapeKey key_of(const std::vector<TensorView>& in) {
-    ShapeKey key;
-    for (const auto& v : in) key.push_back(v.shape);
-    return key;
+  // Index of the cache entry whose input shapes equal those of `in`, or -1.
+  int find_shapes(const std::vector<TensorView>& in) const {
+    for (size_t e = 0; e < output_shapes_.size(); ++e) {
+      const ShapeKey& key = output_shapes_[e].first;
+      bool same = key.size() == in.size();
+      for (size_t i = 0; same && i < in.size(); ++i) same = key[i] == in[i].shape;
+      if (same) return static_cast<int>(e);
+    }
+    return -1;
   }
 
-  bool lookup_output_shapes(const std::vector<TensorView>& in,
-                            std::vector<std::vector<int64_t>>* out) {
+  // Shapes the caller's output tensors to the remembered output shapes of this input shape.
+  bool bind_known_shapes(const std::vector<TensorView>& in, std::vector<Tensor>* out) {
     std::lock_guard<std::mutex> lock(shapes_mutex_);
-    auto it = output_shapes_.find(key_of(in));
-    if (it == output_shapes_.end() || it->second.empty()) return false;
-    *out = it->second;
+    const int e = find_shapes(in);
+    if (e < 0 || output_shapes_[e].second.empty()) return false;
+    const ShapeKey& shapes = output_shapes_[e].second;
+    for (size_t i = 0; i < outputs_.size(); ++i) (*out)[i].reshape(outputs_[i].dtype, shapes[i]);
     return true;
   }
-  void remember_output_shapes(const std::vector<TensorView>& in, const ShapeKey& shapes) {
+  void remember_output_shapes(const std::vector<TensorView>& in, const std::vector<Tensor>& out) {
     std::lock_guard<std::mutex> lock(shapes_mutex_);
-    if (output_shapes_.size() < 64) output_shapes_.emplace(key_of(in), shapes);
+    if (find_shapes(in) >= 0 || output_shapes_.size() >= 64) return;
+    ShapeKey key, shapes;
+    for (const auto& v : in) key.push_back(v.shape);
+    for (const auto& t : out) shapes.push_back(t.shape());
+    output_shapes_.emplace_back(std::move(key), std::move(shapes));
   }
-  void forget_output_shapes(const std::vector<TensorView>& in) {
+  void never_bind(const std::vector<TensorView>& in) {
     std::lock_guard<std::mutex> lock(shapes_mutex_);
-    output_shapes_[key_of(in)].clear();  // an empty entry means "never bind"
+    const int e = find_shapes(in);
+    if (e >= 0) output_shapes_[e].second.clear();  // an empty entry means "never bind"
   }
 
   void record(double ms) {
@@ -477,7 +489,7 @@ class OrtEngine final : public Engine {
   std::vector<std::string> providers_, notes_;
 
   std::mutex shapes_mutex_;
-  std::map<ShapeKey, ShapeKey> output_shapes_;
+  std::vector<std::pair<ShapeKey, ShapeKey>> output_shapes_;  // at most 64 input shapes
 
   mutable std::mutex stats_mutex_;
   std::array<double, kWindow> window_{};
