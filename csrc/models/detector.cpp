@@ -4,6 +4,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/json_value.h"
+
 namespace vas {
 namespace {
 
@@ -32,44 +34,54 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
-    try {
-      if (k == "backend")
-        o.engine.backend = v.get<std::string>();
-      else if (k == "ort_library")
-        o.engine.library_path = v.get<std::string>();
-      else if (k == "threads")
-        o.engine.threads = v.get<int>();
-      else if (k == "spinning")
-        o.engine.spinning = v.get<bool>();
-      else if (k == "optimization")
-        o.engine.optimization = v.get<std::string>();
-      else if (k == "card")
-        o.card_path = v.get<std::string>();
-      else if (k == "input_width")
-        o.input_width = v.get<int>();
-      else if (k == "input_height")
-        o.input_height = v.get<int>();
-      else if (k == "score_threshold")
-        o.score_threshold = v.get<float>();
-      else if (k == "nms_iou")
-        o.nms_iou = v.get<float>();
-      else if (k == "classes")
-        o.classes = v.get<std::vector<std::string>>();
-      else if (k == "class_agnostic_nms")
-        o.class_agnostic_nms = v.get<bool>();
-      else if (k == "providers")
-        o.engine.providers = v.get<std::vector<std::string>>();
-      else if (k == "warmup_runs")
-        o.engine.warmup_runs = v.get<int>();
-      else if (k == "max_detections")
-        o.max_detections = v.get<int>();
-      else
-        return invalid_config("unknown detector option '" + k + "'");
-    } catch (const json::exception&) {
-      return invalid_config("detector option '" + k + "' has the wrong type: " + v.dump());
+    bool ok = true;
+    if (k == "backend")
+      ok = read_json(v, &o.engine.backend);
+    else if (k == "ort_library")
+      ok = read_json(v, &o.engine.library_path);
+    else if (k == "threads")
+      ok = read_json(v, &o.engine.threads);
+    else if (k == "spinning")
+      ok = read_json(v, &o.engine.spinning);
+    else if (k == "optimization")
+      ok = read_json(v, &o.engine.optimization);
+    else if (k == "card")
+      ok = read_json(v, &o.card_path);
+    else if (k == "input_width")
+      ok = read_json(v, &o.input_width);
+    else if (k == "input_height")
+      ok = read_json(v, &o.input_height);
+    else if (k == "score_threshold")
+      ok = read_json(v, &o.score_threshold);
+    else if (k == "nms_iou")
+      ok = read_json(v, &o.nms_iou);
+    else if (k == "classes")
+      ok = read_json(v, &o.classes);
+    else if (k == "class_agnostic_nms")
+      ok = read_json(v, &o.class_agnostic_nms);
+    else if (k == "providers")
+      ok = read_json(v, &o.engine.providers);
+    else if (k == "warmup_runs")
+      ok = read_json(v, &o.engine.warmup_runs);
+    else if (k == "max_detections")
+      ok = read_json(v, &o.max_detections);
+    else
+      return invalid_config("unknown detector option '" + k + "'");
+    if (!ok) {
+      return invalid_config("detector option '" + k +
+                            "' has the wrong type or is out of range: " + v.dump());
     }
   }
-  if (o.engine.threads < 0) return invalid_config("detector option 'threads' must be >= 0");
+  // Upper bounds keep a typo from asking for absurd threads or tensor sizes.
+  if (o.engine.threads < 0 || o.engine.threads > 256) {
+    return invalid_config("detector option 'threads' must be in 0..256");
+  }
+  if (o.input_width > 16384 || o.input_height > 16384) {
+    return invalid_config("detector options 'input_width'/'input_height' must be <= 16384");
+  }
+  if (o.engine.warmup_runs < 0 || o.engine.warmup_runs > 1000) {
+    return invalid_config("detector option 'warmup_runs' must be in 0..1000");
+  }
   if (o.input_width < 0 || o.input_height < 0) {
     return invalid_config("detector options 'input_width'/'input_height' must be positive");
   }

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/json_value.h"
+
 namespace vas {
 namespace {
 
@@ -26,10 +28,9 @@ Status get(const json& obj, const char* key, const std::string& where, T* out, b
   if (it == obj.end()) {
     return required ? invalid_config("missing field '" + where + "." + key + "'") : Status::ok();
   }
-  try {
-    *out = it->get<T>();
-  } catch (const json::exception&) {
-    return invalid_config("field '" + where + "." + key + "' has the wrong type: " + it->dump());
+  if (!read_json(*it, out)) {
+    return invalid_config("field '" + where + "." + key +
+                          "' has the wrong type or is out of range: " + it->dump());
   }
   return Status::ok();
 }

@@ -130,6 +130,16 @@ TEST(Detector, RejectsBadOptions) {
   EXPECT_EQ(parse_detector_options(R"({"threads": "two"})").status().code(),
             StatusCode::kInvalidConfig);
   EXPECT_EQ(parse_detector_options("[1, 2]").status().code(), StatusCode::kInvalidConfig);
+  // Out-of-range numbers are errors, not undefined conversions.
+  for (const char* bad : {R"({"threads": 1e20})", R"({"threads": 2.5})", R"({"threads": 1000})",
+                          R"({"input_width": 100000})", R"({"score_threshold": 1e300})",
+                          R"({"max_detections": -3})", R"({"warmup_runs": 4294967296})"}) {
+    auto r = parse_detector_options(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidConfig) << bad;
+  }
+  auto whole = parse_detector_options(R"({"threads": 2.0, "input_width": 416})");
+  ASSERT_TRUE(whole.is_ok());
+  EXPECT_EQ(whole->engine.threads, 2);
   auto opts = parse_detector_options(R"({"classes": ["unicorn"]})");
   ASSERT_TRUE(opts.is_ok());
   auto det = Detector::create(asset("yolov3-tiny.onnx"), opts.value());

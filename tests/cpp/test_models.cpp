@@ -60,6 +60,10 @@ TEST(ModelCard, ErrorsNameTheField) {
             })).find("std"),
             std::string::npos);
   EXPECT_EQ(parse_model_card("{not json", "x").status().code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["width"] = 1e20; })).find("out of range"),
+            std::string::npos);
+  EXPECT_NE(msg(parse_modified([](auto& j) { j["nms_iou"] = 1e300; })).find("nms_iou"),
+            std::string::npos);
   EXPECT_EQ(load_model_card("/nonexistent/card.json").status().code(), StatusCode::kNotFound);
 }
 
