@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test and quality gate, from a fresh machine: set up, then
 #   unit      C++ (GoogleTest), C API (C99) and export checks through ctest;
+#   package   SDK install contents, samples/c built against it (CMake + pkg-config), wheel
+#             contents (scripts/package_check.sh);
 #   abi       libvasdk.so against the committed ABI baseline (scripts/abi_check.sh);
 #   sanitize  the C, C++ and C API tests under ASan + UBSan (-fno-sanitize-recover=all);
 #   leak      the C sample from that build under LeakSanitizer on 20 frames of vtest.avi
@@ -19,12 +21,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 JOBS=$(nproc)
 SETUP=1
-ALL=(unit abi sanitize leak tsan python lint tidy fuzz)
+ALL=(unit package abi sanitize leak tsan python lint tidy fuzz)
 STAGES=()
 for a in "$@"; do
   case "$a" in
     --no-setup) SETUP=0 ;;
-    unit|abi|leak|sanitize|tsan|python|lint|tidy|fuzz) STAGES+=("$a") ;;
+    unit|package|abi|leak|sanitize|tsan|python|lint|tidy|fuzz) STAGES+=("$a") ;;
     *) echo "unknown argument: $a (stages: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done
@@ -77,6 +79,12 @@ stage_tsan() {
   # ignore_noninstrumented_modules and the suppressions: see scripts/sanitizers/tsan.supp.
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$ROOT/scripts/sanitizers/tsan.supp" \
     ctest --test-dir build-tsan -L tsan --output-on-failure -j "$JOBS"
+}
+
+stage_package() {
+  log "packaging: installed SDK, samples/c against it, wheel contents"
+  [ -f build/sdk/libvasdk.so ] || cmake_build build
+  scripts/package_check.sh build
 }
 
 stage_python() {
