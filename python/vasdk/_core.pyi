@@ -1,63 +1,251 @@
-"""Type stubs for the native module vasdk._core (internal; use the vasdk package)."""
+"""Stubs for vasdk._core, the native core (internal; use the vasdk package).
 
-import numpy as np
-import numpy.typing as npt
+Generated with pybind11-stubgen from the built module.
+"""
 
-__version__: str
+from __future__ import annotations
 
-def available_backends() -> list[str]: ...
-def status_name(code: int) -> str: ...
+import collections.abc
+import typing
 
-class VideoInfo:
-    width: int
-    height: int
-    fps: float
-    frame_count: int
-    codec: str
+import numpy
+import numpy.typing
 
-class Detector:
-    classes: list[str]
-    name: str
-    precision: str
-    backend: str
-    input_size: tuple[int, int]
-    def __init__(self, model_path: str, options_json: str = "") -> None: ...
-    def detect(
-        self, image: npt.NDArray[np.uint8], format: str = "BGR"
-    ) -> tuple[
-        npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32]
-    ]: ...
-
-    engine_precision: str
-    providers: list[str]
-    def detect_batch(
-        self, images: list[npt.NDArray[np.uint8]], format: str = "BGR"
-    ) -> list[
-        tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32]]
-    ]: ...
+__all__: list[str] = [
+    "Associator",
+    "BestShotSelector",
+    "Detector",
+    "Engine",
+    "Pool",
+    "Preprocessor",
+    "RulesEngine",
+    "SortKalman",
+    "Tracker",
+    "VideoInfo",
+    "VideoReader",
+    "VideoWriter",
+    "XyahKalman",
+    "available_backends",
+    "encode_jpeg",
+    "laplacian_variance",
+    "status_name",
+]
 
 class Engine:
-    inputs: list[tuple[str, str, list[int]]]
-    outputs: list[tuple[str, str, list[int]]]
-    backend: str
-    precision: str
-    providers: list[str]
-    notes: list[str]
     def __init__(self, model_path: str, options_json: str = "") -> None: ...
-    def run(self, feeds: dict[str, npt.NDArray[np.generic]]) -> dict[str, npt.NDArray[np.generic]]: ...
-    def stats(self) -> dict[str, float]: ...
+    def run(self, feeds: dict) -> dict: ...
+    def stats(self) -> dict: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def inputs(self) -> list: ...
+    @property
+    def notes(self) -> list[str]: ...
+    @property
+    def outputs(self) -> list: ...
+    @property
+    def precision(self) -> str: ...
+    @property
+    def providers(self) -> list[str]: ...
+
+class Tracker:
+    def __init__(self, config_json: str = "") -> None: ...
+    def predict(self, timestamp_us: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple: ...
+    def update(
+        self,
+        boxes: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        scores: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        class_ids: typing.Any = None,
+        timestamp_us: typing.SupportsInt | typing.SupportsIndex = 0,
+    ) -> tuple: ...
+    @property
+    def frame_count(self) -> int: ...
+
+class SortKalman:
+    def __init__(self, box: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None: ...
+    def predict(self) -> None: ...
+    def update(self, box: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None: ...
+    @property
+    def P(self) -> numpy.typing.NDArray[numpy.float64]: ...
+    @property
+    def box(self) -> tuple: ...
+    @property
+    def x(self) -> numpy.typing.NDArray[numpy.float64]: ...
+
+class XyahKalman:
+    def __init__(self, box: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None: ...
+    def predict(self) -> None: ...
+    def update(self, box: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None: ...
+    @property
+    def P(self) -> numpy.typing.NDArray[numpy.float64]: ...
+    @property
+    def box(self) -> tuple: ...
+    @property
+    def x(self) -> numpy.typing.NDArray[numpy.float64]: ...
+
+class Preprocessor:
+    @staticmethod
+    def avx2_available() -> bool: ...
+    def __init__(
+        self,
+        width: typing.SupportsInt | typing.SupportsIndex,
+        height: typing.SupportsInt | typing.SupportsIndex,
+        letterbox: bool,
+        color: str,
+        scale: typing.SupportsFloat | typing.SupportsIndex,
+        mean: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex],
+        std: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex],
+        pad_value: typing.SupportsInt | typing.SupportsIndex,
+        interp: str,
+        layout: str,
+        dtype: str,
+        quant_scale: typing.SupportsFloat | typing.SupportsIndex,
+        zero_point: typing.SupportsInt | typing.SupportsIndex,
+        threads: typing.SupportsInt | typing.SupportsIndex,
+        impl: str,
+    ) -> None: ...
+    def run(self, image: typing.Any, format: str, roi: typing.Any, out: typing.Any) -> numpy.ndarray: ...
+    def run_batch(self, images: list, format: str, out: typing.Any) -> numpy.ndarray: ...
+    @property
+    def impl(self) -> str: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def transform(self) -> tuple: ...
+
+class Pool:
+    def __init__(
+        self,
+        name: str,
+        min_block: typing.SupportsInt | typing.SupportsIndex,
+        max_block: typing.SupportsInt | typing.SupportsIndex,
+        capacity_bytes: typing.SupportsInt | typing.SupportsIndex,
+        thread_safe: bool,
+    ) -> None: ...
+    def acquire(self, nbytes: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray: ...
+    def check_idle(self) -> None: ...
+    def close(self) -> None: ...
+    def reserve(
+        self,
+        nbytes: typing.SupportsInt | typing.SupportsIndex,
+        count: typing.SupportsInt | typing.SupportsIndex,
+    ) -> None: ...
+    def stats(self) -> dict: ...
+    def trim(self) -> None: ...
+
+class BestShotSelector:
+    def __init__(self, config_json: str = "") -> None: ...
+    def current_best(self, track_id: typing.SupportsInt | typing.SupportsIndex) -> int: ...
+    def flush(self, timestamp_us: typing.SupportsInt | typing.SupportsIndex) -> list: ...
+    def update(
+        self,
+        frame: numpy.ndarray,
+        format: str,
+        ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int64],
+        boxes: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        class_ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        scores: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        states: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        time_since_update: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        landmarks: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        timestamp_us: typing.SupportsInt | typing.SupportsIndex,
+    ) -> list: ...
+    @property
+    def dropped_crops(self) -> int: ...
+
+class RulesEngine:
+    def __init__(self, config_json: str) -> None: ...
+    def flush(self, timestamp_us: typing.SupportsInt | typing.SupportsIndex) -> list: ...
+    def line_counts(self, rule_id: str) -> tuple[int, int]: ...
+    def update(
+        self,
+        ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int64],
+        boxes: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        class_ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        scores: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        states: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        time_since_update: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        landmarks: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        timestamp_us: typing.SupportsInt | typing.SupportsIndex,
+        shots: BestShotSelector = None,
+    ) -> list: ...
+
+class Associator:
+    def __init__(self, config_json: str = "") -> None: ...
+    def update(
+        self,
+        ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int64],
+        boxes: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        class_ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        scores: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        states: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        time_since_update: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        landmarks: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+    ) -> numpy.typing.NDArray[numpy.int64]: ...
+
+class VideoInfo:
+    @property
+    def codec(self) -> str: ...
+    @property
+    def fps(self) -> float: ...
+    @property
+    def frame_count(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+
+class Detector:
+    def __init__(self, model_path: str, options_json: str = "") -> None: ...
+    def detect(self, image: numpy.ndarray, format: str = "BGR") -> tuple: ...
+    def detect_batch(self, images: list, format: str = "BGR") -> list: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def classes(self) -> list[str]: ...
+    @property
+    def engine_precision(self) -> str: ...
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def precision(self) -> str: ...
+    @property
+    def providers(self) -> list[str]: ...
 
 class VideoReader:
-    info: VideoInfo
-    last_index: int
-    last_pts_us: int
     def __init__(
-        self, url: str, format: str = "BGR", open_timeout_ms: int = 5000, read_timeout_ms: int = 5000
+        self,
+        url: str,
+        format: str = "BGR",
+        open_timeout_ms: typing.SupportsInt | typing.SupportsIndex = 5000,
+        read_timeout_ms: typing.SupportsInt | typing.SupportsIndex = 5000,
     ) -> None: ...
-    def read(self) -> npt.NDArray[np.uint8] | None: ...
     def close(self) -> None: ...
+    def read(self) -> typing.Any: ...
+    @property
+    def info(self) -> VideoInfo: ...
+    @property
+    def last_index(self) -> int: ...
+    @property
+    def last_pts_us(self) -> int: ...
 
 class VideoWriter:
-    def __init__(self, path: str, width: int, height: int, fps: float = 25.0, codec: str = "") -> None: ...
-    def write(self, frame: npt.NDArray[np.uint8], format: str = "BGR") -> None: ...
+    def __init__(
+        self,
+        path: str,
+        width: typing.SupportsInt | typing.SupportsIndex,
+        height: typing.SupportsInt | typing.SupportsIndex,
+        fps: typing.SupportsFloat | typing.SupportsIndex = 25.0,
+        codec: str = "",
+    ) -> None: ...
     def close(self) -> None: ...
+    def write(self, frame: numpy.ndarray, format: str = "BGR") -> None: ...
+
+def available_backends() -> list[str]: ...
+def encode_jpeg(bgr: numpy.ndarray, quality: typing.SupportsInt | typing.SupportsIndex = 90) -> bytes: ...
+def laplacian_variance(gray: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8]) -> float: ...
+def status_name(arg0: typing.SupportsInt | typing.SupportsIndex) -> str: ...
+
+__version__: str = "0.1.0"
