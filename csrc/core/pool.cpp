@@ -8,6 +8,11 @@
 #include <vector>
 
 namespace vas {
+namespace {
+// Bytes of the back pointer (a PoolBlock*) stored just before each block's data.
+constexpr size_t kBackPointerBytes = sizeof(void*);
+}  // namespace
+
 namespace detail {
 
 // Header in front of every block's data. The pool's free lists are intrusive (next), so
@@ -34,7 +39,7 @@ class PoolCore {
     }
     if (config_.allocator == nullptr) config_.allocator = default_allocator();
     // The header ends with a back pointer to the block, just before the data.
-    header_ = (sizeof(PoolBlock) + sizeof(PoolBlock*) + config_.alignment - 1) / config_.alignment *
+    header_ = (sizeof(PoolBlock) + kBackPointerBytes + config_.alignment - 1) / config_.alignment *
               config_.alignment;
     stats_.capacity_bytes = config_.capacity_bytes;
   }
@@ -186,7 +191,7 @@ class PoolCore {
     b->core = this;
     b->size_class = cls;
     b->data = static_cast<unsigned char*>(mem) + header_;
-    std::memcpy(b->data - sizeof(PoolBlock*), &b, sizeof(PoolBlock*));
+    std::memcpy(b->data - kBackPointerBytes, &b, kBackPointerBytes);
     stats_.reserved_bytes += need;
     return b;
   }
@@ -274,7 +279,7 @@ namespace {
 detail::PoolBlock* block_of(void* data) {
   if (data == nullptr) return nullptr;
   detail::PoolBlock* b = nullptr;
-  std::memcpy(&b, static_cast<unsigned char*>(data) - sizeof(b), sizeof(b));
+  std::memcpy(&b, static_cast<unsigned char*>(data) - kBackPointerBytes, kBackPointerBytes);
   if (b == nullptr || b->magic != detail::PoolBlock::kMagic || b->data != data) return nullptr;
   return b;
 }
