@@ -46,6 +46,15 @@ int row_bytes(vas::PixelFormat f, int plane, int width) {
   return (f == vas::PixelFormat::kBGR24 || f == vas::PixelFormat::kRGB24) ? width * 3 : width;
 }
 
+// IEEE half to double (subnormals, infinities and NaN included).
+double half_to_double(uint16_t h) {
+  const int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  const double sign = (h & 0x8000) ? -1.0 : 1.0;
+  if (exp == 0) return sign * std::ldexp(mant, -24);
+  if (exp == 31) return mant ? NAN : sign * INFINITY;
+  return sign * std::ldexp(1024 + mant, exp - 25);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -168,15 +177,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case vas::DataType::kInt8:
         a = static_cast<int8_t>(fast[i]), b = static_cast<int8_t>(ref[i]), tol = 1;
         break;
-      default: {  // float16: compare the raw halves as ordered integers, one ulp apart
+      default: {  // float16: compare the values; rounding to half adds up to half an ulp each
         uint16_t ha, hb;
         std::memcpy(&ha, fast.data() + 2 * i, 2);
         std::memcpy(&hb, ref.data() + 2 * i, 2);
-        a = (ha & 0x8000) ? -static_cast<double>(ha & 0x7fff) : ha;
-        b = (hb & 0x8000) ? -static_cast<double>(hb & 0x7fff) : hb;
-        tol = 2;
+        a = half_to_double(ha), b = half_to_double(hb);
+        tol = 1e-3 * (1 + std::fabs(b)) + std::fabs(b) / 1024 + std::ldexp(1.0, -24);
       }
     }
+    if (std::isnan(a) && std::isnan(b)) continue;
     if (!(std::fabs(a - b) <= tol)) std::abort();
   }
   return 0;
