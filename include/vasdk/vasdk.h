@@ -227,9 +227,9 @@ typedef struct vas_track {
   float y2;
   float score; /* score of the detection matched on this frame, 0 when only predicted */
   int32_t class_id;
-  int32_t state; /* vas_track_state_t */
-  int32_t hits;  /* frames with a matched detection */
-  int32_t age;   /* frames since the track started */
+  int32_t state;             /* vas_track_state_t */
+  int32_t hits;              /* frames with a matched detection */
+  int32_t age;               /* frames since the track started */
   int32_t time_since_update; /* frames since the last matched detection */
   int32_t num_landmarks;     /* of the detection matched on this frame, else 0 */
   float landmarks[10];
@@ -317,9 +317,9 @@ typedef enum vas_best_shot_reason {
 /* One kept crop of one track. Output only; this layout is frozen. */
 typedef struct vas_best_shot {
   int64_t track_id;
-  int64_t shot_id;      /* unique within the selector; vas_event_t.best_shot_id refers to it */
-  int64_t timestamp_us; /* of the frame the crop comes from */
-  int64_t frame_index;  /* number of updates before that frame */
+  int64_t shot_id;       /* unique within the selector; vas_event_t.best_shot_id refers to it */
+  int64_t timestamp_us;  /* of the frame the crop comes from */
+  int64_t frame_index;   /* number of updates before that frame */
   int64_t first_seen_us; /* the track's first and last frames so far */
   int64_t last_seen_us;
   int32_t class_id;
@@ -344,12 +344,9 @@ typedef struct vas_best_shot {
    frame is only read during the call. *out_shots (may be NULL when *out_count is 0) is owned
    by the selector and valid until its next call or destroy. tracks may be NULL when n is 0.
    Thread safety: per handle. */
-VAS_API vas_status_t vas_best_shot_selector_update(vas_best_shot_selector_t* selector,
-                                                   const vas_image_t* frame,
-                                                   const vas_track_t* tracks, size_t n,
-                                                   int64_t timestamp_us,
-                                                   const vas_best_shot_t** out_shots,
-                                                   size_t* out_count);
+VAS_API vas_status_t vas_best_shot_selector_update(
+    vas_best_shot_selector_t* selector, const vas_image_t* frame, const vas_track_t* tracks,
+    size_t n, int64_t timestamp_us, const vas_best_shot_t** out_shots, size_t* out_count);
 
 /* End of stream: returns the shots of every live track (reason VAS_BEST_SHOT_FLUSH) and
    forgets all tracks. Outputs as for vas_best_shot_selector_update(). Thread safety: per
@@ -364,8 +361,7 @@ VAS_API vas_status_t vas_best_shot_selector_flush(vas_best_shot_selector_t* sele
    Thread safety: per handle. */
 VAS_API vas_status_t vas_best_shot_selector_encode_jpeg(vas_best_shot_selector_t* selector,
                                                         const vas_best_shot_t* shot,
-                                                        const uint8_t** out_jpeg,
-                                                        size_t* out_size);
+                                                        const uint8_t** out_jpeg, size_t* out_size);
 
 /* Association of child tracks to parent tracks (a face to its person body): within a frame by
    containment in the parent's expected region plus a minimum-cost assignment, across frames
@@ -454,8 +450,7 @@ typedef struct vas_event {
    engine and valid until its next call or destroy. Thread safety: per handle (and shots must
    not be in use by another thread). */
 VAS_API vas_status_t vas_rules_update(vas_rules_t* rules, const vas_track_t* tracks, size_t n,
-                                      int64_t timestamp_us,
-                                      const vas_best_shot_selector_t* shots,
+                                      int64_t timestamp_us, const vas_best_shot_selector_t* shots,
                                       const vas_event_t** out_events, size_t* out_count);
 
 /* End of stream: tracks still in intrusion zones exit and open crowding ends. Outputs as for

@@ -224,7 +224,8 @@ PYBIND11_MODULE(_core, m) {
       .def("detect_batch", &PyDetector::detect_batch, py::arg("images"), py::arg("format") = "BGR")
       .def_property_readonly("engine_precision",
                              [](const PyDetector& d) { return d.engine().precision(); })
-      .def_property_readonly("providers", [](const PyDetector& d) { return d.engine().providers(); })
+      .def_property_readonly("providers",
+                             [](const PyDetector& d) { return d.engine().providers(); })
       .def_property_readonly("classes", [](const PyDetector& d) { return d.card().classes; })
       .def_property_readonly("name", [](const PyDetector& d) { return d.card().name; })
       .def_property_readonly("precision", [](const PyDetector& d) { return d.card().precision; })

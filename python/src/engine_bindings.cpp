@@ -33,19 +33,26 @@ vas::DataType dtype_of(const py::array& a) {
 
 py::dtype numpy_dtype(vas::DataType t) {
   switch (t) {
-    case vas::DataType::kFloat32: return py::dtype::of<float>();
-    case vas::DataType::kFloat16: return py::dtype("float16");
-    case vas::DataType::kUInt8: return py::dtype::of<uint8_t>();
-    case vas::DataType::kInt8: return py::dtype::of<int8_t>();
-    case vas::DataType::kInt32: return py::dtype::of<int32_t>();
-    case vas::DataType::kInt64: return py::dtype::of<int64_t>();
+    case vas::DataType::kFloat32:
+      return py::dtype::of<float>();
+    case vas::DataType::kFloat16:
+      return py::dtype("float16");
+    case vas::DataType::kUInt8:
+      return py::dtype::of<uint8_t>();
+    case vas::DataType::kInt8:
+      return py::dtype::of<int8_t>();
+    case vas::DataType::kInt32:
+      return py::dtype::of<int32_t>();
+    case vas::DataType::kInt64:
+      return py::dtype::of<int64_t>();
   }
   return py::dtype::of<float>();
 }
 
 py::list describe(const std::vector<vas::TensorInfo>& infos) {
   py::list out;
-  for (const auto& i : infos) out.append(py::make_tuple(i.name, vas::data_type_name(i.dtype), i.shape));
+  for (const auto& i : infos)
+    out.append(py::make_tuple(i.name, vas::data_type_name(i.dtype), i.shape));
   return out;
 }
 
@@ -68,8 +75,7 @@ class PyEngine {
       if (!feeds.contains(info.name)) {
         throw_status(vas::invalid_argument("missing input '" + info.name + "'"));
       }
-      py::array a = py::array::ensure(feeds[py::str(info.name)],
-                                      py::array::c_style);
+      py::array a = py::array::ensure(feeds[py::str(info.name)], py::array::c_style);
       if (!a) throw_status(vas::invalid_argument("input '" + info.name + "' is not an array"));
       keep.push_back(a);
       vas::TensorView v;
