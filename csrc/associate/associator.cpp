@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "associate/hungarian.h"
+#include "core/assignment.h"
 
 namespace vas {
 namespace {

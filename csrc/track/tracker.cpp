@@ -6,7 +6,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "track/assignment.h"
+#include "core/assignment.h"
 #include "track/kalman.h"
 
 namespace vas {

@@ -9,8 +9,8 @@
 
 #include "associate/associator.h"
 #include "associate/geometry.h"
-#include "associate/hungarian.h"
 #include "associate/zones.h"
+#include "core/assignment.h"
 
 namespace vas {
 namespace {

@@ -13,7 +13,7 @@
 #include <set>
 #include <vector>
 
-#include "track/assignment.h"
+#include "core/assignment.h"
 #include "track/kalman.h"
 #include "track/tracker.h"
 

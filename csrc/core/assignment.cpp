@@ -1,4 +1,4 @@
-#include "track/assignment.h"
+#include "core/assignment.h"
 
 #include <algorithm>
 #include <limits>
@@ -156,6 +156,32 @@ void AssignmentSolver::solve(const float* cost, int rows, int cols, float limit,
       }
     }
   }
+}
+
+std::vector<int> solve_assignment(const std::vector<double>& cost, int rows, int cols,
+                                  double forbidden) {
+  std::vector<int> row_to_col(rows, -1);
+  if (rows == 0 || cols == 0) return row_to_col;
+  HungarianWorkspace ws;
+  if (rows <= cols) {
+    hungarian(cost.data(), rows, cols, row_to_col.data(), &ws);
+  } else {
+    std::vector<double> t(cost.size());
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < cols; ++c)
+        t[static_cast<size_t>(c) * rows + r] = cost[static_cast<size_t>(r) * cols + c];
+    }
+    std::vector<int> col_to_row(cols, -1);
+    hungarian(t.data(), cols, rows, col_to_row.data(), &ws);
+    for (int c = 0; c < cols; ++c) {
+      if (col_to_row[c] >= 0) row_to_col[col_to_row[c]] = c;
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    const int c = row_to_col[r];
+    if (c >= 0 && cost[static_cast<size_t>(r) * cols + c] >= forbidden) row_to_col[r] = -1;
+  }
+  return row_to_col;
 }
 
 }  // namespace vas

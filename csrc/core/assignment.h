@@ -1,4 +1,4 @@
-// Linear assignment for the trackers.
+// Linear assignment, shared by the trackers and the associator.
 //  - hungarian(): dense rectangular minimum-cost assignment (shortest augmenting paths with
 //    potentials, O(rows^2 * cols)), the exact reference the gated solver builds on.
 //  - AssignmentSolver: matching with a cost limit. Pairs with cost >= limit are never
@@ -23,6 +23,13 @@ struct HungarianWorkspace {
 // Minimum-cost assignment of a rows x cols row-major matrix with rows <= cols: every row gets
 // a distinct column. Writes row_to_col[rows] and returns the total cost.
 double hungarian(const double* cost, int rows, int cols, int* row_to_col, HungarianWorkspace* ws);
+
+// Minimum-cost rectangular assignment of any shape (transposed internally when rows > cols).
+// Returns, for each row, its column or -1. Every row gets a column when rows <= cols, and every
+// column a row otherwise; pairs whose cost is >= forbidden are left unassigned afterwards
+// (pass a value above every allowed cost to mark pairs that must never match).
+std::vector<int> solve_assignment(const std::vector<double>& cost, int rows, int cols,
+                                  double forbidden = 1e18);
 
 class AssignmentSolver {
  public:
