@@ -61,6 +61,11 @@ class Engine {
   virtual EngineStats stats() const = 0;
 };
 
+// Checks inputs against an engine's declared inputs (count, data, dtype, shape with dynamic
+// dims); the message names the model and the input. Shared by every backend's run().
+Status check_run_inputs(const std::string& model, const std::vector<TensorInfo>& declared,
+                        const std::vector<TensorView>& in);
+
 // Creates an engine for the model file with the backend named in options.backend.
 Result<std::unique_ptr<Engine>> create_engine(const std::string& model_path,
                                               const EngineOptions& options);

@@ -69,6 +69,32 @@ Result<std::unique_ptr<Engine>> create_engine_from_memory(const void* data, size
   return create({name, data, size}, options);
 }
 
+Status check_run_inputs(const std::string& model, const std::vector<TensorInfo>& declared,
+                        const std::vector<TensorView>& in) {
+  if (in.size() != declared.size()) {
+    return invalid_argument("model '" + model + "' takes " + std::to_string(declared.size()) +
+                            " inputs, got " + std::to_string(in.size()));
+  }
+  for (size_t i = 0; i < in.size(); ++i) {
+    const TensorInfo& want = declared[i];
+    if (in[i].data == nullptr) return invalid_argument("input '" + want.name + "' has no data");
+    if (in[i].dtype != want.dtype) {
+      return invalid_argument("model '" + model + "' input '" + want.name + "' expects " +
+                              data_type_name(want.dtype) + ", got " + data_type_name(in[i].dtype));
+    }
+    bool ok = in[i].shape.size() == want.shape.size();
+    for (size_t d = 0; ok && d < want.shape.size(); ++d) {
+      ok = in[i].shape[d] > 0 && (want.shape[d] < 0 || want.shape[d] == in[i].shape[d]);
+    }
+    if (!ok) {
+      return invalid_argument("model '" + model + "' input '" + want.name + "' expects shape " +
+                              shape_to_string(want.shape) + ", got " +
+                              shape_to_string(in[i].shape));
+    }
+  }
+  return Status::ok();
+}
+
 std::vector<std::string> available_backends() {
   std::vector<std::string> names;
   for (const auto& entry : backends()) names.push_back(entry.first);

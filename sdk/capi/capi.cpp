@@ -42,27 +42,6 @@ namespace {
 
 using namespace vas_capi;  // NOLINT(google-build-using-namespace)
 
-vas_status_t to_image_view(const char* fn, const vas_image_t* image, vas::ImageView* view) {
-  VAS_CHECK_ARG(image != nullptr, fn, "image is NULL");
-  vas_image_t img;
-  if (!read_versioned(image, sizeof(vas_image_t), &img)) {
-    return fail(VAS_ERR_INVALID_ARGUMENT,
-                struct_size_message(fn, "vas_image_t", image->struct_size, sizeof(vas_image_t)));
-  }
-  vas::ImageView v;
-  v.format = static_cast<vas::PixelFormat>(img.format);
-  v.width = img.width;
-  v.height = img.height;
-  for (int p = 0; p < 3; ++p) {
-    v.planes[p] = img.planes[p];
-    v.strides[p] = img.strides[p];
-  }
-  vas::Status st = v.validate();
-  if (!st.is_ok()) return fail(st.with_context(fn));
-  *view = v;
-  return VAS_OK;
-}
-
 }  // namespace
 
 extern "C" {

@@ -90,27 +90,6 @@ vas_status_t to_objects(const char* fn, const vas_track_t* tracks, size_t n,
   return VAS_OK;
 }
 
-vas_status_t to_view(const char* fn, const vas_image_t* image, vas::ImageView* view) {
-  VAS_CHECK_ARG(image != nullptr, fn, "frame is NULL");
-  vas_image_t img;
-  if (!read_versioned(image, sizeof(vas_image_t), &img)) {
-    return fail(VAS_ERR_INVALID_ARGUMENT,
-                struct_size_message(fn, "vas_image_t", image->struct_size, sizeof(vas_image_t)));
-  }
-  vas::ImageView v;
-  v.format = static_cast<vas::PixelFormat>(img.format);
-  v.width = img.width;
-  v.height = img.height;
-  for (int p = 0; p < 3; ++p) {
-    v.planes[p] = img.planes[p];
-    v.strides[p] = img.strides[p];
-  }
-  vas::Status st = v.validate();
-  if (!st.is_ok()) return fail(st.with_context(fn));
-  *view = v;
-  return VAS_OK;
-}
-
 // Reads a {struct_size, config_json} struct and returns its JSON ("" for NULL).
 template <typename T>
 vas_status_t read_config(const char* fn, const char* type, const T* config, std::string* json) {
@@ -223,7 +202,7 @@ vas_status_t vas_best_shot_selector_update(vas_best_shot_selector_t* selector,
     VAS_CHECK_ARG(out_shots != nullptr && out_count != nullptr, fn,
                   "out_shots or out_count is NULL");
     vas::ImageView view;
-    if (vas_status_t st = to_view(fn, frame, &view); st != VAS_OK) return st;
+    if (vas_status_t st = to_image_view(fn, frame, &view); st != VAS_OK) return st;
     if (vas_status_t st = to_objects(fn, tracks, n, &selector->objects); st != VAS_OK) return st;
     vas::Status st = selector->impl->update(view, selector->objects, timestamp_us);
     if (!st.is_ok()) return fail(st.with_context(fn));

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "core/image.h"
 #include "core/status.h"
 
 namespace vas_capi {
@@ -67,6 +68,29 @@ void write_versioned(const T& src, T* dst) {
 inline std::string struct_size_message(const char* fn, const char* type, uint32_t got, size_t min) {
   return std::string(fn) + ": " + type + ".struct_size is " + std::to_string(got) +
          ", smaller than the minimum " + std::to_string(min) + " (use the *_init function)";
+}
+
+// Reads a caller's vas_image_t (any struct_size from the first version on) into a validated
+// ImageView; the message names the entry point and the bad field.
+inline vas_status_t to_image_view(const char* fn, const vas_image_t* image, vas::ImageView* view) {
+  VAS_CHECK_ARG(image != nullptr, fn, "image is NULL");
+  vas_image_t img;
+  if (!read_versioned(image, sizeof(vas_image_t), &img)) {
+    return fail(VAS_ERR_INVALID_ARGUMENT,
+                struct_size_message(fn, "vas_image_t", image->struct_size, sizeof(vas_image_t)));
+  }
+  vas::ImageView v;
+  v.format = static_cast<vas::PixelFormat>(img.format);
+  v.width = img.width;
+  v.height = img.height;
+  for (int p = 0; p < 3; ++p) {
+    v.planes[p] = img.planes[p];
+    v.strides[p] = img.strides[p];
+  }
+  vas::Status st = v.validate();
+  if (!st.is_ok()) return fail(st.with_context(fn));
+  *view = v;
+  return VAS_OK;
 }
 
 }  // namespace vas_capi

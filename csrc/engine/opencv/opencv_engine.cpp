@@ -86,27 +86,7 @@ class OpenCvEngine final : public Engine {
   // cv::dnn::Net::forward is not reentrant, so runs on one engine are serialised.
   Status run(const std::vector<TensorView>& in, std::vector<Tensor>* out) override {
     if (out == nullptr) return invalid_argument("model '" + model_ + "': outputs is NULL");
-    if (in.size() != inputs_.size()) {
-      return invalid_argument("model '" + model_ + "' takes " + std::to_string(inputs_.size()) +
-                              " inputs, got " + std::to_string(in.size()));
-    }
-    for (size_t i = 0; i < in.size(); ++i) {
-      const TensorInfo& want = inputs_[i];
-      if (in[i].data == nullptr) return invalid_argument("input '" + want.name + "' has no data");
-      if (in[i].dtype != DataType::kFloat32) {
-        return invalid_argument("model '" + model_ + "' input '" + want.name +
-                                "' expects float32, got " + data_type_name(in[i].dtype));
-      }
-      bool ok = in[i].shape.size() == want.shape.size();
-      for (size_t d = 0; ok && d < want.shape.size(); ++d) {
-        ok = in[i].shape[d] > 0 && (want.shape[d] < 0 || want.shape[d] == in[i].shape[d]);
-      }
-      if (!ok) {
-        return invalid_argument("model '" + model_ + "' input '" + want.name + "' expects shape " +
-                                shape_to_string(want.shape) + ", got " +
-                                shape_to_string(in[i].shape));
-      }
-    }
+    VAS_RETURN_IF_ERROR(check_run_inputs(model_, inputs_, in));
     std::lock_guard<std::mutex> lock(mutex_);
     const auto t0 = std::chrono::steady_clock::now();
     try {

@@ -179,11 +179,7 @@ class OrtEngine final : public Engine {
 
   Status run(const std::vector<TensorView>& in, std::vector<Tensor>* out) override {
     if (out == nullptr) return invalid_argument("model '" + model_ + "': outputs is NULL");
-    if (in.size() != inputs_.size()) {
-      return invalid_argument("model '" + model_ + "' takes " + std::to_string(inputs_.size()) +
-                              " inputs, got " + std::to_string(in.size()));
-    }
-    VAS_RETURN_IF_ERROR(check_inputs(in));
+    VAS_RETURN_IF_ERROR(check_run_inputs(model_, inputs_, in));
     const auto t0 = std::chrono::steady_clock::now();
     out->resize(outputs_.size());
     // Output shapes seen for this input shape: bind the caller's tensors so ORT writes
@@ -377,28 +373,6 @@ class OrtEngine final : public Engine {
       views.push_back(ins[i].view());
     }
     for (int r = 0; r < runs; ++r) VAS_RETURN_IF_ERROR(run(views, &outs));
-    return Status::ok();
-  }
-
-  Status check_inputs(const std::vector<TensorView>& in) const {
-    for (size_t i = 0; i < in.size(); ++i) {
-      const TensorInfo& want = inputs_[i];
-      if (in[i].data == nullptr) return invalid_argument("input '" + want.name + "' has no data");
-      if (in[i].dtype != want.dtype) {
-        return invalid_argument("model '" + model_ + "' input '" + want.name + "' expects " +
-                                data_type_name(want.dtype) + ", got " +
-                                data_type_name(in[i].dtype));
-      }
-      bool ok = in[i].shape.size() == want.shape.size();
-      for (size_t d = 0; ok && d < want.shape.size(); ++d) {
-        ok = in[i].shape[d] > 0 && (want.shape[d] < 0 || want.shape[d] == in[i].shape[d]);
-      }
-      if (!ok) {
-        return invalid_argument("model '" + model_ + "' input '" + want.name + "' expects shape " +
-                                shape_to_string(want.shape) + ", got " +
-                                shape_to_string(in[i].shape));
-      }
-    }
     return Status::ok();
   }
 
