@@ -462,6 +462,108 @@ VAS_API vas_status_t vas_rules_flush(vas_rules_t* rules, int64_t timestamp_us,
 VAS_API vas_status_t vas_rules_get_line_counts(const vas_rules_t* rules, const char* rule_id,
                                                int64_t* out_in, int64_t* out_out);
 
+/* ---- Preprocessing --------------------------------------------------------------------- */
+
+/* Turns an image of any vas_pixel_format_t into a network input tensor in one fused pass:
+   optional ROI crop, colour conversion, resize (stretch or letterbox), normalisation
+   value = (pixel * scale - mean[c]) / std[c], and conversion to the output type and layout.
+   Steady-state calls allocate nothing; the output may be a vas_pool_acquire() buffer. */
+typedef struct vas_preprocessor vas_preprocessor_t;
+
+typedef enum vas_resize_mode {
+  VAS_RESIZE_STRETCH = 0,  /* fill width x height, aspect not kept */
+  VAS_RESIZE_LETTERBOX = 1 /* keep aspect, centre, pad with pad_value */
+} vas_resize_mode_t;
+
+typedef enum vas_interp {
+  VAS_INTERP_BILINEAR = 0,
+  VAS_INTERP_NEAREST = 1,
+  VAS_INTERP_AREA = 2 /* box filter for down-scaling; bilinear on up-scaled axes */
+} vas_interp_t;
+
+typedef enum vas_channel_order { VAS_CHANNELS_RGB = 0, VAS_CHANNELS_BGR = 1 } vas_channel_order_t;
+
+typedef enum vas_tensor_layout { VAS_LAYOUT_NCHW = 1, VAS_LAYOUT_NHWC = 2 } vas_tensor_layout_t;
+
+typedef enum vas_data_type {
+  VAS_DTYPE_FLOAT32 = 1,
+  VAS_DTYPE_FLOAT16 = 2,
+  VAS_DTYPE_UINT8 = 3, /* q = saturate(round(value / quant_scale) + zero_point) */
+  VAS_DTYPE_INT8 = 4
+} vas_data_type_t;
+
+typedef struct vas_preprocess_spec {
+  uint32_t struct_size; /* set by vas_preprocess_spec_init() */
+  int32_t width;        /* output (network input) size, > 0 */
+  int32_t height;
+  int32_t resize_mode; /* vas_resize_mode_t; default STRETCH */
+  int32_t interp;      /* vas_interp_t; default BILINEAR */
+  int32_t channels;    /* vas_channel_order_t of the output; default RGB */
+  int32_t layout;      /* vas_tensor_layout_t; default NCHW */
+  int32_t dtype;       /* vas_data_type_t; default FLOAT32 */
+  float scale;         /* default 1/255 */
+  float mean[3];       /* in output channel order; default 0 */
+  float std[3];        /* > 0; default 1 */
+  int32_t pad_value;   /* letterbox border in pixel units, 0..255; default 114 */
+  float quant_scale;   /* UINT8/INT8 only, > 0; default 1 */
+  int32_t zero_point;  /* UINT8/INT8 only, within the type's range; default 0 */
+  /* Source region to crop first (second-stage models); roi_width or roi_height 0 means the
+     whole image. Even values for NV12, NV21 and I420. */
+  int32_t roi_x, roi_y, roi_width, roi_height;
+} vas_preprocess_spec_t;
+
+/* Maps output-tensor coordinates back to the source image (ROI origin included):
+   x_src = (x - offset_x) / scale_x, y_src = (y - offset_y) / scale_y. Output only; frozen. */
+typedef struct vas_box_transform {
+  float scale_x, scale_y;
+  float offset_x, offset_y;
+} vas_box_transform_t;
+
+typedef enum vas_preprocess_kernel {
+  VAS_KERNEL_AUTO = 0,      /* the fastest this CPU supports */
+  VAS_KERNEL_REFERENCE = 1, /* scalar, per-pixel: the oracle for tests, slow */
+  VAS_KERNEL_PORTABLE = 2,  /* plain C++ the compiler vectorises; any CPU */
+  VAS_KERNEL_AVX2 = 3       /* x86-64 with AVX2 and FMA; VAS_ERR_UNSUPPORTED elsewhere */
+} vas_preprocess_kernel_t;
+
+typedef struct vas_preprocessor_config {
+  uint32_t struct_size; /* set by vas_preprocessor_config_init() */
+  int32_t threads;      /* 1 (default) .. 64; > 1 splits large images into row bands */
+  int32_t kernel;       /* vas_preprocess_kernel_t; default AUTO */
+} vas_preprocessor_config_t;
+
+/* Zero-fill plus the defaults documented above. Thread safety: any thread. */
+VAS_API void vas_preprocess_spec_init(vas_preprocess_spec_t* spec);
+VAS_API void vas_preprocessor_config_init(vas_preprocessor_config_t* config);
+
+/* Bytes of one output tensor for *spec (3 * width * height elements of dtype), or 0 when the
+   spec is invalid (vas_last_error_message() then names the field). Thread safety: any. */
+VAS_API size_t vas_preprocess_output_bytes(const vas_preprocess_spec_t* spec);
+
+/* Creates a preprocessor; config NULL means the defaults. Free with
+   vas_preprocessor_destroy(). Thread safety: any thread. */
+VAS_API vas_status_t vas_preprocessor_create(const vas_preprocessor_config_t* config,
+                                             vas_preprocessor_t** out);
+/* NULL is a no-op. Thread safety: per handle. */
+VAS_API void vas_preprocessor_destroy(vas_preprocessor_t* preprocessor);
+
+/* Preprocesses one image into out (out_bytes >= vas_preprocess_output_bytes(spec), aligned
+   to the element size). out_transform may be NULL. Errors name the cause: bad image (NULL
+   plane, size, stride, odd YUV size), bad spec field, ROI outside the image, output too
+   small or misaligned. Thread safety: per handle (one thread at a time). */
+VAS_API vas_status_t vas_preprocess(vas_preprocessor_t* preprocessor, const vas_image_t* image,
+                                    const vas_preprocess_spec_t* spec, void* out,
+                                    size_t out_bytes, vas_box_transform_t* out_transform);
+
+/* Packs count images (sizes and formats may differ) into one batch tensor: image i goes to
+   out + i * vas_preprocess_output_bytes(spec). out_transforms (NULL or count entries)
+   receives each image's mapping. On error the message names the image index.
+   Thread safety: per handle. */
+VAS_API vas_status_t vas_preprocess_batch(vas_preprocessor_t* preprocessor,
+                                          const vas_image_t* const* images, size_t count,
+                                          const vas_preprocess_spec_t* spec, void* out,
+                                          size_t out_bytes, vas_box_transform_t* out_transforms);
+
 /* ---- Memory pools ----------------------------------------------------------------------- */
 
 /* A bounded memory pool: a fixed-size block pool (min_block == max_block) or a size-class

@@ -113,3 +113,38 @@ def test_c_sample_builds_against_the_package_and_agrees(tmp_path: Path, assets: 
     bad = subprocess.run([str(exe), str(tmp_path / "none.onnx"), str(assets / "vtest.avi")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "VAS_ERR_NOT_FOUND" in bad.stderr
+
+
+def test_preprocess_c_api_matches_python_api(lib) -> None:
+    """vas_preprocess() through cffi gives the bytes and box mapping vasdk.preprocess gives,
+    for a letterboxed NV12 frame, and reports a bad field by name."""
+    from vasdk.preprocess import Preprocessor
+
+    ffi = capi.ffi
+    rng = np.random.default_rng(5)
+    h, w = 180, 322
+    nv12 = rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8)
+    want = Preprocessor(128, 96, letterbox=True, threads=1)(nv12, "NV12")
+
+    img = ffi.new("vas_image_t*")
+    lib.vas_image_init(img)
+    img.format, img.width, img.height = lib.VAS_PIXEL_FORMAT_NV12, w, h
+    img.planes[0] = ffi.cast("const uint8_t*", nv12.ctypes.data)
+    img.planes[1] = ffi.cast("const uint8_t*", nv12[h:].ctypes.data)
+    img.strides[0] = img.strides[1] = w
+    spec = ffi.new("vas_preprocess_spec_t*")
+    lib.vas_preprocess_spec_init(spec)
+    spec.width, spec.height, spec.resize_mode = 128, 96, lib.VAS_RESIZE_LETTERBOX
+    pp_p = ffi.new("vas_preprocessor_t**")
+    capi.check(lib.vas_preprocessor_create(ffi.NULL, pp_p))
+    pp = ffi.gc(pp_p[0], lib.vas_preprocessor_destroy)
+    out = np.empty((1, 3, 96, 128), np.float32)
+    tf = ffi.new("vas_box_transform_t*")
+    capi.check(lib.vas_preprocess(pp, img, spec, ffi.cast("void*", out.ctypes.data), out.nbytes, tf))
+    np.testing.assert_array_equal(out, want)
+    assert (tf.scale_x, tf.offset_x) == pytest.approx((128 / 322, 0.0), abs=2e-3)
+    assert tf.offset_y > 0  # 322x180 letterboxed into 128x96 leaves bands above and below
+
+    spec.pad_value = 256
+    with pytest.raises(vasdk.VasError, match=r"vas_preprocess_spec_t\.pad_value is 256"):
+        capi.check(lib.vas_preprocess(pp, img, spec, ffi.cast("void*", out.ctypes.data), out.nbytes, tf))
