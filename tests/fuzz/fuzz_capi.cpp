@@ -6,7 +6,8 @@
 //
 // Oracles: a failed call returns a negative status, sets a non-empty vas_last_error_message()
 // and leaves its out-parameters untouched; a successful detect returns at most
-// max_detections boxes inside the image with scores in [0, 1] and known class ids.
+// max_detections boxes inside the image with scores in [0, 1] and known class ids; a
+// successful vas_preprocess had a valid spec and an output at least as large as it needs.
 //
 // The detector under test is the real yolov3-tiny from $VASDK_ASSETS (or the build's assets
 // folder), created once at a 64x64 input so each inference is cheap.
@@ -29,6 +30,14 @@ class Bytes {
   uint8_t u8() { return pos_ < size_ ? data_[pos_++] : 0; }
   uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
   int32_t i32() { return static_cast<int32_t>(u16() | (static_cast<uint32_t>(u16()) << 16)); }
+  int16_t i16() { return static_cast<int16_t>(u16()); }
+  // Any bit pattern: NaN, infinities, subnormals and negative zero included.
+  float f32() {
+    const uint32_t bits = static_cast<uint32_t>(i32());
+    float f;
+    std::memcpy(&f, &bits, sizeof(f));
+    return f;
+  }
   // A NUL-terminated string of up to max_len bytes taken from the input.
   std::string str(size_t max_len) {
     const size_t n = std::min<size_t>(u8() % (max_len + 1), size_ - std::min(pos_, size_));
@@ -147,7 +156,10 @@ int row_bytes(int32_t f, int plane, int width) {
   return (f == VAS_PIXEL_FORMAT_BGR24 || f == VAS_PIXEL_FORMAT_RGB24) ? width * 3 : width;
 }
 
-void fuzz_detect(Bytes& in) {
+// A caller's image from fuzz bytes: mostly plausible formats, sizes and strides, sometimes raw
+// values, short strides or NULL planes. Planes live in exactly-sized heap buffers in
+// `planes`. Returns false for an image promising more memory than the caller has.
+bool fuzz_image(Bytes& in, vas_image_t* out, std::vector<std::vector<uint8_t>>* planes) {
   vas_image_t img;
   vas_image_init(&img);
   img.struct_size = pick_struct_size(in, sizeof(img));
@@ -156,7 +168,7 @@ void fuzz_detect(Bytes& in) {
   const uint8_t shape = in.u8();
   img.width = shape < 224 ? 1 + in.u8() % 128 : in.i32() % 100000;
   img.height = shape < 224 ? 1 + in.u8() % 128 : in.i32() % 100000;
-  std::vector<std::vector<uint8_t>> planes(3);
+  planes->assign(3, {});
   for (int p = 0; p < 3; ++p) {
     const uint8_t mode = in.u8();
     const int row = img.width > 0 ? row_bytes(img.format, p, img.width) : 1;
@@ -167,12 +179,20 @@ void fuzz_detect(Bytes& in) {
     if (mode == 254) continue;  // NULL plane
     const int rows = img.height > 0 ? rows_of(img.format, p, img.height) : 1;
     const size_t bytes = static_cast<size_t>(std::max(stride, 1)) * std::max(rows, 1);
-    if (bytes > (size_t{8} << 20)) return;  // a caller promising more memory than it has
-    planes[p].resize(bytes);
+    if (bytes > (size_t{8} << 20)) return false;
+    (*planes)[p].resize(bytes);
     const uint8_t seed = in.u8();
-    for (size_t i = 0; i < bytes; ++i) planes[p][i] = static_cast<uint8_t>(seed + i * 7);
-    img.planes[p] = planes[p].data();
+    for (size_t i = 0; i < bytes; ++i) (*planes)[p][i] = static_cast<uint8_t>(seed + i * 7);
+    img.planes[p] = (*planes)[p].data();
   }
+  *out = img;
+  return true;
+}
+
+void fuzz_detect(Bytes& in) {
+  vas_image_t img;
+  std::vector<std::vector<uint8_t>> planes;
+  if (!fuzz_image(in, &img, &planes)) return;
   std::vector<uint8_t> buf = caller_struct(img);
   const vas_detection_t* sentinel_items = reinterpret_cast<const vas_detection_t*>(uintptr_t{8});
   const vas_detection_t* items = sentinel_items;
@@ -269,12 +289,71 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   return 0;
 }
 
+// vas_preprocess with a caller spec of random field values (enums, sizes, normalisation,
+// quantisation, ROI) over a fuzzed image, into an output of the size the API asks for, or
+// of a fuzzed size. Oracles: failures are reported; success needs a valid size.
+void fuzz_preprocess(Bytes& in) {
+  static vas_preprocessor_t* pre = [] {
+    vas_preprocessor_t* p = nullptr;
+    vas_preprocessor_config_t cfg;
+    vas_preprocessor_config_init(&cfg);
+    cfg.threads = 2;
+    if (vas_preprocessor_create(&cfg, &p) != VAS_OK) std::abort();
+    return p;
+  }();
+  vas_image_t img;
+  std::vector<std::vector<uint8_t>> planes;
+  if (!fuzz_image(in, &img, &planes)) return;
+  vas_preprocess_spec_t spec;
+  vas_preprocess_spec_init(&spec);
+  spec.struct_size = pick_struct_size(in, sizeof(spec));
+  const uint8_t raw = in.u8();
+  spec.width = raw & 1 ? in.i32() : 1 + in.u8() % 96;
+  spec.height = raw & 2 ? in.i32() : 1 + in.u8() % 96;
+  spec.resize_mode = raw & 4 ? in.i32() : in.u8() % 2;
+  spec.interp = in.u8() % 4;
+  spec.channels = in.u8() % 3;
+  spec.layout = in.u8() % 3;
+  spec.dtype = in.u8() % 6;
+  if (raw & 8) {
+    spec.scale = in.f32();
+    spec.mean[in.u8() % 3] = in.f32();
+    spec.std[in.u8() % 3] = in.f32();
+    spec.quant_scale = in.f32();
+  }
+  spec.pad_value = raw & 16 ? in.i32() : in.u8();
+  spec.zero_point = in.i16();
+  if (raw & 32) {
+    spec.roi_x = in.i16();
+    spec.roi_y = in.i16();
+    spec.roi_width = in.i16();
+    spec.roi_height = in.i16();
+  }
+  std::vector<uint8_t> buf = caller_struct(spec);
+  const auto* s = reinterpret_cast<const vas_preprocess_spec_t*>(buf.data());
+  const size_t need = vas_preprocess_output_bytes(s);
+  if (need == 0) expect_failure_reported(VAS_ERR_INVALID_ARGUMENT);
+  size_t bytes = need;
+  if (raw & 64 || need > (size_t{8} << 20)) bytes = in.u16();
+  std::vector<float> out((bytes + 3) / 4);
+  vas_box_transform_t tf;
+  const vas_status_t st = vas_preprocess(pre, &img, s, out.data(), bytes, &tf);
+  if (st != VAS_OK) {
+    expect_failure_reported(st);
+  } else if (need == 0 || bytes < need) {
+    std::abort();  // success with an invalid spec or a short output
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes in(data, size);
-  switch (in.u8() % 8) {
+  switch (in.u8() % 9) {
     case 0:
     case 1:
       fuzz_create(in);
+      break;
+    case 8:
+      fuzz_preprocess(in);
       break;
     case 2:
       fuzz_queries(in);
