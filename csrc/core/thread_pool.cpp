@@ -15,13 +15,29 @@
 
 namespace vas {
 namespace {
-// A few microseconds of pause instructions. Longer spins (4000 iterations, ~100 us) were
-// measured to make 2-thread runs slower when the machine is oversubscribed, because the
-// spinning thread takes the core the other band needs.
-constexpr int kSpinIterations = 256;
+// Pause-only spinning for the first few microseconds; after that the spinner yields between
+// polls, so on an oversubscribed machine it hands its core to a runnable thread instead of
+// taking the core the other band needs.
+constexpr auto kPauseOnly = std::chrono::microseconds(5);
+
+// Spins until done() or `budget` has passed; returns done().
+template <typename Done>
+bool spin_until(Done&& done, std::chrono::microseconds budget) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      VAS_CPU_RELAX();
+    }
+    const auto spent = Clock::now() - start;
+    if (spent >= budget) return done();
+    if (spent >= kPauseOnly) std::this_thread::yield();
+  }
+}
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, std::chrono::microseconds spin) : spin_(spin) {
   const int extra = std::max(0, threads - 1);
   workers_.reserve(extra);
   for (int i = 0; i < extra; ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -47,10 +63,7 @@ void ThreadPool::work_on_current() {
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
-    for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen;
-         ++i) {
-      VAS_CPU_RELAX();
-    }
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; }, spin_);
     {
       std::unique_lock<std::mutex> lk(mu_);
       wake_.wait(lk, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
@@ -77,17 +90,17 @@ void ThreadPool::run(int n, Fn fn, void* ctx) {
     fn_ = fn;
     ctx_ = ctx;
     n_ = n;
-    // One chunk per thread: bands stay contiguous, which keeps row caches warm.
-    chunk_ = (n + threads() - 1) / threads();
+    // About four chunks per thread, claimed dynamically: a thread that starts late (woken
+    // from sleep, or preempted on a busy machine) leaves its share to the others instead of
+    // stalling the call, while chunks stay large enough to keep their rows contiguous.
+    chunk_ = std::max(1, n / (4 * threads()));
     next_.store(0, std::memory_order_relaxed);
     busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   work_on_current();
-  for (int i = 0; i < kSpinIterations && busy_.load(std::memory_order_acquire) != 0; ++i) {
-    VAS_CPU_RELAX();
-  }
+  if (spin_until([&] { return busy_.load(std::memory_order_acquire) == 0; }, spin_)) return;
   std::unique_lock<std::mutex> lk(mu_);
   done_.wait(lk, [&] { return busy_.load(std::memory_order_acquire) == 0; });
 }

@@ -1,19 +1,24 @@
 // ThreadPool: a fixed set of worker threads for data-parallel loops (row bands of an image).
 //
-// parallel_for() splits [0, n) into contiguous chunks, runs them on the workers and on the
-// calling thread, and returns when all are done. It does not allocate: the body is passed by
+// parallel_for() splits [0, n) into contiguous chunks (about four per thread, claimed
+// dynamically), runs them on the workers and on the calling thread, and returns when all are
+// done. It does not allocate: the body is passed by
 // reference and the chunks are claimed with one atomic counter.
 //
 // Thread safety: parallel_for() may be called from one thread at a time per pool (calls from
 // several threads are serialised by an internal mutex). The destructor stops and joins the
 // workers; it must not run concurrently with parallel_for().
 //
-// Waking a sleeping thread costs tens of microseconds, a large share of a sub-millisecond
-// frame, so workers and the caller spin briefly (bounded, with a pause hint) before they
-// block on a condition variable.
+// Waking a sleeping thread costs tens of microseconds (more under a hypervisor, where an
+// idle vCPU is halted), a large share of a sub-millisecond frame. So after each job the
+// workers keep polling for the next one for `spin` (default 200 us, yielding the core after
+// the first few microseconds) before they block on a condition variable: back-to-back jobs,
+// such as frames of several channels or a batch, then start without a wake-up. The caller
+// likewise polls for the workers to finish before it blocks.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -25,7 +30,7 @@ namespace vas {
 class ThreadPool {
  public:
   // threads: total parallelism including the calling thread (1 = run inline, no workers).
-  explicit ThreadPool(int threads);
+  explicit ThreadPool(int threads, std::chrono::microseconds spin = std::chrono::microseconds(200));
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -49,6 +54,7 @@ class ThreadPool {
   std::mutex call_mu_;  // one parallel_for at a time
   std::mutex mu_;
   std::condition_variable wake_, done_;
+  const std::chrono::microseconds spin_;
   bool stop_ = false;
   // Written under mu_, read lock-free while spinning.
   std::atomic<uint64_t> generation_{0};

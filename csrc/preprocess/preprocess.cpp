@@ -404,6 +404,14 @@ void Preprocessor::set_thread_pool(ThreadPool* pool) {
   if (owned_pool_ && pool != owned_pool_.get()) owned_pool_.reset();
 }
 
+int Preprocessor::band_count(int width, int height) const {
+  // Small outputs are not worth waking the workers for.
+  if (pool_ == nullptr || static_cast<int64_t>(width) * height < 128 * 128) return 1;
+  // Several bands per thread, claimed dynamically (see ThreadPool), of at least 16 rows each:
+  // a band boundary costs one extra horizontal pass over a source row.
+  return std::max(1, std::min(pool_->threads() * 4, height / 16));
+}
+
 Status Preprocessor::prepare(const ImageView& src, const PreprocessSpec& spec, ImageView* cropped) {
   VAS_RETURN_IF_ERROR(src.validate().with_context("preprocess"));
   VAS_RETURN_IF_ERROR(validate_spec(spec));
@@ -432,7 +440,7 @@ Status Preprocessor::prepare(const ImageView& src, const PreprocessSpec& spec, I
   p.spec.roi = spec.roi;
   p.tf.offset_x = static_cast<float>(p.cx0) - static_cast<float>(spec.roi.x) * p.tf.scale_x;
   p.tf.offset_y = static_cast<float>(p.cy0) - static_cast<float>(spec.roi.y) * p.tf.scale_y;
-  const int bands = threads();
+  const int bands = band_count(p.W, p.H);
   if (static_cast<int>(p.scratch.size()) < bands) p.scratch.resize(bands);
   for (int b = 0; b < bands; ++b) {
     if (p.scratch[b].size() < p.scratch_floats) p.scratch[b].resize(p.scratch_floats);
@@ -459,9 +467,7 @@ void Preprocessor::execute(const ImageView& src, void* dst) {
         break;
     }
   };
-  // Small outputs are not worth waking the workers for.
-  const int64_t work = static_cast<int64_t>(p.W) * p.H;
-  const int bands = (pool_ != nullptr && work >= 128 * 128) ? pool_->threads() : 1;
+  const int bands = band_count(p.W, p.H);
   if (bands == 1) {
     band(0, 1);
     return;

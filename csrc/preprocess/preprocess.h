@@ -115,6 +115,7 @@ class Preprocessor {
  private:
   Status prepare(const ImageView& src, const PreprocessSpec& spec, ImageView* cropped);
   void execute(const ImageView& src, void* dst);
+  int band_count(int width, int height) const;
 
   Impl impl_ = Impl::kAuto;
   std::unique_ptr<ThreadPool> owned_pool_;
