@@ -113,21 +113,21 @@ class KalmanTracker final : public Tracker {
   Status load_embeddings(const float* embeddings, size_t n, size_t dim) {
     frame_has_emb_ = false;
     if (dim == 0) return Status::ok();
-    const std::string where = "tracker update: ";
     if (config_.appearance_weight <= 0.0f) {
-      return invalid_argument(where + "embeddings given but appearance_weight is 0");
+      return invalid_argument("tracker update: embeddings given but appearance_weight is 0");
     }
     if (dim_ != 0 && dim != dim_) {
-      return invalid_argument(where + "embedding dim " + std::to_string(dim) +
+      return invalid_argument("tracker update: embedding dim " + std::to_string(dim) +
                               " does not match the tracker's " + std::to_string(dim_));
     }
     if (dim > static_cast<size_t>(kMaxEmbeddingDim)) {
-      return invalid_argument(where + "embedding dim " + std::to_string(dim) + " exceeds " +
+      return invalid_argument("tracker update: embedding dim " + std::to_string(dim) + " exceeds " +
                               std::to_string(kMaxEmbeddingDim));
     }
     if (n == 0) return Status::ok();
     if (embeddings == nullptr) {
-      return invalid_argument(where + "embeddings is null but dim is " + std::to_string(dim));
+      return invalid_argument("tracker update: embeddings is null but dim is " +
+                              std::to_string(dim));
     }
     det_emb_.resize(n * dim);
     for (size_t i = 0; i < n; ++i) {
@@ -135,13 +135,13 @@ class KalmanTracker final : public Tracker {
       double sq = 0.0;
       for (size_t k = 0; k < dim; ++k) {
         if (!std::isfinite(e[k])) {
-          return invalid_argument(where + "embedding " + std::to_string(i) +
+          return invalid_argument("tracker update: embedding " + std::to_string(i) +
                                   " has a non-finite value at " + std::to_string(k));
         }
         sq += static_cast<double>(e[k]) * e[k];
       }
       if (!(sq > 0.0) || !std::isfinite(sq)) {
-        return invalid_argument(where + "embedding " + std::to_string(i) +
+        return invalid_argument("tracker update: embedding " + std::to_string(i) +
                                 " has no direction (zero norm)");
       }
       const auto inv = static_cast<float>(1.0 / std::sqrt(sq));
