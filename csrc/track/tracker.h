@@ -65,6 +65,8 @@ struct TrackerConfig {
   // g alone. The fused cost is gated by the same thresholds as 1 - IoU, and in addition a
   // pair never matches when rho > center_gate * diagonal(T) (position gate: far-away
   // detections are never matched however similar they look) or cos_dist > appearance_gate.
+  // Mixing lowers the cost of overlapping pairs too ((1 - w) * (1 - IoU) < 1 - IoU), so the
+  // thresholds tuned for IoU alone become more lenient: lower them when raising a weight.
   float center_weight = 0.0f;
   float center_gate = 1.0f;
   // Appearance: each track keeps an exponential moving average of its detections' L2-

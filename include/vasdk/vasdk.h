@@ -256,7 +256,8 @@ typedef struct vas_tracker_config {
      "appearance_gate" (0..2, default 0.4). "appearance_momentum" (0..1, default 0.9): weight
      of the old average when a matched detection updates it. "embedding_dim" (0..4096,
      default 0: fixed by the first call with embeddings). bytetrack uses and updates
-     embeddings for detections >= track_thresh only.
+     embeddings for detections >= track_thresh only. Mixing also lowers the cost of
+     overlapping pairs, so lower the match thresholds when raising a weight.
      Unknown fields, and fields of the other type, are errors that name the field. */
   const char* config_json;
 } vas_tracker_config_t;

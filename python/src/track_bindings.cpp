@@ -28,9 +28,9 @@ class PyTracker {
     impl_ = take(vas::Tracker::create(config_json));
   }
 
-  // boxes (N, 4) x1 y1 x2 y2, scores (N,), class_ids (N,) or None.
+  // boxes (N, 4) x1 y1 x2 y2, scores (N,), class_ids (N,) or None, embeddings (N, D) or None.
   py::tuple update(const FloatArray& boxes, const FloatArray& scores, const py::object& class_ids,
-                   int64_t timestamp_us) {
+                   int64_t timestamp_us, const py::object& embeddings) {
     if (boxes.ndim() != 2 || boxes.shape(1) != 4) {
       throw_status(vas::invalid_argument("tracker update: boxes must have shape (N, 4)"));
     }
@@ -46,6 +46,16 @@ class PyTracker {
         throw_status(vas::invalid_argument("tracker update: class_ids must have shape (" +
                                            std::to_string(n) + ",) to match boxes"));
       }
+    }
+    FloatArray emb;
+    size_t dim = 0;
+    if (!embeddings.is_none()) {
+      emb = embeddings.cast<FloatArray>();
+      if (emb.ndim() != 2 || emb.shape(0) != n || emb.shape(1) < 1) {
+        throw_status(vas::invalid_argument("tracker update: embeddings must have shape (" +
+                                           std::to_string(n) + ", D) with D >= 1 to match boxes"));
+      }
+      dim = static_cast<size_t>(emb.shape(1));
     }
     dets_.resize(static_cast<size_t>(n));
     const float* b = boxes.data();
@@ -63,7 +73,8 @@ class PyTracker {
     vas::Status st;
     {
       py::gil_scoped_release release;
-      st = impl_->update(dets_.data(), dets_.size(), timestamp_us);
+      st = impl_->update(dets_.data(), dets_.size(), dim > 0 ? emb.data() : nullptr, dim,
+                         timestamp_us);
     }
     check(st);
     return result();
@@ -75,6 +86,7 @@ class PyTracker {
   }
 
   int64_t frame_count() const { return impl_->frame_count(); }
+  size_t embedding_dim() const { return impl_->embedding_dim(); }
 
  private:
   // (ids int64 (N,), boxes float32 (N, 4), scores float32 (N,), class_ids int32 (N,),
@@ -164,9 +176,11 @@ void init_track(py::module_& m) {
   py::class_<PyTracker>(m, "Tracker")
       .def(py::init<const std::string&>(), py::arg("config_json") = "")
       .def("update", &PyTracker::update, py::arg("boxes"), py::arg("scores"),
-           py::arg("class_ids") = py::none(), py::arg("timestamp_us") = 0)
+           py::arg("class_ids") = py::none(), py::arg("timestamp_us") = 0,
+           py::arg("embeddings") = py::none())
       .def("predict", &PyTracker::predict, py::arg("timestamp_us") = 0)
-      .def_property_readonly("frame_count", &PyTracker::frame_count);
+      .def_property_readonly("frame_count", &PyTracker::frame_count)
+      .def_property_readonly("embedding_dim", &PyTracker::embedding_dim);
   bind_kalman<vas::SortMotion>(m, "SortKalman");
   bind_kalman<vas::XyahMotion>(m, "XyahKalman");
 }
