@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,15 +48,19 @@ class PyTracker {
                                            std::to_string(n) + ",) to match boxes"));
       }
     }
-    FloatArray emb;
+    // Only built when given: a default-constructed array_t would allocate an empty numpy
+    // array on every call of the IoU-only path.
+    std::optional<FloatArray> emb_holder;
+    const float* emb_data = nullptr;
     size_t dim = 0;
     if (!embeddings.is_none()) {
-      emb = embeddings.cast<FloatArray>();
+      const FloatArray& emb = emb_holder.emplace(embeddings.cast<FloatArray>());
       if (emb.ndim() != 2 || emb.shape(0) != n || emb.shape(1) < 1) {
         throw_status(vas::invalid_argument("tracker update: embeddings must have shape (" +
                                            std::to_string(n) + ", D) with D >= 1 to match boxes"));
       }
       dim = static_cast<size_t>(emb.shape(1));
+      emb_data = emb.data();
     }
     dets_.resize(static_cast<size_t>(n));
     const float* b = boxes.data();
@@ -73,8 +78,7 @@ class PyTracker {
     vas::Status st;
     {
       py::gil_scoped_release release;
-      st = impl_->update(dets_.data(), dets_.size(), dim > 0 ? emb.data() : nullptr, dim,
-                         timestamp_us);
+      st = impl_->update(dets_.data(), dets_.size(), emb_data, dim, timestamp_us);
     }
     check(st);
     return result();

@@ -141,9 +141,11 @@ class Tracker:
             b = b.reshape(0, 4)
         s = np.ones(len(b), np.float32) if scores is None else np.asarray(scores, np.float32)
         c = None if class_ids is None else np.asarray(class_ids, np.int32)
-        e = None if embeddings is None else np.asarray(embeddings, np.float32)
         ts = self._timestamp(timestamp_us)
-        out = self._impl.update(b, s, c, ts, e)
+        if embeddings is None:
+            out = self._impl.update(b, s, c, ts)
+        else:
+            out = self._impl.update(b, s, c, ts, np.asarray(embeddings, np.float32))
         self._last_ts = ts
         return _tracks(out)
 
