@@ -68,7 +68,9 @@ struct TrackerConfig {
   // Mixing lowers the cost of overlapping pairs too ((1 - w) * (1 - IoU) < 1 - IoU), so the
   // thresholds tuned for IoU alone become more lenient: lower them when raising a weight.
   float center_weight = 0.0f;
-  float center_gate = 1.0f;
+  // Half a diagonal per frame: on TUD-Campus and on the benchmark's synthetic scene a gate of
+  // 0.5 scored better (HOTA, IDF1) than 1.0 with the same weights.
+  float center_gate = 0.5f;
   // Appearance: each track keeps an exponential moving average of its detections' L2-
   // normalised embeddings, ema = momentum * ema + (1 - momentum) * e, renormalised (as
   // BoT-SORT). ByteTrack uses appearance for high-score detections only: low-score ones are

@@ -252,7 +252,7 @@ typedef struct vas_tracker_config {
      in embeddings (vas_tracker_update_embeddings()) as (1 - w) * g + w * min(1, cos_dist),
      cos_dist = 1 - cosine similarity of the track's moving-average embedding and the
      detection's. With either weight > 0 a pair never matches when rho exceeds "center_gate"
-     (0.01..100, default 1) times the track box's diagonal, or when cos_dist exceeds
+     (0.01..100, default 0.5) times the track box's diagonal, or when cos_dist exceeds
      "appearance_gate" (0..2, default 0.4). "appearance_momentum" (0..1, default 0.9): weight
      of the old average when a matched detection updates it. "embedding_dim" (0..4096,
      default 0: fixed by the first call with embeddings). bytetrack uses and updates

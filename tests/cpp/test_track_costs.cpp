@@ -92,11 +92,14 @@ int64_t distinct_ids_of_fast_object(Tracker* t) {
 TEST_P(CostTypes, CenterDistanceFollowsJumpsWithoutOverlap) {
   auto iou_only = make(GetParam(), R"(,"min_hits":2)");
   EXPECT_GE(distinct_ids_of_fast_object(iou_only.get()), 29) << "IoU alone must fail here";
-  auto centered = make(GetParam(), R"(,"min_hits":2,"center_weight":0.5)");
+  // 24 px per frame is 0.67 of the box diagonal: beyond the default gate (0.5), so open it.
+  auto centered = make(GetParam(), R"(,"min_hits":2,"center_weight":0.5,"center_gate":1)");
   EXPECT_EQ(distinct_ids_of_fast_object(centered.get()), 1);
   ASSERT_EQ(centered->tracks().size(), 1u);
   EXPECT_EQ(centered->tracks()[0].state, TrackState::kConfirmed);
   EXPECT_EQ(centered->tracks()[0].hits, 30);
+  auto gated = make(GetParam(), R"(,"min_hits":2,"center_weight":0.5)");
+  EXPECT_GE(distinct_ids_of_fast_object(gated.get()), 29) << "the default gate refuses 0.67";
 }
 
 TEST_P(CostTypes, CenterGateStopsFarMatches) {
@@ -287,6 +290,7 @@ TEST(TrackerCostConfig, ParsedWithDefaults) {
   ASSERT_TRUE(d.is_ok());
   EXPECT_EQ(d->center_weight, 0.0f);
   EXPECT_EQ(d->appearance_weight, 0.0f);
+  EXPECT_FLOAT_EQ(d->center_gate, 0.5f);
   EXPECT_FLOAT_EQ(d->appearance_momentum, 0.9f);
 }
 
