@@ -5,7 +5,8 @@ track_reference.py: smooth random velocities, objects leaving and new ids arrivi
 into detections with jitter, misses and false positives. Compared: vasdk ByteTrack and SORT
 (through the Python API), SORT built on filterpy (the published algorithm), and supervision
 0.30's ByteTrack. Reports fps (median of repetitions), speed-up ratios, MOTA and IDF1
-(motmetrics, IoU >= 0.5), prints a table and writes benchmarks/results/tracker.json.
+(motmetrics, IoU >= 0.5) and HOTA with DetA and AssA (trackeval's HOTA class), prints a table
+and writes benchmarks/results/tracker.json.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tracker.py
 """
@@ -28,7 +29,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 
-from track_reference import FilterpySort, mot_scores, noisy_detections, synthetic_scene  # noqa: E402
+from track_reference import (  # noqa: E402
+    FilterpySort,
+    hota_scores,
+    mot_scores,
+    noisy_detections,
+    synthetic_scene,
+)
 
 import vasdk  # noqa: E402
 
@@ -143,7 +150,7 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         if name.startswith("vasdk"):
             hyp = vasdk_hyp(hyp)
-        scores = mot_scores(gt, hyp)
+        scores = mot_scores(gt, hyp) | hota_scores(gt, hyp)
         med = statistics.median(times)
         rows.append(
             {
@@ -153,12 +160,18 @@ def main() -> None:
                 "ms_per_frame": 1000.0 * med / args.frames,
                 "mota": scores["mota"],
                 "idf1": scores["idf1"],
+                "hota": scores["hota"],
+                "deta": scores["deta"],
+                "assa": scores["assa"],
                 "id_switches": int(scores["num_switches"]),
                 "false_positives": int(scores["num_false_positives"]),
                 "misses": int(scores["num_misses"]),
             }
         )
-        print(f"  {name}: {args.frames / med:.0f} fps, MOTA {scores['mota']:.3f}", file=sys.stderr)
+        print(
+            f"  {name}: {args.frames / med:.0f} fps, MOTA {scores['mota']:.3f}, HOTA {scores['hota']:.3f}",
+            file=sys.stderr,
+        )
 
     by = {r["tracker"]: r for r in rows}
     ref_sort = by["filterpy SORT (reference)"]["fps_median"]
@@ -173,7 +186,7 @@ def main() -> None:
     )
     header = (
         f"{'tracker':<28} {'fps':>9} {'ms/frame':>9} {'x filterpy':>11} {'x sv':>7} "
-        f"{'MOTA':>7} {'IDF1':>7} {'IDsw':>6}"
+        f"{'MOTA':>7} {'IDF1':>7} {'HOTA':>7} {'DetA':>7} {'AssA':>7} {'IDsw':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -181,7 +194,8 @@ def main() -> None:
         print(
             f"{r['tracker']:<28} {r['fps_median']:>9.0f} {r['ms_per_frame']:>9.3f} "
             f"{r['x_filterpy_sort']:>11.1f} {r['x_supervision_bytetrack']:>7.1f} "
-            f"{r['mota']:>7.3f} {r['idf1']:>7.3f} {r['id_switches']:>6d}"
+            f"{r['mota']:>7.3f} {r['idf1']:>7.3f} {r['hota']:>7.3f} {r['deta']:>7.3f} {r['assa']:>7.3f} "
+            f"{r['id_switches']:>6d}"
         )
     bt = by["vasdk ByteTrack"]
     sv_row = by["supervision 0.30 ByteTrack"]
@@ -190,6 +204,8 @@ def main() -> None:
         "bytetrack_x_supervision>=50": bt["x_supervision_bytetrack"] >= 50,
         "bytetrack_mota>=supervision": bt["mota"] >= sv_row["mota"],
         "bytetrack_idf1>=supervision": bt["idf1"] >= sv_row["idf1"],
+        "bytetrack_hota>=supervision": bt["hota"] >= sv_row["hota"],
+        "bytetrack_hota>=filterpy_sort": bt["hota"] >= by["filterpy SORT (reference)"]["hota"],
     }
     print("\ntargets:", ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in targets.items()))
     result = {

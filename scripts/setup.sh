@@ -75,6 +75,19 @@ install_venv() {
   echo "$want" >"$stamp"
 }
 
+install_trackeval() {
+  # trackeval 1.3.0 (HOTA for the tracking tests and benchmark) declares opencv-python, which
+  # would install next to opencv-python-headless and clash over the cv2 module. trackeval
+  # itself runs with the headless build, so install it without its declared dependencies;
+  # the ones it imports (scipy, pycocotools, tabulate, matplotlib) are in requirements.txt.
+  if "$VENV/bin/python" -c 'import importlib.metadata as m; assert m.version("trackeval") == "1.3.0"' 2>/dev/null; then
+    log "trackeval present"
+    return
+  fi
+  log "pip install --no-deps trackeval==1.3.0"
+  "$VENV/bin/pip" install -q --no-deps trackeval==1.3.0
+}
+
 build_vasdk() {
   log "pip install -e . (libvasdk.so + vasdk._core)"
   local ort_hdr=$CACHE/ort-headers/usr
@@ -94,6 +107,7 @@ main() {
   install_apt
   install_ort_headers
   install_venv
+  install_trackeval
   build_vasdk
   fetch_assets
   log "done"

@@ -1,10 +1,9 @@
 #include "track/tracker.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstring>
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/assignment.h"
 #include "track/kalman.h"
@@ -13,42 +12,8 @@ namespace vas {
 
 namespace {
 
-using json = nlohmann::json;
-
 // A cost no gate accepts (all limits are <= 1 + epsilon for IoU-based costs).
 constexpr float kBlocked = 2.0f;
-
-Status field_error(const std::string& field, const std::string& why) {
-  return invalid_config("tracker config: field '" + field + "' " + why);
-}
-
-Status read_int(const std::string& key, const json& v, int lo, int hi, int* out) {
-  if (!v.is_number_integer()) return field_error(key, "must be an integer");
-  const int64_t x = v.get<int64_t>();
-  if (x < lo || x > hi) {
-    return field_error(key, "is " + std::to_string(x) + ", outside " + std::to_string(lo) + ".." +
-                                std::to_string(hi));
-  }
-  *out = static_cast<int>(x);
-  return Status::ok();
-}
-
-Status read_float(const std::string& key, const json& v, float lo, float hi, float* out) {
-  if (!v.is_number()) return field_error(key, "must be a number");
-  const double x = v.get<double>();
-  if (!(x >= lo && x <= hi)) {
-    return field_error(key, "is " + std::to_string(x) + ", outside " + std::to_string(lo) + ".." +
-                                std::to_string(hi));
-  }
-  *out = static_cast<float>(x);
-  return Status::ok();
-}
-
-Status read_bool(const std::string& key, const json& v, bool* out) {
-  if (!v.is_boolean()) return field_error(key, "must be true or false");
-  *out = v.get<bool>();
-  return Status::ok();
-}
 
 BoxF to_box(const Detection& d) { return {d.x1, d.y1, d.x2, d.y2}; }
 
@@ -57,12 +22,22 @@ BoxF to_box(const Detection& d) { return {d.x1, d.y1, d.x2, d.y2}; }
 template <class Motion>
 class KalmanTracker final : public Tracker {
  public:
-  explicit KalmanTracker(const TrackerConfig& config) : config_(config) {
+  explicit KalmanTracker(const TrackerConfig& config)
+      : config_(config),
+        extended_costs_(config.center_weight > 0.0f || config.appearance_weight > 0.0f),
+        // ByteTrack's low-score detections neither use nor update embeddings.
+        emb_min_score_(config.type == TrackerType::kByteTrack ? config.track_thresh : -1.0f),
+        dim_(static_cast<size_t>(config.embedding_dim)) {
     tracks_.reserve(128);
     out_.reserve(128);
   }
 
   Status update(const Detection* dets, size_t n, int64_t timestamp_us) override {
+    return update(dets, n, nullptr, 0, timestamp_us);
+  }
+
+  Status update(const Detection* dets, size_t n, const float* embeddings, size_t dim,
+                int64_t timestamp_us) override {
     if (n > 0 && dets == nullptr) {
       return invalid_argument("tracker update: detections is null but count is " +
                               std::to_string(n));
@@ -85,6 +60,7 @@ class KalmanTracker final : public Tracker {
                                 ", expected 0..5");
       }
     }
+    VAS_RETURN_IF_ERROR(load_embeddings(embeddings, n, dim));
     begin_frame(timestamp_us);
     track_det_.assign(tracks_.size(), -1);
     det_used_.assign(n, 0);
@@ -113,6 +89,7 @@ class KalmanTracker final : public Tracker {
   const std::vector<TrackedObject>& tracks() const override { return out_; }
   const TrackerConfig& config() const override { return config_; }
   int64_t frame_count() const override { return frame_count_; }
+  size_t embedding_dim() const override { return dim_; }
 
  private:
   struct Track {
@@ -128,7 +105,79 @@ class KalmanTracker final : public Tracker {
     int time_since_update = 0;
     int num_landmarks = 0;
     float landmarks[10] = {};
+    std::vector<float> emb;  // smoothed unit embedding; empty until a detection brings one
   };
+
+  // Checks the frame's embeddings and copies them, L2-normalised, into det_emb_. Leaves the
+  // tracker unchanged on error (the scratch copy is not state).
+  Status load_embeddings(const float* embeddings, size_t n, size_t dim) {
+    frame_has_emb_ = false;
+    if (dim == 0) return Status::ok();
+    if (config_.appearance_weight <= 0.0f) {
+      return invalid_argument("tracker update: embeddings given but appearance_weight is 0");
+    }
+    if (dim_ != 0 && dim != dim_) {
+      return invalid_argument("tracker update: embedding dim " + std::to_string(dim) +
+                              " does not match the tracker's " + std::to_string(dim_));
+    }
+    if (dim > static_cast<size_t>(kMaxEmbeddingDim)) {
+      return invalid_argument("tracker update: embedding dim " + std::to_string(dim) + " exceeds " +
+                              std::to_string(kMaxEmbeddingDim));
+    }
+    if (n == 0) return Status::ok();
+    if (embeddings == nullptr) {
+      return invalid_argument("tracker update: embeddings is null but dim is " +
+                              std::to_string(dim));
+    }
+    det_emb_.resize(n * dim);
+    for (size_t i = 0; i < n; ++i) {
+      const float* e = embeddings + i * dim;
+      double sq = 0.0;
+      for (size_t k = 0; k < dim; ++k) {
+        if (!std::isfinite(e[k])) {
+          return invalid_argument("tracker update: embedding " + std::to_string(i) +
+                                  " has a non-finite value at " + std::to_string(k));
+        }
+        sq += static_cast<double>(e[k]) * e[k];
+      }
+      if (!(sq > 0.0) || !std::isfinite(sq)) {
+        return invalid_argument("tracker update: embedding " + std::to_string(i) +
+                                " has no direction (zero norm)");
+      }
+      const auto inv = static_cast<float>(1.0 / std::sqrt(sq));
+      float* o = det_emb_.data() + i * dim;
+      for (size_t k = 0; k < dim; ++k) o[k] = e[k] * inv;
+    }
+    dim_ = dim;  // fixed from here on
+    frame_has_emb_ = true;
+    return Status::ok();
+  }
+
+  const float* det_embedding(int d) const {
+    return frame_has_emb_ ? det_emb_.data() + static_cast<size_t>(d) * dim_ : nullptr;
+  }
+
+  // Folds a matched detection's unit embedding into the track's moving average.
+  void update_embedding(const float* e, Track* t) const {
+    if (e == nullptr) return;
+    if (t->emb.empty()) {
+      t->emb.assign(e, e + dim_);
+      return;
+    }
+    const float m = config_.appearance_momentum;
+    double sq = 0.0;
+    for (size_t k = 0; k < dim_; ++k) {
+      t->emb[k] = m * t->emb[k] + (1.0f - m) * e[k];
+      sq += static_cast<double>(t->emb[k]) * t->emb[k];
+    }
+    // Opposite embeddings can cancel out; restart from the new one rather than divide by ~0.
+    if (sq > 1e-12) {
+      const auto inv = static_cast<float>(1.0 / std::sqrt(sq));
+      for (float& x : t->emb) x *= inv;
+    } else {
+      t->emb.assign(e, e + dim_);
+    }
+  }
 
   Status check_timestamp(int64_t timestamp_us) const {
     if (frame_count_ > 0 && timestamp_us < last_timestamp_us_) {
@@ -155,8 +204,9 @@ class KalmanTracker final : public Tracker {
   }
 
   // Matches the tracks in rows_ against the detections in cols_; a pair is accepted when its
-  // cost (1 - IoU, optionally fused with the detection score) is below limit.
-  void match(const Detection* dets, float limit, bool fuse) {
+  // cost (1 - IoU, optionally fused with the detection score, and with the optional centre
+  // and appearance costs) is below limit. appearance: whether this stage may use embeddings.
+  void match(const Detection* dets, float limit, bool fuse, bool appearance) {
     const int nr = static_cast<int>(rows_.size()), nc = static_cast<int>(cols_.size());
     if (nr == 0 || nc == 0) return;
     // Detections as structure-of-arrays so the IoU loop below vectorises.
@@ -175,9 +225,6 @@ class KalmanTracker final : public Tracker {
       darea_[j] = (d.x2 - d.x1) * (d.y2 - d.y1);
       dscore_[j] = fuse ? d.score : 1.0f;
     }
-    // Only detections whose x-range can overlap a track's need an IoU: sort them by x1 and
-    // scan [track.x1 - widest detection, track.x2) per track. Every other pair costs 1.
-    cost_.assign(static_cast<size_t>(nr) * nc, 1.0f);
     order_.resize(nc);
     float max_w = 0.0f;
     for (int j = 0; j < nc; ++j) {
@@ -187,6 +234,26 @@ class KalmanTracker final : public Tracker {
     std::sort(order_.begin(), order_.end(), [&](int a, int b) { return dx1_[a] < dx1_[b]; });
     sorted_x1_.resize(nc);
     for (int k = 0; k < nc; ++k) sorted_x1_[k] = dx1_[order_[k]];
+    if (extended_costs_) {
+      fused_costs(dets, max_w, appearance && frame_has_emb_);
+    } else {
+      iou_costs(dets, max_w);
+    }
+    solver_.solve(cost_.data(), nr, nc, limit, &row_match_, &col_match_);
+    for (int i = 0; i < nr; ++i) {
+      if (row_match_[i] < 0) continue;
+      const int d = cols_[row_match_[i]];
+      track_det_[rows_[i]] = d;
+      det_used_[d] = 1;
+    }
+  }
+
+  // 1 - IoU (times the detection score when fused). Only detections whose x-range can overlap
+  // a track's need an IoU: scan [track.x1 - widest detection, track.x2) of the x1-sorted
+  // detections per track. Every other pair costs 1.
+  void iou_costs(const Detection* dets, float max_w) {
+    const int nr = static_cast<int>(rows_.size()), nc = static_cast<int>(cols_.size());
+    cost_.assign(static_cast<size_t>(nr) * nc, 1.0f);
     for (int i = 0; i < nr; ++i) {
       const Track& t = tracks_[rows_[i]];
       const BoxF b = t.box;
@@ -201,18 +268,59 @@ class KalmanTracker final : public Tracker {
         const float inter = iw * ih;
         if (inter > 0.0f) crow[j] = 1.0f - inter / (tarea + darea_[j] - inter) * dscore_[j];
       }
-      if (config_.per_class) {
-        for (int j = 0; j < nc; ++j) {
-          if (dets[cols_[j]].class_id != t.class_id) crow[j] = kBlocked;
-        }
-      }
+      if (config_.per_class) block_other_classes(dets, t.class_id, crow);
     }
-    solver_.solve(cost_.data(), nr, nc, limit, &row_match_, &col_match_);
+  }
+
+  // The fused cost of TrackerConfig. Pairs outside the position gate stay blocked, so only
+  // detections with x1 in [cx - gate - widest detection, cx + gate] are visited per track.
+  void fused_costs(const Detection* dets, float max_w, bool appearance) {
+    const int nr = static_cast<int>(rows_.size()), nc = static_cast<int>(cols_.size());
+    const float wc = config_.center_weight, wa = appearance ? config_.appearance_weight : 0.0f;
+    cost_.assign(static_cast<size_t>(nr) * nc, kBlocked);
     for (int i = 0; i < nr; ++i) {
-      if (row_match_[i] < 0) continue;
-      const int d = cols_[row_match_[i]];
-      track_det_[rows_[i]] = d;
-      det_used_[d] = 1;
+      const Track& t = tracks_[rows_[i]];
+      const BoxF b = t.box;
+      const float tw = b.x2 - b.x1, th = b.y2 - b.y1, tarea = tw * th;
+      const float tcx = 0.5f * (b.x1 + b.x2), tcy = 0.5f * (b.y1 + b.y2);
+      const float gate = config_.center_gate * std::sqrt(tw * tw + th * th);
+      const float* temb = wa > 0.0f && !t.emb.empty() ? t.emb.data() : nullptr;
+      float* crow = cost_.data() + static_cast<size_t>(i) * nc;
+      const auto first = std::lower_bound(sorted_x1_.begin(), sorted_x1_.end(), tcx - gate - max_w);
+      for (auto k = static_cast<int>(first - sorted_x1_.begin());
+           k < nc && sorted_x1_[k] <= tcx + gate; ++k) {
+        const int j = order_[k];
+        const float dx = 0.5f * (dx1_[j] + dx2_[j]) - tcx, dy = 0.5f * (dy1_[j] + dy2_[j]) - tcy;
+        const float rho2 = dx * dx + dy * dy;
+        if (rho2 > gate * gate) continue;
+        const float iw = std::max(0.0f, std::min(b.x2, dx2_[j]) - std::max(b.x1, dx1_[j]));
+        const float ih = std::max(0.0f, std::min(b.y2, dy2_[j]) - std::max(b.y1, dy1_[j]));
+        const float inter = iw * ih;
+        const float uni = tarea + darea_[j] - inter;
+        const float iou = uni > 0.0f ? inter / uni : 0.0f;
+        const float cw = std::max(b.x2, dx2_[j]) - std::min(b.x1, dx1_[j]);
+        const float ch = std::max(b.y2, dy2_[j]) - std::min(b.y1, dy1_[j]);
+        const float c2 = cw * cw + ch * ch;
+        const float g =
+            (1.0f - wc) * (1.0f - iou * dscore_[j]) + wc * (c2 > 0.0f ? rho2 / c2 : 0.0f);
+        float cost = g;
+        if (temb != nullptr) {
+          const float* demb = det_embedding(cols_[j]);
+          float dot = 0.0f;
+          for (size_t k2 = 0; k2 < dim_; ++k2) dot += temb[k2] * demb[k2];
+          const float cd = 1.0f - dot;
+          if (cd > config_.appearance_gate) continue;
+          cost = (1.0f - wa) * g + wa * std::min(1.0f, std::max(0.0f, cd));
+        }
+        crow[j] = cost;
+      }
+      if (config_.per_class) block_other_classes(dets, t.class_id, crow);
+    }
+  }
+
+  void block_other_classes(const Detection* dets, int class_id, float* crow) const {
+    for (size_t j = 0; j < cols_.size(); ++j) {
+      if (dets[cols_[j]].class_id != class_id) crow[j] = kBlocked;
     }
   }
 
@@ -228,7 +336,7 @@ class KalmanTracker final : public Tracker {
       }
     }
     // cost < limit  <=>  IoU > iou_threshold - 1e-6.
-    match(dets, 1.0f - config_.iou_threshold + 1e-6f, false);
+    match(dets, 1.0f - config_.iou_threshold + 1e-6f, false, true);
     new_track_min_score_ = config_.min_score;
   }
 
@@ -242,7 +350,7 @@ class KalmanTracker final : public Tracker {
     for (size_t d = 0; d < n; ++d) {
       if (dets[d].score >= config_.track_thresh) cols_.push_back(static_cast<int>(d));
     }
-    match(dets, config_.match_thresh, config_.fuse_score);
+    match(dets, config_.match_thresh, config_.fuse_score, true);
     // 2. Confirmed tracks still unmatched against low-score detections.
     low_rows_.clear();
     for (int t : rows_) {
@@ -255,7 +363,7 @@ class KalmanTracker final : public Tracker {
         cols_.push_back(static_cast<int>(d));
       }
     }
-    match(dets, config_.second_match_thresh, false);
+    match(dets, config_.second_match_thresh, false, false);
     // Low detections never start tracks.
     for (size_t d = 0; d < n; ++d) {
       if (dets[d].score < config_.track_thresh) det_used_[d] = 1;
@@ -269,7 +377,7 @@ class KalmanTracker final : public Tracker {
     for (size_t d = 0; d < n; ++d) {
       if (!det_used_[d]) cols_.push_back(static_cast<int>(d));
     }
-    match(dets, config_.unconfirmed_match_thresh, config_.fuse_score);
+    match(dets, config_.unconfirmed_match_thresh, config_.fuse_score, true);
     new_track_min_score_ = config_.high_thresh;
   }
 
@@ -287,6 +395,7 @@ class KalmanTracker final : public Tracker {
         tr.class_id = d.class_id;
         tr.num_landmarks = d.num_landmarks;
         std::memcpy(tr.landmarks, d.landmarks, sizeof(tr.landmarks));
+        if (d.score >= emb_min_score_) update_embedding(det_embedding(di), &tr);
         ++tr.hits;
         ++tr.hit_streak;
         tr.time_since_update = 0;
@@ -320,7 +429,8 @@ class KalmanTracker final : public Tracker {
       tr.hits = tr.hit_streak = tr.age = 1;
       tr.num_landmarks = dets[d].num_landmarks;
       std::memcpy(tr.landmarks, dets[d].landmarks, sizeof(tr.landmarks));
-      tracks_.push_back(tr);
+      update_embedding(det_embedding(static_cast<int>(d)), &tr);
+      tracks_.push_back(std::move(tr));
     }
   }
 
@@ -355,6 +465,11 @@ class KalmanTracker final : public Tracker {
   int64_t frame_count_ = 0;
   int64_t last_timestamp_us_ = 0;
   float new_track_min_score_ = 0;
+  bool extended_costs_ = false;  // center or appearance weight > 0: fused_costs()
+  float emb_min_score_ = 0;
+  size_t dim_ = 0;              // embedding length once known
+  bool frame_has_emb_ = false;  // this update carries embeddings (in det_emb_)
+  std::vector<float> det_emb_;
   // Per-frame scratch, kept to avoid allocating in steady state.
   std::vector<int> track_det_, rows_, cols_, low_rows_, row_match_, col_match_;
   std::vector<char> det_used_;
@@ -365,85 +480,8 @@ class KalmanTracker final : public Tracker {
 
 }  // namespace
 
-Result<TrackerConfig> parse_tracker_config(const std::string& text) {
-  TrackerConfig c;
-  c.min_hits = 2;
-  if (std::all_of(text.begin(), text.end(), [](unsigned char ch) { return std::isspace(ch); })) {
-    return c;
-  }
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalid_config(std::string("tracker config: invalid JSON: ") + e.what());
-  }
-  if (!j.is_object()) return invalid_config("tracker config: expected a JSON object");
-  if (auto it = j.find("type"); it != j.end()) {
-    if (!it->is_string()) return field_error("type", "must be a string");
-    const std::string type = it->get<std::string>();
-    if (type == "sort") {
-      c.type = TrackerType::kSort;
-      c.min_hits = 3;
-    } else if (type != "bytetrack") {
-      return field_error("type", "is '" + type + "', expected 'sort' or 'bytetrack'");
-    }
-  }
-  const bool sort = c.type == TrackerType::kSort;
-  for (const auto& [key, v] : j.items()) {
-    const auto only = [&, &key = key](bool ok) -> Status {  // C++17: no binding captures
-      if (ok) return Status::ok();
-      return field_error(
-          key, std::string("does not apply to type '") + (sort ? "sort" : "bytetrack") + "'");
-    };
-    if (key == "type") continue;
-    if (key == "min_hits") {
-      VAS_RETURN_IF_ERROR(read_int(key, v, 1, 1000000, &c.min_hits));
-    } else if (key == "max_age") {
-      VAS_RETURN_IF_ERROR(read_int(key, v, 0, 1000000, &c.max_age));
-    } else if (key == "per_class") {
-      VAS_RETURN_IF_ERROR(read_bool(key, v, &c.per_class));
-    } else if (key == "confirm_first_frame") {
-      VAS_RETURN_IF_ERROR(read_bool(key, v, &c.confirm_first_frame));
-    } else if (key == "min_score") {
-      VAS_RETURN_IF_ERROR(only(sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.min_score));
-    } else if (key == "iou_threshold") {
-      VAS_RETURN_IF_ERROR(only(sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.iou_threshold));
-    } else if (key == "track_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.track_thresh));
-    } else if (key == "low_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.low_thresh));
-    } else if (key == "high_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.high_thresh));
-    } else if (key == "match_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.match_thresh));
-    } else if (key == "second_match_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.second_match_thresh));
-    } else if (key == "unconfirmed_match_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.unconfirmed_match_thresh));
-    } else if (key == "fuse_score") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_bool(key, v, &c.fuse_score));
-    } else {
-      return field_error(key, "is unknown");
-    }
-  }
-  if (!sort && c.low_thresh > c.track_thresh) {
-    return field_error("low_thresh", "must not exceed track_thresh");
-  }
-  return c;
-}
-
 Result<std::unique_ptr<Tracker>> Tracker::create(const TrackerConfig& config) {
-  if (config.min_hits < 1) return field_error("min_hits", "must be >= 1");
-  if (config.max_age < 0) return field_error("max_age", "must be >= 0");
+  VAS_RETURN_IF_ERROR(check_tracker_config(config));
   std::unique_ptr<Tracker> t;
   if (config.type == TrackerType::kSort) {
     t = std::make_unique<KalmanTracker<SortMotion>>(config);

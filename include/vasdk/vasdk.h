@@ -244,6 +244,20 @@ typedef struct vas_tracker_config {
      frame at once). sort: "min_score" (0), "iou_threshold" (0.3). bytetrack:
      "track_thresh" (0.5), "low_thresh" (0.1), "high_thresh" (0.6), "match_thresh" (0.8),
      "second_match_thresh" (0.5), "unconfirmed_match_thresh" (0.7), "fuse_score" (true).
+     Optional costs beyond IoU (both types; with both weights 0, the default, the cost is
+     1 - IoU): "center_weight" (0..1, default 0) mixes in the centre distance as
+     g = (1 - w) * (1 - IoU) + w * rho^2 / c^2, rho the distance between the box centres and
+     c the diagonal of the smallest box enclosing both (DIoU's term: scale-free, and still
+     informative when the boxes do not overlap); "appearance_weight" (0..1, default 0) mixes
+     in embeddings (vas_tracker_update_embeddings()) as (1 - w) * g + w * min(1, cos_dist),
+     cos_dist = 1 - cosine similarity of the track's moving-average embedding and the
+     detection's. With either weight > 0 a pair never matches when rho exceeds "center_gate"
+     (0.01..100, default 0.5) times the track box's diagonal, or when cos_dist exceeds
+     "appearance_gate" (0..2, default 0.4). "appearance_momentum" (0..1, default 0.9): weight
+     of the old average when a matched detection updates it. "embedding_dim" (0..4096,
+     default 0: fixed by the first call with embeddings). bytetrack uses and updates
+     embeddings for detections >= track_thresh only. Mixing also lowers the cost of
+     overlapping pairs, so lower the match thresholds when raising a weight.
      Unknown fields, and fields of the other type, are errors that name the field. */
   const char* config_json;
 } vas_tracker_config_t;
@@ -273,6 +287,18 @@ VAS_API vas_status_t vas_tracker_update(vas_tracker_t* tracker, const vas_detect
    their state. Outputs as for vas_tracker_update(). Thread safety: per handle. */
 VAS_API vas_status_t vas_tracker_predict(vas_tracker_t* tracker, int64_t timestamp_us,
                                          const vas_track_t** out_tracks, size_t* out_count);
+
+/* vas_tracker_update() with one appearance embedding per detection: embeddings holds n rows
+   of dim floats (row i for dets[i], any scale: rows are L2-normalised; borrowed for the call).
+   Needs "appearance_weight" > 0 in the config. dim 0 means no embeddings on this frame
+   (embeddings may then be NULL). Every call's dim must equal "embedding_dim", or the first
+   dim given when that is 0. VAS_ERR_INVALID_ARGUMENT, with the tracker unchanged, for:
+   embeddings NULL with n > 0 and dim > 0, a dim mismatch, a non-finite value or an all-zero
+   row, embeddings on a tracker without appearance_weight, and the errors of
+   vas_tracker_update(). Outputs as for vas_tracker_update(). Thread safety: per handle. */
+VAS_API vas_status_t vas_tracker_update_embeddings(
+    vas_tracker_t* tracker, const vas_detection_t* dets, size_t n, const float* embeddings,
+    size_t dim, int64_t timestamp_us, const vas_track_t** out_tracks, size_t* out_count);
 
 /* ---- Analytics: best-shot selection, association, business rules ----------------------- */
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,9 @@ class PyTracker {
     impl_ = take(vas::Tracker::create(config_json));
   }
 
-  // boxes (N, 4) x1 y1 x2 y2, scores (N,), class_ids (N,) or None.
+  // boxes (N, 4) x1 y1 x2 y2, scores (N,), class_ids (N,) or None, embeddings (N, D) or None.
   py::tuple update(const FloatArray& boxes, const FloatArray& scores, const py::object& class_ids,
-                   int64_t timestamp_us) {
+                   int64_t timestamp_us, const py::object& embeddings) {
     if (boxes.ndim() != 2 || boxes.shape(1) != 4) {
       throw_status(vas::invalid_argument("tracker update: boxes must have shape (N, 4)"));
     }
@@ -46,6 +47,20 @@ class PyTracker {
         throw_status(vas::invalid_argument("tracker update: class_ids must have shape (" +
                                            std::to_string(n) + ",) to match boxes"));
       }
+    }
+    // Only built when given: a default-constructed array_t would allocate an empty numpy
+    // array on every call of the IoU-only path.
+    std::optional<FloatArray> emb_holder;
+    const float* emb_data = nullptr;
+    size_t dim = 0;
+    if (!embeddings.is_none()) {
+      const FloatArray& emb = emb_holder.emplace(embeddings.cast<FloatArray>());
+      if (emb.ndim() != 2 || emb.shape(0) != n || emb.shape(1) < 1) {
+        throw_status(vas::invalid_argument("tracker update: embeddings must have shape (" +
+                                           std::to_string(n) + ", D) with D >= 1 to match boxes"));
+      }
+      dim = static_cast<size_t>(emb.shape(1));
+      emb_data = emb.data();
     }
     dets_.resize(static_cast<size_t>(n));
     const float* b = boxes.data();
@@ -63,7 +78,7 @@ class PyTracker {
     vas::Status st;
     {
       py::gil_scoped_release release;
-      st = impl_->update(dets_.data(), dets_.size(), timestamp_us);
+      st = impl_->update(dets_.data(), dets_.size(), emb_data, dim, timestamp_us);
     }
     check(st);
     return result();
@@ -75,6 +90,7 @@ class PyTracker {
   }
 
   int64_t frame_count() const { return impl_->frame_count(); }
+  size_t embedding_dim() const { return impl_->embedding_dim(); }
 
  private:
   // (ids int64 (N,), boxes float32 (N, 4), scores float32 (N,), class_ids int32 (N,),
@@ -164,9 +180,11 @@ void init_track(py::module_& m) {
   py::class_<PyTracker>(m, "Tracker")
       .def(py::init<const std::string&>(), py::arg("config_json") = "")
       .def("update", &PyTracker::update, py::arg("boxes"), py::arg("scores"),
-           py::arg("class_ids") = py::none(), py::arg("timestamp_us") = 0)
+           py::arg("class_ids") = py::none(), py::arg("timestamp_us") = 0,
+           py::arg("embeddings") = py::none())
       .def("predict", &PyTracker::predict, py::arg("timestamp_us") = 0)
-      .def_property_readonly("frame_count", &PyTracker::frame_count);
+      .def_property_readonly("frame_count", &PyTracker::frame_count)
+      .def_property_readonly("embedding_dim", &PyTracker::embedding_dim);
   bind_kalman<vas::SortMotion>(m, "SortKalman");
   bind_kalman<vas::XyahMotion>(m, "XyahKalman");
 }

@@ -57,7 +57,10 @@ class Tracker:
         scores: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
         class_ids: typing.Any = None,
         timestamp_us: typing.SupportsInt | typing.SupportsIndex = 0,
+        embeddings: typing.Any = None,
     ) -> tuple: ...
+    @property
+    def embedding_dim(self) -> int: ...
     @property
     def frame_count(self) -> int: ...
 

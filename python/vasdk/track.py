@@ -83,6 +83,14 @@ class Tracker:
     ``match_thresh``, ``second_match_thresh``, ``unconfirmed_match_thresh`` and
     ``fuse_score``. Unknown options raise :class:`vasdk.InvalidConfigError` naming the field.
 
+    Optional costs beyond IoU (both types; off by default): ``center_weight`` mixes in the
+    centre distance (DIoU's rho^2 / c^2, which still ranks boxes that do not overlap) and
+    ``appearance_weight`` the cosine distance of embeddings passed to :meth:`update`; with
+    either on, ``center_gate`` (track diagonals) and ``appearance_gate`` (cosine distance)
+    refuse far-away or different-looking matches. ``appearance_momentum`` smooths each
+    track's embedding; ``embedding_dim`` fixes D (else the first embeddings fix it). See
+    ``vas_tracker_config_t`` in vasdk.h for the exact cost.
+
     Not thread-safe: use one Tracker per channel and thread. Timestamps default to the
     frame number; when given they must not go backwards.
     """
@@ -98,6 +106,11 @@ class Tracker:
         """Frames processed so far (update and predict calls)."""
         return int(self._impl.frame_count)
 
+    @property
+    def embedding_dim(self) -> int:
+        """Embedding length D in use (0 until known)."""
+        return int(self._impl.embedding_dim)
+
     def _timestamp(self, timestamp_us: int | None) -> int:
         ts = self._last_ts + 1 if timestamp_us is None else int(timestamp_us)
         return ts
@@ -109,12 +122,15 @@ class Tracker:
         class_ids: npt.ArrayLike | None = None,
         *,
         timestamp_us: int | None = None,
+        embeddings: npt.ArrayLike | None = None,
     ) -> Tracks:
         """Matches one frame's detections and returns the tracks.
 
         ``boxes`` is (N, 4) x1, y1, x2, y2 in pixels, or a :class:`vasdk.Detections`
         (then ``scores`` and ``class_ids`` come from it). ``scores`` defaults to ones and
         ``class_ids`` to zeros. ``update()`` with no boxes is a frame where nothing was seen.
+        ``embeddings`` (N, D) float, one appearance vector per detection (any scale), needs
+        ``appearance_weight`` > 0; D must stay the same for the tracker's lifetime.
         """
         if isinstance(boxes, Detections):
             if scores is not None or class_ids is not None:
@@ -126,7 +142,10 @@ class Tracker:
         s = np.ones(len(b), np.float32) if scores is None else np.asarray(scores, np.float32)
         c = None if class_ids is None else np.asarray(class_ids, np.int32)
         ts = self._timestamp(timestamp_us)
-        out = self._impl.update(b, s, c, ts)
+        if embeddings is None:
+            out = self._impl.update(b, s, c, ts)
+        else:
+            out = self._impl.update(b, s, c, ts, np.asarray(embeddings, np.float32))
         self._last_ts = ts
         return _tracks(out)
 

@@ -66,6 +66,36 @@ vas_status_t publish(vas_tracker* t, const vas_track_t** out_tracks, size_t* out
   return VAS_OK;
 }
 
+vas_status_t update(const char* fn, vas_tracker_t* tracker, const vas_detection_t* dets, size_t n,
+                    const float* embeddings, size_t dim, int64_t timestamp_us,
+                    const vas_track_t** out_tracks, size_t* out_count) {
+  return guarded(fn, [&]() -> vas_status_t {
+    VAS_CHECK_ARG(tracker != nullptr, fn, "tracker is NULL");
+    VAS_CHECK_ARG(out_tracks != nullptr && out_count != nullptr, fn,
+                  "out_tracks or out_count is NULL");
+    VAS_CHECK_ARG(dets != nullptr || n == 0, fn, "dets is NULL but n is " + std::to_string(n));
+    VAS_CHECK_ARG(
+        embeddings != nullptr || n == 0 || dim == 0, fn,
+        "embeddings is NULL but n is " + std::to_string(n) + " and dim is " + std::to_string(dim));
+    tracker->dets.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const vas_detection_t& s = dets[i];
+      vas::Detection& d = tracker->dets[i];
+      d.x1 = s.x1;
+      d.y1 = s.y1;
+      d.x2 = s.x2;
+      d.y2 = s.y2;
+      d.score = s.score;
+      d.class_id = s.class_id;
+      d.num_landmarks = s.num_landmarks;
+      std::memcpy(d.landmarks, s.landmarks, sizeof(d.landmarks));
+    }
+    vas::Status st = tracker->impl->update(tracker->dets.data(), n, embeddings, dim, timestamp_us);
+    if (!st.is_ok()) return fail(st.with_context(fn));
+    return publish(tracker, out_tracks, out_count);
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -100,29 +130,16 @@ void vas_tracker_destroy(vas_tracker_t* tracker) { delete tracker; }
 vas_status_t vas_tracker_update(vas_tracker_t* tracker, const vas_detection_t* dets, size_t n,
                                 int64_t timestamp_us, const vas_track_t** out_tracks,
                                 size_t* out_count) {
-  constexpr const char* fn = "vas_tracker_update";
-  return guarded(fn, [&]() -> vas_status_t {
-    VAS_CHECK_ARG(tracker != nullptr, fn, "tracker is NULL");
-    VAS_CHECK_ARG(out_tracks != nullptr && out_count != nullptr, fn,
-                  "out_tracks or out_count is NULL");
-    VAS_CHECK_ARG(dets != nullptr || n == 0, fn, "dets is NULL but n is " + std::to_string(n));
-    tracker->dets.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      const vas_detection_t& s = dets[i];
-      vas::Detection& d = tracker->dets[i];
-      d.x1 = s.x1;
-      d.y1 = s.y1;
-      d.x2 = s.x2;
-      d.y2 = s.y2;
-      d.score = s.score;
-      d.class_id = s.class_id;
-      d.num_landmarks = s.num_landmarks;
-      std::memcpy(d.landmarks, s.landmarks, sizeof(d.landmarks));
-    }
-    vas::Status st = tracker->impl->update(tracker->dets.data(), n, timestamp_us);
-    if (!st.is_ok()) return fail(st.with_context(fn));
-    return publish(tracker, out_tracks, out_count);
-  });
+  return update("vas_tracker_update", tracker, dets, n, nullptr, 0, timestamp_us, out_tracks,
+                out_count);
+}
+
+vas_status_t vas_tracker_update_embeddings(vas_tracker_t* tracker, const vas_detection_t* dets,
+                                           size_t n, const float* embeddings, size_t dim,
+                                           int64_t timestamp_us, const vas_track_t** out_tracks,
+                                           size_t* out_count) {
+  return update("vas_tracker_update_embeddings", tracker, dets, n, embeddings, dim, timestamp_us,
+                out_tracks, out_count);
 }
 
 vas_status_t vas_tracker_predict(vas_tracker_t* tracker, int64_t timestamp_us,

@@ -1,8 +1,10 @@
-"""Tracking from Python: Kalman filter against filterpy step by step, MOT scores on TUD-Campus
-with seeded noise against a filterpy SORT reference, the Tracker API and its errors."""
+"""Tracking from Python: Kalman filter against filterpy step by step, MOT scores (MOTA, IDF1,
+HOTA) on TUD-Campus with seeded noise against a filterpy SORT reference, the Tracker API,
+appearance embeddings and the errors."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from track_reference import (
     FilterpySort,
+    hota_scores,
     load_mot,
     mot_scores,
     motmetrics_file_scores,
@@ -120,19 +123,71 @@ def test_motmetrics_oracle_on_tud_campus(assets: Path) -> None:
     assert ours["idf1"] == pytest.approx(s["idf1"], abs=1e-9)
 
 
+def test_hota_plumbing_equals_trackeval_file_pipeline(assets: Path, tmp_path: Path) -> None:
+    """Our in-memory HOTA input gives the same numbers as trackeval's own MOT15 loader on
+    motmetrics' TUD-Campus files, and GT scored against itself is perfect."""
+    from trackeval.datasets import MotChallenge2DBox
+    from trackeval.metrics import HOTA
+
+    src = assets / "TUD-Campus"
+    (tmp_path / "gt" / "TUD-Campus" / "gt").mkdir(parents=True)
+    shutil.copy(src / "gt.txt", tmp_path / "gt" / "TUD-Campus" / "gt" / "gt.txt")
+    (tmp_path / "trk" / "test" / "data").mkdir(parents=True)
+    shutil.copy(src / "test.txt", tmp_path / "trk" / "test" / "data" / "TUD-Campus.txt")
+    gt = load_mot(src / "gt.txt")
+    dataset = MotChallenge2DBox(
+        {
+            "GT_FOLDER": str(tmp_path / "gt"),
+            "TRACKERS_FOLDER": str(tmp_path / "trk"),
+            "TRACKERS_TO_EVAL": ["test"],
+            "BENCHMARK": "MOT15",
+            "SKIP_SPLIT_FOL": True,
+            "SEQ_INFO": {"TUD-Campus": max(gt)},
+            "PRINT_CONFIG": False,
+        }
+    )
+    raw = dataset.get_raw_seq_data("test", "TUD-Campus")
+    res = HOTA().eval_sequence(dataset.get_preprocessed_seq_data(raw, "pedestrian"))
+    ours = hota_scores(gt, load_mot(src / "test.txt"))
+    for key in ("HOTA", "DetA", "AssA", "LocA"):
+        assert ours[key.lower()] == pytest.approx(float(np.mean(res[key])), abs=1e-12), key
+    assert 0.3 < ours["hota"] < 0.5  # a weak tracker: the file motmetrics ships as an example
+
+    perfect = hota_scores(gt, gt)
+    assert perfect == pytest.approx({"hota": 1.0, "deta": 1.0, "assa": 1.0, "loca": 1.0})
+    # Same boxes, ids swapped half way: detection stays perfect, association drops.
+    swapped = {f: g.copy() for f, g in gt.items()}
+    for f in sorted(gt)[len(gt) // 2 :]:
+        swapped[f][:, 0] += 1000
+    s = hota_scores(gt, swapped)
+    assert s["deta"] == pytest.approx(1.0) and s["assa"] < 0.8 and s["hota"] < 0.9
+    # Jittered boxes: detection and localisation drop.
+    rng = np.random.default_rng(0)
+    jittered = {f: g + np.c_[np.zeros(len(g)), rng.normal(0, 6, (len(g), 4))] for f, g in gt.items()}
+    j = hota_scores(gt, jittered)
+    assert j["deta"] < 0.9 and j["loca"] < 0.95 and j["hota"] < 1.0
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_trackers_score_at_least_the_filterpy_sort_reference(assets: Path, seed: int) -> None:
     gt = load_mot(assets / "TUD-Campus" / "gt.txt")
     frames = sorted(gt)
     dets = noisy_detections(gt, seed=seed, jitter=0.04, miss_rate=0.1, fp_per_frame=1.0)
-    ref = mot_scores(gt, run_sort_reference(FilterpySort(max_age=1, min_hits=3), dets, frames))
-    ours_sort = mot_scores(gt, run_vasdk(vasdk.Tracker("sort", min_hits=3, max_age=30), dets, frames))
-    ours_bt = mot_scores(gt, run_vasdk(vasdk.Tracker("bytetrack", min_hits=2, max_age=30), dets, frames))
+    ref_hyp = run_sort_reference(FilterpySort(max_age=1, min_hits=3), dets, frames)
+    ref = mot_scores(gt, ref_hyp) | hota_scores(gt, ref_hyp)
+    ours: dict[str, dict[str, float]] = {}
+    for name, tracker in (
+        ("sort", vasdk.Tracker("sort", min_hits=3, max_age=30)),
+        ("bytetrack", vasdk.Tracker("bytetrack", min_hits=2, max_age=30)),
+    ):
+        hyp = run_vasdk(tracker, dets, frames)
+        ours[name] = mot_scores(gt, hyp) | hota_scores(gt, hyp)
     # The reference is a real tracker, not a strawman: it must find most people.
-    assert ref["mota"] > 0.6
-    for name, s in (("sort", ours_sort), ("bytetrack", ours_bt)):
+    assert ref["mota"] > 0.6 and ref["hota"] > 0.5
+    for name, s in ours.items():
         assert s["mota"] >= ref["mota"], (name, s, ref)
         assert s["idf1"] >= ref["idf1"], (name, s, ref)
+        assert s["hota"] >= ref["hota"], (name, s, ref)
 
 
 def test_tracker_api_and_lifecycle() -> None:
@@ -198,6 +253,68 @@ def test_tracker_errors_name_the_cause() -> None:
     with pytest.raises(vasdk.InvalidArgumentError, match="timestamp_us 50 is earlier"):
         t.predict(timestamp_us=50)
     assert t.frame_count == 1
+
+
+def _bounce(tracker: vasdk.Tracker, with_embeddings: bool) -> tuple[int, int, int, int]:
+    """Two people meet while hidden, turn back and reappear; returns the ids near A and B
+    before and after."""
+    emb = np.array([[1.0, 0.1, 0.0, 0.05], [0.1, 1.0, 0.05, 0.0]], np.float32)
+    before = after = (0, 0)
+    for f in range(40):
+        step = 5.0 * f if f <= 16 else 5.0 * (32 - f)
+        xa, xb = 100.0 + step, 260.0 - step
+        visible = abs(xa - xb) >= 40.0
+        boxes = np.array([[xa, 100, xa + 40, 180], [xb, 100, xb + 40, 180]], np.float32)
+        if not visible:
+            boxes = boxes[:0]
+        e = (emb if visible else emb[:0]) if with_embeddings else None
+        r = tracker.update(boxes, np.full(len(boxes), 0.9, np.float32), embeddings=e)
+        if f in (10, 39):
+            fresh = r.select(r.time_since_update == 0)
+            centres = (fresh.boxes[:, 0] + fresh.boxes[:, 2]) / 2
+            ids = tuple(int(fresh.ids[np.argmin(np.abs(centres - x - 20))]) for x in (xa, xb))
+            before, after = (ids, after) if f == 10 else (before, ids)
+    return before[0], before[1], after[0], after[1]
+
+
+@pytest.mark.parametrize("kind", ["sort", "bytetrack"])
+def test_embeddings_keep_ids_where_iou_swaps_them(kind: str) -> None:
+    a0, b0, a1, b1 = _bounce(vasdk.Tracker(kind, min_hits=2), with_embeddings=False)
+    assert a0 != b0 and (a1, b1) == (b0, a0), "IoU alone must swap here"
+    t = vasdk.Tracker(kind, min_hits=2, appearance_weight=0.5)
+    a0, b0, a1, b1 = _bounce(t, with_embeddings=True)
+    assert a0 != b0 and (a1, b1) == (a0, b0)
+    assert t.embedding_dim == 4
+
+
+def test_embedding_and_cost_option_errors_name_the_cause() -> None:
+    with pytest.raises(vasdk.InvalidConfigError, match="field 'center_weight' is 1.5"):
+        vasdk.Tracker("sort", center_weight=1.5)
+    with pytest.raises(vasdk.InvalidConfigError, match="field 'appearance_gate' is 3"):
+        vasdk.Tracker(appearance_gate=3)
+    with pytest.raises(vasdk.InvalidConfigError, match="'embedding_dim' needs appearance_weight > 0"):
+        vasdk.Tracker(embedding_dim=8)
+    boxes = np.array([[0, 0, 10, 20], [50, 0, 60, 20]], np.float32)
+    scores = np.array([0.9, 0.9], np.float32)
+    with pytest.raises(vasdk.InvalidArgumentError, match="appearance_weight is 0"):
+        vasdk.Tracker().update(boxes, scores, embeddings=np.eye(2))
+    t = vasdk.Tracker(appearance_weight=0.5, embedding_dim=3)
+    with pytest.raises(vasdk.InvalidArgumentError, match=r"embeddings must have shape \(2, D\)"):
+        t.update(boxes, scores, embeddings=np.ones(3))
+    with pytest.raises(vasdk.InvalidArgumentError, match=r"embeddings must have shape \(2, D\)"):
+        t.update(boxes, scores, embeddings=np.ones((3, 3)))
+    with pytest.raises(vasdk.InvalidArgumentError, match="embedding dim 4 does not match the tracker's 3"):
+        t.update(boxes, scores, embeddings=np.ones((2, 4)))
+    with pytest.raises(vasdk.InvalidArgumentError, match="embedding 1 has a non-finite value at 2"):
+        t.update(boxes, scores, embeddings=[[1, 0, 0], [0, 1, np.inf]])
+    with pytest.raises(vasdk.InvalidArgumentError, match="embedding 0 has no direction"):
+        t.update(boxes, scores, embeddings=np.zeros((2, 3)))
+    assert t.frame_count == 0
+    r = t.update(boxes, scores, embeddings=[[1, 0, 0], [0, 1, 0]])
+    assert r.ids.tolist() == [1, 2]
+    # A different-looking object in the same place is refused by the appearance gate.
+    r = t.update(boxes, scores, embeddings=[[0, 0, 1], [0, 1, 0]])
+    assert r.ids.tolist() == [1, 2, 3] and r.time_since_update.tolist() == [1, 0, 0]
 
 
 def test_ids_are_per_tracker_instance() -> None:

@@ -5,6 +5,8 @@
 - ``noisy_detections``: seeded detections from ground truth (jitter, misses, false positives).
 - ``synthetic_scene``: seeded ground truth of objects moving across a frame.
 - ``mot_scores``: MOTA / IDF1 with motmetrics (numpy 2 shim applied here, in test code only).
+- ``hota_scores``: HOTA, DetA, AssA with trackeval's HOTA metric class (the MOTChallenge
+  code), fed from in-memory arrays instead of its file loaders.
 """
 
 from __future__ import annotations
@@ -274,6 +276,40 @@ def motmetrics_file_scores(gt_path: Path, test_path: Path) -> dict[str, float]:
         ts = mm.io.loadtxt(str(test_path), fmt="mot15-2D")
         acc = mm.utils.compare_to_groundtruth(gt, ts, "iou", distth=0.5)
     return _summarise(mm, acc)
+
+
+def hota_scores(
+    gt: dict[int, np.ndarray], hyp: dict[int, np.ndarray], frames: Iterable[int] | None = None
+) -> dict[str, float]:
+    """HOTA, DetA, AssA (each averaged over trackeval's 19 IoU thresholds 0.05..0.95) and
+    LocA. gt and hyp map frame -> (N, 5) id x1 y1 x2 y2. Ids are renumbered 0.. in order of
+    appearance and the similarity is box IoU, as trackeval's MOTChallenge loader does."""
+    from trackeval.metrics import HOTA
+
+    order = sorted(set(gt) | set(hyp)) if frames is None else list(frames)
+    gt_index: dict[int, int] = {}
+    hyp_index: dict[int, int] = {}
+    data: dict[str, object] = {"gt_ids": [], "tracker_ids": [], "similarity_scores": []}
+    n_gt = n_hyp = 0
+    for f in order:
+        g = gt.get(f, np.zeros((0, 5)))
+        h = hyp.get(f, np.zeros((0, 5)))
+        gi = np.array([gt_index.setdefault(int(i), len(gt_index)) for i in g[:, 0]], dtype=int)
+        hi = np.array([hyp_index.setdefault(int(i), len(hyp_index)) for i in h[:, 0]], dtype=int)
+        data["gt_ids"].append(gi)  # type: ignore[attr-defined]
+        data["tracker_ids"].append(hi)  # type: ignore[attr-defined]
+        data["similarity_scores"].append(iou_matrix(g[:, 1:5], h[:, 1:5]))  # type: ignore[attr-defined]
+        n_gt += len(g)
+        n_hyp += len(h)
+    data.update(
+        num_timesteps=len(order),
+        num_gt_ids=len(gt_index),
+        num_tracker_ids=len(hyp_index),
+        num_gt_dets=n_gt,
+        num_tracker_dets=n_hyp,
+    )
+    res = HOTA().eval_sequence(data)
+    return {k.lower(): float(np.mean(res[k])) for k in ("HOTA", "DetA", "AssA", "LocA")}
 
 
 def run_vasdk(tracker, dets: dict[int, np.ndarray], frames: Sequence[int]) -> dict[int, np.ndarray]:
