@@ -267,12 +267,19 @@ def _upgrade_opset(model: onnx.ModelProto, minimum: int, what: str) -> onnx.Mode
 def _pre_process(src: Path, dst: Path) -> None:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        try:
-            quant_pre_process(str(src), str(dst))
-        except Exception:
-            # Symbolic shape inference gives up on some graphs; ONNX's own inference is enough.
-            quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
+    # It writes temporary files (sym_shape_infer_temp.onnx, *.data) into the current
+    # directory, so run it from the staging folder that holds src.
+    cwd = os.getcwd()
+    os.chdir(src.parent)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                quant_pre_process(str(src), str(dst))
+            except Exception:
+                # Symbolic shape inference gives up on some graphs; ONNX's own inference is enough.
+                quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
+    finally:
+        os.chdir(cwd)
 
 
 def quantize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str], frames: Sequence[Any],
