@@ -43,7 +43,8 @@ from vasdk.tools.report import write_report  # noqa: E402
 MODELS: dict[str, dict[str, Any]] = {
     "yolov3-tiny": {"video": "vtest.avi", "frames": 795, "calib_step": 25,
                     "classes": ["person", "car", "truck"]},
-    "centerface": {"video": "Megamind.avi", "frames": 270, "calib_step": 11, "classes": None},
+    "centerface": {"video": "Megamind.avi", "frames": 270, "calib_step": 11, "classes": None,
+                   "extra_variants": ["int8-minmax-floatfirst", "int8-mobile", "int8-mobile-percentile"]},
 }
 
 VARIANTS: list[tuple[str, QuantizeConfig]] = [
@@ -55,8 +56,13 @@ VARIANTS: list[tuple[str, QuantizeConfig]] = [
     # quantize_static's defaults: int8 activations, per-tensor weights, everything quantized.
     ("int8-ort-defaults", QuantizeConfig(method="minmax", activation_type="int8", per_channel=False,
                                          float_heads=False)),
+    # The mobile preset (stem conv in float, heads quantized), and its first half alone.
+    ("int8-minmax-floatfirst", QuantizeConfig(method="minmax", float_first=True)),
+    ("int8-mobile", QuantizeConfig(method="minmax", preset="mobile")),
+    ("int8-mobile-percentile", QuantizeConfig(method="percentile", preset="mobile")),
 ]
-DEFAULT_VARIANTS = [v for v, _ in VARIANTS if v != "int8-ort-defaults"]
+OPTIONAL_VARIANTS = {"int8-ort-defaults", "int8-minmax-floatfirst", "int8-mobile", "int8-mobile-percentile"}
+DEFAULT_VARIANTS = [v for v, _ in VARIANTS if v not in OPTIONAL_VARIANTS]
 
 
 def split(n_frames: int, calib_step: int, n_eval: int = 100) -> tuple[list[int], list[int]]:
@@ -70,7 +76,7 @@ def split(n_frames: int, calib_step: int, n_eval: int = 100) -> tuple[list[int],
 
 def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: int,
               only: list[str], tag: str, all_classes: bool = False,
-              optimization: str = "all") -> dict[str, Any]:
+              optimization: str = "all", default_set: bool = False) -> dict[str, Any]:
     spec = dict(MODELS[name])
     if all_classes:
         spec["classes"] = None
@@ -82,14 +88,15 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
     variants = [Variant("fp32", model)]
     quant_info = {}
     for vname, cfg in VARIANTS:
-        if vname not in only:
+        if vname not in only and not (default_set and vname in spec.get("extra_variants", [])):
             continue
         dst = work / f"{name}.{vname}.onnx"
         t = time.perf_counter()
         res = quantize_model(model, dst, calib, cfg, progress=True)
         quant_info[vname] = {"seconds": round(time.perf_counter() - t, 1), "float_nodes": res.float_nodes,
                              "method": cfg.method, "activations": cfg.activation_type,
-                             "per_channel": cfg.per_channel}
+                             "per_channel": cfg.per_channel, "preset": cfg.preset,
+                             "float_first": cfg.float_first, "float_heads": cfg.float_heads}
         print(f"  quantized {vname} in {quant_info[vname]['seconds']} s", flush=True)
         variants.append(Variant(vname, dst))
 
@@ -109,6 +116,9 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
         "default); int8-ort-defaults: onnxruntime's defaults (int8 activations, per-tensor weights, "
         "everything quantized); w8a16: int16 activations (slow on CPU by design, accuracy study "
         "only; its card says int8, the weights' type).",
+        "int8-minmax-floatfirst: as int8-minmax with the stem convolution (3 input channels) in float; "
+        "int8-mobile / int8-mobile-percentile: the tool's `mobile` preset (stem in float, heads "
+        "quantized) with MinMax / Percentile calibration.",
         "Entropy uses a 2048-bin histogram and 128 quantized bins (onnxruntime's calibrator "
         "created directly, ranges clipped to the observed min/max).",
     ]
@@ -119,9 +129,10 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="yolov3-tiny,centerface")
-    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                   help="comma-separated, of " + ",".join(v for v, _ in VARIANTS) + " (default: all but "
-                        "int8-ort-defaults)")
+    p.add_argument("--variants",
+                   help="comma-separated, of " + ",".join(v for v, _ in VARIANTS) + " (default: "
+                        + ",".join(DEFAULT_VARIANTS) + ", plus the model's extra variants: for centerface "
+                        + ",".join(MODELS["centerface"]["extra_variants"]) + ")")
     p.add_argument("--tag", default="quantize",
                    help="output names: TAG.json, TAG_<model>.md (default quantize)")
     p.add_argument("--all-classes", action="store_true",
@@ -134,7 +145,7 @@ def main() -> int:
     args = p.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
         print("note: set OPENBLAS_NUM_THREADS=1 for steadier timings", file=sys.stderr)
-    only = args.variants.split(",")
+    only = (args.variants or ",".join(DEFAULT_VARIANTS)).split(",")
     unknown = set(only) - {v for v, _ in VARIANTS}
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}")
@@ -143,7 +154,7 @@ def main() -> int:
         for name in args.models.split(","):
             print(f"{name}:", flush=True)
             rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, args.tag,
-                            args.all_classes, args.optimization)
+                            args.all_classes, args.optimization, default_set=args.variants is None)
             results[name] = rep
             print()
             print("detect: preprocess + inference + decode (vasdk.Detector); infer: the model alone "

@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("rest", nargs=argparse.REMAINDER,
                    help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST | "
                         "convert dynamic SRC DST [--dim NAME=N,3,H,W] | "
-                        "optimize SRC DST | quantize SRC DST --calib PATH [--method M] | "
+                        "optimize SRC DST | "
+                        "quantize SRC DST --calib PATH [--method M] [--preset default|mobile] | "
                         "evaluate [NAME=]MODEL ... --frames PATH (each takes -h)")
     m.set_defaults(func=cmd_model)
     return p

@@ -185,6 +185,25 @@ def test_float_first_and_explicit_exclusions(tiny: Path, tmp_path: Path) -> None
     _no_leftovers(tmp_path, "x.onnx", "x.json")
 
 
+def test_presets_pick_the_float_layers_and_options_override_them(tiny: Path, tmp_path: Path) -> None:
+    assert (QuantizeConfig().float_heads, QuantizeConfig().float_first) == (True, False)
+    frames = _frames(3)
+    mob = quantize_model(tiny, tmp_path / "mob.onnx", frames, QuantizeConfig(preset="mobile"))
+    assert mob.config.preset == "mobile" and mob.float_nodes == ["conv1"]  # stem float, head quantized
+    m = onnx.load(str(mob.model))
+    by_out = {o: n for n in m.graph.node for o in n.output}
+    assert by_out["c1"].op_type == "Conv" and by_out["c1"].input[1] == "w1", "the stem must stay float"
+    assert not any(n.op_type == "Conv" and n.input[1] == "w3" for n in m.graph.node), "head must be quantized"
+    assert "QLinearConv" in {n.op_type for n in m.graph.node}
+    # Explicit choices win over the preset's.
+    both = quantize_model(tiny, tmp_path / "both.onnx", frames,
+                          QuantizeConfig(preset="mobile", float_heads=True, optimize=False))
+    assert both.float_nodes == ["head", "conv1"]
+    with pytest.raises(ModelToolError, match="preset must be one of default, mobile, got 'tiny'"):
+        quantize_model(tiny, tmp_path / "x.onnx", frames, QuantizeConfig(preset="tiny"))
+    _no_leftovers(tmp_path, "x.onnx", "x.json")
+
+
 def test_entropy_really_uses_2048_bins(tiny: Path, tmp_path: Path) -> None:
     card_spec = {"width": W, "height": H, "scale": 1 / 255}
     blobs = [preprocess(f, card_spec) for f in _frames(4)]
@@ -253,6 +272,24 @@ def test_cli_quantize_from_image_folder(tiny: Path, tmp_path: Path,
     assert rc == 1
     assert "calibration" in capsys.readouterr().err or not (tmp_path / "bad.onnx").exists()
     assert not (tmp_path / "bad.onnx").exists()
+
+
+def test_cli_quantize_presets(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for k, f in enumerate(_frames(2)):
+        cv2.imwrite(str(calib / f"{k}.png"), f)
+    base = ["model", "quantize", str(tiny), "--calib", str(calib), "--quiet"]
+    assert cli_main([*base[:3], str(tmp_path / "a.onnx"), *base[3:], "--preset", "mobile"]) == 0
+    out = capsys.readouterr().out
+    assert "preset mobile" in out and "kept in float: conv1\n" in out
+    assert cli_main([*base[:3], str(tmp_path / "b.onnx"), *base[3:], "--preset", "mobile",
+                     "--float-heads", "--quantize-first"]) == 0
+    assert "kept in float: head\n" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse: not one of the choices
+        cli_main([*base[:3], str(tmp_path / "c.onnx"), *base[3:], "--preset", "fastest"])
+    assert "invalid choice: 'fastest'" in capsys.readouterr().err
+    assert not (tmp_path / "c.onnx").exists()
 
 
 def test_head_nodes_walks_back_to_the_conv() -> None:

@@ -187,14 +187,23 @@ def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: S
                  for _ in range(max(1, latency_reps))]
         if all(r is not None for r in eruns):
             for k, row in enumerate(rows):
-                row.setdefault("inference_ms", {})[str(t)] = round(
-                    statistics.median(float(r[k]) for r in eruns if r is not None), 2)
+                per_rep = [round(float(r[k]), 2) for r in eruns if r is not None]
+                row.setdefault("inference_ms", {})[str(t)] = round(statistics.median(per_rep), 2)
+                row.setdefault("inference_ms_reps", {})[str(t)] = per_rep
     for row in rows:
         row["speedup"] = {t: round(rows[0]["latency_ms"][t] / row["latency_ms"][t], 3)
                           for t in row["latency_ms"]}
         if "inference_ms" in row:
             row["inference_speedup"] = {t: round(rows[0]["inference_ms"][t] / row["inference_ms"][t], 3)
                                         for t in row["inference_ms"]}
+        # Spread: the speedup of each repetition on its own (the variants of one repetition
+        # ran interleaved, so they saw the same load).
+        for key in ("latency_ms_reps", "inference_ms_reps"):
+            if key in row:
+                row[key.replace("_ms_reps", "_speedup_range")] = {
+                    t: [round(min(a / b for a, b in zip(rows[0][key][t], reps)), 3),
+                        round(max(a / b for a, b in zip(rows[0][key][t], reps)), 3)]
+                    for t, reps in row[key].items()}
     return {
         "title": title or Path(variants[0].model).stem,
         "reference": variants[0].name,

@@ -61,6 +61,12 @@ def markdown(report: Mapping[str, Any], image: str | None = None) -> str:
         if r["ap50_per_class"]:
             per = ", ".join(f"{k} {v:.3f}" for k, v in r["ap50_per_class"].items())
             lines.append(f"- `{r['name']}` AP@0.5 per class: {per}")
+    for r in report["variants"][1:]:
+        spread = [f"{what} {t} thr {lo:.2f}-{hi:.2f}x"
+                  for what, key in (("detect", "latency_speedup_range"), ("infer", "inference_speedup_range"))
+                  for t, (lo, hi) in r.get(key, {}).items()]
+        if spread and report.get("latency_reps", 1) > 1:
+            lines.append(f"- `{r['name']}` speedup range over the repetitions: {', '.join(spread)}")
     extra = report.get("notes")
     if extra:
         lines += ["", *[f"- {n}" for n in extra]]

@@ -9,6 +9,7 @@ serves ONNX files exported elsewhere.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ __all__ = ["DEFAULT_OPSET", "export_torch", "finalize_export"]
 DEFAULT_OPSET = 17
 
 
-def finalize_export(model: onnx.ModelProto, *, dynamic: bool = True, batch: str = "N",
-                    max_ir_version: int = MAX_IR_VERSION) -> onnx.ModelProto:
+def finalize_export(
+    model: onnx.ModelProto, *, dynamic: bool = True, batch: str = "N", max_ir_version: int = MAX_IR_VERSION
+) -> onnx.ModelProto:
     """Cap the IR version, make N (and H, W of 4-D inputs) symbolic, and check the model."""
     if dynamic:
         model = make_dynamic(model, batch=batch)
@@ -38,9 +40,16 @@ def finalize_export(model: onnx.ModelProto, *, dynamic: bool = True, batch: str 
     return model
 
 
-def export_torch(module: Any, dst: str | os.PathLike[str], *, input_shape: Sequence[int] = (1, 3, 480, 640),
-                 input_names: Sequence[str] = ("images",), output_names: Sequence[str] | None = None,
-                 opset: int = DEFAULT_OPSET, dynamic: bool = True) -> Path:
+def export_torch(
+    module: Any,
+    dst: str | os.PathLike[str],
+    *,
+    input_shape: Sequence[int] = (1, 3, 480, 640),
+    input_names: Sequence[str] = ("images",),
+    output_names: Sequence[str] | None = None,
+    opset: int = DEFAULT_OPSET,
+    dynamic: bool = True,
+) -> Path:
     """Export ``module`` (a ``torch.nn.Module``) to ``dst``; returns ``dst``.
 
     The module is traced in eval mode on a zero tensor of ``input_shape``. With ``dynamic``,
@@ -63,10 +72,20 @@ def export_torch(module: Any, dst: str | os.PathLike[str], *, input_shape: Seque
     with staging_dir(dst) as work:
         tmp = work / "export.onnx"
         try:
-            with torch.no_grad():
-                torch.onnx.export(module, (dummy,), str(tmp), opset_version=opset,
-                                  input_names=list(input_names), output_names=outs,
-                                  dynamic_axes=axes or None, dynamo=False)
+            # The TorchScript exporter is chosen on purpose (see the module doc); torch 2.9+
+            # raises deprecation notices about it (and from inside it) on every call.
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.onnx.export(
+                    module,
+                    (dummy,),
+                    str(tmp),
+                    opset_version=opset,
+                    input_names=list(input_names),
+                    output_names=outs,
+                    dynamic_axes=axes or None,
+                    dynamo=False,
+                )
         except Exception as e:
             raise ModelToolError(f"torch.onnx.export failed ({type(e).__name__}: {e})") from None
         model = finalize_export(onnx.load(str(tmp)), dynamic=dynamic)
