@@ -578,8 +578,8 @@ VAS_API void vas_preprocessor_destroy(vas_preprocessor_t* preprocessor);
    plane, size, stride, odd YUV size), bad spec field, ROI outside the image, output too
    small or misaligned. Thread safety: per handle (one thread at a time). */
 VAS_API vas_status_t vas_preprocess(vas_preprocessor_t* preprocessor, const vas_image_t* image,
-                                    const vas_preprocess_spec_t* spec, void* out,
-                                    size_t out_bytes, vas_box_transform_t* out_transform);
+                                    const vas_preprocess_spec_t* spec, void* out, size_t out_bytes,
+                                    vas_box_transform_t* out_transform);
 
 /* Packs count images (sizes and formats may differ) into one batch tensor: image i goes to
    out + i * vas_preprocess_output_bytes(spec). out_transforms (NULL or count entries)
