@@ -1,7 +1,8 @@
 // Separable preprocessing kernels: a horizontal pass per source row (colour conversion + x
 // taps, into three float rows, cached across output rows) and a vertical pass fused with
 // normalisation, padding and the store. run_rows_portable is plain C++ for any CPU;
-// run_rows_avx2 is the same body compiled for AVX2+FMA with gather-based horizontal passes.
+// run_rows_avx2 and run_rows_avx512 are the same body compiled for AVX2+FMA (gathers) and
+// AVX-512 VBMI (byte permutes) horizontal passes; see kernels_x86.h.
 // Built with -O3 (see CMakeLists.txt) so the store loops vectorise.
 #include "preprocess/kernels.h"
 
@@ -10,14 +11,8 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define VAS_X86_AVX2 1
-#include <immintrin.h>
-#else
-#define VAS_X86_AVX2 0
-#endif
-
-#define VAS_INLINE inline __attribute__((always_inline))
+#include "preprocess/kernel_common.h"
+#include "preprocess/kernels_x86.h"
 
 namespace vas::detail {
 
@@ -70,205 +65,9 @@ float half_to_float(uint16_t h) {
 
 namespace {
 
-// ---- colour -----------------------------------------------------------------------------
+using namespace kern;  // NOLINT(google-build-using-namespace): internal helpers
 
-// BT.601 limited range, 20-bit fixed point: the same integers as load_rgb() and OpenCV.
-constexpr int kShift = 20, kCY = 1220542, kCUB = 2116026, kCUG = -409993, kCVG = -852492,
-              kCVR = 1673527, kRound = 1 << (kShift - 1);
-
-VAS_INLINE int clamp255(int v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
-
-VAS_INLINE void yuv_rgb(int y, int u, int v, float rgb[3]) {
-  const int yy = std::max(0, y - 16) * kCY;
-  const int uu = u - 128, vv = v - 128;
-  rgb[0] = static_cast<float>(clamp255((yy + kCVR * vv + kRound) >> kShift));
-  rgb[1] = static_cast<float>(clamp255((yy + kCVG * vv + kCUG * uu + kRound) >> kShift));
-  rgb[2] = static_cast<float>(clamp255((yy + kCUB * uu + kRound) >> kShift));
-}
-
-// Source rows for one source row index.
-struct Rows {
-  const uint8_t* p0;  // packed / luma row
-  const uint8_t* p1;  // chroma (NV: interleaved; I420: U)
-  const uint8_t* p2;  // I420: V
-};
-
-VAS_INLINE Rows rows_of(const ImageView& s, int sy) {
-  Rows r{s.planes[0] + static_cast<ptrdiff_t>(sy) * s.strides[0], nullptr, nullptr};
-  if (s.planes[1]) r.p1 = s.planes[1] + static_cast<ptrdiff_t>(sy / 2) * s.strides[1];
-  if (s.planes[2]) r.p2 = s.planes[2] + static_cast<ptrdiff_t>(sy / 2) * s.strides[2];
-  return r;
-}
-
-// RGB of source pixel x, as floats.
-template <PixelFormat F>
-VAS_INLINE void fetch(const Rows& r, int x, float rgb[3]) {
-  if constexpr (F == PixelFormat::kBGR24) {
-    rgb[0] = r.p0[3 * x + 2];
-    rgb[1] = r.p0[3 * x + 1];
-    rgb[2] = r.p0[3 * x];
-  } else if constexpr (F == PixelFormat::kRGB24) {
-    rgb[0] = r.p0[3 * x];
-    rgb[1] = r.p0[3 * x + 1];
-    rgb[2] = r.p0[3 * x + 2];
-  } else if constexpr (F == PixelFormat::kGRAY8) {
-    rgb[0] = rgb[1] = rgb[2] = r.p0[x];
-  } else if constexpr (F == PixelFormat::kNV12) {
-    const uint8_t* uv = r.p1 + (x & ~1);
-    yuv_rgb(r.p0[x], uv[0], uv[1], rgb);
-  } else if constexpr (F == PixelFormat::kNV21) {
-    const uint8_t* uv = r.p1 + (x & ~1);
-    yuv_rgb(r.p0[x], uv[1], uv[0], rgb);
-  } else {
-    yuv_rgb(r.p0[x], r.p1[x / 2], r.p2[x / 2], rgb);
-  }
-}
-
-// Horizontal two-tap pass over output columns [xb, xe) into h (3 rows of p.cw floats, in
-// output channel order).
-template <PixelFormat F>
-VAS_INLINE void hpass2_scalar(const Plan& p, const Rows& r, float* h, int xb, int xe) {
-  float* h0 = h;
-  float* h1 = h + p.cw;
-  float* h2 = h + 2 * p.cw;
-  const int s0 = p.sel[0], s1 = p.sel[1], s2 = p.sel[2];
-  for (int x = xb; x < xe; ++x) {
-    float a[3], b[3];
-    fetch<F>(r, p.x2.i0[x], a);
-    if (!p.x2.single) {
-      fetch<F>(r, p.x2.i1[x], b);
-      const float w = p.x2.w1[x];
-      for (int c = 0; c < 3; ++c) a[c] += (b[c] - a[c]) * w;
-    }
-    h0[x] = a[s0];
-    h1[x] = a[s1];
-    h2[x] = a[s2];
-  }
-}
-
-// Horizontal pass with a general tap table (area).
-template <PixelFormat F>
-VAS_INLINE void hpass_table(const Plan& p, const Rows& r, float* h) {
-  const TapTable& t = p.xt;
-  for (int x = 0; x < p.cw; ++x) {
-    float acc[3] = {0, 0, 0};
-    for (int k = t.start[x]; k < t.start[x + 1]; ++k) {
-      float v[3];
-      fetch<F>(r, t.idx[k], v);
-      for (int c = 0; c < 3; ++c) acc[c] += v[c] * t.w[k];
-    }
-    for (int c = 0; c < 3; ++c) h[c * p.cw + x] = acc[p.sel[c]];
-  }
-}
-
-#if VAS_X86_AVX2
-#define VAS_AVX2 __attribute__((target("avx2,fma")))
-
-VAS_AVX2 VAS_INLINE __m256i gather_u32(const uint8_t* base, const int32_t* off) {
-  const __m256i o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off));
-  return _mm256_i32gather_epi32(reinterpret_cast<const int*>(base), o, 1);
-}
-
-VAS_AVX2 VAS_INLINE __m256 byte_f(__m256i g, int k) {
-  const __m256i m = _mm256_set1_epi32(0xFF);
-  __m256i v = g;
-  if (k == 1) v = _mm256_srli_epi32(g, 8);
-  if (k == 2) v = _mm256_srli_epi32(g, 16);
-  return _mm256_cvtepi32_ps(_mm256_and_si256(v, m));
-}
-
-VAS_AVX2 VAS_INLINE void yuv_rgb8(__m256i y, __m256i u, __m256i v, __m256 rgb[3]) {
-  const __m256i zero = _mm256_setzero_si256(), max = _mm256_set1_epi32(255);
-  const __m256i rnd = _mm256_set1_epi32(kRound);
-  const __m256i yy = _mm256_mullo_epi32(
-      _mm256_max_epi32(_mm256_sub_epi32(y, _mm256_set1_epi32(16)), zero), _mm256_set1_epi32(kCY));
-  const __m256i uu = _mm256_sub_epi32(u, _mm256_set1_epi32(128));
-  const __m256i vv = _mm256_sub_epi32(v, _mm256_set1_epi32(128));
-  const __m256i base = _mm256_add_epi32(yy, rnd);
-  __m256i r = _mm256_add_epi32(base, _mm256_mullo_epi32(vv, _mm256_set1_epi32(kCVR)));
-  __m256i g =
-      _mm256_add_epi32(base, _mm256_add_epi32(_mm256_mullo_epi32(vv, _mm256_set1_epi32(kCVG)),
-                                              _mm256_mullo_epi32(uu, _mm256_set1_epi32(kCUG))));
-  __m256i b = _mm256_add_epi32(base, _mm256_mullo_epi32(uu, _mm256_set1_epi32(kCUB)));
-  r = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(r, kShift), zero), max);
-  g = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(g, kShift), zero), max);
-  b = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(b, kShift), zero), max);
-  rgb[0] = _mm256_cvtepi32_ps(r);
-  rgb[1] = _mm256_cvtepi32_ps(g);
-  rgb[2] = _mm256_cvtepi32_ps(b);
-}
-
-// RGB (as floats) of 8 output columns' tap `t` (0 or 1) for format F.
-template <PixelFormat F>
-VAS_AVX2 VAS_INLINE void load8(const Plan& p, const Rows& r, int x, int t, __m256 rgb[3]) {
-  const int32_t* off = (t == 0 ? p.off0.data() : p.off1.data()) + x;
-  if constexpr (F == PixelFormat::kBGR24 || F == PixelFormat::kRGB24) {
-    const __m256i g = gather_u32(r.p0, off);
-    const bool bgr = F == PixelFormat::kBGR24;
-    rgb[0] = byte_f(g, bgr ? 2 : 0);
-    rgb[1] = byte_f(g, 1);
-    rgb[2] = byte_f(g, bgr ? 0 : 2);
-  } else if constexpr (F == PixelFormat::kGRAY8) {
-    rgb[0] = rgb[1] = rgb[2] = byte_f(gather_u32(r.p0, off), 0);
-  } else {
-    const int32_t* coff = (t == 0 ? p.coff0.data() : p.coff1.data()) + x;
-    const __m256i m = _mm256_set1_epi32(0xFF);
-    const __m256i y = _mm256_and_si256(gather_u32(r.p0, off), m);
-    __m256i u, v;
-    if constexpr (F == PixelFormat::kI420) {
-      u = _mm256_and_si256(gather_u32(r.p1, coff), m);
-      v = _mm256_and_si256(gather_u32(r.p2, coff), m);
-    } else {
-      const __m256i uv = gather_u32(r.p1, coff);
-      const __m256i lo = _mm256_and_si256(uv, m);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(uv, 8), m);
-      u = F == PixelFormat::kNV12 ? lo : hi;
-      v = F == PixelFormat::kNV12 ? hi : lo;
-    }
-    yuv_rgb8(y, u, v, rgb);
-  }
-}
-
-// `next` is the source row the following pass will read (rows of nullptr: none); it is
-// prefetched along the way, because each source row is read once and gathers do not train
-// the hardware prefetcher, so the first touch of a row would otherwise wait on memory.
-template <PixelFormat F>
-VAS_AVX2 void hpass2_avx2(const Plan& p, const Rows& r, float* h, const Rows& next) {
-  float* out[3] = {h, h + p.cw, h + 2 * p.cw};
-  const int end = p.x_vec_end;
-  for (int x = 0; x < end; x += 8) {
-    if (next.p0 != nullptr) {
-      const char* q = reinterpret_cast<const char*>(next.p0 + p.off0[x]);
-      _mm_prefetch(q, _MM_HINT_T0);
-      _mm_prefetch(q + 64, _MM_HINT_T0);
-      if (next.p1 != nullptr) {
-        _mm_prefetch(reinterpret_cast<const char*>(next.p1 + p.coff0[x]), _MM_HINT_T0);
-      }
-      if (next.p2 != nullptr) {
-        _mm_prefetch(reinterpret_cast<const char*>(next.p2 + p.coff0[x]), _MM_HINT_T0);
-      }
-    }
-    __m256 a[3];
-    load8<F>(p, r, x, 0, a);
-    if (!p.x2.single) {
-      __m256 b[3];
-      load8<F>(p, r, x, 1, b);
-      const __m256 w = _mm256_loadu_ps(p.x2.w1.data() + x);
-      for (int c = 0; c < 3; ++c) a[c] = _mm256_fmadd_ps(_mm256_sub_ps(b[c], a[c]), w, a[c]);
-    }
-    // Output channel order: sel is {0,1,2} (RGB) or {2,1,0} (BGR).
-    if (p.sel[0] == 0) {
-      _mm256_storeu_ps(out[0] + x, a[0]);
-      _mm256_storeu_ps(out[2] + x, a[2]);
-    } else {
-      _mm256_storeu_ps(out[0] + x, a[2]);
-      _mm256_storeu_ps(out[2] + x, a[0]);
-    }
-    _mm256_storeu_ps(out[1] + x, a[1]);
-  }
-  hpass2_scalar<F>(p, r, h, end, p.cw);
-}
-#endif
+enum class Isa { kPortable, kAvx2, kAvx512 };
 
 // ---- stores -----------------------------------------------------------------------------
 
@@ -332,35 +131,86 @@ struct RowCache {
   int tag[2] = {-1, -1};
 };
 
-template <bool kAvx2, PixelFormat F>
+VAS_INLINE Rows rows_or_none(const ImageView& src, int sy) {
+  return sy >= 0 ? rows_of(src, sy) : Rows{nullptr, nullptr, nullptr};
+}
+
+// The SIMD part of a horizontal pass over source row sy; returns the first column it left.
+template <Isa I, PixelFormat F, typename Sink>
+VAS_INLINE int hpass_simd(const Plan& p, const Rows& r, const Rows& next, Sink sink) {
+#if VAS_X86_SIMD
+  if constexpr (I == Isa::kAvx512) {
+    if (p.perm_groups > 0) return hpass_permute<F>(p, r, next, sink);
+  }
+  if constexpr (I != Isa::kPortable) return hpass_gather<F>(p, r, next, sink);
+#endif
+  (void)p, (void)r, (void)next, (void)sink;
+  return 0;
+}
+
+// Horizontal pass of source row sy into h (3 rows of p.cw floats, output channel order).
+template <Isa I, PixelFormat F>
 VAS_INLINE void hpass2(const Plan& p, const ImageView& src, int sy, float* h, int next_sy) {
   const Rows r = rows_of(src, sy);
-#if VAS_X86_AVX2
-  if constexpr (kAvx2) {
-    const Rows next = next_sy >= 0 ? rows_of(src, next_sy) : Rows{nullptr, nullptr, nullptr};
-    hpass2_avx2<F>(p, r, h, next);
-    return;
+  int x = 0;
+#if VAS_X86_SIMD
+  if constexpr (I != Isa::kPortable) {
+    float* const h0 = h;
+    float* const h1 = h + p.cw;
+    float* const h2 = h + 2 * p.cw;
+    x = hpass_simd<I, F>(p, r, rows_or_none(src, next_sy),
+                         [=](int c, __m256 v0, __m256 v1, __m256 v2) VAS_AVX2 {
+                           _mm256_storeu_ps(h0 + c, v0);
+                           _mm256_storeu_ps(h1 + c, v1);
+                           _mm256_storeu_ps(h2 + c, v2);
+                         });
   }
-#else
-  (void)next_sy;
 #endif
-  hpass2_scalar<F>(p, r, h, 0, p.cw);
+  (void)next_sy;
+  hpass2_scalar<F>(p, r, h, x, p.cw);
+}
+
+// A source row that maps to one output row unblended goes straight from the horizontal pass
+// to float NCHW output: the row cache would add a store and a reload of every value.
+template <Isa I, PixelFormat F>
+VAS_INLINE void hpass_to_output(const Plan& p, const ImageView& src, int sy, float* row0,
+                                int next_sy, float* h) {
+  const Rows r = rows_of(src, sy);
+  float* const o0 = row0;
+  float* const o1 = row0 + p.cstride;
+  float* const o2 = row0 + 2 * p.cstride;
+  int x = 0;
+#if VAS_X86_SIMD
+  const float a0 = p.a[0], a1 = p.a[1], a2 = p.a[2], b0 = p.b[0], b1 = p.b[1], b2 = p.b[2];
+  x = hpass_simd<I, F>(
+      p, r, rows_or_none(src, next_sy), [=](int c, __m256 v0, __m256 v1, __m256 v2) VAS_AVX2 {
+        _mm256_storeu_ps(o0 + c, _mm256_fmadd_ps(v0, _mm256_set1_ps(a0), _mm256_set1_ps(b0)));
+        _mm256_storeu_ps(o1 + c, _mm256_fmadd_ps(v1, _mm256_set1_ps(a1), _mm256_set1_ps(b1)));
+        _mm256_storeu_ps(o2 + c, _mm256_fmadd_ps(v2, _mm256_set1_ps(a2), _mm256_set1_ps(b2)));
+      });
+#endif
+  (void)next_sy;
+  hpass2_scalar<F>(p, r, h, x, p.cw);
+  float* const o[3] = {o0, o1, o2};
+  for (int c = 0; c < 3; ++c) {
+    for (int i = x; i < p.cw; ++i) o[c][i] = h[c * p.cw + i] * p.a[c] + p.b[c];
+  }
 }
 
 // The horizontal row for source row sy, computed into the slot not holding `keep`.
-template <bool kAvx2, PixelFormat F>
+template <Isa I, PixelFormat F>
 VAS_INLINE const float* cached_row(const Plan& p, const ImageView& src, RowCache* cache, int sy,
                                    int keep, int next_sy) {
   for (int s = 0; s < 2; ++s) {
     if (cache->tag[s] == sy) return cache->buf[s];
   }
   const int s = cache->tag[0] == keep ? 1 : 0;
-  hpass2<kAvx2, F>(p, src, sy, cache->buf[s], next_sy);
+  hpass2<I, F>(p, src, sy, cache->buf[s], next_sy);
   cache->tag[s] = sy;
   return cache->buf[s];
 }
 
-template <bool kAvx2, PixelFormat F, typename T>
+template <Isa I, PixelFormat F, typename T>
 VAS_INLINE void rows_typed(const Plan& p, const ImageView& src, T* dst, int yb, int ye,
                            float* scratch) {
   const int cw3 = 3 * p.cw;
@@ -378,8 +228,16 @@ VAS_INLINE void rows_typed(const Plan& p, const ImageView& src, T* dst, int yb, 
       // The rows the next output row will read, for prefetching.
       const bool more = r + 1 < p.ch && oy + 1 < ye;
       const int n0 = more ? p.y2.i0[r + 1] : -1;
-      const float* r0 = cached_row<kAvx2, F>(p, src, &cache, y0, y1, two ? y1 : n0);
-      const float* r1 = two ? cached_row<kAvx2, F>(p, src, &cache, y1, y0, n0) : nullptr;
+      if constexpr (I != Isa::kPortable && std::is_same_v<T, float>) {
+        if (!two && p.xstride == 1 && cache.tag[0] != y0 && cache.tag[1] != y0) {
+          fill_pad<T>(p, dst, oy, 0, p.cx0);
+          fill_pad<T>(p, dst, oy, p.cx0 + p.cw, p.W);
+          hpass_to_output<I, F>(p, src, y0, dst + oy * p.ystride + p.cx0, n0, scratch + 2 * cw3);
+          continue;
+        }
+      }
+      const float* r0 = cached_row<I, F>(p, src, &cache, y0, y1, two ? y1 : n0);
+      const float* r1 = two ? cached_row<I, F>(p, src, &cache, y1, y0, n0) : nullptr;
       emit_row<T>(p, dst, oy, r0, r1, wy);
     }
     return;
@@ -403,41 +261,41 @@ VAS_INLINE void rows_typed(const Plan& p, const ImageView& src, T* dst, int yb, 
   }
 }
 
-template <bool kAvx2, PixelFormat F>
+template <Isa I, PixelFormat F>
 VAS_INLINE void rows_format(const Plan& p, const ImageView& src, void* dst, int yb, int ye,
                             float* scratch) {
   switch (p.spec.dtype) {
     case DataType::kFloat16:
-      rows_typed<kAvx2, F>(p, src, static_cast<uint16_t*>(dst), yb, ye, scratch);
+      rows_typed<I, F>(p, src, static_cast<uint16_t*>(dst), yb, ye, scratch);
       break;
     case DataType::kUInt8:
-      rows_typed<kAvx2, F>(p, src, static_cast<uint8_t*>(dst), yb, ye, scratch);
+      rows_typed<I, F>(p, src, static_cast<uint8_t*>(dst), yb, ye, scratch);
       break;
     case DataType::kInt8:
-      rows_typed<kAvx2, F>(p, src, static_cast<int8_t*>(dst), yb, ye, scratch);
+      rows_typed<I, F>(p, src, static_cast<int8_t*>(dst), yb, ye, scratch);
       break;
     default:
-      rows_typed<kAvx2, F>(p, src, static_cast<float*>(dst), yb, ye, scratch);
+      rows_typed<I, F>(p, src, static_cast<float*>(dst), yb, ye, scratch);
       break;
   }
 }
 
-template <bool kAvx2>
+template <Isa I>
 VAS_INLINE void rows_impl(const Plan& p, const ImageView& src, void* dst, int yb, int ye,
                           float* scratch) {
   switch (p.format) {
     case PixelFormat::kBGR24:
-      return rows_format<kAvx2, PixelFormat::kBGR24>(p, src, dst, yb, ye, scratch);
+      return rows_format<I, PixelFormat::kBGR24>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kRGB24:
-      return rows_format<kAvx2, PixelFormat::kRGB24>(p, src, dst, yb, ye, scratch);
+      return rows_format<I, PixelFormat::kRGB24>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kGRAY8:
-      return rows_format<kAvx2, PixelFormat::kGRAY8>(p, src, dst, yb, ye, scratch);
+      return rows_format<I, PixelFormat::kGRAY8>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kNV12:
-      return rows_format<kAvx2, PixelFormat::kNV12>(p, src, dst, yb, ye, scratch);
+      return rows_format<I, PixelFormat::kNV12>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kNV21:
-      return rows_format<kAvx2, PixelFormat::kNV21>(p, src, dst, yb, ye, scratch);
+      return rows_format<I, PixelFormat::kNV21>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kI420:
-      return rows_format<kAvx2, PixelFormat::kI420>(p, src, dst, yb, ye, scratch);
+      return rows_format<I, PixelFormat::kI420>(p, src, dst, yb, ye, scratch);
   }
 }
 
@@ -445,26 +303,44 @@ VAS_INLINE void rows_impl(const Plan& p, const ImageView& src, void* dst, int yb
 
 void run_rows_portable(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                        float* scratch) {
-  rows_impl<false>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
 }
 
-#if VAS_X86_AVX2
+#if VAS_X86_SIMD
 VAS_AVX2 void run_rows_avx2(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                             float* scratch) {
-  rows_impl<true>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<Isa::kAvx2>(p, src, dst, y_begin, y_end, scratch);
+}
+
+VAS_AVX512 void run_rows_avx512(const Plan& p, const ImageView& src, void* dst, int y_begin,
+                                int y_end, float* scratch) {
+  rows_impl<Isa::kAvx512>(p, src, dst, y_begin, y_end, scratch);
 }
 
 bool avx2_supported() {
   static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return ok;
 }
+
+bool avx512_supported() {
+  static const bool ok = avx2_supported() && __builtin_cpu_supports("avx512f") &&
+                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                         __builtin_cpu_supports("avx512vbmi");
+  return ok;
+}
 #else
 void run_rows_avx2(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                    float* scratch) {
-  rows_impl<false>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
+}
+
+void run_rows_avx512(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
+                     float* scratch) {
+  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
 }
 
 bool avx2_supported() { return false; }
+bool avx512_supported() { return false; }
 #endif
 
 }  // namespace vas::detail

@@ -24,6 +24,8 @@ struct Taps2 {
   bool single = false;  // every w1 is 0: only i0 matters
 };
 
+inline constexpr size_t kPermTableBytes = 3 * 64;
+
 struct Plan {
   // Cache key.
   int src_w = -1, src_h = -1;
@@ -43,6 +45,16 @@ struct Plan {
   PixelFormat format = PixelFormat::kBGR24;
   std::vector<int32_t> off0, off1, coff0, coff1;
   int x_vec_end = 0;
+
+  // Byte-permute tables for the AVX-512 VBMI pass, per group of 8 output columns: the start
+  // of its 128-byte window in plane 0 and in the chroma plane(s), and kPermTableBytes of
+  // indices into the window (3 rows of 16: tap 0 of the 8 columns, then tap 1). Rows are the
+  // 3 bytes of a packed pixel, or Y, U, V. perm_groups is 0 when some group's bytes span more
+  // than a window (strong down-scaling); the gathers then do the work.
+  int perm_groups = 0;
+  std::vector<uint8_t> perm_idx;
+  std::vector<int32_t> perm_base0, perm_base1;
+  int row_bytes0 = 0, row_bytes1 = 0;  // bytes of a row of plane 0 / of a chroma plane
 
   // Colour and normalisation: output channel c reads source RGB channel sel[c];
   // value = pixel * a[c] + b[c]; pad[c] is the normalised pad value.
@@ -65,10 +77,14 @@ void build_plan(int src_w, int src_h, PixelFormat format, const PreprocessSpec& 
 void run_rows_reference(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end);
 void run_rows_portable(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                        float* scratch);
-// Only valid when avx2_supported(); falls back to the portable path otherwise.
+// Only valid when avx2_supported() / avx512_supported(); on other builds they run the
+// portable path.
 void run_rows_avx2(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                    float* scratch);
+void run_rows_avx512(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
+                     float* scratch);
 bool avx2_supported();
+bool avx512_supported();  // AVX2 + FMA + AVX-512 F, BW, VL and VBMI
 
 // IEEE half from float, round to nearest even (portable; F16C is not assumed).
 uint16_t float_to_half(float f);

@@ -150,6 +150,57 @@ void build_gather_offsets(detail::Plan* p) {
   p->x_vec_end = safe / 8 * 8;
 }
 
+// Tables for the AVX-512 permute pass (see Plan::perm_idx). Needs the gather offsets.
+void build_perm_tables(detail::Plan* p) {
+  const int n = p->cw, w = p->src_w, groups = n / 8;
+  const PixelFormat f = p->format;
+  const bool packed = f == PixelFormat::kBGR24 || f == PixelFormat::kRGB24;
+  const bool yuv = plane_count(f) > 1;
+  // Multi-plane formats have even widths (ImageView::validate), so chroma rows are exact.
+  p->row_bytes0 = packed ? 3 * w : w;
+  p->row_bytes1 = f == PixelFormat::kI420 ? w / 2 : w;
+  p->perm_idx.assign(static_cast<size_t>(groups) * detail::kPermTableBytes, 0);
+  p->perm_base0.assign(groups, 0);
+  p->perm_base1.assign(groups, 0);
+  p->perm_groups = 0;
+  const int u_byte = f == PixelFormat::kNV21 ? 1 : 0;
+  const int v_byte = f == PixelFormat::kNV12 ? 1 : 0;  // I420: U and V planes share offsets
+  for (int g = 0; g < groups; ++g) {
+    const int x0 = 8 * g;
+    const int32_t b0 = p->off0[x0], b1 = yuv ? p->coff0[x0] : 0;
+    p->perm_base0[g] = b0;
+    p->perm_base1[g] = b1;
+    uint8_t* table = p->perm_idx.data() + static_cast<size_t>(g) * detail::kPermTableBytes;
+    // Lane `lane` (0-15) of table row `row` picks window byte `at`; false if out of reach.
+    auto put = [&](int row, int lane, int at) {
+      if (at < 0 || at >= 128) return false;
+      table[64 * row + 4 * lane] = static_cast<uint8_t>(at);
+      return true;
+    };
+    for (int j = 0; j < 8; ++j) {
+      const int x = x0 + j;
+      bool ok = true;
+      for (int t = 0; t < 2; ++t) {
+        const int off = (t == 0 ? p->off0[x] : p->off1[x]) - b0;
+        const int coff = (t == 0 ? p->coff0[x] : p->coff1[x]) - b1;
+        const int lane = 8 * t + j;
+        if (packed) {
+          for (int k = 0; k < 3; ++k) ok = ok && put(k, lane, off + k);
+        } else {
+          ok = ok && put(0, lane, off);
+          if (yuv) {
+            const bool i420 = f == PixelFormat::kI420;
+            ok = ok && put(1, lane, coff + (i420 ? 0 : u_byte));
+            ok = ok && put(2, lane, coff + (i420 ? 0 : v_byte));
+          }
+        }
+      }
+      if (!ok) return;  // perm_groups stays 0: this scale is for the gathers
+    }
+  }
+  p->perm_groups = groups;
+}
+
 ImageView crop(const ImageView& src, const Rect& roi) {
   if (roi.empty()) return src;
   ImageView v = src;
@@ -295,6 +346,7 @@ void build_plan(int src_w, int src_h, PixelFormat format, const PreprocessSpec& 
     taps2_to_table(p->y2, &p->yt);
   }
   build_gather_offsets(p);
+  build_perm_tables(p);
 
   const bool rgb = spec.color == ColorOrder::kRGB;
   p->sel[0] = rgb ? 0 : 2;
@@ -316,8 +368,9 @@ void build_plan(int src_w, int src_h, PixelFormat format, const PreprocessSpec& 
     p->ystride = p->W;
     p->xstride = 1;
   }
-  // Two cached horizontal rows (or row + accumulator) of 3 channels, plus slack.
-  p->scratch_floats = static_cast<size_t>(6) * p->cw + 16;
+  // Two cached horizontal rows (or row + accumulator) of 3 channels, one more for the
+  // scalar tail of rows that go straight to the output, plus slack.
+  p->scratch_floats = static_cast<size_t>(9) * p->cw + 16;
 }
 
 namespace {
@@ -378,6 +431,7 @@ Preprocessor::Preprocessor(int threads, Impl impl) : impl_(impl) {
     owned_pool_ = std::make_unique<ThreadPool>(threads);
     pool_ = owned_pool_.get();
   }
+  if (impl_ == Impl::kAvx512 && !avx512_available()) impl_ = Impl::kAuto;
   if (impl_ == Impl::kAvx2 && !avx2_available()) impl_ = Impl::kPortable;
 }
 Preprocessor::~Preprocessor() = default;
@@ -385,10 +439,15 @@ Preprocessor::Preprocessor(Preprocessor&&) noexcept = default;
 Preprocessor& Preprocessor::operator=(Preprocessor&&) noexcept = default;
 
 bool Preprocessor::avx2_available() { return detail::avx2_supported(); }
+bool Preprocessor::avx512_available() { return detail::avx512_supported(); }
 
 Status Preprocessor::set_impl(Impl impl) {
   if (impl == Impl::kAvx2 && !avx2_available()) {
     return unsupported("preprocess: the AVX2 kernels need an x86-64 CPU with AVX2 and FMA");
+  }
+  if (impl == Impl::kAvx512 && !avx512_available()) {
+    return unsupported(
+        "preprocess: the AVX-512 kernels need an x86-64 CPU with AVX-512 F, BW, VL and VBMI");
   }
   impl_ = impl;
   return Status::ok();
@@ -396,6 +455,7 @@ Status Preprocessor::set_impl(Impl impl) {
 
 Preprocessor::Impl Preprocessor::resolved_impl() const {
   if (impl_ != Impl::kAuto) return impl_;
+  if (avx512_available()) return Impl::kAvx512;
   return avx2_available() ? Impl::kAvx2 : Impl::kPortable;
 }
 
@@ -461,6 +521,9 @@ void Preprocessor::execute(const ImageView& src, void* dst) {
         break;
       case Impl::kAvx2:
         detail::run_rows_avx2(p, src, dst, y0, y1, scratch);
+        break;
+      case Impl::kAvx512:
+        detail::run_rows_avx512(p, src, dst, y0, y1, scratch);
         break;
       default:
         detail::run_rows_portable(p, src, dst, y0, y1, scratch);

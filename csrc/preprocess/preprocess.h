@@ -7,7 +7,8 @@
 //  - kPortable: separable (horizontal pass per source row, cached, then vertical blend fused
 //    with normalisation and the store); plain C++ that the compiler vectorises, any CPU.
 //  - kAvx2: the same structure with AVX2 gathers for the horizontal pass (x86-64 only).
-// kAuto picks kAvx2 when the CPU has AVX2+FMA, else kPortable. Output rows are split into
+//  - kAvx512: AVX-512 VBMI byte permutes instead of the gathers (x86-64 only).
+// kAuto picks the first of kAvx512, kAvx2, kPortable that the CPU runs. Output rows are split into
 // bands over a ThreadPool when one is attached and the image is large enough.
 #pragma once
 
@@ -83,7 +84,7 @@ struct Plan;
 // ThreadPool is borrowed and may be shared by objects used from the same thread.
 class Preprocessor {
  public:
-  enum class Impl { kAuto, kReference, kPortable, kAvx2 };
+  enum class Impl { kAuto, kReference, kPortable, kAvx2, kAvx512 };
 
   Preprocessor();
   // threads > 1 creates an owned ThreadPool of that size.
@@ -92,11 +93,12 @@ class Preprocessor {
   Preprocessor(Preprocessor&&) noexcept;
   Preprocessor& operator=(Preprocessor&&) noexcept;
 
-  // kUnsupported when kAvx2 is asked for on a CPU (or build) without AVX2+FMA.
+  // kUnsupported when kAvx2 / kAvx512 is asked for on a CPU (or build) without it.
   Status set_impl(Impl impl);
   Impl impl() const { return impl_; }
   Impl resolved_impl() const;  // what kAuto stands for on this CPU
   static bool avx2_available();
+  static bool avx512_available();  // AVX-512 F, BW, VL and VBMI, plus AVX2 and FMA
   // Borrowed; nullptr runs on the calling thread only. Replaces an owned pool.
   void set_thread_pool(ThreadPool* pool);
   int threads() const { return pool_ ? pool_->threads() : 1; }

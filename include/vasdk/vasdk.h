@@ -549,7 +549,8 @@ typedef enum vas_preprocess_kernel {
   VAS_KERNEL_AUTO = 0,      /* the fastest this CPU supports */
   VAS_KERNEL_REFERENCE = 1, /* scalar, per-pixel: the oracle for tests, slow */
   VAS_KERNEL_PORTABLE = 2,  /* plain C++ the compiler vectorises; any CPU */
-  VAS_KERNEL_AVX2 = 3       /* x86-64 with AVX2 and FMA; VAS_ERR_UNSUPPORTED elsewhere */
+  VAS_KERNEL_AVX2 = 3,      /* x86-64 with AVX2 and FMA; VAS_ERR_UNSUPPORTED elsewhere */
+  VAS_KERNEL_AVX512 = 4     /* AVX2 plus AVX-512 F/BW/VL/VBMI; VAS_ERR_UNSUPPORTED elsewhere */
 } vas_preprocess_kernel_t;
 
 typedef struct vas_preprocessor_config {

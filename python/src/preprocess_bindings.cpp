@@ -53,7 +53,9 @@ vas::Preprocessor::Impl parse_impl(const std::string& s) {
   if (s == "reference") return vas::Preprocessor::Impl::kReference;
   if (s == "portable") return vas::Preprocessor::Impl::kPortable;
   if (s == "avx2") return vas::Preprocessor::Impl::kAvx2;
-  throw_status(vas::invalid_argument("unknown impl '" + s + "' (auto, reference, portable, avx2)"));
+  if (s == "avx512") return vas::Preprocessor::Impl::kAvx512;
+  throw_status(
+      vas::invalid_argument("unknown impl '" + s + "' (auto, reference, portable, avx2, avx512)"));
 }
 
 const char* impl_name(vas::Preprocessor::Impl i) {
@@ -64,6 +66,8 @@ const char* impl_name(vas::Preprocessor::Impl i) {
       return "portable";
     case vas::Preprocessor::Impl::kAvx2:
       return "avx2";
+    case vas::Preprocessor::Impl::kAvx512:
+      return "avx512";
     default:
       return "auto";
   }
@@ -302,7 +306,8 @@ void init_preprocess(py::module_& m) {
       .def_property_readonly("transform", &PyPreprocessor::transform)
       .def_property_readonly("impl", &PyPreprocessor::impl)
       .def_property_readonly("threads", &PyPreprocessor::threads)
-      .def_static("avx2_available", &vas::Preprocessor::avx2_available);
+      .def_static("avx2_available", &vas::Preprocessor::avx2_available)
+      .def_static("avx512_available", &vas::Preprocessor::avx512_available);
 
   py::class_<PyPool>(m, "Pool")
       .def(py::init<const std::string&, size_t, size_t, size_t, bool>(), py::arg("name"),

@@ -65,7 +65,8 @@ class Preprocessor:
         dtype: ``"float32"``, ``"float16"``, ``"uint8"`` or ``"int8"``; the integer types store
             ``round(value / quant_scale) + zero_point``, saturated.
         threads: row bands run on this many threads (the caller's included).
-        impl: ``"auto"``, ``"avx2"``, ``"portable"`` or ``"reference"`` (the scalar oracle).
+        impl: ``"auto"``, ``"avx512"``, ``"avx2"``, ``"portable"`` or ``"reference"`` (the
+            scalar oracle); ``"auto"`` picks the fastest the CPU runs.
     """
 
     def __init__(
@@ -138,7 +139,7 @@ class Preprocessor:
 
     @property
     def impl(self) -> str:
-        """The kernel set in use: ``"avx2"``, ``"portable"`` or ``"reference"``."""
+        """The kernel set in use: ``"avx512"``, ``"avx2"``, ``"portable"`` or ``"reference"``."""
         return str(self._impl.impl)
 
     @property
@@ -148,6 +149,11 @@ class Preprocessor:
     @staticmethod
     def avx2_available() -> bool:
         return bool(_core.Preprocessor.avx2_available())
+
+    @staticmethod
+    def avx512_available() -> bool:
+        """AVX-512 F, BW, VL and VBMI (byte permutes), as on Ice Lake and Zen 4 or later."""
+        return bool(_core.Preprocessor.avx512_available())
 
 
 class Pool:

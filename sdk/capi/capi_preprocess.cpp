@@ -213,6 +213,9 @@ vas_status_t vas_preprocessor_create(const vas_preprocessor_config_t* config,
       case VAS_KERNEL_AVX2:
         impl = Impl::kAvx2;
         break;
+      case VAS_KERNEL_AVX512:
+        impl = Impl::kAvx512;
+        break;
       default:
         return fail(VAS_ERR_INVALID_ARGUMENT,
                     std::string(fn) + ": vas_preprocessor_config_t.kernel is " +

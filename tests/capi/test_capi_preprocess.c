@@ -104,7 +104,7 @@ static void test_letterbox_matches_reference(void) {
   float* ref = (float*)malloc(n * sizeof(float));
   float* out = (float*)malloc(n * sizeof(float));
   vas_preprocessor_t* pref = make(1, VAS_KERNEL_REFERENCE);
-  int threads, x, y, c;
+  int threads, x, y, c, k;
   float pad;
   vas_preprocess_spec_init(&s);
   s.width = s.height = net;
@@ -116,6 +116,24 @@ static void test_letterbox_matches_reference(void) {
     CHECK(vas_preprocess(p, &img, &s, out, n * sizeof(float), &tf) == VAS_OK);
     CHECK(max_abs_diff_f32(ref, out, n) <= 1.0 / 255.0 + 1e-6);
     CHECK(memcmp(&tf, &tf_ref, sizeof(tf)) == 0);
+    vas_preprocessor_destroy(p);
+  }
+  /* Each explicit SIMD kernel either runs within 1 LSB or is refused as unsupported. */
+  for (k = 0; k < 2; ++k) {
+    vas_preprocessor_config_t cfg;
+    vas_preprocessor_t* p = NULL;
+    vas_status_t st;
+    vas_preprocessor_config_init(&cfg);
+    cfg.kernel = k == 0 ? VAS_KERNEL_AVX2 : VAS_KERNEL_AVX512;
+    st = vas_preprocessor_create(&cfg, &p);
+    if (st == VAS_ERR_UNSUPPORTED) {
+      CHECK(p == NULL && strstr(vas_last_error_message(), k == 0 ? "AVX2" : "AVX-512") != NULL);
+      continue;
+    }
+    CHECK(st == VAS_OK);
+    memset(out, 0, n * sizeof(float));
+    CHECK(vas_preprocess(p, &img, &s, out, n * sizeof(float), &tf) == VAS_OK);
+    CHECK(max_abs_diff_f32(ref, out, n) <= 1.0 / 255.0 + 1e-6);
     vas_preprocessor_destroy(p);
   }
   /* 333x211 -> 160x101 centred: offset_y = (160 - 101) / 2 = 29, offset_x = 0. */

@@ -1,6 +1,8 @@
 // Every fast kernel against the scalar reference, on random images of odd sizes and strides,
 // for every format, interpolation, output type and layout; bad input; zero allocations.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -126,27 +128,37 @@ void expect_close(const std::vector<uint8_t>& got, const std::vector<uint8_t>& w
 std::vector<Preprocessor::Impl> fast_impls() {
   std::vector<Preprocessor::Impl> v{Preprocessor::Impl::kPortable};
   if (Preprocessor::avx2_available()) v.push_back(Preprocessor::Impl::kAvx2);
+  if (Preprocessor::avx512_available()) v.push_back(Preprocessor::Impl::kAvx512);
   return v;
 }
 
 const char* impl_name(Preprocessor::Impl i) {
-  return i == Preprocessor::Impl::kAvx2 ? "avx2" : "portable";
+  switch (i) {
+    case Preprocessor::Impl::kAvx2:
+      return "avx2";
+    case Preprocessor::Impl::kAvx512:
+      return "avx512";
+    default:
+      return "portable";
+  }
 }
 
 TEST(PreprocessKernels, FastPathsMatchReferenceForEveryFormatAndInterp) {
   const PixelFormat formats[] = {PixelFormat::kBGR24, PixelFormat::kRGB24, PixelFormat::kGRAY8,
                                  PixelFormat::kNV12,  PixelFormat::kNV21,  PixelFormat::kI420};
   const Interp interps[] = {Interp::kBilinear, Interp::kNearest, Interp::kArea};
-  // (source w, h) -> (network w, h): down, up, mixed, letterboxed, wide gathers.
+  // (source w, h) -> (network w, h): down, up, mixed, letterboxed, wide gathers (beyond the
+  // AVX-512 permute window), and exact odd ratios, where every tap is single and rows go
+  // straight from the horizontal pass to the output.
   struct Case {
     int sw, sh, dw, dh;
     ResizeMode mode;
   };
-  const Case cases[] = {{97, 61, 40, 32, ResizeMode::kLetterbox},
-                        {37, 23, 53, 41, ResizeMode::kStretch},
-                        {130, 18, 33, 29, ResizeMode::kLetterbox},
-                        {64, 48, 64, 48, ResizeMode::kStretch},
-                        {301, 203, 48, 48, ResizeMode::kStretch}};
+  const Case cases[] = {
+      {97, 61, 40, 32, ResizeMode::kLetterbox},  {37, 23, 53, 41, ResizeMode::kStretch},
+      {130, 18, 33, 29, ResizeMode::kLetterbox}, {64, 48, 64, 48, ResizeMode::kStretch},
+      {301, 203, 48, 48, ResizeMode::kStretch},  {99, 63, 33, 21, ResizeMode::kStretch},
+      {150, 90, 50, 50, ResizeMode::kLetterbox}, {245, 40, 49, 29, ResizeMode::kStretch}};
   unsigned seed = 1;
   for (PixelFormat f : formats) {
     for (const Case& c : cases) {
@@ -174,6 +186,84 @@ TEST(PreprocessKernels, FastPathsMatchReferenceForEveryFormatAndInterp) {
       }
     }
   }
+}
+
+// Every plane ends flush against an inaccessible page, with stride == row bytes, so any read
+// past the last row's end (a gather, or a permute window) faults instead of passing silently.
+class GuardedImage {
+ public:
+  GuardedImage(PixelFormat f, int w, int h, unsigned seed) {
+    std::mt19937 rng(seed);
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    view.format = f;
+    view.width = w;
+    view.height = h;
+    for (int p = 0; p < plane_count(f); ++p) {
+      const size_t row = plane_row_bytes(f, p, w), bytes = row * plane_rows(f, p, h);
+      size_[p] = (bytes + page_ - 1) / page_ * page_ + page_;
+      void* m = mmap(nullptr, size_[p], PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      EXPECT_NE(m, MAP_FAILED);
+      base_[p] = static_cast<uint8_t*>(m);
+      EXPECT_EQ(mprotect(base_[p] + size_[p] - page_, page_, PROT_NONE), 0);
+      uint8_t* start = base_[p] + size_[p] - page_ - bytes;
+      for (size_t i = 0; i < bytes; ++i) start[i] = static_cast<uint8_t>(rng());
+      view.planes[p] = start;
+      view.strides[p] = static_cast<int>(row);
+    }
+  }
+  ~GuardedImage() {
+    for (int p = 0; p < 3; ++p) {
+      if (base_[p] != nullptr) munmap(base_[p], size_[p]);
+    }
+  }
+  GuardedImage(const GuardedImage&) = delete;
+  GuardedImage& operator=(const GuardedImage&) = delete;
+
+  ImageView view;
+
+ private:
+  size_t page_ = 0;
+  uint8_t* base_[3] = {nullptr, nullptr, nullptr};
+  size_t size_[3] = {0, 0, 0};
+};
+
+TEST(PreprocessKernels, FastPathsNeverReadPastTheImage) {
+  const PixelFormat formats[] = {PixelFormat::kBGR24, PixelFormat::kRGB24, PixelFormat::kGRAY8,
+                                 PixelFormat::kNV12,  PixelFormat::kNV21,  PixelFormat::kI420};
+  // Sizes whose last columns sit at the very end of a row; up-scaling reads the last pixel
+  // for many columns.
+  const int sizes[][4] = {{150, 90, 50, 50}, {66, 34, 96, 80}, {1920, 1080, 640, 640}};
+  for (PixelFormat f : formats) {
+    for (const auto& sz : sizes) {
+      GuardedImage img(f, sz[0], sz[1], 7);
+      PreprocessSpec spec;
+      spec.width = sz[2];
+      spec.height = sz[3];
+      spec.mode = ResizeMode::kStretch;
+      const auto ref = run_impl(Preprocessor::Impl::kReference, img.view, spec);
+      for (auto impl : fast_impls()) {
+        expect_close(run_impl(impl, img.view, spec), ref, DataType::kFloat32,
+                     std::string(pixel_format_name(f)) + " guarded " + impl_name(impl));
+      }
+    }
+  }
+}
+
+TEST(PreprocessKernels, PermuteTablesCoverUsualScalesAndStepAsideForExtremeOnes) {
+  detail::Plan p;
+  PreprocessSpec spec;
+  spec.width = spec.height = 640;
+  spec.mode = ResizeMode::kLetterbox;
+  for (PixelFormat f : {PixelFormat::kBGR24, PixelFormat::kNV12, PixelFormat::kI420}) {
+    detail::build_plan(1920, 1080, f, spec, &p);
+    EXPECT_EQ(p.perm_groups, 80) << pixel_format_name(f);
+    detail::build_plan(1280, 720, f, spec, &p);
+    EXPECT_EQ(p.perm_groups, 80) << pixel_format_name(f);
+  }
+  // 8 columns of a 7.5:1 BGR down-scale span more than the 128-byte window: gathers instead.
+  spec.width = spec.height = 256;
+  detail::build_plan(1920, 1080, PixelFormat::kBGR24, spec, &p);
+  EXPECT_EQ(p.perm_groups, 0);
 }
 
 TEST(PreprocessKernels, OutputTypesAndLayoutsMatchReference) {

@@ -9,7 +9,11 @@ import pytest
 from vasdk.errors import InvalidArgumentError, UnsupportedError
 from vasdk.preprocess import Preprocessor
 
-IMPLS = ["reference", "portable"] + (["avx2"] if Preprocessor.avx2_available() else [])
+IMPLS = (
+    ["reference", "portable"]
+    + (["avx2"] if Preprocessor.avx2_available() else [])
+    + (["avx512"] if Preprocessor.avx512_available() else [])
+)
 YUV_CODES = {"NV12": cv2.COLOR_YUV2RGB_NV12, "NV21": cv2.COLOR_YUV2RGB_NV21, "I420": cv2.COLOR_YUV2RGB_I420}
 
 
@@ -187,3 +191,16 @@ def test_bad_input_raises_with_the_cause() -> None:
     if not Preprocessor.avx2_available():
         with pytest.raises(UnsupportedError):
             Preprocessor(16, 16, impl="avx2")
+    if not Preprocessor.avx512_available():
+        with pytest.raises(UnsupportedError, match="AVX-512"):
+            Preprocessor(16, 16, impl="avx512")
+
+
+def test_auto_picks_the_fastest_kernel_the_cpu_runs() -> None:
+    if Preprocessor.avx512_available():
+        want = "avx512"
+    elif Preprocessor.avx2_available():
+        want = "avx2"
+    else:
+        want = "portable"
+    assert Preprocessor(16, 16).impl == want
