@@ -52,29 +52,40 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::work_on_current() {
+void ThreadPool::work_on(uint32_t job) {
+  uint64_t t = ticket_.load(std::memory_order_acquire);
   for (;;) {
-    const int b = next_.fetch_add(chunk_, std::memory_order_relaxed);
-    if (b >= n_) return;
-    fn_(ctx_, b, std::min(n_, b + chunk_));
+    if (static_cast<uint32_t>(t >> 32) != job) return;
+    const int n = n_.load(std::memory_order_relaxed);
+    const int b = static_cast<int>(static_cast<uint32_t>(t));
+    if (b >= n) return;
+    const int e = std::min(n, b + chunk_.load(std::memory_order_relaxed));
+    const uint64_t claimed = (static_cast<uint64_t>(job) << 32) | static_cast<uint32_t>(e);
+    if (!ticket_.compare_exchange_weak(t, claimed, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+      continue;  // t now holds the current ticket
+    }
+    // The job cannot finish (nor fn_ change) before this chunk is counted off.
+    fn_(ctx_, b, e);
+    if (left_.fetch_sub(e - b, std::memory_order_acq_rel) == e - b) {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_.notify_one();
+    }
+    t = ticket_.load(std::memory_order_acquire);
   }
 }
 
 void ThreadPool::worker_loop() {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; }, spin_);
+    spin_until([&] { return job_.load(std::memory_order_acquire) != seen; }, spin_);
     {
       std::unique_lock<std::mutex> lk(mu_);
-      wake_.wait(lk, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
+      wake_.wait(lk, [&] { return stop_ || job_.load(std::memory_order_relaxed) != seen; });
       if (stop_) return;
-      seen = generation_.load(std::memory_order_relaxed);
+      seen = job_.load(std::memory_order_relaxed);
     }
-    work_on_current();
-    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lk(mu_);
-      done_.notify_one();
-    }
+    work_on(seen);
   }
 }
 
@@ -85,24 +96,27 @@ void ThreadPool::run(int n, Fn fn, void* ctx) {
     return;
   }
   std::lock_guard<std::mutex> call(call_mu_);
+  uint32_t job;
   {
     std::lock_guard<std::mutex> lk(mu_);
     fn_ = fn;
     ctx_ = ctx;
-    n_ = n;
+    n_.store(n, std::memory_order_relaxed);
     // About four chunks per thread, claimed dynamically: a thread that starts late (woken
-    // from sleep, or preempted on a busy machine) leaves its share to the others instead of
-    // stalling the call, while chunks stay large enough to keep their rows contiguous.
-    chunk_ = std::max(1, n / (4 * threads()));
-    next_.store(0, std::memory_order_relaxed);
-    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    // from sleep, or preempted on a busy machine) leaves its share to the others, while
+    // chunks stay large enough to keep their rows contiguous.
+    chunk_.store(std::max(1, n / (4 * threads())), std::memory_order_relaxed);
+    left_.store(n, std::memory_order_relaxed);
+    job = job_.load(std::memory_order_relaxed) + 1;
+    ticket_.store(static_cast<uint64_t>(job) << 32, std::memory_order_release);
+    job_.store(job, std::memory_order_release);
   }
   wake_.notify_all();
-  work_on_current();
-  if (spin_until([&] { return busy_.load(std::memory_order_acquire) == 0; }, spin_)) return;
+  work_on(job);
+  const auto finished = [&] { return left_.load(std::memory_order_acquire) == 0; };
+  if (spin_until(finished, spin_)) return;
   std::unique_lock<std::mutex> lk(mu_);
-  done_.wait(lk, [&] { return busy_.load(std::memory_order_acquire) == 0; });
+  done_.wait(lk, finished);
 }
 
 }  // namespace vas

@@ -15,6 +15,12 @@
 // the first few microseconds) before they block on a condition variable: back-to-back jobs,
 // such as frames of several channels or a batch, then start without a wake-up. The caller
 // likewise polls for the workers to finish before it blocks.
+//
+// The caller never waits for a worker to wake up: it works through the chunks itself and
+// waits only for chunks a worker has already claimed. Chunks are claimed through a ticket
+// that carries the job number, so a worker that wakes after its job is over claims nothing,
+// and a frame after a long pause (video at 30 fps) costs at most one chunk of a late worker
+// instead of a whole wake-up.
 #pragma once
 
 #include <atomic>
@@ -48,7 +54,9 @@ class ThreadPool {
   using Fn = void (*)(void*, int, int);
   void run(int n, Fn fn, void* ctx);
   void worker_loop();
-  void work_on_current();
+
+  // Claims and runs chunks of job `job` until none are left or the job is over.
+  void work_on(uint32_t job);
 
   std::vector<std::thread> workers_;
   std::mutex call_mu_;  // one parallel_for at a time
@@ -56,14 +64,15 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   const std::chrono::microseconds spin_;
   bool stop_ = false;
-  // Written under mu_, read lock-free while spinning.
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> busy_{0};  // workers still inside the current generation
-  // Current job (valid while generation_ is current).
+  // The current job number; written under mu_, polled lock-free by idle workers.
+  std::atomic<uint32_t> job_{0};
+  // (job << 32) | next chunk start: a claim succeeds only for the job it was made for.
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int> left_{0};  // items of the current job not yet finished
+  // The current job's body; stable while any of its chunks is unfinished.
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
-  int n_ = 0, chunk_ = 1;
-  std::atomic<int> next_{0};
+  std::atomic<int> n_{0}, chunk_{1};
 };
 
 }  // namespace vas

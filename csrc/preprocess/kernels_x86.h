@@ -190,49 +190,81 @@ VAS_AVX512 VAS_INLINE void yuv_rgb16(__m512i y, __m512i u, __m512i v, __m512 rgb
   rgb[2] = _mm512_cvtepi32_ps(b);
 }
 
-// RGB of the 8 columns of group g (taps blended), through the permute tables.
-template <PixelFormat F>
-VAS_AVX512 VAS_INLINE void permute8(const Plan& p, const Rows& r, int g, __m256 rgb[3]) {
-  const uint8_t* idx = p.perm_idx.data() + static_cast<size_t>(g) * kPermTableBytes;
-  const bool single = p.x2.single;
-  const __m256 w = single ? _mm256_setzero_ps() : _mm256_loadu_ps(p.x2.w1.data() + 8 * g);
+// The plan's permute tables for one row, copied out of the Plan so that the loop keeps them
+// in registers (the output stores could alias the Plan as far as the compiler knows).
+struct PermRow {
+  const uint8_t* idx;
+  const int32_t* base0;
+  const int32_t* base1;
+  const float* w1;
+  int len0, len1;
+};
+
+// RGB of the 8 columns of group g (taps blended unless kSingle), through the permute tables.
+template <PixelFormat F, bool kSingle>
+VAS_AVX512 VAS_INLINE void permute8(const PermRow& t, const Rows& r, int g, __m256 rgb[3]) {
+  const uint8_t* idx = t.idx + static_cast<size_t>(g) * kPermTableBytes;
+  const __m256 w = kSingle ? _mm256_setzero_ps() : _mm256_loadu_ps(t.w1 + 8 * g);
   __m512i lo, hi;
-  load_window(r.p0, p.perm_base0[g], p.row_bytes0, &lo, &hi);
+  load_window(r.p0, t.base0[g], t.len0, &lo, &hi);
   if constexpr (F == PixelFormat::kBGR24 || F == PixelFormat::kRGB24) {
     __m256 byte[3];
     for (int k = 0; k < 3; ++k) {
-      byte[k] = blend_taps(_mm512_cvtepi32_ps(pick16(lo, hi, idx + 64 * k)), single, w);
+      byte[k] = blend_taps(_mm512_cvtepi32_ps(pick16(lo, hi, idx + 64 * k)), kSingle, w);
     }
     const bool bgr = F == PixelFormat::kBGR24;
     rgb[0] = byte[bgr ? 2 : 0];
     rgb[1] = byte[1];
     rgb[2] = byte[bgr ? 0 : 2];
   } else if constexpr (F == PixelFormat::kGRAY8) {
-    rgb[0] = rgb[1] = rgb[2] = blend_taps(_mm512_cvtepi32_ps(pick16(lo, hi, idx)), single, w);
+    rgb[0] = rgb[1] = rgb[2] = blend_taps(_mm512_cvtepi32_ps(pick16(lo, hi, idx)), kSingle, w);
   } else {
     const __m512i y = pick16(lo, hi, idx);
     __m512i u, v;
-    load_window(r.p1, p.perm_base1[g], p.row_bytes1, &lo, &hi);
+    load_window(r.p1, t.base1[g], t.len1, &lo, &hi);
     u = pick16(lo, hi, idx + 64);
-    if constexpr (F == PixelFormat::kI420) {
-      load_window(r.p2, p.perm_base1[g], p.row_bytes1, &lo, &hi);
-    }
+    if constexpr (F == PixelFormat::kI420) load_window(r.p2, t.base1[g], t.len1, &lo, &hi);
     v = pick16(lo, hi, idx + 128);
     __m512 f[3];
     yuv_rgb16(y, u, v, f);
-    for (int c = 0; c < 3; ++c) rgb[c] = blend_taps(f[c], single, w);
+    for (int c = 0; c < 3; ++c) rgb[c] = blend_taps(f[c], kSingle, w);
+  }
+}
+
+template <PixelFormat F, bool kSingle, bool kRgbOut, typename Sink>
+VAS_AVX512 VAS_INLINE void permute_groups(const PermRow& t, int groups, const Rows& r,
+                                          const Rows& next, Sink& sink) {
+  for (int g = 0; g < groups; ++g) {
+    // Windows are read in order, which the hardware prefetcher follows within a row; the
+    // first lines of the next row are fetched ahead by hand.
+    if (g < 2) prefetch_next(next, t.base0[g], t.base1[g]);
+    __m256 rgb[3];
+    permute8<F, kSingle>(t, r, g, rgb);
+    if constexpr (kRgbOut) {
+      sink(8 * g, rgb[0], rgb[1], rgb[2]);
+    } else {
+      sink(8 * g, rgb[2], rgb[1], rgb[0]);
+    }
   }
 }
 
 // Columns [0, 8 * p.perm_groups) through permutes; returns the first column left over.
 template <PixelFormat F, typename Sink>
 VAS_AVX512 int hpass_permute(const Plan& p, const Rows& r, const Rows& next, Sink sink) {
+  const PermRow t{p.perm_idx.data(), p.perm_base0.data(), p.perm_base1.data(),
+                  p.x2.w1.data(),    p.row_bytes0,        p.row_bytes1};
   const int groups = p.perm_groups;
-  for (int g = 0; g < groups; ++g) {
-    prefetch_next(next, p.perm_base0[g], p.perm_base1[g]);
-    __m256 rgb[3];
-    permute8<F>(p, r, g, rgb);
-    emit8(p, 8 * g, rgb, sink);
+  const bool rgb_out = p.sel[0] == 0;
+  if (p.x2.single) {
+    if (rgb_out) {
+      permute_groups<F, true, true>(t, groups, r, next, sink);
+    } else {
+      permute_groups<F, true, false>(t, groups, r, next, sink);
+    }
+  } else if (rgb_out) {
+    permute_groups<F, false, true>(t, groups, r, next, sink);
+  } else {
+    permute_groups<F, false, false>(t, groups, r, next, sink);
   }
   return 8 * groups;
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,22 @@ TEST(ThreadPool, ManyShortJobsInARowAllComplete) {
     });
   }
   EXPECT_EQ(sum.load(), 2000L * 6);
+}
+
+TEST(ThreadPool, WorkersThatWakeLateNeverRunAnOldJobsChunks) {
+  // With no spinning, workers block after every job and often wake only after the caller
+  // has finished the job alone; they must then claim nothing, neither of the old job nor a
+  // second time of the new one.
+  ThreadPool pool(3, std::chrono::microseconds(0));
+  constexpr int kJobs = 3000, kItems = 6;
+  std::vector<std::atomic<int>> hits(kJobs * kItems);
+  for (int job = 0; job < kJobs; ++job) {
+    pool.parallel_for(kItems, [&, job](int b, int e) {
+      for (int i = b; i < e; ++i) ++hits[job * kItems + i];
+    });
+    for (int i = 0; i < kItems; ++i) ASSERT_EQ(hits[job * kItems + i].load(), 1) << job;
+  }
+  for (int i = 0; i < kJobs * kItems; ++i) ASSERT_EQ(hits[i].load(), 1) << i;
 }
 
 TEST(ThreadPool, CallsFromSeveralThreadsAreSerialised) {
