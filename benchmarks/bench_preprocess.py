@@ -7,7 +7,10 @@ float32 NCHW tensor, prints the median milliseconds of:
 - OpenCV's chain: resize, copyMakeBorder, cvtColor, astype, transpose (NV12: cvtColor first);
 - OpenCV's letterbox then ``cv2.dnn.blobFromImage``;
 - the memory floor: reading every input byte once and writing every output byte once
-  (copy of the output's size from the input into the output, plus a max() over the rest).
+  (copy of the output's size from the input into the output, plus a max() over the rest);
+  also in C++ on 1 and on 2 threads of vasdk's ThreadPool (``_core.MemoryFloor``: memcpy
+  plus an OR over the rest), which shows how far 2 threads can go on this machine at all:
+  a kernel near the memory floor cannot scale past the floor's own 2-thread speed-up.
 
 Extra rows use a non-integer ratio (1920x1080 -> 608x608), where every bilinear tap is
 live; at exactly 3:1 (1920 -> 640) half-pixel-centre bilinear samples one source pixel per
@@ -34,6 +37,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from vasdk import _core
 from vasdk.preprocess import Preprocessor
 
 NET = 640
@@ -130,6 +134,7 @@ def methods(bgr: list[np.ndarray], nv12: list[np.ndarray], net: int) -> dict[str
     out2 = np.empty_like(out1)
     p1 = Preprocessor(net, net, threads=1)
     p2 = Preprocessor(net, net, threads=2)
+    f1, f2 = _core.MemoryFloor(1), _core.MemoryFloor(2)
     b, n = Ring(bgr), Ring(nv12)
     return {
         "bgr/vasdk_1t": lambda: p1(b(), "BGR", out=out1),
@@ -137,11 +142,15 @@ def methods(bgr: list[np.ndarray], nv12: list[np.ndarray], net: int) -> dict[str
         "bgr/cv_chain": lambda: cv_chain(b(), net),
         "bgr/cv_blob": lambda: cv_blob(b(), net),
         "bgr/floor": floor_fn(b, out1),
+        "bgr/floor_c1": lambda: f1.run(b(), out1),
+        "bgr/floor_c2": lambda: f2.run(b(), out2),
         "nv12/vasdk_1t": lambda: p1(n(), "NV12", out=out1),
         "nv12/vasdk_2t": lambda: p2(n(), "NV12", out=out2),
         "nv12/cv_chain": lambda: cv_chain(cv2.cvtColor(n(), cv2.COLOR_YUV2BGR_NV12), net),
         "nv12/cv_blob": lambda: cv_blob(cv2.cvtColor(n(), cv2.COLOR_YUV2BGR_NV12), net),
         "nv12/floor": floor_fn(n, out1),
+        "nv12/floor_c1": lambda: f1.run(n(), out1),
+        "nv12/floor_c2": lambda: f2.run(n(), out2),
     }
 
 
@@ -203,9 +212,13 @@ def main() -> None:
             "cv_chain": m[f"{fmt}/cv_chain"],
             "cv_blob": m[f"{fmt}/cv_blob"],
             "floor": m[f"{fmt}/floor"],
+            "floor_c1": m[f"{fmt}/floor_c1"],
+            "floor_c2": m[f"{fmt}/floor_c2"],
             "speedup_vs_best_cv_1t": best_cv / m[f"{fmt}/vasdk_1t"],
             "vs_floor_1t": m[f"{fmt}/vasdk_1t"] / m[f"{fmt}/floor"],
             "speedup_2t_vs_1t": m[f"{fmt}/vasdk_1t"] / m[f"{fmt}/vasdk_2t"],
+            "floor_speedup_2t_vs_1t": m[f"{fmt}/floor_c1"] / m[f"{fmt}/floor_c2"],
+            "vs_floor_2t": m[f"{fmt}/vasdk_2t"] / m[f"{fmt}/floor_c2"],
         }
 
     rows = {
@@ -218,7 +231,8 @@ def main() -> None:
     }
     hdr = (
         f"{'1920x1080 (median ms)':28} {'vasdk 1t':>9} {'vasdk 2t':>9} {'cv chain':>9} "
-        f"{'cv blob':>9} {'floor':>7} {'best cv/1t':>10} {'1t/floor':>8} {'1t/2t':>6}"
+        f"{'cv blob':>9} {'floor':>7} {'best cv/1t':>10} {'1t/floor':>8} {'1t/2t':>6} "
+        f"{'floor 2t':>8} {'floor 1t/2t':>11} {'2t/floor 2t':>11}"
     )
     print(hdr)
     print("-" * len(hdr))
@@ -226,7 +240,8 @@ def main() -> None:
         print(
             f"{name:28} {r['vasdk_1t']:9.3f} {r['vasdk_2t']:9.3f} {r['cv_chain']:9.3f} "
             f"{r['cv_blob']:9.3f} {r['floor']:7.3f} {r['speedup_vs_best_cv_1t']:9.2f}x "
-            f"{r['vs_floor_1t']:7.2f}x {r['speedup_2t_vs_1t']:5.2f}x"
+            f"{r['vs_floor_1t']:7.2f}x {r['speedup_2t_vs_1t']:5.2f}x "
+            f"{r['floor_c2']:8.3f} {r['floor_speedup_2t_vs_1t']:10.2f}x {r['vs_floor_2t']:10.2f}x"
         )
     print()
     print(f"{'minor page faults per frame':28} {'fresh (1st call)':>16} {'warm':>8}")

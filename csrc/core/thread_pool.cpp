@@ -102,10 +102,10 @@ void ThreadPool::run(int n, Fn fn, void* ctx) {
     fn_ = fn;
     ctx_ = ctx;
     n_.store(n, std::memory_order_relaxed);
-    // About four chunks per thread, claimed dynamically: a thread that starts late (woken
+    // About eight chunks per thread, claimed dynamically: a thread that starts late (woken
     // from sleep, or preempted on a busy machine) leaves its share to the others, while
     // chunks stay large enough to keep their rows contiguous.
-    chunk_.store(std::max(1, n / (4 * threads())), std::memory_order_relaxed);
+    chunk_.store(std::max(1, n / (8 * threads())), std::memory_order_relaxed);
     left_.store(n, std::memory_order_relaxed);
     job = job_.load(std::memory_order_relaxed) + 1;
     ticket_.store(static_cast<uint64_t>(job) << 32, std::memory_order_release);

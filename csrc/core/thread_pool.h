@@ -1,6 +1,6 @@
 // ThreadPool: a fixed set of worker threads for data-parallel loops (row bands of an image).
 //
-// parallel_for() splits [0, n) into contiguous chunks (about four per thread, claimed
+// parallel_for() splits [0, n) into contiguous chunks (about eight per thread, claimed
 // dynamically), runs them on the workers and on the calling thread, and returns when all are
 // done. It does not allocate: the body is passed by
 // reference and the chunks are claimed with one atomic counter.
@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace vas {
@@ -46,8 +47,9 @@ class ThreadPool {
   // Runs body(begin, end) over chunks covering [0, n), at most `threads()` chunks in parallel.
   template <typename Body>
   void parallel_for(int n, Body&& body) {
-    auto thunk = [](void* ctx, int b, int e) { (*static_cast<Body*>(ctx))(b, e); };
-    run(n, thunk, &body);
+    using B = std::remove_reference_t<Body>;
+    auto thunk = [](void* ctx, int b, int e) { (*static_cast<B*>(ctx))(b, e); };
+    run(n, thunk, const_cast<void*>(static_cast<const void*>(&body)));
   }
 
  private:

@@ -235,9 +235,7 @@ template <PixelFormat F, bool kSingle, bool kRgbOut, typename Sink>
 VAS_AVX512 VAS_INLINE void permute_groups(const PermRow& t, int groups, const Rows& r,
                                           const Rows& next, Sink& sink) {
   for (int g = 0; g < groups; ++g) {
-    // Windows are read in order, which the hardware prefetcher follows within a row; the
-    // first lines of the next row are fetched ahead by hand.
-    if (g < 2) prefetch_next(next, t.base0[g], t.base1[g]);
+    prefetch_next(next, t.base0[g], t.base1[g]);
     __m256 rgb[3];
     permute8<F, kSingle>(t, r, g, rgb);
     if constexpr (kRgbOut) {

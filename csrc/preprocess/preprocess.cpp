@@ -469,7 +469,7 @@ int Preprocessor::band_count(int width, int height) const {
   if (pool_ == nullptr || static_cast<int64_t>(width) * height < 128 * 128) return 1;
   // Several bands per thread, claimed dynamically (see ThreadPool), of at least 16 rows each:
   // a band boundary costs one extra horizontal pass over a source row.
-  return std::max(1, std::min(pool_->threads() * 4, height / 16));
+  return std::max(1, std::min(pool_->threads() * 8, height / 16));
 }
 
 Status Preprocessor::prepare(const ImageView& src, const PreprocessSpec& spec, ImageView* cropped) {

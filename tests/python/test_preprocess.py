@@ -204,3 +204,26 @@ def test_auto_picks_the_fastest_kernel_the_cpu_runs() -> None:
     else:
         want = "portable"
     assert Preprocessor(16, 16).impl == want
+
+
+def test_memory_floor_touches_every_byte_and_rejects_bad_input() -> None:
+    from vasdk import _core
+
+    rng = np.random.default_rng(3)
+    src = rng.integers(0, 256, 10_000, dtype=np.uint8)
+    for threads in (1, 2):
+        floor = _core.MemoryFloor(threads)
+        dst = np.zeros(6_000, np.uint8)
+        assert floor.run(src, dst) is True
+        np.testing.assert_array_equal(dst, src[:6_000])
+        zeros = np.zeros(10_000, np.uint8)
+        zeros[:6_000] = 1
+        assert floor.run(zeros, dst) is False  # only the bytes past the copy are ORed
+    with pytest.raises(InvalidArgumentError, match="threads must be 1..64"):
+        _core.MemoryFloor(0)
+    with pytest.raises(InvalidArgumentError, match="C-contiguous"):
+        _core.MemoryFloor(1).run(src[::2], np.zeros(10, np.uint8))
+    with pytest.raises(InvalidArgumentError, match="read-only"):
+        ro = np.zeros(10, np.uint8)
+        ro.flags.writeable = False
+        _core.MemoryFloor(1).run(src, ro)
