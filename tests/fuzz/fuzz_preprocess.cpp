@@ -5,8 +5,9 @@
 // handed in.
 // Oracles: the float32 call either fails with a message (invalid image) or fills the whole
 // output with values inside the range that interpolating 0..255 pixels allows; a second call
-// with the cached tables gives the same bytes; and the fast path (kAuto: AVX2 or portable)
-// agrees with the scalar reference (kReference) on the generic call.
+// with the cached tables gives the same bytes; and a fast path (from the input: AVX-512,
+// AVX2 or portable, where the CPU has them) agrees with the scalar reference (kReference) on
+// the generic call.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -148,7 +149,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t bytes = vas::preprocess_output_bytes(g);
   if (bytes == 0 || bytes > (size_t{64} << 20)) return 0;
   std::vector<uint8_t> fast(bytes), ref(bytes);
-  vas::Preprocessor fast_pre;  // kAuto: the AVX2 or portable path
+  vas::Preprocessor fast_pre;
+  using Impl = vas::Preprocessor::Impl;
+  const Impl fast_impls[] = {Impl::kAvx512, Impl::kAvx2, Impl::kPortable};
+  const Impl pick = fast_impls[(extras >> 6) % 3];
+  if (!fast_pre.set_impl(pick).is_ok() && !fast_pre.set_impl(Impl::kPortable).is_ok()) {
+    std::abort();
+  }
   vas::Preprocessor ref_pre(1, vas::Preprocessor::Impl::kReference);
   vas::BoxTransform tf_fast, tf_ref;
   const vas::Status sf = fast_pre.run(view, g, fast.data(), bytes, &tf_fast);
