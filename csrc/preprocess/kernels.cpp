@@ -182,11 +182,16 @@ VAS_INLINE void hpass_to_output(const Plan& p, const ImageView& src, int sy, flo
   int x = 0;
 #if VAS_X86_SIMD
   const float a0 = p.a[0], a1 = p.a[1], a2 = p.a[2], b0 = p.b[0], b1 = p.b[1], b2 = p.b[2];
+  // Multiply, then add, rounding as emit_row does (this file is built without FP
+  // contraction), so a row gives the same bits whichever way the band split sends it.
   x = hpass_simd<I, F>(
       p, r, rows_or_none(src, next_sy), [=](int c, __m256 v0, __m256 v1, __m256 v2) VAS_AVX2 {
-        _mm256_storeu_ps(o0 + c, _mm256_fmadd_ps(v0, _mm256_set1_ps(a0), _mm256_set1_ps(b0)));
-        _mm256_storeu_ps(o1 + c, _mm256_fmadd_ps(v1, _mm256_set1_ps(a1), _mm256_set1_ps(b1)));
-        _mm256_storeu_ps(o2 + c, _mm256_fmadd_ps(v2, _mm256_set1_ps(a2), _mm256_set1_ps(b2)));
+        _mm256_storeu_ps(o0 + c,
+                         _mm256_add_ps(_mm256_mul_ps(v0, _mm256_set1_ps(a0)), _mm256_set1_ps(b0)));
+        _mm256_storeu_ps(o1 + c,
+                         _mm256_add_ps(_mm256_mul_ps(v1, _mm256_set1_ps(a1)), _mm256_set1_ps(b1)));
+        _mm256_storeu_ps(o2 + c,
+                         _mm256_add_ps(_mm256_mul_ps(v2, _mm256_set1_ps(a2)), _mm256_set1_ps(b2)));
       });
 #endif
   (void)next_sy;

@@ -293,17 +293,25 @@ TEST(PreprocessKernels, OutputTypesAndLayoutsMatchReference) {
 }
 
 TEST(PreprocessKernels, ThreadedBandsEqualOneThreadExactly) {
-  TestImage img = random_image(PixelFormat::kBGR24, 641, 359, 7);
-  PreprocessSpec spec;
-  spec.width = 320;
-  spec.height = 320;
-  spec.mode = ResizeMode::kLetterbox;
-  for (auto impl : fast_impls()) {
-    const auto one = run_impl(impl, img.view, spec, 1);
-    const auto two = run_impl(impl, img.view, spec, 2);
-    const auto three = run_impl(impl, img.view, spec, 3);
-    EXPECT_EQ(one, two) << impl_name(impl);
-    EXPECT_EQ(one, three) << impl_name(impl);
+  // 641x359 letterboxed: two taps everywhere. 320x100 stretched to 320x300: single x taps
+  // (rows that go straight to the output) next to rows blended from the row cache.
+  const int cases[][5] = {{641, 359, 320, 320, 1}, {320, 100, 320, 300, 0}};
+  for (const auto& c : cases) {
+    TestImage img = random_image(PixelFormat::kBGR24, c[0], c[1], 7);
+    PreprocessSpec spec;
+    spec.width = c[2];
+    spec.height = c[3];
+    spec.mode = c[4] ? ResizeMode::kLetterbox : ResizeMode::kStretch;
+    spec.mean[0] = 0.485f;  // a non-zero offset, so that rounding order shows
+    spec.mean[1] = 0.456f;
+    spec.std[2] = 0.225f;
+    for (auto impl : fast_impls()) {
+      const auto one = run_impl(impl, img.view, spec, 1);
+      const auto two = run_impl(impl, img.view, spec, 2);
+      const auto three = run_impl(impl, img.view, spec, 3);
+      EXPECT_EQ(one, two) << impl_name(impl) << " " << c[0];
+      EXPECT_EQ(one, three) << impl_name(impl) << " " << c[0];
+    }
   }
 }
 
