@@ -20,6 +20,7 @@ APT_PKGS=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libeigen3-dev libturbojpeg0-dev
   clang clang-format clang-tidy valgrind abigail-tools libclang-rt-14-dev
   libopencv-dev  # the OpenCV DNN engine backend (built when present)
+  g++-aarch64-linux-gnu qemu-user googletest  # scripts/aarch64_check.sh
 )
 
 install_apt() {

@@ -12,6 +12,8 @@
 #   python    pytest over the installed package (bindings, cffi C ABI, C sample, CLI, tools);
 #   lint      ruff and clang-format;
 #   tidy      clang-tidy on csrc/ and sdk/ with the checks in .clang-tidy, warnings as errors;
+#   aarch64   core + preprocessing kernels cross-built for aarch64 (-Werror) and their tests run
+#             under qemu-user (scripts/aarch64_check.sh): the portable path boards take;
 #   fuzz      each libFuzzer target for FUZZ_SECONDS (default 25) from its seed corpus.
 # Stages can be chosen: scripts/test.sh [--no-setup] [STAGE...]. Every chosen stage runs even
 # after a failure; the summary lists each stage's time and result, and the exit status is
@@ -21,12 +23,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 JOBS=$(nproc)
 SETUP=1
-ALL=(unit package abi sanitize leak tsan python lint tidy fuzz)
+ALL=(unit package abi sanitize leak tsan python lint tidy aarch64 fuzz)
 STAGES=()
 for a in "$@"; do
   case "$a" in
     --no-setup) SETUP=0 ;;
-    unit|package|abi|leak|sanitize|tsan|python|lint|tidy|fuzz) STAGES+=("$a") ;;
+    unit|package|abi|leak|sanitize|tsan|python|lint|tidy|aarch64|fuzz) STAGES+=("$a") ;;
     *) echo "unknown argument: $a (stages: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done
@@ -106,6 +108,11 @@ stage_tidy() {
   # Checks and WarningsAsErrors come from .clang-tidy; -quiet hides the per-file banner.
   run-clang-tidy -p build-tidy -quiet -j "$JOBS" "$ROOT/(csrc|sdk)/.*\.cpp$" >build-tidy/tidy.log 2>&1 ||
     { grep -E -A4 'error:|warning:' build-tidy/tidy.log | head -120; return 1; }
+}
+
+stage_aarch64() {
+  log "aarch64: cross-built core and kernels under qemu-user"
+  scripts/aarch64_check.sh "$ROOT/build-aarch64"
 }
 
 stage_fuzz() {
