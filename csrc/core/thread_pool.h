@@ -2,8 +2,8 @@
 //
 // parallel_for() splits [0, n) into contiguous chunks (about eight per thread, claimed
 // dynamically), runs them on the workers and on the calling thread, and returns when all are
-// done. It does not allocate: the body is passed by
-// reference and the chunks are claimed with one atomic counter.
+// done. It does not allocate: the body is passed by reference and chunks are claimed through
+// one atomic ticket (below).
 //
 // Thread safety: parallel_for() may be called from one thread at a time per pool (calls from
 // several threads are serialised by an internal mutex). The destructor stops and joins the

@@ -8,8 +8,8 @@
 //    with normalisation and the store); plain C++ that the compiler vectorises, any CPU.
 //  - kAvx2: the same structure with AVX2 gathers for the horizontal pass (x86-64 only).
 //  - kAvx512: AVX-512 VBMI byte permutes instead of the gathers (x86-64 only).
-// kAuto picks the first of kAvx512, kAvx2, kPortable that the CPU runs. Output rows are split into
-// bands over a ThreadPool when one is attached and the image is large enough.
+// kAuto picks the first of kAvx512, kAvx2, kPortable that the CPU runs. Output rows are split
+// into bands over a ThreadPool when one is attached and the image is large enough.
 #pragma once
 
 #include <cstddef>
