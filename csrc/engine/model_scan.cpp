@@ -1,5 +1,9 @@
 #include "engine/model_scan.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
@@ -57,8 +61,9 @@ struct Reader {
   }
 };
 
-constexpr int kModelGraph = 7, kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11,
-              kGraphOutput = 12, kNodeOpType = 4, kTensorDataType = 2, kTensorName = 8;
+constexpr int kModelGraph = 7, kModelMetadata = 14, kEntryKey = 1, kEntryValue = 2, kGraphNode = 1,
+              kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12, kNodeOpType = 4,
+              kTensorDataType = 2, kTensorName = 8;
 // onnx.TensorProto.DataType
 constexpr uint64_t kFloat = 1, kUInt16 = 4, kInt16 = 5, kFloat16 = 10;
 
@@ -105,6 +110,16 @@ OnnxSummary scan_onnx(const void* data, size_t size) {
   const auto* bytes = static_cast<const uint8_t*>(data);
   Reader model{bytes, bytes + size};
   bool ok = model.for_each([&](int field, int wire, Reader graph, uint64_t) {
+    if (field == kModelMetadata && wire == 2) {  // StringStringEntryProto{key=1, value=2}
+      std::string key, value;
+      graph.for_each([&](int ef, int ew, Reader text, uint64_t) {
+        if (ew != 2) return;
+        if (ef == kEntryKey) key = str(text);
+        if (ef == kEntryValue) value = str(text);
+      });
+      if (key == kQuantTargetKey) s.quant_target = value;
+      return;
+    }
     if (field != kModelGraph || wire != 2) return;
     graph.for_each([&](int gfield, int gwire, Reader item, uint64_t) {
       if (gwire != 2) return;
@@ -145,6 +160,32 @@ std::string precision_of(const OnnxSummary& s) {
   if (s.has_quant_ops) return s.has_16bit_quant ? "w8a16" : "int8";
   if (s.half_initializers > s.float_initializers) return "fp16";
   return "fp32";
+}
+
+std::string int8_cpu_risk(const std::string& model, const OnnxSummary& s, bool cpu_has_vnni) {
+  if (cpu_has_vnni || !s.has_quant_ops || s.has_16bit_quant || s.quant_target.empty() ||
+      s.quant_target == "portable") {
+    return {};
+  }
+  return "model '" + model + "' was quantized for target '" + s.quant_target +
+         "' (full 8-bit weights), but this CPU has no VNNI: ONNX Runtime's u8s8 kernels "
+         "saturate 16-bit sums here and detections may change; re-quantize with --target "
+         "portable";
+}
+
+bool cpu_has_int8_vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  // AVX-VNNI is CPUID.(EAX=7,ECX=1):EAX[4]; clang 14 has no __builtin_cpu_supports name for it.
+  static const bool vnni = [] {
+    if (__builtin_cpu_supports("avx512vnni")) return true;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) != 0 &&
+           __builtin_cpu_supports("avx2");
+  }();
+  return vnni;
+#else
+  return true;
+#endif
 }
 
 }  // namespace vas

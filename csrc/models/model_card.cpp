@@ -130,6 +130,26 @@ Status parse_decoder(const json& dec, ModelCard* card) {
   return Status::ok();
 }
 
+// Written by `vasdk model quantize`; only the target matters to the runtime, the rest records
+// how the model was made.
+Status parse_quantization(const json& q, ModelCard* card) {
+  VAS_RETURN_IF_ERROR(
+      check_keys(q, {"target", "weight_bits", "activations", "method"}, "quantization"));
+  VAS_RETURN_IF_ERROR(get(q, "target", "quantization", &card->quant_target, true));
+  if (card->quant_target != "portable" && card->quant_target != "vnni" &&
+      card->quant_target != "arm64") {
+    return invalid_config("quantization.target must be portable, vnni or arm64, got '" +
+                          card->quant_target + "'");
+  }
+  int bits = 8;
+  std::string text;
+  VAS_RETURN_IF_ERROR(get(q, "weight_bits", "quantization", &bits, false));
+  VAS_RETURN_IF_ERROR(get(q, "activations", "quantization", &text, false));
+  VAS_RETURN_IF_ERROR(get(q, "method", "quantization", &text, false));
+  if (bits != 7 && bits != 8) return invalid_config("quantization.weight_bits must be 7 or 8");
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<ModelCard> parse_model_card(const std::string& json_text, const std::string& origin) {
@@ -141,10 +161,10 @@ Result<ModelCard> parse_model_card(const std::string& json_text, const std::stri
   }
   ModelCard card;
   Status st = [&]() -> Status {
-    VAS_RETURN_IF_ERROR(check_keys(
-        doc,
-        {"name", "model", "precision", "input", "decoder", "classes", "score_threshold", "nms_iou"},
-        "card"));
+    VAS_RETURN_IF_ERROR(check_keys(doc,
+                                   {"name", "model", "precision", "quantization", "input",
+                                    "decoder", "classes", "score_threshold", "nms_iou"},
+                                   "card"));
     VAS_RETURN_IF_ERROR(get(doc, "name", "card", &card.name, true));
     VAS_RETURN_IF_ERROR(get(doc, "model", "card", &card.model, false));
     VAS_RETURN_IF_ERROR(get(doc, "precision", "card", &card.precision, false));
@@ -152,6 +172,9 @@ Result<ModelCard> parse_model_card(const std::string& json_text, const std::stri
     VAS_RETURN_IF_ERROR(get(doc, "score_threshold", "card", &card.score_threshold, false));
     VAS_RETURN_IF_ERROR(get(doc, "nms_iou", "card", &card.nms_iou, false));
     if (card.classes.empty()) return invalid_config("card.classes is empty");
+    if (auto q = doc.find("quantization"); q != doc.end()) {
+      VAS_RETURN_IF_ERROR(parse_quantization(*q, &card));
+    }
     if (!doc.contains("input")) return invalid_config("missing field 'card.input'");
     if (!doc.contains("decoder")) return invalid_config("missing field 'card.decoder'");
     VAS_RETURN_IF_ERROR(parse_input(doc["input"], &card));

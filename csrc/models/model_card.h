@@ -23,6 +23,9 @@ struct ModelCard {
   std::string name;
   std::string model;  // model file, relative to the card's folder unless absolute
   std::string precision = "fp32";
+  // "quantization": {"target": ...}: the CPUs an int8 card was made for (portable, vnni,
+  // arm64); empty for float models. The engine warns when the CPU does not fit.
+  std::string quant_target;
   std::string input_name;
   std::string layout = "NCHW";
   PreprocessSpec preprocess;

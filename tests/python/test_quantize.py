@@ -302,3 +302,74 @@ def test_head_nodes_walks_back_to_the_conv() -> None:
          helper.make_tensor_value_info("o2", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "w")])
     assert head_nodes(helper.make_model(g)) == ["sig", "c", "c2"]
+
+
+def _int8_weights(model: Path) -> list[np.ndarray]:
+    m = onnx.load(str(model))
+    return [numpy_helper.to_array(t) for t in m.graph.initializer
+            if t.data_type == TensorProto.INT8 and len(t.dims) == 4]
+
+
+def test_portable_target_keeps_weights_where_avx2_sums_cannot_saturate(tiny: Path, tmp_path: Path) -> None:
+    # Without VNNI, x86 int8 kernels add two uint8 x int8 products into a saturating int16:
+    # 2 * 255 * |w| must stay <= 32767, so |w| <= 64. This holds for the portable model on every
+    # CPU, whatever CPU made it; the vnni model uses the full range and overflows there.
+    res = quantize_model(tiny, tmp_path / "p.onnx", _frames(), QuantizeConfig(method="minmax"))
+    assert res.config.target == "portable" and res.config.weight_bits == 7
+    weights = _int8_weights(res.model)
+    assert len(weights) == 2  # conv1 and conv2 (the head stays in float)
+    assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) <= 64
+    assert 2 * 255 * 64 <= np.iinfo(np.int16).max
+
+    full = quantize_model(tiny, tmp_path / "v.onnx", _frames(), QuantizeConfig(method="minmax", target="vnni"))
+    assert max(int(np.abs(w.astype(np.int32)).max()) for w in _int8_weights(full.model)) == 127
+
+
+@pytest.mark.parametrize("target", ["portable", "vnni", "arm64"])
+def test_target_is_recorded_in_the_card_and_the_model(tiny: Path, tmp_path: Path, target: str) -> None:
+    import json
+
+    from vasdk import Detector
+
+    res = quantize_model(tiny, tmp_path / f"{target}.onnx", _frames(3), QuantizeConfig(target=target))
+    card = json.loads(res.card.read_text())
+    assert card["quantization"] == {"target": target, "weight_bits": 7 if target == "portable" else 8,
+                                    "activations": "uint8", "method": "minmax"}
+    meta = {p.key: p.value for p in onnx.load(str(res.model)).metadata_props}
+    assert meta == {"vasdk.quant_target": target}
+    Detector(str(res.model), threads=1)  # the SDK's card reader accepts the field
+
+
+def test_engine_warns_when_a_full_8bit_model_meets_a_cpu_without_vnni(tiny: Path, tmp_path: Path) -> None:
+    from vasdk import _core
+    from vasdk.tools.cpuinfo import cpu_info, int8_saturates
+
+    info = cpu_info()
+    saturates = int8_saturates(info["arch"], set(info["features"]))
+    for target in ("vnni", "portable"):
+        res = quantize_model(tiny, tmp_path / f"{target}.onnx", _frames(3), QuantizeConfig(target=target))
+        notes = _core.Engine(str(res.model), '{"threads": 1}').notes
+        risky = [n for n in notes if "no VNNI" in n]
+        if target == "vnni" and saturates:
+            assert len(risky) == 1 and "--target portable" in risky[0], notes
+        else:
+            assert not risky, notes
+
+
+def test_unknown_target_and_card_target_are_rejected(tiny: Path, tmp_path: Path) -> None:
+    import json
+
+    from vasdk import Detector, InvalidConfigError
+
+    with pytest.raises(ModelToolError, match="target must be one of portable, vnni, arm64"):
+        quantize_model(tiny, tmp_path / "x.onnx", _frames(2), QuantizeConfig(target="avx2"))
+    res = quantize_model(tiny, tmp_path / "q.onnx", _frames(2), QuantizeConfig())
+    card = json.loads(res.card.read_text())
+    card["quantization"]["target"] = "gpu"
+    res.card.write_text(json.dumps(card))
+    with pytest.raises(InvalidConfigError, match="quantization.target must be portable, vnni or arm64"):
+        Detector(str(res.model), threads=1)
+    card["quantization"] = {"target": "vnni", "bits": 8}
+    res.card.write_text(json.dumps(card))
+    with pytest.raises(InvalidConfigError, match="unknown field 'quantization.bits'"):
+        Detector(str(res.model), threads=1)

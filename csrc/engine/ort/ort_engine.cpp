@@ -12,6 +12,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/log.h"
 #include "engine/model_scan.h"
 #include "engine/ort/ort_runtime.h"
 
@@ -142,13 +143,19 @@ class OrtEngine final : public Engine {
     VAS_RETURN_IF_ERROR(describe(false, &outputs_));
     for (const auto& i : inputs_) input_names_.push_back(i.name.c_str());
     for (const auto& o : outputs_) output_names_.push_back(o.name.c_str());
+    OnnxSummary summary;
     if (data) {
-      precision_ = precision_of(scan_onnx(data, size));
+      summary = scan_onnx(data, size);
     } else {
       std::ifstream f(model_, std::ios::binary);
       const std::string bytes((std::istreambuf_iterator<char>(f)),
                               std::istreambuf_iterator<char>());
-      precision_ = precision_of(scan_onnx(bytes.data(), bytes.size()));
+      summary = scan_onnx(bytes.data(), bytes.size());
+    }
+    precision_ = precision_of(summary);
+    if (std::string risk = int8_cpu_risk(model_, summary, cpu_has_int8_vnni()); !risk.empty()) {
+      log_warning(risk);
+      notes_.push_back(std::move(risk));
     }
     return warm_up(options.warmup_runs);
   }

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .cpuinfo import cpu_info
 from .metrics import FrameDetections, mean_average_precision
 from .onnxutil import ModelToolError, file_size
 
@@ -165,6 +166,7 @@ def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: S
             "name": v.name,
             "model": str(v.model),
             "precision": str(card.get("precision", "fp32")),
+            "quant_target": str(card.get("quantization", {}).get("target", "")),
             "size_bytes": file_size(v.model),
             "detections": int(sum(len(d.scores) for d in dets)),
             "map50_vs_reference": round(m, 4),
@@ -215,6 +217,7 @@ def evaluate(variants: Sequence[Variant], frames: Sequence[Frame], *, threads: S
         "pred_score": pred_score,
         "classes": list(classes) if classes else "all",
         "threads": list(threads),
+        "cpu": cpu_info(),
         "variants": rows,
     }
 
@@ -260,6 +263,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m vasdk.tools.e
                        frame_source=f"{args.frames} start {args.start} step {args.step} count {len(frames)}")
         from .report import markdown
 
+        cpu = rep["cpu"]
+        print(f"CPU: {cpu['model']} ({cpu['arch']}, {cpu['cores']} cores, load {cpu['load_avg']}); "
+              f"features: {' '.join(cpu['features']) or '-'}; int8 kernels: {cpu['int8_kernels']}")
         print(markdown(rep, image=None))
         if args.out_dir:
             for path in write_report(rep, args.out_dir, args.name or rep["title"]):

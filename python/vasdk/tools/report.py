@@ -35,6 +35,12 @@ def markdown(report: Mapping[str, Any], image: str | None = None) -> str:
                  f"the SDK's engine; runtime optimization "
                  f"`{report['optimization']}`. Agreement: mAP@0.5 of each variant's detections with "
                  f"`{report['reference']}`'s detections as ground truth; classes: {cls}.")
+    cpu = report.get("cpu")
+    if cpu:
+        lines.append("")
+        lines.append(f"CPU: {cpu['model']} ({cpu['arch']}, {cpu['cores']} cores, load "
+                     f"{cpu['load_avg']}); features: {' '.join(cpu['features']) or '-'}; int8 "
+                     f"kernels: {cpu['int8_kernels']}.")
     lines.append("")
     head = ["variant", "precision", "size MB"]
     has_inf = all("inference_ms" in r for r in report["variants"])
@@ -45,7 +51,8 @@ def markdown(report: Mapping[str, Any], image: str | None = None) -> str:
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
     for r in report["variants"]:
-        cells = [f"`{r['name']}`", r["precision"], f"{r['size_bytes'] / 1e6:.2f}"]
+        prec = r["precision"] + (f" ({r['quant_target']})" if r.get("quant_target") else "")
+        cells = [f"`{r['name']}`", prec, f"{r['size_bytes'] / 1e6:.2f}"]
         cells += [_fmt_ms(r["latency_ms"].get(t)) for t in threads]
         cells += [f"{r['speedup'].get(t, float('nan')):.2f}x" for t in threads]
         if has_inf:
