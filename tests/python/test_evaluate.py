@@ -14,8 +14,8 @@ import pytest
 
 from vasdk.cli import main as cli_main
 from vasdk.tools.calibrate import read_video_frames
-from vasdk.tools.evaluate import Variant, evaluate
 from vasdk.tools.cpuinfo import cpu_info, int8_saturates
+from vasdk.tools.evaluate import Variant, evaluate
 from vasdk.tools.onnxutil import ModelToolError
 from vasdk.tools.quantize import QuantizeConfig, quantize_model
 from vasdk.tools.report import markdown, write_report
@@ -62,7 +62,8 @@ def test_int8_agrees_with_fp32_through_the_sdk(assets: Path, yolo_int8: Path, tm
     assert sorted(p.name for p in paths) == ["yolo.json", "yolo.md", "yolo.png"]
     assert (tmp_path / "yolo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (tmp_path / "yolo.md").read_text()
-    assert "| `int8` | int8 (portable) |" in md and "CPU: " in md and "![latency and agreement](yolo.png)" in md
+    assert "| `int8` | int8 (portable) |" in md and "CPU: " in md
+    assert "![latency and agreement](yolo.png)" in md
     assert json.loads((tmp_path / "yolo.json").read_text())["variants"][1]["name"] == "int8"
     assert "plot skipped" in markdown(rep, image="")
 

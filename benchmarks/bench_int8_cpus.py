@@ -1,0 +1,97 @@
+"""INT8 yolov3-tiny on two CPUs: this one, and a Zen 3 (AVX2, no VNNI) emulated by qemu-user.
+
+Timing under emulation means nothing, but the arithmetic is ONNX Runtime's own AVX2 kernels,
+so the outputs are what a Zen 3 would compute. For each quantization target the script reports
+the relative L2 error of the two YOLO heads against FP32 on both CPUs, and whether the outputs
+of the two CPUs are bitwise equal. Expected: ``portable`` equal on both, ``vnni`` worse on the
+emulated Zen 3 (its u8s8 pair sums saturate).
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_int8_cpus.py [--frames 300,430]
+
+About 4 minutes per frame and target under emulation on a 2-core machine. Writes
+benchmarks/results/int8_cpus.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+from vasdk.tools.calibrate import preprocess, read_video_frames  # noqa: E402
+from vasdk.tools.cpuinfo import cpu_info  # noqa: E402
+from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402
+
+EMULATED_CPU = "EPYC-Milan"
+RUN = """
+import sys, numpy as np, onnxruntime as ort
+so = ort.SessionOptions(); so.intra_op_num_threads = 1; so.log_severity_level = 3
+s = ort.InferenceSession(sys.argv[1], so, providers=["CPUExecutionProvider"])
+x = np.load(sys.argv[2])
+outs = [s.run(None, {s.get_inputs()[0].name: x[i:i + 1]}) for i in range(len(x))]
+np.savez(sys.argv[3], *[np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))])
+"""
+
+
+def _run(prefix: list[str], model: Path, x: Path, out: Path, script: Path) -> list[np.ndarray]:
+    subprocess.run([*prefix, sys.executable, str(script), str(model), str(x), str(out)], check=True,
+                   capture_output=True)
+    z = np.load(out)
+    return [z[k].astype(np.float64) for k in sorted(z.files)]
+
+
+def _rel(a: list[np.ndarray], ref: list[np.ndarray]) -> float:
+    num = sum(float(((x - y) ** 2).sum()) for x, y in zip(a, ref))
+    return float(np.sqrt(num / sum(float((y ** 2).sum()) for y in ref)))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--assets", type=Path, default=ROOT / ".cache" / "assets")
+    p.add_argument("--frames", default="300", help="vtest.avi frames to compare (default 300)")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "int8_cpus.json")
+    args = p.parse_args()
+    qemu = shutil.which("qemu-x86_64")
+    if qemu is None:
+        p.error("qemu-x86_64 is missing (apt package qemu-user)")
+    spec = json.loads((args.assets / "yolov3-tiny.json").read_text())["input"]
+    idx = [int(v) for v in args.frames.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vasdk-int8-cpus-") as tmp:
+        t = Path(tmp)
+        script = t / "run.py"
+        script.write_text(RUN)
+        frames = read_video_frames(args.assets / "vtest.avi", idx)
+        x = np.concatenate([preprocess(f, spec)[None] for f in frames])
+        np.save(t / "x.npy", x.reshape(len(idx), 3, spec["height"], spec["width"]))
+        calib = read_video_frames(args.assets / "vtest.avi", list(range(0, 795, 25)))
+        fp32 = _run([], args.assets / "yolov3-tiny.onnx", t / "x.npy", t / "fp32.npz", script)
+        for target in ("portable", "vnni"):
+            m = quantize_model(args.assets / "yolov3-tiny.onnx", t / f"{target}.onnx", calib,
+                               QuantizeConfig(method="minmax", target=target)).model
+            native = _run([], m, t / "x.npy", t / f"{target}.native.npz", script)
+            zen3 = _run([qemu, "-cpu", EMULATED_CPU], m, t / "x.npy", t / f"{target}.zen3.npz", script)
+            row = {"target": target, "rel_err_native": round(_rel(native, fp32), 4),
+                   "rel_err_emulated_zen3": round(_rel(zen3, fp32), 4),
+                   "bitwise_equal": all(np.array_equal(a, b) for a, b in zip(native, zen3))}
+            rows.append(row)
+            print(row, flush=True)
+    res = {"model": "yolov3-tiny 768x576, MinMax on 32 vtest frames", "frames": idx, "host_cpu": cpu_info(),
+           "emulated_cpu": f"qemu-x86_64 -cpu {EMULATED_CPU}", "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
