@@ -14,8 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "associate/zones.h"
 #include "business/rules_config.h"
+#include "business/zones.h"
 #include "core/detection.h"
 #include "core/status.h"
 
