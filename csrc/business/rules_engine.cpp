@@ -228,8 +228,8 @@ Result<LineCounts> RulesEngine::line_counts(const std::string& rule_id) const {
     const RuleConfig& r = config_.rules[i];
     if (r.id != rule_id) continue;
     if (r.type != RuleType::kLineCrossing) {
-      return invalid_argument("rule '" + rule_id + "' is a " + rule_type_name(r.type) +
-                              " rule, not line_crossing");
+      return invalid_argument("rule '" + rule_id + "' has type " + rule_type_name(r.type) +
+                              ", not line_crossing");
     }
     return counts_[i];
   }

@@ -372,7 +372,7 @@ TEST(Analytics, LineCountLookupErrors) {
   EXPECT_NE(missing.status().message().find("'nope'"), std::string::npos);
   auto zone = an->line_counts("yard");
   EXPECT_EQ(zone.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(zone.status().message().find("'yard' is a intrusion rule, not line_crossing"),
+  EXPECT_NE(zone.status().message().find("'yard' has type intrusion, not line_crossing"),
             std::string::npos)
       << zone.status().message();
   ASSERT_TRUE(an->line_counts("door").is_ok());
