@@ -178,7 +178,7 @@ class PyRulesEngine {
   py::list events() const {
     py::list out;
     for (const vas::Event& e : impl_->events()) {
-      out.append(py::make_tuple(e.channel, e.rule_id, vas::rule_type_name(e.rule_type),
+      out.append(py::make_tuple(e.channel, e.rule_id, e.rule_type,
                                 vas::event_kind_name(e.kind), e.track_id, e.class_id,
                                 e.timestamp_us, e.start_us, e.count, e.best_shot_id));
     }

@@ -348,7 +348,7 @@ TEST(Analytics, RulesReplacedWhileRunning) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidConfig);
   EXPECT_NE(st.message().find("cam1"), std::string::npos) << st.message();
   RulesConfig broken = rules.value();
-  broken.rules[0].b = broken.rules[0].a;
+  broken.rules[0].shape[1] = broken.rules[0].shape[0];
   EXPECT_FALSE(an->update_rules(broken).is_ok());
   EXPECT_TRUE(an->line_counts("door").is_ok());
 

@@ -65,7 +65,7 @@ TEST(LineCrossing, CountsInAndOutWithDirection) {
   EXPECT_STREQ(ev.channel, "cam1");
   EXPECT_STREQ(ev.rule_id, "door");
   EXPECT_EQ(ev.track_id, 1);
-  EXPECT_EQ(ev.rule_type, RuleType::kLineCrossing);
+  EXPECT_STREQ(ev.rule_type, "line_crossing");
   for (double y = 50; y <= 150; y += 10) log.run(e.get(), {at(1, 100, y)}, ts += 40000);
   EXPECT_EQ(log.count(EventKind::kCrossOut), 1);
   EXPECT_EQ(e->line_counts(0).in, 1);
