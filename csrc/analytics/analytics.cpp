@@ -141,12 +141,11 @@ Status Analytics::predict(const ImageView* frame, int64_t timestamp_us, Analytic
 
 // Checks what can be checked before any module changes state.
 Status Analytics::begin(const ImageView* frame, AnalyticsOutput* out) const {
-  const std::string where = "analytics of channel '" + config_.channel + "'";
-  if (!out) return invalid_argument(where + ": out is null");
+  if (!out) return invalid_argument("analytics of channel '" + config_.channel + "': out is null");
   out->clear();
   if (frame) {
     Status st = frame->validate();
-    if (!st.is_ok()) return st.with_context(where + ": frame");
+    if (!st.is_ok()) return fail(st.with_context("frame"), out);
   }
   return Status::ok();
 }
