@@ -97,8 +97,8 @@ ConfigObject::ConfigObject(const json& doc, std::string path, std::string what)
   state_->what = std::move(what);
   if (!doc.is_object()) {
     j_ = nullptr;
-    state_->first =
-        invalid_config(state_->what + ": expected a JSON object, got " + config_value_text(doc));
+    config_detail::record(state_.get(), state_->what,
+                          "expected a JSON object, got " + config_value_text(doc));
   }
 }
 
@@ -195,7 +195,11 @@ ConfigArray ConfigArray::array(size_t i) {
 }
 
 void ConfigArray::fail(size_t i, const std::string& message) {
-  config_detail::record(state_.get(), i == static_cast<size_t>(-1) ? path_ : item_path(i), message);
+  config_detail::record(state_.get(), item_path(i), message);
+}
+
+void ConfigArray::fail(const std::string& message) {
+  config_detail::record(state_.get(), path_, message);
 }
 
 }  // namespace vas

@@ -60,6 +60,7 @@ inline NumberRange at_least(double lo) { return {lo, std::numeric_limits<double>
 inline NumberRange above(double lo) {
   return {lo, std::numeric_limits<double>::infinity(), true, false};
 }
+inline NumberRange at_most(double hi) { return {-std::numeric_limits<double>::infinity(), hi}; }
 inline NumberRange in_range(double lo, double hi) { return {lo, hi}; }
 inline NumberRange in_range_open_lo(double lo, double hi) { return {lo, hi, true, false}; }
 
@@ -110,7 +111,8 @@ class ConfigArray;
 class ConfigObject {
  public:
   // Root view of `doc`. `path` prefixes every field ("tracker" -> "tracker.min_hits", "" ->
-  // "min_hits"); `what` names the document when it is not an object ("best-shot config").
+  // "min_hits"); `what` names the document when it is not an object ("best-shot config"; empty
+  // when the caller adds its own context to every error).
   ConfigObject(const nlohmann::json& doc, std::string path, std::string what);
 
   // Optional field: absent leaves *out as it is (its default) and returns false; present and
@@ -182,8 +184,10 @@ class ConfigArray {
   ConfigObject object(size_t i);
   ConfigArray array(size_t i);
   const nlohmann::json& raw(size_t i) const { return (*j_)[i]; }
-  // Records "<path>[i]: <message>" (or "<path>: <message>" for i == npos).
+  // Records "<path>[i]: <message>".
   void fail(size_t i, const std::string& message);
+  // Records "<path>: <message>" (the list as a whole: its length, its order, ...).
+  void fail(const std::string& message);
 
  private:
   friend class ConfigObject;
