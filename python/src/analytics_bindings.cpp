@@ -157,15 +157,8 @@ class PyRulesEngine {
                   const I32& states, const I32& since, const F32& landmarks, int64_t timestamp_us,
                   const PyBestShotSelector* shots) {
     to_objects(ids, boxes, classes, scores, states, since, landmarks, &objects_);
-    vas::RulesEngine::BestShotLookup lookup;
-    if (shots) {
-      const vas::BestShotSelector* sel = shots->get();
-      lookup = [sel](int64_t track_id) {
-        int64_t id = -1;
-        return sel->current_best(track_id, &id, nullptr) ? id : int64_t{-1};
-      };
-    }
-    check(impl_->update(objects_, timestamp_us, lookup));
+    check(impl_->update(objects_, timestamp_us,
+                        vas::best_shot_lookup(shots ? shots->get() : nullptr)));
     return events();
   }
 
@@ -175,16 +168,8 @@ class PyRulesEngine {
   }
 
   std::pair<int64_t, int64_t> line_counts(const std::string& rule_id) const {
-    const auto& rules = impl_->config().rules;
-    for (size_t i = 0; i < rules.size(); ++i) {
-      if (rules[i].id != rule_id) continue;
-      if (rules[i].type != vas::RuleType::kLineCrossing) {
-        throw_status(vas::invalid_argument("rule '" + rule_id + "' is not a line_crossing rule"));
-      }
-      const vas::LineCounts c = impl_->line_counts(static_cast<int>(i));
-      return {c.in, c.out};
-    }
-    throw_status(vas::not_found("no rule with id '" + rule_id + "'"));
+    const vas::LineCounts c = take(impl_->line_counts(rule_id));
+    return {c.in, c.out};
   }
 
  private:
@@ -193,7 +178,7 @@ class PyRulesEngine {
   py::list events() const {
     py::list out;
     for (const vas::Event& e : impl_->events()) {
-      out.append(py::make_tuple(e.channel, e.rule_id, vas::rule_type_name(e.rule_type),
+      out.append(py::make_tuple(e.channel, e.rule_id, e.rule_type,
                                 vas::event_kind_name(e.kind), e.track_id, e.class_id,
                                 e.timestamp_us, e.start_us, e.count, e.best_shot_id));
     }

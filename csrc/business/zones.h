@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "associate/geometry.h"
 #include "core/detection.h"
+#include "core/geometry.h"
 
 namespace vas {
 
@@ -15,6 +15,9 @@ struct Zone {
   std::vector<Point> polygon;  // validated with validate_polygon()
   Anchor anchor = Anchor::kBottomCenter;
 };
+
+// Whether the object's anchor point (the zone's anchor) lies in the zone's polygon.
+bool in_zone(const Zone& zone, const TrackedObject& object);
 
 // out[i] lists the indices into `zones` whose polygon holds objects[i]'s anchor point. Reuses
 // out's storage.
