@@ -1,9 +1,9 @@
 #include "associate/associator.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "core/assignment.h"
+#include "core/config_reader.h"
 
 namespace vas {
 namespace {
@@ -15,42 +15,25 @@ constexpr double kForbidden = 1e6;
 Result<AssociatorConfig> parse_associator_config(const std::string& text) {
   AssociatorConfig c;
   if (text.empty()) return c;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    return invalid_config(std::string("associator config is not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) return invalid_config("associator config must be a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    const auto& v = it.value();
-    if (k == "parent_class" || k == "child_class" || k == "forget_after") {
-      if (!v.is_number_integer()) return invalid_config(k + ": must be an integer");
-      const int n = v.get<int>();
-      if (n < (k == "forget_after" ? 1 : 0))
-        return invalid_config(k + ": must be " + (k == "forget_after" ? "positive" : ">= 0"));
-      (k == "parent_class"  ? c.parent_class
-       : k == "child_class" ? c.child_class
-                            : c.forget_after) = n;
-    } else if (k == "min_containment") {
-      if (!v.is_number()) return invalid_config(k + ": must be a number");
-      c.min_containment = v.get<float>();
-      if (!(c.min_containment > 0 && c.min_containment <= 1))
-        return invalid_config(k + ": must be in (0, 1]");
-    } else if (k == "region") {
-      if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
-        return invalid_config("region: must be [top, bottom] fractions of the parent height");
-      c.region_top = v[0].get<float>();
-      c.region_bottom = v[1].get<float>();
-      if (!(c.region_top >= 0 && c.region_top < c.region_bottom && c.region_bottom <= 1))
-        return invalid_config("region: needs 0 <= top < bottom <= 1");
+  VAS_ASSIGN_OR_RETURN(nlohmann::json doc, parse_config_json(text, "associator config"));
+  ConfigObject o(doc, "", "associator config");
+  o.opt("parent_class", &c.parent_class, at_least(0));
+  o.opt("child_class", &c.child_class, at_least(0));
+  o.opt("forget_after", &c.forget_after, at_least(1));
+  o.opt("min_containment", &c.min_containment, in_range_open_lo(0, 1));
+  std::vector<float> region;
+  if (o.opt("region", &region, in_range(0, 1))) {
+    if (region.size() != 2 || !(region[0] < region[1])) {
+      o.fail("region", "expected [top, bottom] fractions of the parent height with top < bottom");
     } else {
-      return invalid_config(k + ": unknown field");
+      c.region_top = region[0];
+      c.region_bottom = region[1];
     }
   }
-  if (c.parent_class == c.child_class)
+  VAS_RETURN_IF_ERROR(o.finish());
+  if (c.parent_class == c.child_class) {
     return invalid_config("child_class: must differ from parent_class");
+  }
   return c;
 }
 

@@ -12,10 +12,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
+#include "core/config_reader.h"
 #include "core/detection.h"
 #include "core/geometry.h"
 #include "core/status.h"
@@ -67,15 +67,16 @@ class RuleEvaluator {
   virtual const LineCounts* line_counts() const { return nullptr; }
 };
 
-// Reads the fields of one rule's JSON object. Every error starts with the field's path
-// ("rules[2].dwell_s: ..."). A missing optional field leaves *out as it is.
+// Reads the fields of one rule's JSON object through the shared config reader
+// (core/config_reader.h). Every error starts with the field's path ("rules[2].dwell_s: ...").
+// A missing optional field leaves *out as it is. Each call returns the document's first error.
 class RuleJson {
  public:
   enum Need { kOptional, kRequired };
-  RuleJson(const nlohmann::json& rule, std::string where) : j_(rule), where_(std::move(where)) {}
+  explicit RuleJson(ConfigObject* rule) : rule_(rule) {}
 
-  const std::string& where() const { return where_; }
-  std::string path(const char* key) const { return where_ + "." + key; }
+  const std::string& where() const { return rule_->path(); }
+  std::string path(const char* key) const { return rule_->field_path(key); }
   // lo is the lower bound, exclusive when lo_open.
   Status number(const char* key, Need need, double lo, bool lo_open, double* out) const;
   // A number of seconds >= 0 (> 0 when lo_open), as microseconds.
@@ -87,10 +88,7 @@ class RuleJson {
                 int* out) const;
 
  private:
-  Status find(const char* key, Need need, const nlohmann::json** out) const;
-
-  const nlohmann::json& j_;
-  std::string where_;
+  ConfigObject* rule_;  // borrowed; reading marks fields as known
 };
 
 struct RuleTypeInfo {

@@ -1,10 +1,17 @@
 // Output decoders turn raw model outputs into detections in network-input pixels.
-// One decoder type per model family; the model card names which one to use.
+// One decoder type per model family; the model card's "decoder.type" names which one to use.
+//
+// Decoder types register by name. Each file in csrc/models/decoders/ defines
+//   std::vector<DecoderType> decoder_types_<file name>();
+// (csrc/models/CMakeLists.txt generates the registry's table from that folder), so a new
+// decoder is one new file there, plus its test.
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "core/config_reader.h"
 #include "core/detection.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -31,9 +38,25 @@ class OutputDecoder {
                         std::vector<Detection>* out) const = 0;
 };
 
+// One decoder type: the name cards use, the reader of its card section, and its factory.
+struct DecoderType {
+  std::string name;
+  // Reads the card's "decoder" section (its "type" is already read) into the card's decoder
+  // fields (yolo_heads, named_outputs, decoder_stride). Errors are recorded in `section`, whose
+  // unknown fields the caller reports after this returns.
+  void (*read_card)(ConfigObject& section, ModelCard* card);
+  // Builds the decoder for a card that read_card accepted.
+  Result<std::unique_ptr<OutputDecoder>> (*make)(const ModelCard& card);
+};
+
+// The registered type named `name`, or nullptr.
+const DecoderType* find_decoder_type(const std::string& name);
+// Registered names, sorted ("centerface, yolo_darknet, ...").
+std::vector<std::string> decoder_type_names();
+
 Result<std::unique_ptr<OutputDecoder>> make_decoder(const ModelCard& card);
 
-// Decoders for exported YOLOv5 / YOLOv8 graphs (one flat output), in yolo_flat_decoder.cpp.
-std::unique_ptr<OutputDecoder> make_yolo_flat_decoder(const ModelCard& card);
+// Index of the output `name` among `outputs`, or an error listing the model's outputs.
+Result<size_t> find_output(const std::vector<TensorInfo>& outputs, const std::string& name);
 
 }  // namespace vas

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
-#include "core/json_value.h"
+#include "core/config_reader.h"
 
 namespace vas {
 namespace {
@@ -23,72 +22,26 @@ std::string default_card_path(const std::string& model_path) {
 Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
   DetectorOptions o;
   if (json_text.empty()) return o;
-  using json = nlohmann::json;
-  json doc;
-  try {
-    doc = json::parse(json_text);
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e309
-    return invalid_config(std::string("detector options are not valid JSON: ") + e.what());
-  }
-  if (!doc.is_object()) return invalid_config("detector options must be a JSON object");
-  for (auto it = doc.begin(); it != doc.end(); ++it) {
-    const std::string& k = it.key();
-    const json& v = it.value();
-    bool ok = true;
-    if (k == "backend")
-      ok = read_json(v, &o.engine.backend);
-    else if (k == "ort_library")
-      ok = read_json(v, &o.engine.library_path);
-    else if (k == "threads")
-      ok = read_json(v, &o.engine.threads);
-    else if (k == "spinning")
-      ok = read_json(v, &o.engine.spinning);
-    else if (k == "optimization")
-      ok = read_json(v, &o.engine.optimization);
-    else if (k == "card")
-      ok = read_json(v, &o.card_path);
-    else if (k == "input_width")
-      ok = read_json(v, &o.input_width);
-    else if (k == "input_height")
-      ok = read_json(v, &o.input_height);
-    else if (k == "score_threshold")
-      ok = read_json(v, &o.score_threshold);
-    else if (k == "nms_iou")
-      ok = read_json(v, &o.nms_iou);
-    else if (k == "classes")
-      ok = read_json(v, &o.classes);
-    else if (k == "class_agnostic_nms")
-      ok = read_json(v, &o.class_agnostic_nms);
-    else if (k == "providers")
-      ok = read_json(v, &o.engine.providers);
-    else if (k == "warmup_runs")
-      ok = read_json(v, &o.engine.warmup_runs);
-    else if (k == "max_detections")
-      ok = read_json(v, &o.max_detections);
-    else
-      return invalid_config("unknown detector option '" + k + "'");
-    if (!ok) {
-      return invalid_config("detector option '" + k +
-                            "' has the wrong type or is out of range: " + v.dump());
-    }
-  }
+  VAS_ASSIGN_OR_RETURN(nlohmann::json doc, parse_config_json(json_text, "detector option string"));
+  ConfigObject r(doc, "", "");
+  EngineOptions& e = o.engine;
+  r.opt("backend", &e.backend);
+  r.opt("ort_library", &e.library_path);
   // Upper bounds keep a typo from asking for absurd threads or tensor sizes.
-  if (o.engine.threads < 0 || o.engine.threads > 256) {
-    return invalid_config("detector option 'threads' must be in 0..256");
-  }
-  if (o.input_width > 16384 || o.input_height > 16384) {
-    return invalid_config("detector options 'input_width'/'input_height' must be <= 16384");
-  }
-  if (o.engine.warmup_runs < 0 || o.engine.warmup_runs > 1000) {
-    return invalid_config("detector option 'warmup_runs' must be in 0..1000");
-  }
-  if (o.input_width < 0 || o.input_height < 0) {
-    return invalid_config("detector options 'input_width'/'input_height' must be positive");
-  }
-  if (o.score_threshold > 1)
-    return invalid_config("detector option 'score_threshold' must be <= 1");
-  if (o.nms_iou > 1) return invalid_config("detector option 'nms_iou' must be <= 1");
-  if (o.max_detections <= 0) return invalid_config("detector option 'max_detections' must be > 0");
+  r.opt("threads", &e.threads, in_range(0, 256));
+  r.opt("spinning", &e.spinning);
+  r.opt("optimization", &e.optimization);
+  r.opt("providers", &e.providers);
+  r.opt("warmup_runs", &e.warmup_runs, in_range(0, 1000));
+  r.opt("card", &o.card_path);
+  r.opt("input_width", &o.input_width, in_range(0, 16384));
+  r.opt("input_height", &o.input_height, in_range(0, 16384));
+  r.opt("score_threshold", &o.score_threshold, at_most(1));  // < 0: the card's
+  r.opt("nms_iou", &o.nms_iou, at_most(1));
+  r.opt("classes", &o.classes);
+  r.opt("class_agnostic_nms", &o.class_agnostic_nms);
+  r.opt("max_detections", &o.max_detections, at_least(1));
+  VAS_RETURN_IF_ERROR(r.finish().with_context("detector options"));
   return o;
 }
 

@@ -2,118 +2,45 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/config_reader.h"
+
 namespace vas {
-namespace {
-
-using json = nlohmann::json;
-
-Status number_in(const json& v, const std::string& field, double lo, double hi, bool lo_open,
-                 double* out) {
-  if (!v.is_number()) return invalid_config(field + ": must be a number, got " + v.dump());
-  const double d = v.get<double>();
-  if (!std::isfinite(d) || d < lo || (lo_open && d == lo) || d > hi)
-    return invalid_config(field + ": " + v.dump() + " is outside " + (lo_open ? "(" : "[") +
-                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  *out = d;
-  return Status::ok();
-}
-
-Status integer_in(const json& v, const std::string& field, int lo, int hi, int* out) {
-  if (!v.is_number_integer())
-    return invalid_config(field + ": must be an integer, got " + v.dump());
-  const int64_t n = v.get<int64_t>();
-  if (n < lo || n > hi)
-    return invalid_config(field + ": " + v.dump() + " is outside " + std::to_string(lo) + ".." +
-                          std::to_string(hi));
-  *out = static_cast<int>(n);
-  return Status::ok();
-}
-
-Status parse_weights(const json& j, QualityWeights* w) {
-  if (!j.is_object()) return invalid_config("weights: must be an object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string f = "weights." + it.key();
-    float* dst = it.key() == "detector"     ? &w->detector
-                 : it.key() == "size"       ? &w->size
-                 : it.key() == "sharpness"  ? &w->sharpness
-                 : it.key() == "truncation" ? &w->truncation
-                 : it.key() == "aspect"     ? &w->aspect
-                 : it.key() == "frontal"    ? &w->frontal
-                                            : nullptr;
-    if (!dst) return invalid_config(f + ": unknown field");
-    double d = 0;
-    VAS_RETURN_IF_ERROR(number_in(it.value(), f, 0, 1000, false, &d));
-    *dst = static_cast<float>(d);
-  }
-  return Status::ok();
-}
-
-}  // namespace
 
 Result<BestShotConfig> parse_best_shot_config(const std::string& text) {
   BestShotConfig c;
   if (text.empty()) return c;
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalid_config(std::string("best-shot config is not valid JSON: ") + e.what());
+  VAS_ASSIGN_OR_RETURN(nlohmann::json doc, parse_config_json(text, "best-shot config"));
+  ConfigObject o(doc, "", "best-shot config");
+  double d = 0;
+  o.opt("top_k", &c.top_k, in_range(1, 64));
+  if (o.opt("interval_s", &d, in_range(0, 1e6))) c.interval_us = std::llround(d * 1e6);
+  o.opt("margin", &c.margin, in_range(0, 2));
+  o.opt("jpeg", &c.jpeg);
+  o.opt("jpeg_quality", &c.jpeg_quality, in_range(1, 100));
+  o.opt("max_missing", &c.max_missing, in_range(0, 1000000));
+  o.opt("min_quality", &c.min_quality, in_range(0, 1));
+  o.opt("classes", &c.classes, in_range(0, 1 << 20));
+  if (o.opt("pool_mb", &d, in_range(0.0625, 65536))) {
+    c.pool_bytes = static_cast<size_t>(d * 1024 * 1024);
   }
-  if (!j.is_object()) return invalid_config("best-shot config must be a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    const json& v = it.value();
-    double d = 0;
-    if (k == "top_k") {
-      VAS_RETURN_IF_ERROR(integer_in(v, k, 1, 64, &c.top_k));
-    } else if (k == "interval_s") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e6, false, &d));
-      c.interval_us = static_cast<int64_t>(std::llround(d * 1e6));
-    } else if (k == "margin") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 2, false, &d));
-      c.margin = static_cast<float>(d);
-    } else if (k == "jpeg") {
-      if (!v.is_boolean()) return invalid_config("jpeg: must be true or false, got " + v.dump());
-      c.jpeg = v.get<bool>();
-    } else if (k == "jpeg_quality") {
-      VAS_RETURN_IF_ERROR(integer_in(v, k, 1, 100, &c.jpeg_quality));
-    } else if (k == "max_missing") {
-      VAS_RETURN_IF_ERROR(integer_in(v, k, 0, 1000000, &c.max_missing));
-    } else if (k == "min_quality") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1, false, &d));
-      c.min_quality = static_cast<float>(d);
-    } else if (k == "classes") {
-      if (!v.is_array()) return invalid_config("classes: must be a list of class ids");
-      for (size_t i = 0; i < v.size(); ++i) {
-        int id = 0;
-        VAS_RETURN_IF_ERROR(
-            integer_in(v[i], "classes[" + std::to_string(i) + "]", 0, 1 << 20, &id));
-        c.classes.push_back(id);
-      }
-    } else if (k == "pool_mb") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0.0625, 65536, false, &d));
-      c.pool_bytes = static_cast<size_t>(d * 1024 * 1024);
-    } else if (k == "size_ref") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e5, true, &d));
-      c.quality.size_ref = static_cast<float>(d);
-    } else if (k == "sharpness_ref") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e9, true, &d));
-      c.quality.sharpness_ref = static_cast<float>(d);
-    } else if (k == "edge_margin") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 1e4, false, &d));
-      c.quality.edge_margin = static_cast<float>(d);
-    } else if (k == "aspect") {
-      VAS_RETURN_IF_ERROR(number_in(v, k, 0, 100, false, &d));
-      c.quality.aspect = static_cast<float>(d);
-    } else if (k == "weights") {
-      VAS_RETURN_IF_ERROR(parse_weights(v, &c.quality.weights));
-    } else {
-      return invalid_config(k + ": unknown field");
-    }
+  o.opt("size_ref", &c.quality.size_ref, in_range_open_lo(0, 1e5));
+  o.opt("sharpness_ref", &c.quality.sharpness_ref, in_range_open_lo(0, 1e9));
+  o.opt("edge_margin", &c.quality.edge_margin, in_range(0, 1e4));
+  o.opt("aspect", &c.quality.aspect, in_range(0, 100));
+  ConfigObject w = o.object("weights");
+  QualityWeights& qw = c.quality.weights;
+  for (auto [key, dst] : {std::pair<const char*, float*>{"detector", &qw.detector},
+                          {"size", &qw.size},
+                          {"sharpness", &qw.sharpness},
+                          {"truncation", &qw.truncation},
+                          {"aspect", &qw.aspect},
+                          {"frontal", &qw.frontal}}) {
+    w.opt(key, dst, in_range(0, 1000));
   }
+  VAS_RETURN_IF_ERROR(w.finish());
+  VAS_RETURN_IF_ERROR(o.finish());
   return c;
 }
 

@@ -1,47 +1,19 @@
-// JSON parsing of TrackerConfig: every field range-checked, errors name the field.
+// JSON parsing of TrackerConfig (through core/config_reader.h): every field range-checked,
+// errors name the field's path ("tracker.min_hits: ...").
 #include <algorithm>
 #include <cctype>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/config_reader.h"
 #include "track/tracker.h"
 
 namespace vas {
 
 namespace {
 
-using json = nlohmann::json;
-
+// Errors of configs built in code (check_tracker_config) use the same path as parsed ones.
 Status field_error(const std::string& field, const std::string& why) {
-  return invalid_config("tracker config: field '" + field + "' " + why);
-}
-
-Status read_int(const std::string& key, const json& v, int lo, int hi, int* out) {
-  if (!v.is_number_integer()) return field_error(key, "must be an integer");
-  const int64_t x = v.get<int64_t>();
-  if (x < lo || x > hi) {
-    return field_error(key, "is " + std::to_string(x) + ", outside " + std::to_string(lo) + ".." +
-                                std::to_string(hi));
-  }
-  *out = static_cast<int>(x);
-  return Status::ok();
-}
-
-Status read_float(const std::string& key, const json& v, float lo, float hi, float* out) {
-  if (!v.is_number()) return field_error(key, "must be a number");
-  const double x = v.get<double>();
-  if (!(x >= lo && x <= hi)) {
-    return field_error(key, "is " + std::to_string(x) + ", outside " + std::to_string(lo) + ".." +
-                                std::to_string(hi));
-  }
-  *out = static_cast<float>(x);
-  return Status::ok();
-}
-
-Status read_bool(const std::string& key, const json& v, bool* out) {
-  if (!v.is_boolean()) return field_error(key, "must be true or false");
-  *out = v.get<bool>();
-  return Status::ok();
+  return invalid_config("tracker." + field + ": " + why);
 }
 
 }  // namespace
@@ -77,82 +49,48 @@ Result<TrackerConfig> parse_tracker_config(const std::string& text) {
   if (std::all_of(text.begin(), text.end(), [](unsigned char ch) { return std::isspace(ch); })) {
     return c;
   }
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalid_config(std::string("tracker config: invalid JSON: ") + e.what());
+  VAS_ASSIGN_OR_RETURN(nlohmann::json doc, parse_config_json(text, "tracker config"));
+  ConfigObject o(doc, "tracker", "tracker config");
+  if (o.opt_choice("type", &c.type,
+                   {{"sort", TrackerType::kSort}, {"bytetrack", TrackerType::kByteTrack}}) &&
+      c.type == TrackerType::kSort) {
+    c.min_hits = 3;
   }
-  if (!j.is_object()) return invalid_config("tracker config: expected a JSON object");
-  if (auto it = j.find("type"); it != j.end()) {
-    if (!it->is_string()) return field_error("type", "must be a string");
-    const std::string type = it->get<std::string>();
-    if (type == "sort") {
-      c.type = TrackerType::kSort;
-      c.min_hits = 3;
-    } else if (type != "bytetrack") {
-      return field_error("type", "is '" + type + "', expected 'sort' or 'bytetrack'");
-    }
-  }
+  VAS_RETURN_IF_ERROR(o.status());
   const bool sort = c.type == TrackerType::kSort;
-  for (const auto& [key, v] : j.items()) {
-    const auto only = [&, &key = key](bool ok) -> Status {  // C++17: no binding captures
-      if (ok) return Status::ok();
-      return field_error(
-          key, std::string("does not apply to type '") + (sort ? "sort" : "bytetrack") + "'");
-    };
-    if (key == "type") continue;
-    if (key == "min_hits") {
-      VAS_RETURN_IF_ERROR(read_int(key, v, 1, 1000000, &c.min_hits));
-    } else if (key == "max_age") {
-      VAS_RETURN_IF_ERROR(read_int(key, v, 0, 1000000, &c.max_age));
-    } else if (key == "per_class") {
-      VAS_RETURN_IF_ERROR(read_bool(key, v, &c.per_class));
-    } else if (key == "confirm_first_frame") {
-      VAS_RETURN_IF_ERROR(read_bool(key, v, &c.confirm_first_frame));
-    } else if (key == "min_score") {
-      VAS_RETURN_IF_ERROR(only(sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.min_score));
-    } else if (key == "iou_threshold") {
-      VAS_RETURN_IF_ERROR(only(sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.iou_threshold));
-    } else if (key == "track_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.track_thresh));
-    } else if (key == "low_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.low_thresh));
-    } else if (key == "high_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.high_thresh));
-    } else if (key == "match_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.match_thresh));
-    } else if (key == "second_match_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.second_match_thresh));
-    } else if (key == "unconfirmed_match_thresh") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.unconfirmed_match_thresh));
-    } else if (key == "fuse_score") {
-      VAS_RETURN_IF_ERROR(only(!sort));
-      VAS_RETURN_IF_ERROR(read_bool(key, v, &c.fuse_score));
-    } else if (key == "center_weight") {
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.center_weight));
-    } else if (key == "center_gate") {
-      VAS_RETURN_IF_ERROR(read_float(key, v, kMinCenterGate, kMaxCenterGate, &c.center_gate));
-    } else if (key == "appearance_weight") {
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.appearance_weight));
-    } else if (key == "appearance_momentum") {
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 1.0f, &c.appearance_momentum));
-    } else if (key == "appearance_gate") {
-      VAS_RETURN_IF_ERROR(read_float(key, v, 0.0f, 2.0f, &c.appearance_gate));
-    } else if (key == "embedding_dim") {
-      VAS_RETURN_IF_ERROR(read_int(key, v, 0, kMaxEmbeddingDim, &c.embedding_dim));
-    } else {
-      return field_error(key, "is unknown");
-    }
+  const std::string not_here =
+      std::string("does not apply to type '") + (sort ? "sort" : "bytetrack") + "'";
+  const NumberRange unit = in_range(0, 1);
+  o.opt("min_hits", &c.min_hits, in_range(1, 1000000));
+  o.opt("max_age", &c.max_age, in_range(0, 1000000));
+  o.opt("per_class", &c.per_class);
+  o.opt("confirm_first_frame", &c.confirm_first_frame);
+  for (const char* key : {"min_score", "iou_threshold"}) {
+    if (!sort) o.reject(key, not_here);
   }
+  for (const char* key : {"track_thresh", "low_thresh", "high_thresh", "match_thresh",
+                          "second_match_thresh", "unconfirmed_match_thresh", "fuse_score"}) {
+    if (sort) o.reject(key, not_here);
+  }
+  if (sort) {
+    o.opt("min_score", &c.min_score, unit);
+    o.opt("iou_threshold", &c.iou_threshold, unit);
+  } else {
+    o.opt("track_thresh", &c.track_thresh, unit);
+    o.opt("low_thresh", &c.low_thresh, unit);
+    o.opt("high_thresh", &c.high_thresh, unit);
+    o.opt("match_thresh", &c.match_thresh, unit);
+    o.opt("second_match_thresh", &c.second_match_thresh, unit);
+    o.opt("unconfirmed_match_thresh", &c.unconfirmed_match_thresh, unit);
+    o.opt("fuse_score", &c.fuse_score);
+  }
+  o.opt("center_weight", &c.center_weight, unit);
+  o.opt("center_gate", &c.center_gate, in_range(kMinCenterGate, kMaxCenterGate));
+  o.opt("appearance_weight", &c.appearance_weight, unit);
+  o.opt("appearance_momentum", &c.appearance_momentum, unit);
+  o.opt("appearance_gate", &c.appearance_gate, in_range(0, 2));
+  o.opt("embedding_dim", &c.embedding_dim, in_range(0, kMaxEmbeddingDim));
+  VAS_RETURN_IF_ERROR(o.finish());
   if (!sort && c.low_thresh > c.track_thresh) {
     return field_error("low_thresh", "must not exceed track_thresh");
   }

@@ -65,12 +65,12 @@ static void test_create_errors(void) {
   cfg.config_json = "{\"type\": \"bytetrack\", \"trak_thresh\": 0.5}";
   CHECK(vas_tracker_create(&cfg, &t) == VAS_ERR_INVALID_CONFIG);
   CHECK_MSG_HAS("vas_tracker_create");
-  CHECK_MSG_HAS("'trak_thresh' is unknown");
+  CHECK_MSG_HAS("tracker.trak_thresh: unknown field");
   CHECK(t == sentinel);
 
   cfg.config_json = "{\"type\": \"kcf\"}";
   CHECK(vas_tracker_create(&cfg, &t) == VAS_ERR_INVALID_CONFIG);
-  CHECK_MSG_HAS("field 'type' is 'kcf'");
+  CHECK_MSG_HAS("tracker.type: expected one of 'sort', 'bytetrack', got 'kcf'");
   CHECK(t == sentinel);
 
   /* NULL JSON means defaults; a newer, larger struct_size is accepted. */

@@ -37,11 +37,12 @@ static vas_tracker_t* make(const char* json) {
 
 static void test_config_errors_name_the_field(void) {
   static const char* const cases[][2] = {
-      {"{\"center_weight\": 2}", "field 'center_weight' is 2"},
-      {"{\"center_gate\": 0}", "field 'center_gate' is 0"},
-      {"{\"appearance_gate\": -1}", "field 'appearance_gate' is -1"},
-      {"{\"appearance_momentum\": true}", "field 'appearance_momentum' must be a number"},
-      {"{\"embedding_dim\": 16}", "field 'embedding_dim' needs appearance_weight > 0"},
+      {"{\"center_weight\": 2}", "tracker.center_weight: expected a number in [0, 1], got 2"},
+      {"{\"center_gate\": 0}", "tracker.center_gate: expected a number in [0.01, 100], got 0"},
+      {"{\"appearance_gate\": -1}", "tracker.appearance_gate: expected a number in [0, 2], got -1"},
+      {"{\"appearance_momentum\": true}",
+       "tracker.appearance_momentum: expected a number in [0, 1], got true"},
+      {"{\"embedding_dim\": 16}", "tracker.embedding_dim: needs appearance_weight > 0"},
   };
   size_t i;
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {

@@ -164,6 +164,12 @@ TEST(Associator, ConfigErrorsNameTheField) {
   EXPECT_EQ(bad.status().message().rfind("region:", 0), 0u) << bad.status().message();
   EXPECT_EQ(parse_associator_config(R"({"colour": 1})").status().message(),
             "colour: unknown field");
+  EXPECT_EQ(parse_associator_config(R"({"child_class": "face"})").status().message(),
+            "child_class: expected an integer >= 0, got \"face\"");
+  EXPECT_EQ(parse_associator_config(R"({"region": [0, 2]})").status().message(),
+            "region[1]: expected a number in [0, 1], got 2");
+  EXPECT_EQ(parse_associator_config(R"({"min_containment": 0})").status().message(),
+            "min_containment: expected a number in (0, 1], got 0");
   EXPECT_EQ(parse_associator_config(R"({"parent_class": 1, "child_class": 1})").status().code(),
             StatusCode::kInvalidConfig);
   EXPECT_EQ(parse_associator_config("{").status().code(), StatusCode::kInvalidConfig);

@@ -126,9 +126,18 @@ TEST(Detector, BatchNamesTheBadImage) {
 TEST(Detector, RejectsBadOptions) {
   EXPECT_EQ(parse_detector_options("{bad json").status().code(), StatusCode::kInvalidConfig);
   auto unknown = parse_detector_options(R"({"treads": 2})");
-  EXPECT_NE(unknown.status().message().find("treads"), std::string::npos);
-  EXPECT_EQ(parse_detector_options(R"({"threads": "two"})").status().code(),
-            StatusCode::kInvalidConfig);
+  EXPECT_EQ(unknown.status().message(), "detector options: treads: unknown field");
+  auto wrong = parse_detector_options(R"({"threads": "two"})");
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(wrong.status().message(),
+            "detector options: threads: expected an integer in 0..256, got \"two\"");
+  EXPECT_EQ(parse_detector_options(R"({"classes": ["car", 3]})").status().message(),
+            "detector options: classes[1]: expected a string, got 3");
+  EXPECT_EQ(parse_detector_options("{bad json")
+                .status()
+                .message()
+                .rfind("detector option string is not valid JSON at line 1, column 2", 0),
+            0u);
   EXPECT_EQ(parse_detector_options("[1, 2]").status().code(), StatusCode::kInvalidConfig);
   // Out-of-range numbers are errors, not undefined conversions.
   for (const char* bad : {R"({"threads": 1e20})", R"({"threads": 2.5})", R"({"threads": 1000})",

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "engine/engine.h"
+#include "engine/latency_stats.h"
 #include "engine/model_scan.h"
 #include "test_util.h"
 
@@ -179,6 +180,39 @@ TEST(Engine, OptionErrors) {
   EXPECT_EQ(e.status().code(), StatusCode::kInvalidConfig);
   EXPECT_NE(e.status().message().find("warmup_runs"), std::string::npos);
   EXPECT_EQ(create_engine("/nonexistent.onnx", {}).status().code(), StatusCode::kNotFound);
+}
+
+TEST(LatencyStats, MeanOverAllRunsPercentilesOverTheWindow) {
+  LatencyStats stats;
+  EXPECT_EQ(stats.snapshot().runs, 0u);
+  EXPECT_EQ(stats.snapshot().median_ms, 0);
+  for (int i = 1; i <= 10; ++i) stats.record(i);
+  EngineStats s = stats.snapshot();
+  EXPECT_EQ(s.runs, 10u);
+  EXPECT_DOUBLE_EQ(s.mean_ms, 5.5);
+  EXPECT_DOUBLE_EQ(s.median_ms, 6);  // sorted[n / 2]
+  EXPECT_DOUBLE_EQ(s.p90_ms, 10);    // sorted[n * 9 / 10]
+  EXPECT_DOUBLE_EQ(s.last_ms, 10);
+  // Once the ring wraps, the old runs leave the percentiles but stay in the mean.
+  for (size_t i = 0; i < LatencyStats::kWindow; ++i) stats.record(100);
+  s = stats.snapshot();
+  EXPECT_EQ(s.runs, 10u + LatencyStats::kWindow);
+  EXPECT_DOUBLE_EQ(s.median_ms, 100);
+  EXPECT_DOUBLE_EQ(s.p90_ms, 100);
+  EXPECT_NEAR(s.mean_ms, (55.0 + 100.0 * LatencyStats::kWindow) / s.runs, 1e-9);
+}
+
+TEST(LatencyStats, ConcurrentRecordsAreAllCounted) {
+  LatencyStats stats;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&stats] {
+      for (int i = 0; i < 1000; ++i) stats.record(1.0);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(stats.snapshot().runs, 4000u);
+  EXPECT_DOUBLE_EQ(stats.snapshot().mean_ms, 1.0);
 }
 
 TEST(ModelScan, ReadsPrecisionFromTheGraph) {

@@ -60,11 +60,75 @@ TEST(ModelCard, ErrorsNameTheField) {
             })).find("std"),
             std::string::npos);
   EXPECT_EQ(parse_model_card("{not json", "x").status().code(), StatusCode::kInvalidConfig);
-  EXPECT_NE(msg(parse_modified([](auto& j) { j["input"]["width"] = 1e20; })).find("out of range"),
+  EXPECT_NE(msg(parse_modified([](auto& j) {
+              j["input"]["width"] = 1e20;
+            })).find("card.input.width: expected an integer >= 1, got 1e+20"),
             std::string::npos);
   EXPECT_NE(msg(parse_modified([](auto& j) { j["nms_iou"] = 1e300; })).find("nms_iou"),
             std::string::npos);
   EXPECT_EQ(load_model_card("/nonexistent/card.json").status().code(), StatusCode::kNotFound);
+}
+
+TEST(ModelCard, UnknownFieldsAndWrongTypesNameTheFullPath) {
+  const auto msg = [](const std::function<void(nlohmann::json&)>& edit) {
+    const Status st = parse_modified(edit);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidConfig);
+    return st.message();
+  };
+  // Each decoder type owns its section: a field of another type is unknown here.
+  EXPECT_EQ(msg([](auto& j) { j["decoder"]["strid"] = 8; }),
+            "model card 'test': card.decoder.strid: unknown field for decoder type "
+            "'yolo_darknet'");
+  EXPECT_EQ(msg([](auto& j) { j["decoder"]["outputs"][0]["anchor"] = 1; }),
+            "model card 'test': card.decoder.outputs[0].anchor: unknown field");
+  EXPECT_EQ(msg([](auto& j) {
+              j["input"]["mean"] = {0, "x", 0};
+            }),
+            "model card 'test': card.input.mean[1]: expected a number, got \"x\"");
+  EXPECT_EQ(msg([](auto& j) { j["decoder"]["outputs"][0]["stride"] = 0; }),
+            "model card 'test': card.decoder.outputs[0].stride: expected an integer >= 1, got 0");
+  EXPECT_EQ(msg([](auto& j) { j["input"]["color"] = "YUV"; }),
+            "model card 'test': card.input.color: expected one of 'RGB', 'BGR', got 'YUV'");
+  EXPECT_EQ(msg([](auto& j) { j["decoder"]["type"] = "ssd"; }),
+            "model card 'test': card.decoder.type: unknown decoder type 'ssd' (centerface, "
+            "yolo_darknet, yolov5, yolov8)");
+  EXPECT_EQ(parse_model_card("[]", "x").status().message(),
+            "model card 'x': expected a JSON object, got []");
+  EXPECT_EQ(parse_model_card("{\n\"name\": }", "x")
+                .status()
+                .message()
+                .rfind("model card 'x' is not valid JSON at line 2, column 9", 0),
+            0u);
+}
+
+TEST(DecoderRegistry, EveryTypeHasACardReaderAndAFactory) {
+  EXPECT_EQ(decoder_type_names(),
+            (std::vector<std::string>{"centerface", "yolo_darknet", "yolov5", "yolov8"}));
+  for (const std::string& name : decoder_type_names()) {
+    const DecoderType* t = find_decoder_type(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_EQ(t->name, name);
+    EXPECT_NE(t->read_card, nullptr);
+    EXPECT_NE(t->make, nullptr);
+  }
+  EXPECT_EQ(find_decoder_type("ssd"), nullptr);
+  // A CenterFace section: named outputs, stride defaults to 4.
+  auto cf = parse_model_card(R"({"name": "cf", "input": {"name": "i", "width": 8, "height": 8},
+    "decoder": {"type": "centerface", "outputs": {"heatmap": "h", "scale": "s", "offset": "o",
+                "landmarks": "l"}}, "classes": ["face"]})",
+                             "cf");
+  ASSERT_TRUE(cf.is_ok()) << cf.status().message();
+  EXPECT_EQ(cf->decoder_stride, 4);
+  EXPECT_EQ(cf->named_outputs.at("landmarks"), "l");
+  EXPECT_TRUE(make_decoder(cf.value()).is_ok());
+  auto cf_missing = parse_model_card(R"({"name": "cf", "input": {"name": "i", "width": 8,
+    "height": 8}, "decoder": {"type": "centerface", "outputs": {"heatmap": "h"}},
+    "classes": ["face"]})",
+                                     "cf");
+  EXPECT_EQ(cf_missing.status().message(), "model card 'cf': card.decoder.outputs.scale: missing");
+  ModelCard unknown;
+  unknown.decoder = "ssd";
+  EXPECT_EQ(make_decoder(unknown).status().code(), StatusCode::kInvalidConfig);
 }
 
 TEST(Nms, ClassAwareAndAgnostic) {

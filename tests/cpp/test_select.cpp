@@ -309,7 +309,13 @@ TEST(BestShot, BadInputAndConfigNameTheCause) {
   EXPECT_EQ(msg(R"({"jpeg_quality": 101})").rfind("jpeg_quality:", 0), 0u);
   EXPECT_EQ(msg(R"({"weights": {"colour": 1}})"), "weights.colour: unknown field");
   EXPECT_EQ(msg(R"({"sharp": 1})"), "sharp: unknown field");
-  EXPECT_EQ(msg(R"({"jpeg": 1})").rfind("jpeg:", 0), 0u);
+  EXPECT_EQ(msg(R"({"jpeg": 1})"), "jpeg: expected true or false, got 1");
+  EXPECT_EQ(msg(R"({"top_k": 0})"), "top_k: expected an integer in 1..64, got 0");
+  EXPECT_EQ(msg(R"({"classes": [1, -1]})"),
+            "classes[1]: expected an integer in 0..1048576, got -1");
+  EXPECT_EQ(msg(R"({"weights": {"size": "big"}})"),
+            "weights.size: expected a number in [0, 1000], got \"big\"");
+  EXPECT_EQ(msg(R"({"weights": 2})"), "weights: expected an object, got 2");
   EXPECT_EQ(parse_best_shot_config("[1]").status().code(), StatusCode::kInvalidConfig);
   auto sel = BestShotSelector::create(BestShotConfig{});
   ASSERT_TRUE(sel.is_ok());

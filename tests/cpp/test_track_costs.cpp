@@ -296,18 +296,25 @@ TEST(TrackerCostConfig, ParsedWithDefaults) {
 
 TEST(TrackerCostConfig, BadValuesNameTheField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {R"({"center_weight":1.5})", "field 'center_weight' is 1.5"},
-      {R"({"center_weight":"high"})", "field 'center_weight' must be a number"},
-      {R"({"center_gate":0})", "field 'center_gate' is 0"},
-      {R"({"center_gate":1000})", "field 'center_gate' is 1000"},
-      {R"({"type":"sort","appearance_weight":-0.1})", "field 'appearance_weight' is -0.1"},
-      {R"({"appearance_momentum":1.1})", "field 'appearance_momentum' is 1.1"},
-      {R"({"appearance_gate":2.5})", "field 'appearance_gate' is 2.5"},
-      {R"({"appearance_weight":0.5,"embedding_dim":-1})", "field 'embedding_dim' is -1"},
-      {R"({"appearance_weight":0.5,"embedding_dim":5000})", "field 'embedding_dim' is 5000"},
+      {R"({"center_weight":1.5})", "tracker.center_weight: expected a number in [0, 1], got 1.5"},
+      {R"({"center_weight":"high"})",
+       "tracker.center_weight: expected a number in [0, 1], got \"high\""},
+      {R"({"center_gate":0})", "tracker.center_gate: expected a number in [0.01, 100], got 0"},
+      {R"({"center_gate":1000})",
+       "tracker.center_gate: expected a number in [0.01, 100], got 1000"},
+      {R"({"type":"sort","appearance_weight":-0.1})",
+       "tracker.appearance_weight: expected a number in [0, 1], got -0.1"},
+      {R"({"appearance_momentum":1.1})",
+       "tracker.appearance_momentum: expected a number in [0, 1], got 1.1"},
+      {R"({"appearance_gate":2.5})",
+       "tracker.appearance_gate: expected a number in [0, 2], got 2.5"},
+      {R"({"appearance_weight":0.5,"embedding_dim":-1})",
+       "tracker.embedding_dim: expected an integer in 0..4096, got -1"},
+      {R"({"appearance_weight":0.5,"embedding_dim":5000})",
+       "tracker.embedding_dim: expected an integer in 0..4096, got 5000"},
       {R"({"appearance_weight":0.5,"embedding_dim":1.5})",
-       "field 'embedding_dim' must be an integer"},
-      {R"({"embedding_dim":64})", "field 'embedding_dim' needs appearance_weight > 0"},
+       "tracker.embedding_dim: expected an integer in 0..4096, got 1.5"},
+      {R"({"embedding_dim":64})", "tracker.embedding_dim: needs appearance_weight > 0"},
   };
   for (const auto& [json, needle] : cases) {
     auto r = Tracker::create(json);
@@ -321,12 +328,12 @@ TEST(TrackerCostConfig, BadValuesNameTheField) {
   c.center_gate = 0.0f;
   auto r = Tracker::create(c);
   ASSERT_FALSE(r.is_ok());
-  EXPECT_NE(r.status().message().find("field 'center_gate' must be in"), std::string::npos);
+  EXPECT_NE(r.status().message().find("tracker.center_gate: must be in"), std::string::npos);
   c = TrackerConfig{};
   c.appearance_momentum = std::nanf("");
   r = Tracker::create(c);
   ASSERT_FALSE(r.is_ok());
-  EXPECT_NE(r.status().message().find("field 'appearance_momentum'"), std::string::npos);
+  EXPECT_NE(r.status().message().find("tracker.appearance_momentum:"), std::string::npos);
 }
 
 TEST(TrackerCostPerf, SteadyStateWithEmbeddingsDoesNotAllocate) {

@@ -368,9 +368,9 @@ def test_unknown_target_and_card_target_are_rejected(tiny: Path, tmp_path: Path)
     card = json.loads(res.card.read_text())
     card["quantization"]["target"] = "gpu"
     res.card.write_text(json.dumps(card))
-    with pytest.raises(InvalidConfigError, match="quantization.target must be portable, vnni or arm64"):
+    with pytest.raises(InvalidConfigError, match=r"quantization\.target: .*'portable', 'vnni', 'arm64'.*'gpu'"):
         Detector(str(res.model), threads=1)
     card["quantization"] = {"target": "vnni", "bits": 8}
     res.card.write_text(json.dumps(card))
-    with pytest.raises(InvalidConfigError, match="unknown field 'quantization.bits'"):
+    with pytest.raises(InvalidConfigError, match=r"quantization\.bits"):
         Detector(str(res.model), threads=1)

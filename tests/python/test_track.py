@@ -232,13 +232,13 @@ def test_tracker_accepts_detections_and_keeps_ids_through_skipped_frames() -> No
 
 
 def test_tracker_errors_name_the_cause() -> None:
-    with pytest.raises(vasdk.InvalidConfigError, match="'trak_thresh' is unknown"):
+    with pytest.raises(vasdk.InvalidConfigError, match="tracker.trak_thresh: unknown field"):
         vasdk.Tracker("bytetrack", trak_thresh=0.5)
-    with pytest.raises(vasdk.InvalidConfigError, match="field 'type' is 'kcf'"):
+    with pytest.raises(vasdk.InvalidConfigError, match="tracker.type: expected one of 'sort', 'bytetrack', got 'kcf'"):
         vasdk.Tracker("kcf")
-    with pytest.raises(vasdk.InvalidConfigError, match="'iou_threshold' does not apply to type 'bytetrack'"):
+    with pytest.raises(vasdk.InvalidConfigError, match="tracker.iou_threshold: does not apply to type 'bytetrack'"):
         vasdk.Tracker("bytetrack", iou_threshold=0.3)
-    with pytest.raises(vasdk.InvalidConfigError, match="'min_hits' is 0"):
+    with pytest.raises(vasdk.InvalidConfigError, match="tracker.min_hits: expected an integer in 1..1000000, got 0"):
         vasdk.Tracker("sort", min_hits=0)
     t = vasdk.Tracker()
     with pytest.raises(vasdk.InvalidArgumentError, match=r"boxes must have shape \(N, 4\)"):
@@ -288,11 +288,11 @@ def test_embeddings_keep_ids_where_iou_swaps_them(kind: str) -> None:
 
 
 def test_embedding_and_cost_option_errors_name_the_cause() -> None:
-    with pytest.raises(vasdk.InvalidConfigError, match="field 'center_weight' is 1.5"):
+    with pytest.raises(vasdk.InvalidConfigError, match=r"tracker.center_weight: expected a number in \[0, 1\], got 1.5"):
         vasdk.Tracker("sort", center_weight=1.5)
-    with pytest.raises(vasdk.InvalidConfigError, match="field 'appearance_gate' is 3"):
+    with pytest.raises(vasdk.InvalidConfigError, match=r"tracker.appearance_gate: expected a number in \[0, 2\], got 3"):
         vasdk.Tracker(appearance_gate=3)
-    with pytest.raises(vasdk.InvalidConfigError, match="'embedding_dim' needs appearance_weight > 0"):
+    with pytest.raises(vasdk.InvalidConfigError, match="tracker.embedding_dim: needs appearance_weight > 0"):
         vasdk.Tracker(embedding_dim=8)
     boxes = np.array([[0, 0, 10, 20], [50, 0, 60, 20]], np.float32)
     scores = np.array([0.9, 0.9], np.float32)

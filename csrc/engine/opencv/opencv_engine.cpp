@@ -10,6 +10,7 @@
 #include <opencv2/core/utility.hpp>
 #include <opencv2/dnn.hpp>
 
+#include "engine/latency_stats.h"
 #include "engine/model_scan.h"
 
 namespace vas {
@@ -68,20 +69,7 @@ class OpenCvEngine final : public Engine {
   std::vector<std::string> providers() const override { return {"cpu"}; }
   std::vector<std::string> notes() const override { return notes_; }
 
-  EngineStats stats() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    EngineStats s;
-    s.runs = runs_;
-    s.mean_ms = runs_ ? total_ms_ / static_cast<double>(runs_) : 0;
-    s.last_ms = last_ms_;
-    std::vector<double> w(window_.begin(), window_.begin() + std::min<uint64_t>(runs_, kWindow));
-    if (!w.empty()) {
-      std::sort(w.begin(), w.end());
-      s.median_ms = w[w.size() / 2];
-      s.p90_ms = w[std::min(w.size() - 1, w.size() * 9 / 10)];
-    }
-    return s;
-  }
+  EngineStats stats() const override { return stats_.snapshot(); }
 
   // cv::dnn::Net::forward is not reentrant, so runs on one engine are serialised.
   Status run(const std::vector<TensorView>& in, std::vector<Tensor>* out) override {
@@ -108,17 +96,12 @@ class OpenCvEngine final : public Engine {
       const cv::Mat cont = m.isContinuous() ? m : m.clone();
       std::memcpy((*out)[i].data(), cont.data, (*out)[i].byte_size());
     }
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    window_[runs_ % kWindow] = ms;
-    ++runs_;
-    total_ms_ += ms;
-    last_ms_ = ms;
+    stats_.record(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     return Status::ok();
   }
 
  private:
-  static constexpr size_t kWindow = 256;
   std::string model_;
   cv::dnn::Net net_;
   std::vector<TensorInfo> inputs_, outputs_;
@@ -126,10 +109,8 @@ class OpenCvEngine final : public Engine {
   std::vector<cv::Mat> results_;
   std::string precision_;
   std::vector<std::string> notes_;
-  mutable std::mutex mutex_;
-  std::array<double, kWindow> window_{};
-  uint64_t runs_ = 0;
-  double total_ms_ = 0, last_ms_ = 0;
+  std::mutex mutex_;  // serialises runs
+  LatencyStats stats_;
 };
 
 Result<std::unique_ptr<Engine>> make(const std::string& name, const std::string& bytes,

@@ -3,7 +3,6 @@
 #include <onnxruntime_c_api.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "engine/latency_stats.h"
 #include "engine/model_scan.h"
 #include "engine/ort/ort_runtime.h"
 
@@ -167,22 +167,7 @@ class OrtEngine final : public Engine {
   std::vector<std::string> providers() const override { return providers_; }
   std::vector<std::string> notes() const override { return notes_; }
 
-  EngineStats stats() const override {
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    EngineStats s;
-    s.runs = runs_;
-    s.mean_ms = runs_ ? total_ms_ / static_cast<double>(runs_) : 0;
-    s.last_ms = last_ms_;
-    const size_t n = std::min<uint64_t>(runs_, window_.size());
-    if (n) {
-      std::array<double, kWindow> sorted;
-      std::copy_n(window_.begin(), n, sorted.begin());
-      std::sort(sorted.begin(), sorted.begin() + n);
-      s.median_ms = sorted[n / 2];
-      s.p90_ms = sorted[std::min(n - 1, n * 9 / 10)];
-    }
-    return s;
-  }
+  EngineStats stats() const override { return stats_.snapshot(); }
 
   Status run(const std::vector<TensorView>& in, std::vector<Tensor>* out) override {
     if (out == nullptr) return invalid_argument("model '" + model_ + "': outputs is NULL");
@@ -240,14 +225,13 @@ class OrtEngine final : public Engine {
     }
     release_all();
     if (st.is_ok()) {
-      record(
+      stats_.record(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     return st;
   }
 
  private:
-  static constexpr size_t kWindow = 256;
   using ShapeKey = std::vector<std::vector<int64_t>>;
 
   Status append_providers(OrtSessionOptions* so, const std::vector<std::string>& wanted) {
@@ -354,14 +338,6 @@ class OrtEngine final : public Engine {
     std::lock_guard<std::mutex> lock(shapes_mutex_);
     const int e = find_shapes(in);
     if (e >= 0) output_shapes_[e].second.clear();  // an empty entry means "never bind"
-  }
-
-  void record(double ms) {
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    window_[runs_ % kWindow] = ms;
-    ++runs_;
-    total_ms_ += ms;
-    last_ms_ = ms;
   }
 
   Status warm_up(int runs) {
@@ -472,10 +448,7 @@ class OrtEngine final : public Engine {
   std::mutex shapes_mutex_;
   std::vector<std::pair<ShapeKey, ShapeKey>> output_shapes_;  // at most 64 input shapes
 
-  mutable std::mutex stats_mutex_;
-  std::array<double, kWindow> window_{};
-  uint64_t runs_ = 0;
-  double total_ms_ = 0, last_ms_ = 0;
+  LatencyStats stats_;
 };
 
 Result<std::unique_ptr<Engine>> make(const std::string& name, const EngineOptions& options,

@@ -1,5 +1,6 @@
-// YOLOv5 / YOLOv8 exports: one output of candidate boxes with (cx, cy, w, h) in input pixels
-// and class scores already passed through a sigmoid.
+// YOLOv5 / YOLOv8 exports, card types "yolov5" and "yolov8": one output of candidate boxes with
+// (cx, cy, w, h) in input pixels and class scores already passed through a sigmoid.
+//   "decoder": {"type": "yolov8", "outputs": [{"name": "output0"}]}
 //   v5: [N, boxes, 5 + C]  (objectness at index 4)
 //   v8: [N, 4 + C, boxes]  (transposed) or [N, boxes, 4 + C]
 #include "models/decoder.h"
@@ -78,11 +79,30 @@ class YoloFlatDecoder final : public OutputDecoder {
   size_t index_ = 0;
 };
 
+void read_card(ConfigObject& section, ModelCard* card) {
+  ConfigArray outs = section.array("outputs", true);
+  if (outs.present() && outs.size() != 1) {
+    outs.fail("expected exactly one output for " + card->decoder + ", got " +
+              std::to_string(outs.size()));
+  }
+  ConfigObject out = outs.object(0);
+  YoloHead head;
+  out.req("name", &head.output);
+  (void)out.finish();
+  card->yolo_heads.push_back(std::move(head));
+}
+
+Result<std::unique_ptr<OutputDecoder>> make(const ModelCard& card) {
+  if (card.yolo_heads.size() != 1)
+    return invalid_config("model card '" + card.name + "': " + card.decoder + " needs one output");
+  return std::unique_ptr<OutputDecoder>(new YoloFlatDecoder(
+      card.yolo_heads[0].output, card.decoder == "yolov5", static_cast<int>(card.classes.size())));
+}
+
 }  // namespace
 
-std::unique_ptr<OutputDecoder> make_yolo_flat_decoder(const ModelCard& card) {
-  return std::make_unique<YoloFlatDecoder>(card.yolo_heads.at(0).output, card.decoder == "yolov5",
-                                           static_cast<int>(card.classes.size()));
+std::vector<DecoderType> decoder_types_yolo_flat() {
+  return {{"yolov5", &read_card, &make}, {"yolov8", &read_card, &make}};
 }
 
 }  // namespace vas
