@@ -2,10 +2,12 @@
 // FFmpeg stays behind the pimpl so that no FFmpeg type leaks out of csrc/io.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "core/frame.h"
 #include "core/image.h"
 #include "core/status.h"
 
@@ -19,8 +21,17 @@ struct VideoReaderOptions {
   // frozen server turns into kTimeout instead of a read that blocks for FFmpeg's 30 s or more.
   int open_timeout_ms = 5000;
   int read_timeout_ms = 5000;
-  // Uses rtsp_transport=tcp for rtsp:// URLs: UDP loses packets and smears frames on busy links.
+  // rtsp:// transport: TCP (the default) or, when false, UDP only. UDP loses packets and smears
+  // frames on busy links, but some cameras only speak it.
   bool rtsp_tcp = true;
+  // Network sources: how much of the stream open() may read to identify it (FFmpeg's
+  // analyzeduration). 0 keeps FFmpeg's default (5 s at most); a few hundred ms is enough for
+  // the H.264 of an RTSP camera and cuts the time to the first frame.
+  int analyze_ms = 0;
+  // Borrowed, may be null; must outlive the reader. Once another thread sets it to true, a
+  // blocked open() or read() returns kCancelled within about 100 ms (FFmpeg polls the flag at
+  // least that often while it waits), and so does every later call while it stays true.
+  const std::atomic<bool>* cancel = nullptr;
   // Decoder threads; 0 lets FFmpeg pick. More than one adds a few frames of decode latency.
   int threads = 1;
 };
@@ -67,6 +78,13 @@ class VideoReader {
   // the url. A packet the decoder rejects is skipped and counted, not fatal; only a long run of
   // them without any frame fails the read.
   Status read(Frame* out);
+
+  // Like read(Frame*), but converts the frame straight into a block from `pool` (rows padded to
+  // 64 bytes), so the frame owns its pixels and may outlive later reads and the reader itself;
+  // capture_us is the wall clock at decode and ts_us equals pts_us (sources re-base it).
+  // kPoolExhausted (or another error of the pool) is returned as is and consumes nothing: the
+  // decoded frame is kept, and the next call returns it with the same index.
+  Status read(Pool& pool, VideoFrame* out);
 
   // Packets (or decoded frames) dropped because the decoder reported them corrupt.
   int64_t skipped_packets() const;
