@@ -41,25 +41,6 @@ std::string av_error_text(int err) {
   return buf;
 }
 
-// Hides "user:password@" so that messages and logs never carry camera credentials.
-std::string redact_url(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const size_t host = scheme + 3;
-  const size_t path = url.find('/', host);
-  const size_t at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
-  if (at == std::string::npos || at < host) return url;
-  return url.substr(0, host) + "***@" + url.substr(at + 1);
-}
-
-std::string url_scheme(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return "";
-  std::string s = url.substr(0, scheme);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // yuvj* formats are yuv* with full range; naming the range explicitly keeps swscale from
 // warning that the deprecated formats were used.
 AVPixelFormat unjpeg_format(AVPixelFormat f, bool* full_range) {
@@ -117,6 +98,24 @@ struct SwsKey {
 };
 
 }  // namespace
+
+std::string redact_url(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t path = url.find('/', host);
+  const size_t at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + "***@" + url.substr(at + 1);
+}
+
+std::string url_scheme(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  std::string s = url.substr(0, scheme);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
 
 class VideoReader::Impl {
  public:
@@ -362,6 +361,14 @@ Status VideoReader::Impl::decode() {
     int err = avcodec_receive_frame(decoder_.get(), frame_.get());
     if (err >= 0) {
       consecutive_errors_ = 0;
+      if (options_.drop_corrupt_frames &&
+          (frame_->decode_error_flags != 0 || (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0)) {
+        // The decoder concealed damage (e.g. msmpeg4 and H.264 after corrupt or lost data): the
+        // frame is progress, so it does not count towards the error limit, but it is not shown.
+        ++skipped_packets_;
+        av_frame_unref(frame_.get());
+        continue;
+      }
       frame_ready_ = true;
       return Status::ok();
     }

@@ -13,6 +13,11 @@
 
 namespace vas {
 
+// `url` with "user:password@" hidden, so that messages and logs never carry camera credentials.
+std::string redact_url(const std::string& url);
+// The lower-case scheme of `url` ("rtsp" for rtsp://...), "" for a plain path.
+std::string url_scheme(const std::string& url);
+
 struct VideoReaderOptions {
   // BGR24, RGB24 or NV12. NV12 needs even frame sizes because its chroma is 2x2 subsampled.
   PixelFormat output_format = PixelFormat::kBGR24;
@@ -32,6 +37,9 @@ struct VideoReaderOptions {
   // blocked open() or read() returns kCancelled within about 100 ms (FFmpeg polls the flag at
   // least that often while it waits), and so does every later call while it stays true.
   const std::atomic<bool>* cancel = nullptr;
+  // Drops (and counts in skipped_packets()) frames the decoder flags as damaged: concealed
+  // errors or a corrupt bitstream. Codecs that conceal silently still pass their frames.
+  bool drop_corrupt_frames = true;
   // Decoder threads; 0 lets FFmpeg pick. More than one adds a few frames of decode latency.
   int threads = 1;
 };
@@ -86,7 +94,8 @@ class VideoReader {
   // decoded frame is kept, and the next call returns it with the same index.
   Status read(Pool& pool, VideoFrame* out);
 
-  // Packets (or decoded frames) dropped because the decoder reported them corrupt.
+  // Packets the decoder rejected, plus decoded frames dropped because the decoder flagged them
+  // damaged (drop_corrupt_frames).
   int64_t skipped_packets() const;
 
  private:
