@@ -328,7 +328,13 @@ Status VideoReader::Impl::open() {
 Status VideoReader::Impl::read_packet() {
   for (;;) {
     arm_deadline(options_.read_timeout_ms);
-    const int err = av_read_frame(format_.get(), packet_.get());
+    int err = av_read_frame(format_.get(), packet_.get());
+    if (err >= 0 && (timed_out_ || cancelled_)) {
+      // Interrupted demuxers may still hand out what they had buffered (RTSP flushes its RTP
+      // queue); the stall is what matters, so report it now instead of after another timeout.
+      av_packet_unref(packet_.get());
+      err = AVERROR_EXIT;
+    }
     const bool timeout = err < 0 && is_timeout(err);
     deadline_us_ = 0;
     if (err < 0 && (cancelled_ || cancel_requested())) return cancelled_status();
