@@ -98,7 +98,7 @@ class RtspSource final : public Source {
     rebaser_.discontinuity();
     const std::string stream = info.codec + " " + std::to_string(info.width) + "x" +
                                std::to_string(info.height) + " at " +
-                               std::to_string(static_cast<int>(info.fps + 0.5)) + " fps";
+                               std::to_string(std::lround(info.fps)) + " fps";
     const int64_t open_ms = std::chrono::duration_cast<Ms>(Clock::now() - started).count();
     SourceEvent event;
     {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -48,7 +49,7 @@ class Interrupter {
 class TimestampRebaser {
  public:
   void set_fps(double fps) {
-    if (fps > 0) nominal_us_ = static_cast<int64_t>(1e6 / fps + 0.5);
+    if (fps > 0) nominal_us_ = std::llround(1e6 / fps);
   }
   void discontinuity() { rebase_ = true; }
   // pts_us < 0 means unknown: the frame is placed one interval after the last.

