@@ -20,6 +20,7 @@
 #include "core/frame.h"
 #include "core/pool.h"
 #include "io/source.h"
+#include "io/source_internal.h"
 #include "io/video_reader.h"
 #include "test_util.h"
 
@@ -121,6 +122,26 @@ TEST(VideoFrameTest, CopyOfOwnsAPoolBlock) {
   EXPECT_EQ(VideoFrame::copy_of(*pool, view).status().code(), StatusCode::kPoolExhausted);
   frame.value().reset();
   EXPECT_EQ(pool->outstanding(), 0u);
+}
+
+TEST(TimestampRebaserTest, NeverGoesBackwards) {
+  source_detail::TimestampRebaser r;
+  r.set_fps(25.0);
+  EXPECT_EQ(r.map(1000000), 1000000);  // the stream's own time until something breaks
+  EXPECT_EQ(r.map(1040000), 1040000);
+  EXPECT_EQ(r.map(1120000), 1120000);  // a dropped frame keeps its gap
+  EXPECT_EQ(r.map(0), 1160000);        // PTS restarted: one interval after the last output
+  EXPECT_EQ(r.map(40000), 1200000);    // and the stream's spacing from there
+  EXPECT_EQ(r.map(40000), 1240000);    // a repeated PTS still moves forward
+  EXPECT_EQ(r.map(-1), 1280000);       // unknown PTS
+  r.discontinuity();                   // a reconnect, even with a PTS that looks plausible
+  EXPECT_EQ(r.map(5000000), 1320000);
+  EXPECT_EQ(r.map(5040000), 1360000);
+
+  source_detail::TimestampRebaser unknown_rate;  // no nominal rate: the observed spacing
+  EXPECT_EQ(unknown_rate.map(0), 0);
+  EXPECT_EQ(unknown_rate.map(100000), 100000);
+  EXPECT_EQ(unknown_rate.map(0), 200000);
 }
 
 TEST_F(SourcesTest, PoolReadMatchesBorrowedReadAndOutlivesTheReader) {
