@@ -258,8 +258,8 @@ TEST_F(RtspSourceTest, ReconnectsAfterServerRestart) {
   EXPECT_EQ(st.reconnects, 1u);
   EXPECT_TRUE(st.connected);
   RecordProperty("reconnect_ms", static_cast<int>(reconnect_ms));
-  std::printf("reconnected %lld ms after the server returned\n",
-              static_cast<long long>(reconnect_ms));
+  std::printf("reconnected %lld ms after the server returned; events:\n%s",
+              static_cast<long long>(reconnect_ms), log.dump().c_str());
 }
 
 TEST_F(RtspSourceTest, ReadTimeoutOnFrozenServerThenRecovers) {
