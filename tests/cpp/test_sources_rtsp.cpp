@@ -371,5 +371,34 @@ TEST_F(RtspSourceTest, InterruptFromAnotherThreadEndsABlockedOpen) {
   std::printf("interrupt latency %lld ms\n", static_cast<long long>(latency_ms));
 }
 
+// A frozen server with a long read timeout: read() blocks in the demuxer until interrupt().
+TEST_F(RtspSourceTest, InterruptFromAnotherThreadEndsABlockedRead) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  SourceConfig c = config(server.url());
+  c.read_timeout_ms = 20000;
+  auto source = open_source(c);
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  ASSERT_EQ(read_frames(source.value().get(), 2, 10000), 2);
+  server.freeze();
+  std::atomic<int64_t> interrupted_ns{0};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    interrupted_ns = Clock::now().time_since_epoch().count();
+    source.value()->interrupt();
+  });
+  Status s;
+  for (VideoFrame f; (s = source.value()->read(*pool_, &f)).is_ok();) {
+  }
+  const int64_t returned_ns = Clock::now().time_since_epoch().count();
+  stopper.join();
+  EXPECT_EQ(s.code(), StatusCode::kCancelled) << s.message();
+  const int64_t latency_ms = (returned_ns - interrupted_ns.load()) / 1000000;
+  EXPECT_GE(latency_ms, 0);
+  EXPECT_LT(latency_ms, 200);
+  std::printf("interrupt latency (blocked read) %lld ms\n", static_cast<long long>(latency_ms));
+}
+
 }  // namespace
 }  // namespace vas
