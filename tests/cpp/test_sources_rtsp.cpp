@@ -58,13 +58,14 @@ class RtspServer {
 
   // Starts the server on `port` (0: any free port) and waits for its ready line. On failure
   // returns false and *error holds the server's own output (e.g. the packages it misses).
-  bool start(int port, std::string* error) {
+  bool start(int port, std::string* error, int channels = 1) {
     int out[2];
     if (pipe(out) != 0) return fail("pipe() failed", error);
     const std::string script = std::string(VASDK_SOURCE_DIR) + "/scripts/rtsp_server.py";
     const std::string input = testing::asset("vtest.avi");
-    std::vector<std::string> args = {"/usr/bin/python3",   script,    "--port",
-                                     std::to_string(port), "--input", input};
+    std::vector<std::string> args = {
+        "/usr/bin/python3", script, "--port",     std::to_string(port),
+        "--input",          input,  "--channels", std::to_string(channels)};
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -124,7 +125,9 @@ class RtspServer {
   void freeze() { ::kill(pid_, SIGSTOP); }
   void thaw() { ::kill(pid_, SIGCONT); }
   int port() const { return port_; }
-  std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(port_) + "/ch0"; }
+  std::string url(int channel = 0) const {
+    return "rtsp://127.0.0.1:" + std::to_string(port_) + "/ch" + std::to_string(channel);
+  }
 
  private:
   static bool fail(const std::string& message, std::string* error) {
@@ -305,6 +308,37 @@ TEST_F(RtspSourceTest, UdpTransport) {
   auto source = open_source(c, log.callback());
   ASSERT_TRUE(source.is_ok()) << source.status().message();
   EXPECT_EQ(read_frames(source.value().get(), 5, 10000), 5) << log.dump();
+}
+
+// Each client gets its own server pipeline: a late reader, on the same mount or another one,
+// still starts at the first frame of the file.
+TEST_F(RtspSourceTest, EveryClientStartsAtTheFirstFrame) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error, 2)) << error;
+  auto early = open_source(config(server.url(0)));
+  ASSERT_TRUE(early.is_ok()) << early.status().message();
+  VideoFrame first;
+  Status s;
+  while ((s = early.value()->read(*pool_, &first)).code() == StatusCode::kTimeout) {
+  }
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  next_index_ = first.index + 1;
+  last_ts_ = first.ts_us;
+  EXPECT_EQ(read_frames(early.value().get(), 8, 5000), 8);  // the early reader is now ~1 s in
+  for (int channel : {0, 1}) {
+    auto late = open_source(config(server.url(channel)));
+    ASSERT_TRUE(late.is_ok()) << late.status().message();
+    VideoFrame f;
+    while ((s = late.value()->read(*pool_, &f)).code() == StatusCode::kTimeout) {
+    }
+    ASSERT_TRUE(s.is_ok()) << s.message();
+    EXPECT_EQ(f.pts_us, first.pts_us) << "channel " << channel;
+    EXPECT_EQ(f.ts_us, first.ts_us);
+    const size_t bytes = static_cast<size_t>(f.view.strides[0]) * f.view.height;
+    EXPECT_EQ(std::memcmp(f.view.planes[0], first.view.planes[0], bytes), 0)
+        << "channel " << channel << ": not the first frame";
+  }
 }
 
 // A port nobody listens on: not a create error; read() reports the cause and keeps retrying.
