@@ -66,8 +66,8 @@ class Source {
  public:
   virtual ~Source() = default;
   // Next frame into a block from `pool`. Handles reconnects itself (RTSP): while the camera is
-  // down it keeps retrying with backoff and returns kTimeout at least every
-  // max(read_timeout_ms, open_timeout_ms) so the caller can check its stop flag. Returns
+  // down it keeps retrying with backoff and returns kTimeout (with the cause) so the caller can
+  // check its stop flag; one call lasts at most open_timeout_ms + read_timeout_ms. Returns
   // kEndOfStream at the end of a file (not looping), kCancelled after interrupt() (on every
   // later call too), and kPoolExhausted when the pool is full: then nothing is consumed, and the
   // next call returns the same frame. ts_us of returned frames never goes backwards: a PTS that
