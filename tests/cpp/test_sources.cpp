@@ -144,6 +144,21 @@ TEST(TimestampRebaserTest, NeverGoesBackwards) {
   EXPECT_EQ(unknown_rate.map(0), 200000);
 }
 
+TEST(ReconnectDelayTest, ExponentialWithJitterAndCapped) {
+  SourceConfig c;
+  c.reconnect_initial_ms = 500;
+  c.reconnect_max_ms = 10000;
+  using source_detail::reconnect_delay_ms;
+  EXPECT_EQ(reconnect_delay_ms(c, 0, 0.5), 500);  // jitter factor 1.0 in the middle
+  EXPECT_EQ(reconnect_delay_ms(c, 1, 0.5), 1000);
+  EXPECT_EQ(reconnect_delay_ms(c, 3, 0.5), 4000);
+  EXPECT_EQ(reconnect_delay_ms(c, 0, 0.0), 400);        // -20 %
+  EXPECT_EQ(reconnect_delay_ms(c, 2, 0.999999), 2399);  // almost +20 %
+  EXPECT_EQ(reconnect_delay_ms(c, 5, 0.0), 8000);       // 16 s capped at 10 s, then jittered
+  EXPECT_EQ(reconnect_delay_ms(c, 5, 0.99), 10000);     // never above the cap
+  EXPECT_EQ(reconnect_delay_ms(c, 1000, 0.5), 10000);   // no overflow for long outages
+}
+
 TEST_F(SourcesTest, PoolReadMatchesBorrowedReadAndOutlivesTheReader) {
   const std::string clip = testing::asset("vtest.avi");
   auto ref = VideoReader::open(clip);
