@@ -84,7 +84,10 @@ using SourceEventCallback = std::function<void(const SourceEvent&)>;
 // Validates `config` (kInvalidConfig naming the field, or the unsupported url scheme) and creates
 // its source. Files are opened at once (kNotFound, kUnsupported, ... for a bad file); RTSP
 // sources connect lazily inside read(), so an unreachable camera is not an error here.
-// `on_event` may be empty; it runs on the thread that calls read().
+// `on_event` may be empty; it runs on the thread that calls read(). Events: kConnected,
+// kDisconnected (once per outage, also when the first connection fails) and kReconnected from
+// RTSP; kEndOfStream and kError once, when read() first returns that final status (callers need
+// not report it again).
 Result<std::unique_ptr<Source>> open_source(const SourceConfig& config,
                                             SourceEventCallback on_event = {});
 
