@@ -405,7 +405,13 @@ TEST(Pipeline, BadConfigNamesTheField) {
   expect_error(config(push_channel("a") + "," + push_channel("a")), "channels[1].id");
   expect_error(config(push_channel("a", "block", 0)), "channels[0].queue");
   expect_error(R"({"models": {"detector": {"model": "/nonexistent.onnx"}}})", "models.detector");
-  expect_error(R"({"models": {}, "extra": 1})", "extra");
+  expect_error(R"({"models": {"detector": {"model": "m.onnx"}}, "extra": 1})", "extra");
+  expect_error(R"({"models": {"detector": {"model": "m.onnx"}}, "inference": {"thread": 1}})",
+               "inference.thread");
+  expect_error(R"({"models": {"detector": {"model": "m.onnx", "options": {"thread": 1}}}})",
+               "models.detector.options");
+  expect_error(config(R"({"id": "a", "push": true, "analytics": {"tracker": {"min_hits": -1}}})"),
+               "channels[0].analytics");
   expect_error("{not json", "JSON");
   auto p = make(config(push_channel("a")));
   ASSERT_TRUE(p);
