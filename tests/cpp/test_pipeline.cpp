@@ -51,7 +51,7 @@ const std::vector<Image>& frames(size_t n = 40) {
 }
 
 // A short clip of the first n frames of vtest.avi (for file-source channels).
-std::string short_clip(int n = 24) {
+std::string short_clip(int n = 16) {
   static std::string path;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
@@ -113,7 +113,11 @@ struct Collector {
     ASSERT_TRUE(p.set_event_callback([this](const PipelineEvent& e) {
                    std::lock_guard<std::mutex> lock(mu);
                    PipelineEvent copy = e;
-                   copy.crop = {};  // do not keep pool blocks alive
+                   if (e.kind == "best_shot") {
+                     EXPECT_GT(e.crop.view.width, 0);
+                     EXPECT_TRUE(e.crop.view.validate().is_ok());
+                   }
+                   copy.crop = {};  // borrowed for the callback only
                    events[e.channel].push_back(copy);
                  }).is_ok());
   }
@@ -227,7 +231,8 @@ TEST(Pipeline, FileChannelsInFrameOrder) {
   std::string chans;
   for (const char* id : {"f1", "f2"}) {
     chans += std::string(chans.empty() ? "" : ",") + R"({"id": ")" + id +
-             R"(", "policy": "block", "detect_interval": 2, "source": {"url": ")" + clip + R"("}})";
+             R"(", "policy": "block", "detect_interval": 2, "source": {"url": ")" + clip +
+             R"("}, "analytics": {"tracker": {"min_hits": 1}, "best_shot": {"jpeg": true}}})";
   }
   auto p = make(config(chans));
   ASSERT_TRUE(p);
@@ -235,12 +240,12 @@ TEST(Pipeline, FileChannelsInFrameOrder) {
   c.attach(*p);
   ASSERT_TRUE(p->start().is_ok());
   // The clips end by themselves; wait for both (bounded).
-  for (int i = 0; i < 300 && (c.count("f1") < 24 || c.count("f2") < 24); ++i)
+  for (int i = 0; i < 300 && (c.count("f1") < 16 || c.count("f2") < 16); ++i)
     std::this_thread::sleep_for(20ms);
   ASSERT_TRUE(p->stop(true).is_ok());
   for (const char* id : {"f1", "f2"}) {
     const auto& rs = c.results[id];
-    ASSERT_EQ(rs.size(), 24u) << id;
+    ASSERT_EQ(rs.size(), 16u) << id;
     for (size_t i = 0; i < rs.size(); ++i) {
       EXPECT_EQ(rs[i].frame, static_cast<int64_t>(i));
       EXPECT_EQ(rs[i].detected, i % 2 == 0) << "detect_interval 2";
@@ -249,11 +254,21 @@ TEST(Pipeline, FileChannelsInFrameOrder) {
       }
     }
     int64_t last = INT64_MIN;
+    std::map<std::string, int> kinds;
     for (const auto& e : c.events[id]) {
+      kinds[e.kind]++;
       if (e.kind == "source") continue;
       EXPECT_GE(e.ts_us, last) << e.kind;
       last = e.ts_us;
+      if (e.kind == "best_shot") {
+        EXPECT_FALSE(e.jpeg.empty());
+      }
     }
+    // The end of the file flushed the analytics: every started track ended, with a best shot.
+    EXPECT_GT(kinds["track_start"], 0) << id;
+    EXPECT_EQ(kinds["track_start"], kinds["track_end"]) << id;
+    EXPECT_GT(kinds["best_shot"], 0) << id;
+    EXPECT_GT(kinds["source"], 0) << id << ": connected / end of stream";
   }
   expect_accounting(p->stats());
   expect_same_tracks(tracks_of(c.results["f1"]), tracks_of(c.results["f2"]), "f1 vs f2");
@@ -440,6 +455,13 @@ TEST(Pipeline, BadCallsAndDestroyFromCallback) {
   ASSERT_TRUE(p->push_frame("a", fr[1].view(), 2, [&] { released++; }).is_ok());
   EXPECT_FALSE(p->push_frame("g", fr[1].view(), 3, [&] { released++; }).is_ok());
   EXPECT_EQ(p->update_rules("nope", "{}").code(), StatusCode::kNotFound);
+  const Status bad_rules = p->update_rules(
+      "a", R"({"rules": [{"id": "l", "type": "line_crossing", "line": [[0, 0]]}]})");
+  EXPECT_EQ(bad_rules.code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(bad_rules.message().find("rules[0].line"), std::string::npos) << bad_rules.message();
+  EXPECT_TRUE(p->update_rules("a", R"({"rules": [{"id": "door", "type": "line_crossing",
+      "line": [[0, 300], [768, 300]]}]})")
+                  .is_ok());
   ASSERT_TRUE(p->stop(true).is_ok());
   EXPECT_EQ(released.load(), 2);
   EXPECT_FALSE(p->push_frame("a", fr[0].view(), 5, nullptr).is_ok()) << "after stop";
