@@ -1,7 +1,10 @@
 // Pipeline tests. Every case here also runs under ThreadSanitizer in CI, so the inputs are
 // short: the first frames of vtest.avi, pushed, or written to a short temporary clip, and
 // yolov3-tiny at a reduced input size.
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -89,9 +92,9 @@ std::string push_channel(const std::string& id, const std::string& policy = "blo
          std::to_string(queue) + extra + "}";
 }
 
-int thread_count() {
+int count_entries(const char* dir) {
   int n = 0;
-  DIR* d = opendir("/proc/self/task");
+  DIR* d = opendir(dir);
   if (!d) return -1;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] != '.') ++n;
@@ -99,6 +102,8 @@ int thread_count() {
   closedir(d);
   return n;
 }
+int thread_count() { return count_entries("/proc/self/task"); }
+int fd_count() { return count_entries("/proc/self/fd") - 1; }  // minus opendir's own
 
 // Collects results per channel, thread-safe.
 struct Collector {
@@ -315,8 +320,33 @@ TEST(Pipeline, OverloadKeepsLatencyBoundedAndCountsDrops) {
       static_cast<unsigned long long>(ch.dropped), ch.latency_p50_ms, ch.latency_p99_ms);
 }
 
+// A TCP port that accepts connections (in the kernel's backlog) and never answers: an RTSP
+// client connects and then waits for a reply, like a camera that hangs mid-handshake.
+struct SilentServer {
+  int fd = -1;
+  int port = 0;
+  SilentServer() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0 && listen(fd, 8) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port = ntohs(a.sin_port);
+    }
+  }
+  ~SilentServer() {
+    if (fd >= 0) close(fd);
+  }
+};
+
 TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
-  const std::string dead = R"({"id": "dead", "source": {"url": "rtsp://127.0.0.1:9/none"}})";
+  SilentServer silent;
+  ASSERT_GT(silent.port, 0);
+  const std::string dead = R"({"id": "dead", "source": {"url": "rtsp://127.0.0.1:)" +
+                           std::to_string(silent.port) +
+                           R"(/stuck", "open_timeout_ms": 20000, "read_timeout_ms": 20000}})";
   // Detection on the first frame only: what is measured is the analytics side, whatever the
   // detector's speed on a busy machine.
   const std::string rare = R"(, "detect_interval": 1000)";
@@ -360,7 +390,10 @@ TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
 }
 
 TEST(Pipeline, LiveAddRemoveAndRestart) {
+  short_clip();
+  frames(10);
   const int baseline = thread_count();
+  const int fds = fd_count();
   {
     auto p = make(config(push_channel("base", "drop_oldest", 2)));
     ASSERT_TRUE(p);
@@ -403,6 +436,7 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
     EXPECT_GT(c.count("base"), 0u);
   }
   EXPECT_EQ(thread_count(), baseline) << "threads after destroy";
+  EXPECT_EQ(fd_count(), fds) << "file descriptors after destroy";
 }
 
 TEST(Pipeline, BadConfigNamesTheField) {
