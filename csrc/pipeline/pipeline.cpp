@@ -722,7 +722,7 @@ void Pipeline::Impl::process_slot(Channel& ch, Slot& slot) {
 void Pipeline::Impl::process_channel(const ChannelPtr& chp) {
   Channel& ch = *chp;
   CallbackScope scope(this, &ch);
-  for (int turn = 0; turn < 16; ++turn) {
+  for (int turn = 0; turn < 4; ++turn) {
     std::vector<PipelineEvent> evs;
     RulesConfig rules;
     bool has_rules = false, flush = false;

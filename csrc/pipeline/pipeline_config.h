@@ -52,7 +52,9 @@ struct PipelineConfig {
   std::string detector_model;         // models.detector.model (path)
   std::string detector_options_json;  // models.detector.options, validated
   InferenceConfig inference;
-  int analytics_threads = 1;
+  // Workers that run the analytics and callbacks. Two by default: a channel whose callback is
+  // slow holds one of them, and the other keeps serving every other channel.
+  int analytics_threads = 2;
   std::vector<ChannelConfig> channels;
 };
 
