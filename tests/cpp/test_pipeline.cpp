@@ -187,7 +187,7 @@ void expect_same_tracks(const Tracks& a, const Tracks& b, const std::string& wha
 }
 
 TEST(Pipeline, SameAnswerAtAnyScale) {
-  const size_t n = 12;
+  const size_t n = 10;
   const std::string analytics = R"(, "analytics": {"tracker": {"min_hits": 1}})";
   // Reference: one channel, no batching.
   Tracks ref;
@@ -350,8 +350,9 @@ TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
   // Detection on the first frame only: what is measured is the analytics side, whatever the
   // detector's speed on a busy machine.
   const std::string rare = R"(, "detect_interval": 1000)";
-  auto p = make(config(push_channel("slow", "drop_oldest", 2, rare) + "," +
-                           push_channel("ok", "drop_oldest", 2, rare) + "," + dead,
+  // Queue 16: room for the frames that arrive while the first frame is being detected.
+  auto p = make(config(push_channel("slow", "drop_oldest", 16, rare) + "," +
+                           push_channel("ok", "drop_oldest", 16, rare) + "," + dead,
                        4, 2));
   ASSERT_TRUE(p);
   std::atomic<int> ok_count{0}, slow_count{0};
@@ -379,7 +380,7 @@ TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
   const double stop_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(stop_s, 1.5) << "stop() while a source is stuck and a callback is slow";
-  EXPECT_LE(slow_count.load(), 8);
+  EXPECT_LT(slow_count.load(), ok_count.load() / 2);
   EXPECT_GE(ok_count.load(), 25) << "the healthy channel kept its rate";
   for (const auto& c : mid.channels) {
     if (c.id == "dead") {
