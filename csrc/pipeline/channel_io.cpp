@@ -227,15 +227,12 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
         maybe_schedule_locked(ch);
         break;
       }
-      default:
-        if (!ch.decode_stop) {
-          {
-            std::lock_guard<std::mutex> lock(ch.mu);
-            ch.state = "error";
-          }
-          on_event({SourceEvent::Kind::kError, st.message(), wall_us()});
-        }
+      default: {
+        // A final error: the source has reported it as a kError event already (once).
+        std::lock_guard<std::mutex> lock(ch.mu);
+        if (!ch.decode_stop) ch.state = "error";
         break;
+      }
     }
     break;
   }
