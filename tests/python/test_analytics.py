@@ -147,6 +147,9 @@ def test_associator_links_faces_to_bodies_by_majority() -> None:
         parents.append(assoc.update({"ids": ids, "boxes": boxes, "class_ids": classes}).tolist())
     assert parents[0] == [-1, 1, -1]  # bodies have no parent; the far face has none either
     assert [p[1] for p in parents] == [1] * 11 + [2]  # B needs more votes than A's 6 first
+    # A body where a linked face was on the last call gets no parent from that face.
+    swapped = {"ids": [10, 1], "boxes": [face, body_a], "class_ids": [1, 0]}
+    assert assoc.update(swapped).tolist() == [1, -1]  # A is back ahead: 7 votes to 6
     with pytest.raises(vasdk.InvalidConfigError, match="region"):
         vasdk.Associator(region=[0.6, 0.2])
 
