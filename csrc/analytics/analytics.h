@@ -103,9 +103,11 @@ class Analytics {
   Status flush(int64_t timestamp_us, AnalyticsOutput* out);
 
   // Replaces the rules while running (or adds them, or removes them with an empty rules
-  // list). The new rules start from fresh state: tracks already inside a zone enter it again
-  // on the next frame and line counts restart at zero; the old rules emit nothing more.
-  // On error the old rules stay. The rules' channel must be empty or this channel's.
+  // list). A rule parsed from the same JSON as a running one (same id, type and fields) keeps
+  // its state and line counts; every other rule starts fresh (a track already in its zone
+  // enters on the next frame), and a removed rule emits nothing more (RulesEngine::
+  // reconfigure). On error the old rules stay. The rules' channel must be empty or this
+  // channel's. Like every call, it ends the validity of the last output's events.
   Status update_rules(const RulesConfig& rules);
 
   // Counts of a line_crossing rule by id. Errors: kNotFound naming the id (also when no rules

@@ -65,6 +65,7 @@ Status parse_rule(const json& j, const std::string& where, RuleConfig* r) {
   if (!idv->is_string() || idv->get<std::string>().empty())
     return invalid_config(where + ".id: must be a non-empty string");
   r->id = idv->get<std::string>();
+  r->source = j.dump();  // object keys come out sorted, so equal rules give equal text
   if (auto it = j.find("classes"); it != j.end()) {
     if (!it->is_array()) return invalid_config(where + ".classes: must be a list of class ids");
     for (size_t i = 0; i < it->size(); ++i) {

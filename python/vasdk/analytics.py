@@ -333,8 +333,9 @@ class Analytics:
         return _result(self._impl.flush(int(timestamp_us)))
 
     def update_rules(self, rules: Mapping[str, Any] | str | os.PathLike[str]) -> None:
-        """Replaces the rules while running; the new rules start from fresh state (line counts
-        restart at zero). A bad config raises and keeps the old rules."""
+        """Replaces the rules while running. A rule given with the same fields as a running one
+        keeps its state and line counts; other rules start fresh. A bad config raises and keeps
+        the old rules."""
         self._impl.update_rules(_json(rules, {}))
 
     def line_counts(self, rule_id: str) -> tuple[int, int]:

@@ -242,6 +242,9 @@ def test_analytics_rules_replaced_while_running_and_errors() -> None:
     with pytest.raises(vasdk.InvalidConfigError, match=r"rules\[0\]\.type: unknown rule type 'zone'"):
         analytics.update_rules({"rules": [{"id": "z", "type": "zone"}]})
     assert sum(analytics.line_counts("door")) == 1  # the old rules stay
+    door = {"line": [[160, 0], [160, 240]], "type": "line_crossing", "id": "door"}
+    analytics.update_rules({"rules": [door]})
+    assert sum(analytics.line_counts("door")) == 1  # the same rule keeps its count
     analytics.update_rules(
         {"rules": [{"id": "yard", "type": "intrusion", "polygon": [[0, 0], [9, 0], [9, 9]]}]}
     )
