@@ -47,7 +47,7 @@ struct AnalyticsConfig {
 //   {"channel": "cam1", "tracker": {...}, "best_shot": {...}, "associator": {...},
 //    "rules": {...}}
 // Each member is parsed by its module's own parser (parse_tracker_config and so on) and its
-// errors are prefixed with the member's name ("tracker.min_hits: ..."). Only "channel" is
+// errors are prefixed with the member's name ("best_shot: top_k: ..."). Only "channel" is
 // required; a missing tracker gets the tracker defaults, a missing optional module is off.
 // The rules' own "channel" may be left out (it takes the top-level one) but may not differ.
 Result<AnalyticsConfig> parse_analytics_config(const std::string& json);
