@@ -216,11 +216,14 @@ Status Analytics::update_rules(const RulesConfig& rules) {
   RulesConfig copy = rules;
   Status st = check_rules_channel(config_.channel, &copy);
   if (!st.is_ok()) return st.with_context("analytics of channel '" + config_.channel + "'");
-  auto engine = RulesEngine::create(copy);
-  if (!engine.is_ok()) {
-    return engine.status().with_context("analytics of channel '" + config_.channel + "': rules");
+  if (rules_) {
+    st = rules_->reconfigure(copy);
+  } else {
+    auto engine = RulesEngine::create(copy);
+    st = engine.status();
+    if (engine.is_ok()) rules_ = std::move(engine).value();
   }
-  rules_ = std::move(engine).value();
+  if (!st.is_ok()) return st.with_context("analytics of channel '" + config_.channel + "': rules");
   config_.rules = std::move(copy);
   return Status::ok();
 }

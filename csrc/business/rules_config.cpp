@@ -31,6 +31,7 @@ Status parse_rule(ConfigObject& j, RuleConfig* r) {
   }
   j.opt("min_track_age", &r->min_track_age, in_range(0, 1 << 30));
   VAS_RETURN_IF_ERROR(j.status());
+  r->source = j.value()->dump();  // object keys come out sorted, so equal rules give equal text
   return type->parse(RuleJson(&j), r);
 }
 

@@ -36,6 +36,10 @@ struct RuleConfig {
   // The type's own parameters (hysteresis, dwell time, ...), set by its parser; may be null for
   // a type that has none.
   std::shared_ptr<const RuleParams> params;
+  // The rule's JSON as parsed, keys sorted ("" for a rule built in code). A rule whose source
+  // is unchanged keeps its state when the rules are reconfigured (RulesEngine::reconfigure), so
+  // code that edits a parsed rule must clear it.
+  std::string source;
 };
 
 struct RulesConfig {

@@ -73,6 +73,27 @@ Result<std::unique_ptr<RulesEngine>> RulesEngine::create(const RulesConfig& conf
   return engine;
 }
 
+Status RulesEngine::reconfigure(const RulesConfig& config) {
+  auto fresh = create(config);
+  if (!fresh.is_ok()) return fresh.status();
+  std::unique_ptr<RulesEngine> next = std::move(fresh).value();
+  for (size_t i = 0; i < next->rules_.size(); ++i) {
+    const std::string& source = next->config_.rules[i].source;
+    if (source.empty()) continue;
+    for (size_t j = 0; j < rules_.size(); ++j) {
+      if (rules_[j] && config_.rules[j].source == source) {
+        next->rules_[i] = std::move(rules_[j]);
+        break;
+      }
+    }
+  }
+  config_ = std::move(next->config_);
+  rules_ = std::move(next->rules_);
+  types_ = std::move(next->types_);
+  events_.clear();
+  return Status::ok();
+}
+
 bool RulesEngine::applies(const RuleConfig& r, int class_id) const {
   return r.classes.empty() ||
          std::find(r.classes.begin(), r.classes.end(), class_id) != r.classes.end();

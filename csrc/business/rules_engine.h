@@ -62,6 +62,12 @@ class RulesEngine {
 
   static Result<std::unique_ptr<RulesEngine>> create(const RulesConfig& config);
 
+  // Replaces the rules while running. A rule whose parsed source is unchanged (same id, type
+  // and fields) keeps its state: tracks inside its zone stay inside, its line counts go on.
+  // Other rules start fresh; a removed rule closes nothing. The tracks the engine has seen
+  // (their age and last sighting) carry over. On error nothing changes. Invalidates events().
+  Status reconfigure(const RulesConfig& config);
+
   // Feeds one frame's objects. Timestamps must not go backwards. events() then holds this
   // frame's events, in rule order, then by object order. Removed tracks and tracks unseen for
   // forget_after_s leave their zones (exit events).

@@ -150,6 +150,8 @@ class ConfigObject {
   Status finish(const std::string& unknown_suffix = "");
 
   bool present() const { return j_ != nullptr; }
+  // The object itself (nullptr when absent), e.g. to keep its text.
+  const nlohmann::json* value() const { return j_; }
   bool ok() const { return state_->first.is_ok(); }
   const Status& status() const { return state_->first; }
   const std::string& path() const { return path_; }

@@ -352,6 +352,19 @@ TEST(Analytics, RulesReplacedWhileRunning) {
   EXPECT_FALSE(an->update_rules(broken).is_ok());
   EXPECT_TRUE(an->line_counts("door").is_ok());
 
+  // The same rule again (from new JSON text, keys in another order) keeps its count; a changed
+  // one starts from zero.
+  auto same = parse_rules_config(R"({"rules": [{"line": [[160, 0], [160, 240]],
+      "type": "line_crossing", "id": "door"}]})");
+  ASSERT_TRUE(an->update_rules(same.value()).is_ok());
+  EXPECT_EQ(an->line_counts("door").value().in + an->line_counts("door").value().out, 1);
+  walk(10, 290, 15, &events);
+  EXPECT_EQ(an->line_counts("door").value().in + an->line_counts("door").value().out, 2);
+  auto moved = parse_rules_config(R"({"rules": [{"id": "door", "type": "line_crossing",
+      "line": [[170, 0], [170, 240]]}]})");
+  ASSERT_TRUE(an->update_rules(moved.value()).is_ok());
+  EXPECT_EQ(an->line_counts("door").value().in + an->line_counts("door").value().out, 0);
+
   // Replaced: the old rule is gone and the new one counts from zero.
   auto zone = parse_rules_config(R"({"rules": [{"id": "yard", "type": "intrusion",
       "polygon": [[0, 0], [100, 0], [100, 240], [0, 240]]}]})");

@@ -373,5 +373,52 @@ TEST(Rules, LineCountsByRuleId) {
   EXPECT_EQ(e->line_counts("gate").status().message(), "no rule with id 'gate' in channel 'cam1'");
 }
 
+TEST(Rules, ReconfigureKeepsTheStateOfUnchangedRules) {
+  const std::string zone = R"({"id": "yard", "type": "intrusion",
+      "polygon": [[100, 100], [200, 100], [200, 200], [100, 200]]})";
+  const std::string line = R"({"id": "door", "type": "line_crossing",
+      "line": [[0, 100], [300, 100]]})";
+  auto e = make(R"({"channel": "c", "rules": [)" + zone + "," + line + "]}");
+  ASSERT_TRUE(e);
+  Log log;
+  int64_t ts = 0;
+  for (double y = 50; y <= 150; y += 25) log.run(e.get(), {at(1, 150, y)}, ts += 40000);
+  ASSERT_EQ(log.count(EventKind::kEnter), 1);
+  ASSERT_EQ(e->line_counts("door").value().out, 1);
+
+  // The same zone and line in another order plus a new rule: the track stays inside (no second
+  // enter), the count goes on, and events name the rules by their new indices.
+  const std::string lobby = R"({"id": "lobby", "type": "intrusion",
+      "polygon": [[0, 0], [300, 0], [300, 300], [0, 300]]})";
+  auto next =
+      parse_rules_config(R"({"channel": "c", "rules": [)" + lobby + "," + line + "," + zone + "]}");
+  ASSERT_TRUE(next.is_ok());
+  ASSERT_TRUE(e->reconfigure(next.value()).is_ok());
+  EXPECT_TRUE(e->events().empty());
+  log.all.clear();
+  log.run(e.get(), {at(1, 150, 160)}, ts += 40000);
+  ASSERT_EQ(log.all.size(), 1u);
+  EXPECT_STREQ(log.all[0].rule_id, "lobby");  // new: the track enters it
+  EXPECT_EQ(e->line_counts("door").value().out, 1);
+  log.run(e.get(), {at(1, 150, 250)}, ts += 40000);
+  ASSERT_EQ(log.all.size(), 2u);
+  EXPECT_EQ(log.all[1].kind, EventKind::kExit);  // the kept zone still knew the track was inside
+  EXPECT_STREQ(log.all[1].rule_id, "yard");
+  EXPECT_EQ(log.all[1].rule_index, 2);
+
+  // A changed zone starts fresh; a bad config changes nothing.
+  auto moved = parse_rules_config(R"({"channel": "c", "rules": [{"id": "yard",
+      "type": "intrusion", "polygon": [[100, 200], [200, 200], [200, 300], [100, 300]]}]})");
+  ASSERT_TRUE(e->reconfigure(moved.value()).is_ok());
+  EXPECT_EQ(e->line_counts("door").status().code(), StatusCode::kNotFound);
+  RulesConfig bad = moved.value();
+  bad.rules[0].shape.resize(2);
+  EXPECT_FALSE(e->reconfigure(bad).is_ok());
+  log.all.clear();
+  log.run(e.get(), {at(1, 150, 250)}, ts += 40000);
+  ASSERT_EQ(log.all.size(), 1u);
+  EXPECT_EQ(log.all[0].kind, EventKind::kEnter);
+}
+
 }  // namespace
 }  // namespace vas

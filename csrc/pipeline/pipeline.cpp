@@ -1,0 +1,427 @@
+// Pipeline control: create, start, stop, channels, rules. The stages are in pipeline_stages.cpp.
+#include "pipeline/pipeline.h"
+
+#include <algorithm>
+
+#include "pipeline/pipeline_impl.h"
+
+namespace vas {
+namespace {
+
+// Waits on a channel's cv, re-checking pred every 50 ms, until pred holds or the deadline.
+template <typename Pred>
+bool wait_channel(Channel& ch, std::unique_lock<std::mutex>& lock, int64_t timeout_ms, Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!pred()) {
+    if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
+    ch.cv.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+Result<std::unique_ptr<Analytics>> make_analytics(const std::string& json) {
+  VAS_ASSIGN_OR_RETURN(AnalyticsConfig cfg, parse_analytics_config(json));
+  return Analytics::create(cfg);
+}
+
+}  // namespace
+
+// Set while a worker runs a channel's analytics and callbacks: lets stop() and friends refuse
+// to wait for themselves, and update_rules() apply directly from the channel's own callback.
+thread_local const Pipeline::Impl* tl_owner = nullptr;
+thread_local const Channel* tl_channel = nullptr;
+
+// ----------------------------------------------------------------------------------------------
+// Pipeline: thin forwarding to Impl.
+
+Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_json) {
+  VAS_ASSIGN_OR_RETURN(PipelineConfig cfg, parse_pipeline_config(config_json));
+  auto det = DetectorStage::create(cfg.detector_model, cfg.detector_options_json,
+                                   cfg.inference.threads, cfg.inference.spinning);
+  if (!det.is_ok()) return det.status().with_context("pipeline config: models.detector");
+  auto impl = std::make_shared<Impl>(std::move(cfg), std::move(det).value());
+  for (size_t i = 0; i < impl->cfg_.channels.size(); ++i) {
+    VAS_RETURN_IF_ERROR(impl->add_channel_config(impl->cfg_.channels[i])
+                            .with_context("pipeline config: channels[" + std::to_string(i) + "]"));
+  }
+  return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
+}
+
+Pipeline::Pipeline(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pipeline::~Pipeline() {
+  if (impl_) impl_->shutdown();
+}
+Status Pipeline::set_result_callback(std::function<void(const FrameResult&)> cb) {
+  return impl_->set_result_callback(std::move(cb));
+}
+Status Pipeline::set_event_callback(std::function<void(const PipelineEvent&)> cb) {
+  return impl_->set_event_callback(std::move(cb));
+}
+Status Pipeline::start() { return impl_->start(); }
+Status Pipeline::stop(bool drain) { return impl_->stop(drain); }
+Status Pipeline::add_channel(const std::string& j) { return impl_->add_channel(j); }
+Status Pipeline::remove_channel(const std::string& id) { return impl_->remove_channel(id); }
+Status Pipeline::update_rules(const std::string& id, const std::string& rules) {
+  return impl_->update_rules(id, rules);
+}
+Status Pipeline::push_frame(const std::string& id, const ImageView& image, int64_t pts_us,
+                            std::function<void()> release) {
+  return impl_->push_frame(id, image, pts_us, std::move(release));
+}
+PipelineStats Pipeline::stats() const { return impl_->stats(); }
+bool Pipeline::in_callback_thread() const { return impl_->in_callback_thread(); }
+
+// ----------------------------------------------------------------------------------------------
+// Control.
+
+Pipeline::Impl::~Impl() {
+  // Normally shutdown() has joined everything; this covers an Impl that outlived a destroy
+  // from its own callback (then this runs on that detached worker, which must not join itself).
+  for (auto& t : workers_) {
+    if (t.joinable()) {
+      if (t.get_id() == std::this_thread::get_id()) {
+        t.detach();
+      } else {
+        t.join();
+      }
+    }
+  }
+}
+
+bool Pipeline::Impl::in_callback_thread() const { return tl_owner == this; }
+
+Status Pipeline::Impl::lock_control(std::unique_lock<std::timed_mutex>* lock) {
+  *lock = std::unique_lock<std::timed_mutex>(control_mu_, std::defer_lock);
+  if (!in_callback_thread()) {
+    lock->lock();
+    return Status::ok();
+  }
+  while (!lock->try_lock_for(std::chrono::milliseconds(20))) {
+    if (stopping_) {
+      return invalid_argument("the pipeline is stopping; a callback cannot change it now");
+    }
+  }
+  return Status::ok();
+}
+
+ChannelPtr Pipeline::Impl::find(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& c : channels_) {
+    if (c->cfg.id == id) return c;
+  }
+  return nullptr;
+}
+
+Result<ChannelPtr> Pipeline::Impl::make_channel(ChannelConfig c) {
+  auto ch = std::make_shared<Channel>(std::move(c));
+  auto an = make_analytics(ch->cfg.analytics_json);
+  if (!an.is_ok()) return an.status().with_context("channel '" + ch->cfg.id + "': analytics");
+  ch->analytics = std::move(an).value();
+  return ch;
+}
+
+Status Pipeline::Impl::add_channel_config(ChannelConfig c) {
+  VAS_ASSIGN_OR_RETURN(ChannelPtr ch, make_channel(std::move(c)));
+  std::lock_guard<std::mutex> lock(mu_);
+  channels_.push_back(std::move(ch));
+  return Status::ok();
+}
+
+Status Pipeline::Impl::set_result_callback(std::function<void(const FrameResult&)> cb) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == State::kRunning || state_ == State::kStopping) {
+    return invalid_argument("set_result_callback: the pipeline is running; set it before start()");
+  }
+  on_result_ = std::move(cb);
+  return Status::ok();
+}
+
+Status Pipeline::Impl::set_event_callback(std::function<void(const PipelineEvent&)> cb) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == State::kRunning || state_ == State::kStopping) {
+    return invalid_argument("set_event_callback: the pipeline is running; set it before start()");
+  }
+  on_event_ = std::move(cb);
+  return Status::ok();
+}
+
+Status Pipeline::Impl::start_channel(const ChannelPtr& chp) {
+  Channel& ch = *chp;
+  bool restart;
+  std::optional<RulesConfig> rules;
+  {
+    std::lock_guard<std::mutex> lock(ch.mu);
+    restart = ch.next_index > 0 || ch.state != "created";
+    rules = ch.rules_override;
+  }
+  if (restart) {
+    // A restarted channel starts from scratch: new tracks, new ids, the current rules.
+    auto an = make_analytics(ch.cfg.analytics_json);
+    if (!an.is_ok()) return an.status().with_context("channel '" + ch.cfg.id + "': analytics");
+    ch.analytics = std::move(an).value();
+    if (rules) VAS_RETURN_IF_ERROR(ch.analytics->update_rules(*rules));
+    ch.reset_counters();
+  }
+  {
+    std::lock_guard<std::mutex> lock(ch.mu);
+    ch.q.clear();
+    ch.queued = 0;
+    ch.in_batch = 0;
+    ch.scheduled = false;
+    ch.accepting = true;
+    ch.discard = false;
+    ch.flush_requested = ch.flushed = false;
+    ch.pending_events.clear();
+    // A restarted channel got the current rules with its new analytics above; rules set
+    // before the first start are still pending and apply before its first frame.
+    if (restart) ch.has_pending_rules = false;
+    ch.next_index = 0;
+    ch.last_ts_us = INT64_MIN;
+    ch.push_width = ch.push_height = 0;
+    ch.state = "running";
+  }
+  if (!ch.cfg.push) {
+    ch.decode_stop = false;
+    ch.decode_thread = std::thread([this, chp] { decode_loop(chp); });
+  }
+  return Status::ok();
+}
+
+Status Pipeline::Impl::start() {
+  std::unique_lock<std::timed_mutex> control;
+  VAS_RETURN_IF_ERROR(lock_control(&control));
+  std::vector<ChannelPtr> chans;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kRunning)
+      return invalid_argument("start: the pipeline is already running");
+    chans = channels_;
+  }
+  stopping_ = false;
+  {
+    std::lock_guard<std::mutex> lock(bmu_);
+    bstop_ = false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(wmu_);
+    wstop_ = false;
+    runq_.clear();
+  }
+  decode_rate_.reset();
+  infer_rate_.reset();
+  analytics_rate_.reset();
+  batches_ = 0;
+  batch_frames_ = 0;
+  batcher_ = std::thread([this] { batcher_loop(); });
+  for (int i = 0; i < cfg_.analytics_threads; ++i) {
+    // Each worker keeps the Impl alive: see ~Pipeline from a callback in pipeline.h.
+    workers_.emplace_back([self = shared_from_this()] { self->worker_loop(); });
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_ = State::kRunning;
+  }
+  for (const auto& ch : chans) {
+    Status s = start_channel(ch);
+    if (!s.is_ok()) {
+      control.unlock();
+      (void)stop(false);
+      return s;
+    }
+  }
+  return Status::ok();
+}
+
+void Pipeline::Impl::wait_idle(const ChannelPtr& chp, bool need_empty) {
+  Channel& ch = *chp;
+  std::unique_lock<std::mutex> lock(ch.mu);
+  // The channel this thread is processing (a destroy from its callback) cannot go idle while
+  // we wait here; the worker finishes it after the callback returns.
+  const bool self = tl_channel == &ch;
+  const int64_t timeout_ms = need_empty ? 30000 : -1;  // a drain gives up after 30 s
+  wait_channel(ch, lock, timeout_ms, [&] {
+    return ch.in_batch == 0 && (self || !ch.scheduled) && (!need_empty || ch.q.empty());
+  });
+}
+
+void Pipeline::Impl::close_channel(const ChannelPtr& chp, DropReason reason) {
+  Channel& ch = *chp;
+  {
+    std::lock_guard<std::mutex> lock(ch.mu);
+    ch.accepting = false;
+    ch.discard = true;
+    ch.discard_reason = reason;
+    while (drop_oldest_locked(ch, reason)) {
+    }
+    ch.cv.notify_all();  // producers blocked on a full queue
+  }
+  ch.decode_stop = true;
+  {
+    std::lock_guard<std::mutex> lock(ch.source_mu);
+    if (ch.source) ch.source->interrupt();
+  }
+  if (ch.decode_thread.joinable()) ch.decode_thread.join();
+  wait_idle(chp, false);
+  std::lock_guard<std::mutex> lock(ch.mu);
+  while (drop_oldest_locked(ch, reason)) {
+  }
+  ch.state = reason == DropReason::kRemoved ? "removed" : "stopped";
+}
+
+void Pipeline::Impl::stop_threads() {
+  {
+    std::lock_guard<std::mutex> lock(bmu_);
+    bstop_ = true;
+  }
+  bcv_.notify_all();
+  if (batcher_.joinable()) batcher_.join();
+  {
+    std::lock_guard<std::mutex> lock(wmu_);
+    wstop_ = true;
+  }
+  wcv_.notify_all();
+  for (auto& t : workers_) {
+    if (!t.joinable()) continue;
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();  // destroy from our own callback: this worker exits when it returns
+    } else {
+      t.join();
+    }
+  }
+  workers_.clear();
+}
+
+Status Pipeline::Impl::stop(bool drain) {
+  if (in_callback_thread()) {
+    return invalid_argument(
+        "stop: called from a pipeline callback, it would wait for that callback to return; "
+        "call it from another thread");
+  }
+  std::unique_lock<std::timed_mutex> control(control_mu_);
+  std::vector<ChannelPtr> chans;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ != State::kRunning) return Status::ok();
+    state_ = State::kStopping;
+    chans = channels_;
+  }
+  stopping_ = true;
+  if (drain) {
+    // Stop intake, let every queued frame through, then flush the analytics (last best shots
+    // and track ends) on each channel's worker.
+    for (const auto& ch : chans) {
+      {
+        std::lock_guard<std::mutex> lock(ch->mu);
+        ch->accepting = false;
+        ch->cv.notify_all();
+      }
+      ch->decode_stop = true;
+      std::lock_guard<std::mutex> lock(ch->source_mu);
+      if (ch->source) ch->source->interrupt();
+    }
+    for (const auto& ch : chans) {
+      if (ch->decode_thread.joinable()) ch->decode_thread.join();
+    }
+    for (const auto& ch : chans) wait_idle(ch, true);
+    for (const auto& ch : chans) {
+      std::unique_lock<std::mutex> lock(ch->mu);
+      ch->flush_requested = true;
+      maybe_schedule_locked(*ch);
+      wait_channel(*ch, lock, 5000, [&] { return ch->flushed || !ch->q.empty(); });
+    }
+  }
+  for (const auto& ch : chans) close_channel(ch, DropReason::kStopped);
+  stop_threads();
+  std::lock_guard<std::mutex> lock(mu_);
+  state_ = State::kStopped;
+  stopping_ = false;
+  return Status::ok();
+}
+
+void Pipeline::Impl::shutdown() {
+  std::unique_lock<std::timed_mutex> control;
+  if (!lock_control(&control).is_ok()) return;  // another thread is stopping it right now
+  std::vector<ChannelPtr> chans;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    chans = channels_;
+    state_ = State::kStopping;
+  }
+  stopping_ = true;
+  for (const auto& ch : chans) close_channel(ch, DropReason::kStopped);
+  stop_threads();
+  std::lock_guard<std::mutex> lock(mu_);
+  state_ = State::kStopped;
+}
+
+Status Pipeline::Impl::add_channel(const std::string& json) {
+  VAS_ASSIGN_OR_RETURN(ChannelConfig c, parse_channel_config(json, "channel", cfg_.inference));
+  std::unique_lock<std::timed_mutex> control;
+  VAS_RETURN_IF_ERROR(lock_control(&control));
+  if (find(c.id)) return invalid_argument("add_channel: channel '" + c.id + "' already exists");
+  VAS_ASSIGN_OR_RETURN(ChannelPtr ch, make_channel(std::move(c)));
+  bool running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    channels_.push_back(ch);
+    running = state_ == State::kRunning;
+  }
+  if (running) {
+    Status s = start_channel(ch);
+    if (!s.is_ok()) {
+      close_channel(ch, DropReason::kRemoved);
+      std::lock_guard<std::mutex> lock(mu_);
+      channels_.erase(std::find(channels_.begin(), channels_.end(), ch));
+      return s;
+    }
+  }
+  return Status::ok();
+}
+
+Status Pipeline::Impl::remove_channel(const std::string& id) {
+  if (in_callback_thread()) {
+    return invalid_argument("remove_channel('" + id +
+                            "'): called from a pipeline callback; call it from another thread");
+  }
+  std::unique_lock<std::timed_mutex> control(control_mu_);
+  ChannelPtr ch = find(id);
+  if (!ch) return not_found("remove_channel: no channel '" + id + "'");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    channels_.erase(std::find(channels_.begin(), channels_.end(), ch));
+  }
+  close_channel(ch, DropReason::kRemoved);
+  return Status::ok();
+}
+
+Status Pipeline::Impl::update_rules(const std::string& id, const std::string& rules_json) {
+  ChannelPtr chp = find(id);
+  if (!chp) return not_found("update_rules: no channel '" + id + "'");
+  Channel& ch = *chp;
+  auto parsed = parse_rules_config(rules_json);
+  if (!parsed.is_ok()) return parsed.status().with_context("update_rules: channel '" + id + "'");
+  const RulesConfig rules = std::move(parsed).value();
+  if (!rules.channel.empty() && rules.channel != id) {
+    return invalid_config("update_rules: channel '" + id + "': the rules name channel '" +
+                          rules.channel + "'");
+  }
+  if (tl_channel == &ch) {  // from this channel's own callback: the worker is us
+    VAS_RETURN_IF_ERROR(ch.analytics->update_rules(rules).with_context("channel '" + id + "'"));
+    std::lock_guard<std::mutex> lock(ch.mu);
+    ch.rules_override = rules;
+    return Status::ok();
+  }
+  // Any other thread: the channel's worker applies them before its next frame. Waiting here
+  // for the worker to let go could starve behind a busy channel (it is rescheduled as soon as
+  // it has a frame), and from another channel's callback it could wait for a worker that
+  // waits for us. The rules were validated above; the analytics' own checks cannot fail on a
+  // parsed rule set of this channel, and if they do the worker reports an "error" event.
+  std::lock_guard<std::mutex> lock(ch.mu);
+  ch.pending_rules = rules;
+  ch.has_pending_rules = true;
+  ch.rules_override = rules;
+  if (ch.accepting) maybe_schedule_locked(ch);
+  return Status::ok();
+}
+
+}  // namespace vas
