@@ -27,17 +27,23 @@ __all__ = [
     "BackendUnavailableError",
     "BestShot",
     "BestShotSelector",
+    "ChannelStats",
     "Detections",
     "Detector",
     "Event",
+    "FrameResult",
     "InvalidArgumentError",
     "InvalidConfigError",
     "InvalidModelError",
     "IoError",
     "NotFoundError",
+    "Pipeline",
+    "PipelineEvent",
+    "PipelineStats",
     "Pool",
     "Preprocessor",
     "Rules",
+    "StageStats",
     "TrackState",
     "Tracker",
     "Tracks",
@@ -63,11 +69,18 @@ _LAZY = {
     "VideoWriter": "video",
     "Pool": "preprocess",
     "Preprocessor": "preprocess",
+    "Pipeline": "pipeline",
+    "FrameResult": "pipeline",
+    "PipelineEvent": "pipeline",
+    "PipelineStats": "pipeline",
+    "ChannelStats": "pipeline",
+    "StageStats": "pipeline",
 }
 
 if TYPE_CHECKING:
     from .analytics import Associator, BestShot, BestShotSelector, Event, Rules
     from .detector import Detections, Detector
+    from .pipeline import ChannelStats, FrameResult, Pipeline, PipelineEvent, PipelineStats, StageStats
     from .preprocess import Pool, Preprocessor
     from .track import Tracker, Tracks, TrackState
     from .video import VideoReader, VideoWriter
