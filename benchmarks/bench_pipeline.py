@@ -272,7 +272,7 @@ def run_vasdk(cfg: dict[str, Any]) -> dict[str, Any]:
         pipe.on_event(on_event)
         t0 = time.perf_counter()
         pipe.start()
-        all_done.wait(cfg["seconds"] if cfg["seconds"] > 0 else None)
+        all_done.wait(cfg["seconds"] if cfg["seconds"] > 0 else 1800)  # a stalled run ends too
         wall = time.perf_counter() - t0
         stats = pipe.stats()
         pipe.stop(drain=False)
@@ -392,16 +392,16 @@ def capacity(side: str, model: str, threads: int, seconds: float, max_channels: 
 def machine() -> dict[str, Any]:
     import onnxruntime as ort
 
+    info = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.machine(),
+        (ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")), platform.machine()
     )
+    flags = set(next((ln.split(":", 1)[1].split() for ln in info if ln.startswith("flags")), []))
     return {
         "cpu": cpu,
+        "isa": [
+            f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_vbmi", "amx_int8") if f in flags
+        ],
         "cores": os.cpu_count(),
         "loadavg": list(os.getloadavg()),
         "onnxruntime": ort.__version__,
@@ -428,7 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     fp32 = str(assets() / "yolov3-tiny.onnx")
     int8 = str(int8_model()) if set(sides) & {"peer", "vasdk"} else ""
     info = machine()
-    print(f"{info['cpu']}, {info['cores']} cores, load {info['loadavg']}, onnxruntime {info['onnxruntime']}")
+    print(
+        f"{info['cpu']} ({' '.join(info['isa'])}), {info['cores']} cores, load {info['loadavg']}, "
+        f"onnxruntime {info['onnxruntime']}"
+    )
     res: dict[str, Any] = {"machine": info, "settings": vars(args) | {"worker": None}, "sides": {}}
     for side in sides:
         runs = [
