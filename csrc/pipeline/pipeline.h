@@ -73,8 +73,9 @@ struct PipelineEvent {
   int64_t ts_us = 0;
   std::string message;
   int64_t best_shot_id = -1;
-  // Best-shot events: the crop (BGR24, borrowed for the callback; copy the PooledImage to keep
-  // it, which keeps its pool block) and its JPEG bytes when the channel asked for them.
+  // Best-shot events: the crop (BGR24) and its JPEG bytes when the channel asked for them
+  // (best_shot.jpeg). Borrowed for the duration of the callback: copy the pixels to keep them
+  // (the crop's block belongs to the channel's unlocked best-shot pool).
   PooledImage crop;
   std::vector<uint8_t> jpeg;
   float quality = 0;
@@ -83,12 +84,12 @@ struct PipelineEvent {
 struct StageStats {
   double fps = 0;  // frames per second through the stage over the last few seconds
   double latency_p50_ms = 0, latency_p99_ms = 0;  // time spent in the stage (incl. queueing)
-  size_t queue_depth = 0;                          // frames waiting for the stage now
+  size_t queue_depth = 0;                         // frames waiting for the stage now
 };
 
 struct ChannelStats {
   std::string id;
-  std::string state;  // created, running, draining, stopped, disconnected, ended, error
+  std::string state;       // created, running, draining, stopped, disconnected, ended, error
   uint64_t decoded = 0;    // frames decoded or pushed (accepted by the channel)
   uint64_t processed = 0;  // frames delivered through the result callback (or processed)
   uint64_t dropped = 0;    // sum of dropped_by_reason
@@ -138,8 +139,10 @@ class Pipeline {
   // Stops the channel (its queued frames are dropped as "removed"), joins its decode thread and
   // forgets it. kNotFound for an unknown id; kInvalidArgument from that channel's callback.
   Status remove_channel(const std::string& channel_id);
-  // Replaces the rules of a channel ({"rules": [...]} or the rules array, as in
-  // analytics.rules); applied before the channel's next frame.
+  // Replaces the rules of a channel: a rules object as in "analytics": {"rules": {...}}
+  // ({"rules": [...], "forget_after_s": ...}). Validated here (errors name the field); the
+  // new rules apply from the channel's next frame. From another channel's callback the rules
+  // are queued and applied by the channel's worker.
   Status update_rules(const std::string& channel_id, const std::string& rules_json);
 
   // Queues one frame on a "push": true channel. With `release` empty the image is copied into
@@ -160,8 +163,10 @@ class Pipeline {
   class Impl;
 
  private:
-  explicit Pipeline(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Pipeline(std::shared_ptr<Impl> impl);
+  // Shared with the analytics workers, so a pipeline destroyed from its own callback stays
+  // alive until that callback has returned.
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace vas
