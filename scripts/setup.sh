@@ -21,6 +21,10 @@ APT_PKGS=(
   clang clang-format clang-tidy valgrind abigail-tools libclang-rt-14-dev
   libopencv-dev  # the OpenCV DNN engine backend (built when present)
   g++-aarch64-linux-gnu qemu-user googletest  # scripts/aarch64_check.sh
+  # scripts/rtsp_server.py (RTSP source tests, demos): GstRtspServer from Debian's python3-gi
+  gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
 )
 
 install_apt() {

@@ -141,12 +141,11 @@ Status Analytics::predict(const ImageView* frame, int64_t timestamp_us, Analytic
 
 // Checks what can be checked before any module changes state.
 Status Analytics::begin(const ImageView* frame, AnalyticsOutput* out) const {
-  const std::string where = "analytics of channel '" + config_.channel + "'";
-  if (!out) return invalid_argument(where + ": out is null");
+  if (!out) return invalid_argument("analytics of channel '" + config_.channel + "': out is null");
   out->clear();
   if (frame) {
     Status st = frame->validate();
-    if (!st.is_ok()) return st.with_context(where + ": frame");
+    if (!st.is_ok()) return fail(st.with_context("frame"), out);
   }
   return Status::ok();
 }
@@ -217,11 +216,14 @@ Status Analytics::update_rules(const RulesConfig& rules) {
   RulesConfig copy = rules;
   Status st = check_rules_channel(config_.channel, &copy);
   if (!st.is_ok()) return st.with_context("analytics of channel '" + config_.channel + "'");
-  auto engine = RulesEngine::create(copy);
-  if (!engine.is_ok()) {
-    return engine.status().with_context("analytics of channel '" + config_.channel + "': rules");
+  if (rules_) {
+    st = rules_->reconfigure(copy);
+  } else {
+    auto engine = RulesEngine::create(copy);
+    st = engine.status();
+    if (engine.is_ok()) rules_ = std::move(engine).value();
   }
-  rules_ = std::move(engine).value();
+  if (!st.is_ok()) return st.with_context("analytics of channel '" + config_.channel + "': rules");
   config_.rules = std::move(copy);
   return Status::ok();
 }

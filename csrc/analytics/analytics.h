@@ -47,7 +47,7 @@ struct AnalyticsConfig {
 //   {"channel": "cam1", "tracker": {...}, "best_shot": {...}, "associator": {...},
 //    "rules": {...}}
 // Each member is parsed by its module's own parser (parse_tracker_config and so on) and its
-// errors are prefixed with the member's name ("tracker.min_hits: ..."). Only "channel" is
+// errors are prefixed with the member's name ("best_shot: top_k: ..."). Only "channel" is
 // required; a missing tracker gets the tracker defaults, a missing optional module is off.
 // The rules' own "channel" may be left out (it takes the top-level one) but may not differ.
 Result<AnalyticsConfig> parse_analytics_config(const std::string& json);
@@ -103,9 +103,11 @@ class Analytics {
   Status flush(int64_t timestamp_us, AnalyticsOutput* out);
 
   // Replaces the rules while running (or adds them, or removes them with an empty rules
-  // list). The new rules start from fresh state: tracks already inside a zone enter it again
-  // on the next frame and line counts restart at zero; the old rules emit nothing more.
-  // On error the old rules stay. The rules' channel must be empty or this channel's.
+  // list). A rule parsed from the same JSON as a running one (same id, type and fields) keeps
+  // its state and line counts; every other rule starts fresh (a track already in its zone
+  // enters on the next frame), and a removed rule emits nothing more (RulesEngine::
+  // reconfigure). On error the old rules stay. The rules' channel must be empty or this
+  // channel's. Like every call, it ends the validity of the last output's events.
   Status update_rules(const RulesConfig& rules);
 
   // Counts of a line_crossing rule by id. Errors: kNotFound naming the id (also when no rules

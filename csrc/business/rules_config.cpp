@@ -42,46 +42,30 @@ Status points(const json& v, const std::string& f, std::vector<Point>* out) {
   return Status::ok();
 }
 
-Result<RuleType> parse_type(const json& v, const std::string& f) {
-  if (!v.is_string()) return invalid_config(f + ": must be a string");
-  const std::string s = v.get<std::string>();
-  if (s == "line_crossing") return RuleType::kLineCrossing;
-  if (s == "intrusion") return RuleType::kIntrusion;
-  if (s == "loitering") return RuleType::kLoitering;
-  if (s == "crowding") return RuleType::kCrowding;
-  return invalid_config(f + ": unknown rule type '" + s +
-                        "' (line_crossing, intrusion, loitering, crowding)");
-}
-
 Status parse_rule(const json& j, const std::string& where, RuleConfig* r) {
   if (!j.is_object()) return invalid_config(where + ": must be an object");
   auto tit = j.find("type");
   if (tit == j.end()) return invalid_config(where + ".type: missing");
-  VAS_ASSIGN_OR_RETURN(r->type, parse_type(*tit, where + ".type"));
-  const bool line = r->type == RuleType::kLineCrossing;
-  std::set<std::string> allowed = {"id", "type", "classes", "anchor", "min_track_age"};
-  if (line) {
-    allowed.insert({"line", "hysteresis", "direction"});
-  } else {
-    allowed.insert("polygon");
-    if (r->type == RuleType::kLoitering) allowed.insert({"dwell_s", "gap_s"});
-    if (r->type == RuleType::kCrowding) allowed.insert({"max_count", "duration_s"});
+  if (!tit->is_string()) return invalid_config(where + ".type: must be a string");
+  const RuleTypeInfo* type = find_rule_type(tit->get<std::string>());
+  if (!type) {
+    return invalid_config(where + ".type: unknown rule type '" + tit->get<std::string>() + "' (" +
+                          rule_type_names() + ")");
   }
+  r->type = type->name;
+  std::set<std::string> allowed = {"id", "type", "classes", "anchor", "min_track_age"};
+  allowed.insert(type->fields.begin(), type->fields.end());
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!allowed.count(it.key()))
-      return invalid_config(where + "." + it.key() + ": unknown field for rule type '" +
-                            rule_type_name(r->type) + "'");
+      return invalid_config(where + "." + it.key() + ": unknown field for rule type '" + r->type +
+                            "'");
   }
-  auto req = [&](const char* k) -> Result<const json*> {
-    auto it = j.find(k);
-    if (it == j.end()) return invalid_config(where + "." + k + ": missing");
-    return &*it;
-  };
-  const json* idv = nullptr;
-  VAS_ASSIGN_OR_RETURN(idv, req("id"));
+  auto idv = j.find("id");
+  if (idv == j.end()) return invalid_config(where + ".id: missing");
   if (!idv->is_string() || idv->get<std::string>().empty())
     return invalid_config(where + ".id: must be a non-empty string");
   r->id = idv->get<std::string>();
+  r->source = j.dump();  // object keys come out sorted, so equal rules give equal text
   if (auto it = j.find("classes"); it != j.end()) {
     if (!it->is_array()) return invalid_config(where + ".classes: must be a list of class ids");
     for (size_t i = 0; i < it->size(); ++i) {
@@ -97,76 +81,64 @@ Status parse_rule(const json& j, const std::string& where, RuleConfig* r) {
   }
   if (auto it = j.find("min_track_age"); it != j.end())
     VAS_RETURN_IF_ERROR(integer(*it, where + ".min_track_age", 0, &r->min_track_age));
-  double d = 0;
-  if (line) {
-    const json* lv = nullptr;
-    VAS_ASSIGN_OR_RETURN(lv, req("line"));
-    std::vector<Point> pts;
-    VAS_RETURN_IF_ERROR(points(*lv, where + ".line", &pts));
-    if (pts.size() != 2)
-      return invalid_config(where + ".line: needs exactly 2 points, got " +
-                            std::to_string(pts.size()));
-    if (pts[0].x == pts[1].x && pts[0].y == pts[1].y)
-      return invalid_config(where + ".line: zero-length line");
-    r->a = pts[0];
-    r->b = pts[1];
-    if (auto it = j.find("hysteresis"); it != j.end()) {
-      VAS_RETURN_IF_ERROR(number(*it, where + ".hysteresis", 0, false, &d));
-      r->hysteresis = d;
-    }
-    if (auto it = j.find("direction"); it != j.end()) {
-      const std::string s = it->is_string() ? it->get<std::string>() : "";
-      if (s == "both") {
-        r->direction = CrossDirection::kBoth;
-      } else if (s == "in") {
-        r->direction = CrossDirection::kIn;
-      } else if (s == "out") {
-        r->direction = CrossDirection::kOut;
-      } else {
-        return invalid_config(where + ".direction: must be both, in or out, got " + it->dump());
-      }
-    }
-    return Status::ok();
-  }
-  const json* pv = nullptr;
-  VAS_ASSIGN_OR_RETURN(pv, req("polygon"));
-  VAS_RETURN_IF_ERROR(points(*pv, where + ".polygon", &r->polygon));
-  VAS_RETURN_IF_ERROR(validate_polygon(r->polygon).with_context(where + ".polygon"));
-  if (r->type == RuleType::kLoitering) {
-    const json* dv = nullptr;
-    VAS_ASSIGN_OR_RETURN(dv, req("dwell_s"));
-    VAS_RETURN_IF_ERROR(number(*dv, where + ".dwell_s", 0, true, &d));
-    r->dwell_us = static_cast<int64_t>(std::llround(d * 1e6));
-    if (auto it = j.find("gap_s"); it != j.end()) {
-      VAS_RETURN_IF_ERROR(number(*it, where + ".gap_s", 0, false, &d));
-      r->gap_us = static_cast<int64_t>(std::llround(d * 1e6));
-    }
-  } else if (r->type == RuleType::kCrowding) {
-    const json* mv = nullptr;
-    VAS_ASSIGN_OR_RETURN(mv, req("max_count"));
-    VAS_RETURN_IF_ERROR(integer(*mv, where + ".max_count", 0, &r->max_count));
-    if (auto it = j.find("duration_s"); it != j.end()) {
-      VAS_RETURN_IF_ERROR(number(*it, where + ".duration_s", 0, false, &d));
-      r->duration_us = static_cast<int64_t>(std::llround(d * 1e6));
-    }
-  }
-  return Status::ok();
+  return type->parse(RuleJson(j, where), r);
 }
 
 }  // namespace
 
-const char* rule_type_name(RuleType type) {
-  switch (type) {
-    case RuleType::kLineCrossing:
-      return "line_crossing";
-    case RuleType::kIntrusion:
-      return "intrusion";
-    case RuleType::kLoitering:
-      return "loitering";
-    case RuleType::kCrowding:
-      return "crowding";
+Status RuleJson::find(const char* key, Need need, const json** out) const {
+  auto it = j_.find(key);
+  if (it == j_.end()) {
+    *out = nullptr;
+    return need == kRequired ? invalid_config(path(key) + ": missing") : Status::ok();
   }
-  return "unknown";
+  *out = &*it;
+  return Status::ok();
+}
+
+Status RuleJson::number(const char* key, Need need, double lo, bool lo_open, double* out) const {
+  const json* v = nullptr;
+  VAS_RETURN_IF_ERROR(find(key, need, &v));
+  return v ? vas::number(*v, path(key), lo, lo_open, out) : Status::ok();
+}
+
+Status RuleJson::seconds(const char* key, Need need, bool lo_open, int64_t* out_us) const {
+  const json* v = nullptr;
+  VAS_RETURN_IF_ERROR(find(key, need, &v));
+  if (!v) return Status::ok();
+  double d = 0;
+  VAS_RETURN_IF_ERROR(vas::number(*v, path(key), 0, lo_open, &d));
+  *out_us = static_cast<int64_t>(std::llround(d * 1e6));
+  return Status::ok();
+}
+
+Status RuleJson::integer(const char* key, Need need, int lo, int* out) const {
+  const json* v = nullptr;
+  VAS_RETURN_IF_ERROR(find(key, need, &v));
+  return v ? vas::integer(*v, path(key), lo, out) : Status::ok();
+}
+
+Status RuleJson::points(const char* key, Need need, std::vector<Point>* out) const {
+  const json* v = nullptr;
+  VAS_RETURN_IF_ERROR(find(key, need, &v));
+  return v ? vas::points(*v, path(key), out) : Status::ok();
+}
+
+Status RuleJson::choice(const char* key, Need need, const std::vector<std::string>& options,
+                        int* out) const {
+  const json* v = nullptr;
+  VAS_RETURN_IF_ERROR(find(key, need, &v));
+  if (!v) return Status::ok();
+  const std::string s = v->is_string() ? v->get<std::string>() : "";
+  std::string list;
+  for (size_t i = 0; i < options.size(); ++i) {
+    if (!s.empty() && s == options[i]) {
+      *out = static_cast<int>(i);
+      return Status::ok();
+    }
+    list += (i == 0 ? "" : i + 1 == options.size() ? " or " : ", ") + options[i];
+  }
+  return invalid_config(path(key) + ": must be " + list + ", got " + v->dump());
 }
 
 Result<RulesConfig> parse_rules_config(const std::string& text) {

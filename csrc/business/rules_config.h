@@ -8,42 +8,38 @@
 //      {"id": "bench", "type": "loitering", "polygon": [...], "dwell_s": 10, "gap_s": 1},
 //      {"id": "lobby", "type": "crowding", "polygon": [...], "max_count": 5, "duration_s": 3}]}
 //
-// Unknown fields and bad values are errors whose message starts with the field's path, e.g.
-// "rules[2].polygon: self-intersecting (edges 0 and 2 cross)".
+// The fields every rule has are read here; each rule type (business/rule_types.cpp) reads its
+// own. Unknown fields and bad values are errors whose message starts with the field's path,
+// e.g. "rules[2].polygon: self-intersecting (edges 0 and 2 cross)".
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "business/rule_type.h"
 #include "core/geometry.h"
 #include "core/status.h"
 
 namespace vas {
 
-enum class RuleType : int { kLineCrossing = 0, kIntrusion = 1, kLoitering = 2, kCrowding = 3 };
-const char* rule_type_name(RuleType type);
-
-// Which crossings a line rule reports. "in" is a crossing from the right of the line's a->b
-// direction to its left, as seen on screen; "out" the other way.
-enum class CrossDirection : int { kBoth = 0, kIn = 1, kOut = 2 };
-
 struct RuleConfig {
   std::string id;
-  RuleType type = RuleType::kIntrusion;
+  std::string type;          // a registered rule type: line_crossing, intrusion, ...
   std::vector<int> classes;  // empty = every class
   Anchor anchor = Anchor::kBottomCenter;
   int min_track_age = 0;  // frames the engine must have seen a track before it can trigger
-  // line_crossing
-  Point a, b;
-  double hysteresis = 5.0;  // pixels: a side counts only this far from the line
-  CrossDirection direction = CrossDirection::kBoth;
-  // intrusion, loitering, crowding
-  std::vector<Point> polygon;
-  int64_t dwell_us = 0;     // loitering
-  int64_t gap_us = 0;       // loitering: absences up to this long do not restart the dwell
-  int max_count = 0;        // crowding: occupancy above this ...
-  int64_t duration_us = 0;  // ... for at least this long
+  // The rule's geometry, which overlays can draw: a line's two points (a -> b) or a zone's
+  // polygon; empty for a type without one.
+  std::vector<Point> shape;
+  // The type's own parameters (hysteresis, dwell time, ...), set by its parser; may be null for
+  // a type that has none.
+  std::shared_ptr<const RuleParams> params;
+  // The rule's JSON as parsed, keys sorted ("" for a rule built in code). A rule whose source
+  // is unchanged keeps its state when the rules are reconfigured (RulesEngine::reconfigure), so
+  // code that edits a parsed rule must clear it.
+  std::string source;
 };
 
 struct RulesConfig {

@@ -24,31 +24,74 @@ const char* event_kind_name(EventKind kind) {
   return "unknown";
 }
 
-RulesEngine::RulesEngine(const RulesConfig& config) : config_(config) {
-  for (const RuleConfig& r : config_.rules) {
-    if (r.type == RuleType::kLineCrossing) {
-      zone_of_rule_.push_back(-1);
-    } else {
-      zone_of_rule_.push_back(static_cast<int>(zones_.size()));
-      zones_.push_back(Zone{r.id, r.polygon, r.anchor});
-    }
+// Stamps an evaluator's events with what the engine knows: channel, rule and best shot.
+class RulesEngine::Sink : public RuleEvents {
+ public:
+  // lookup may be null or hold no function: events then carry no best shot.
+  Sink(RulesEngine* engine, const BestShotLookup* lookup) : engine_(engine), lookup_(lookup) {}
+  void set_rule(int rule) { rule_ = rule; }
+
+  void emit(EventKind kind, int64_t track, int class_id, int64_t ts, int64_t start,
+            int count) override {
+    const RuleConfig& r = engine_->config_.rules[rule_];
+    Event e;
+    e.channel = engine_->config_.channel.c_str();
+    e.rule_id = r.id.c_str();
+    e.rule_index = rule_;
+    e.rule_type = engine_->types_[rule_]->name;
+    e.kind = kind;
+    e.track_id = track;
+    e.class_id = class_id;
+    e.timestamp_us = ts;
+    e.start_us = start;
+    e.count = count;
+    if (lookup_ && *lookup_ && track >= 0) e.best_shot_id = (*lookup_)(track);
+    engine_->events_.push_back(e);
   }
-  crowds_.resize(config_.rules.size());
-  counts_.resize(config_.rules.size());
-}
+
+ private:
+  RulesEngine* engine_;
+  const BestShotLookup* lookup_;
+  int rule_ = 0;
+};
 
 Result<std::unique_ptr<RulesEngine>> RulesEngine::create(const RulesConfig& config) {
+  std::unique_ptr<RulesEngine> engine(new RulesEngine(config));
   for (size_t i = 0; i < config.rules.size(); ++i) {
     const RuleConfig& r = config.rules[i];
     const std::string where = "rules[" + std::to_string(i) + "]";
-    if (r.type == RuleType::kLineCrossing) {
-      if (r.a.x == r.b.x && r.a.y == r.b.y)
-        return invalid_config(where + ".line: zero-length line");
-    } else {
-      VAS_RETURN_IF_ERROR(validate_polygon(r.polygon).with_context(where + ".polygon"));
+    const RuleTypeInfo* type = find_rule_type(r.type);
+    if (!type) {
+      return invalid_config(where + ".type: unknown rule type '" + r.type + "' (" +
+                            rule_type_names() + ")");
+    }
+    auto rule = type->create(r, where);
+    if (!rule.is_ok()) return rule.status();
+    engine->rules_.push_back(std::move(rule).value());
+    engine->types_.push_back(type);
+  }
+  return engine;
+}
+
+Status RulesEngine::reconfigure(const RulesConfig& config) {
+  auto fresh = create(config);
+  if (!fresh.is_ok()) return fresh.status();
+  std::unique_ptr<RulesEngine> next = std::move(fresh).value();
+  for (size_t i = 0; i < next->rules_.size(); ++i) {
+    const std::string& source = next->config_.rules[i].source;
+    if (source.empty()) continue;
+    for (size_t j = 0; j < rules_.size(); ++j) {
+      if (rules_[j] && config_.rules[j].source == source) {
+        next->rules_[i] = std::move(rules_[j]);
+        break;
+      }
     }
   }
-  return std::unique_ptr<RulesEngine>(new RulesEngine(config));
+  config_ = std::move(next->config_);
+  rules_ = std::move(next->rules_);
+  types_ = std::move(next->types_);
+  events_.clear();
+  return Status::ok();
 }
 
 bool RulesEngine::applies(const RuleConfig& r, int class_id) const {
@@ -56,30 +99,12 @@ bool RulesEngine::applies(const RuleConfig& r, int class_id) const {
          std::find(r.classes.begin(), r.classes.end(), class_id) != r.classes.end();
 }
 
-void RulesEngine::push(int rule, EventKind kind, int64_t track, int class_id, int64_t ts,
-                       int64_t start, int count, const BestShotLookup& lookup) {
-  Event e;
-  e.channel = config_.channel.c_str();
-  e.rule_id = config_.rules[rule].id.c_str();
-  e.rule_index = rule;
-  e.rule_type = config_.rules[rule].type;
-  e.kind = kind;
-  e.track_id = track;
-  e.class_id = class_id;
-  e.timestamp_us = ts;
-  e.start_us = start;
-  e.count = count;
-  if (lookup && track >= 0) e.best_shot_id = lookup(track);
-  events_.push_back(e);
-}
-
-void RulesEngine::leave(int64_t id, TrackInfo* t, int64_t ts, const BestShotLookup& lookup) {
-  for (size_t k = 0; k < t->rules.size(); ++k) {
-    PerRule& st = t->rules[k];
-    if (config_.rules[k].type == RuleType::kIntrusion && st.inside) {
-      push(static_cast<int>(k), EventKind::kExit, id, t->class_id, ts, st.enter_us, 0, lookup);
-      st.inside = false;
-    }
+// The track leaves every rule, in rule order.
+void RulesEngine::leave(int64_t id, const TrackInfo& t, int64_t ts, const BestShotLookup& lookup) {
+  Sink sink(this, &lookup);
+  for (size_t k = 0; k < rules_.size(); ++k) {
+    sink.set_rule(static_cast<int>(k));
+    rules_[k]->leave(id, t.class_id, ts, &sink);
   }
 }
 
@@ -93,12 +118,11 @@ Status RulesEngine::update(const std::vector<TrackedObject>& objects, int64_t ts
   last_ts_ = ts;
   events_.clear();
   visible_.clear();
-  const size_t n_rules = config_.rules.size();
   for (const TrackedObject& o : objects) {
     if (o.state == TrackState::kRemoved) {
       auto it = tracks_.find(o.track_id);
       if (it != tracks_.end()) {
-        leave(it->first, &it->second, ts, lookup);
+        leave(it->first, it->second, ts, lookup);
         tracks_.erase(it);
       }
       continue;
@@ -106,82 +130,22 @@ Status RulesEngine::update(const std::vector<TrackedObject>& objects, int64_t ts
     if (config_.confirmed_only && o.state != TrackState::kConfirmed) continue;
     visible_.push_back(o);
     TrackInfo& t = tracks_[o.track_id];
-    if (t.rules.empty()) t.rules.resize(n_rules);
     t.class_id = o.class_id;
     ++t.frames;
     t.last_seen_us = ts;
   }
-  assign_zones(visible_, zones_, &in_zones_);
 
-  for (size_t k = 0; k < n_rules; ++k) {
+  Sink sink(this, &lookup);
+  for (size_t k = 0; k < rules_.size(); ++k) {
     const RuleConfig& r = config_.rules[k];
-    const int rule = static_cast<int>(k);
-    const int zone = zone_of_rule_[k];
-    int occupancy = 0;
-    for (size_t i = 0; i < visible_.size(); ++i) {
-      const TrackedObject& o = visible_[i];
+    inputs_.clear();
+    for (const TrackedObject& o : visible_) {
       if (!applies(r, o.class_id)) continue;
-      TrackInfo& t = tracks_[o.track_id];
-      PerRule& st = t.rules[k];
-      const bool old_enough = t.frames >= r.min_track_age;
-      if (r.type == RuleType::kLineCrossing) {
-        const Point p = anchor_point(o, r.anchor);
-        const double d = signed_distance(p, r.a, r.b);
-        const int s = (d > 0 && d >= r.hysteresis) ? 1 : (d < 0 && -d >= r.hysteresis) ? -1 : 0;
-        if (s == 0) continue;  // inside the hysteresis band: keep the last established side
-        if (st.side != 0 && s != st.side && old_enough &&
-            segments_intersect(st.last_point, p, r.a, r.b)) {
-          const EventKind kind = st.side < 0 ? EventKind::kCrossIn : EventKind::kCrossOut;
-          (kind == EventKind::kCrossIn ? counts_[k].in : counts_[k].out) += 1;
-          if (r.direction == CrossDirection::kBoth ||
-              (r.direction == CrossDirection::kIn) == (kind == EventKind::kCrossIn))
-            push(rule, kind, o.track_id, o.class_id, ts, ts, 0, lookup);
-        }
-        st.side = s;
-        st.last_point = p;
-        continue;
-      }
-      const bool inside =
-          std::find(in_zones_[i].begin(), in_zones_[i].end(), zone) != in_zones_[i].end();
-      if (r.type == RuleType::kIntrusion) {
-        if (inside && !st.inside && old_enough) {
-          st.inside = true;
-          st.enter_us = ts;
-          push(rule, EventKind::kEnter, o.track_id, o.class_id, ts, ts, 0, lookup);
-        } else if (!inside && st.inside) {
-          st.inside = false;
-          push(rule, EventKind::kExit, o.track_id, o.class_id, ts, st.enter_us, 0, lookup);
-        }
-      } else if (r.type == RuleType::kLoitering) {
-        if (inside) {
-          if (st.enter_us < 0) st.enter_us = ts;
-          st.last_inside_us = ts;
-          if (!st.reported && old_enough && ts - st.enter_us >= r.dwell_us) {
-            st.reported = true;
-            push(rule, EventKind::kLoitering, o.track_id, o.class_id, ts, st.enter_us, 0, lookup);
-          }
-        } else if (st.enter_us >= 0 && ts - st.last_inside_us > r.gap_us) {
-          st.enter_us = -1;
-          st.reported = false;
-        }
-      } else if (inside && old_enough) {
-        ++occupancy;
-      }
+      const int frames = tracks_[o.track_id].frames;
+      inputs_.push_back({&o, frames, frames >= r.min_track_age});
     }
-    if (r.type == RuleType::kCrowding) {
-      Crowd& c = crowds_[k];
-      if (occupancy > r.max_count) {
-        if (c.over_since < 0) c.over_since = ts;
-        if (!c.active && ts - c.over_since >= r.duration_us) {
-          c.active = true;
-          push(rule, EventKind::kCrowdingStart, -1, -1, ts, c.over_since, occupancy, lookup);
-        }
-      } else {
-        if (c.active)
-          push(rule, EventKind::kCrowdingEnd, -1, -1, ts, c.over_since, occupancy, lookup);
-        c = Crowd{};
-      }
-    }
+    sink.set_rule(static_cast<int>(k));
+    rules_[k]->update(inputs_, ts, &sink);
   }
 
   gone_.clear();
@@ -191,7 +155,7 @@ Status RulesEngine::update(const std::vector<TrackedObject>& objects, int64_t ts
   std::sort(gone_.begin(), gone_.end());
   for (int64_t id : gone_) {
     auto it = tracks_.find(id);
-    leave(id, &it->second, ts, lookup);
+    leave(id, it->second, ts, lookup);
     tracks_.erase(it);
   }
   return Status::ok();
@@ -207,31 +171,30 @@ Status RulesEngine::flush(int64_t ts) {
   gone_.clear();
   for (const auto& [id, t] : tracks_) gone_.push_back(id);
   std::sort(gone_.begin(), gone_.end());
-  for (int64_t id : gone_) leave(id, &tracks_[id], ts, nullptr);
+  for (int64_t id : gone_) leave(id, tracks_[id], ts, nullptr);
   tracks_.clear();
-  for (size_t k = 0; k < crowds_.size(); ++k) {
-    if (crowds_[k].active)
-      push(static_cast<int>(k), EventKind::kCrowdingEnd, -1, -1, ts, crowds_[k].over_since, 0,
-           nullptr);
-    crowds_[k] = Crowd{};
+  Sink sink(this, nullptr);  // flush() takes no lookup: its events carry no best shot
+  for (size_t k = 0; k < rules_.size(); ++k) {
+    sink.set_rule(static_cast<int>(k));
+    rules_[k]->flush(ts, &sink);
   }
   return Status::ok();
 }
 
 LineCounts RulesEngine::line_counts(int rule_index) const {
-  if (rule_index < 0 || static_cast<size_t>(rule_index) >= counts_.size()) return {};
-  return counts_[rule_index];
+  if (rule_index < 0 || static_cast<size_t>(rule_index) >= rules_.size()) return {};
+  const LineCounts* c = rules_[rule_index]->line_counts();
+  return c ? *c : LineCounts{};
 }
 
 Result<LineCounts> RulesEngine::line_counts(const std::string& rule_id) const {
   for (size_t i = 0; i < config_.rules.size(); ++i) {
     const RuleConfig& r = config_.rules[i];
     if (r.id != rule_id) continue;
-    if (r.type != RuleType::kLineCrossing) {
-      return invalid_argument("rule '" + rule_id + "' is a " + rule_type_name(r.type) +
-                              " rule, not line_crossing");
-    }
-    return counts_[i];
+    const LineCounts* c = rules_[i]->line_counts();
+    if (!c)
+      return invalid_argument("rule '" + rule_id + "' has type " + r.type + ", not line_crossing");
+    return *c;
   }
   return not_found("no rule with id '" + rule_id + "'" +
                    (config_.channel.empty() ? "" : " in channel '" + config_.channel + "'"));

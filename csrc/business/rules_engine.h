@@ -1,6 +1,8 @@
 // The business-rules engine of one channel: line crossing with direction and hysteresis, zone
 // intrusion (enter/exit), loitering (dwell above a threshold) and crowding (occupancy above N
-// for T seconds), fed with tracked objects frame by frame.
+// for T seconds), fed with tracked objects frame by frame. The engine does what all rules share
+// (class filters, confirmed-only, track age, forgetting unseen tracks, event bookkeeping); each
+// rule type's logic is an evaluator registered by name in business/rule_types.cpp.
 //
 // Thread safety: one instance per channel, one call at a time; no threads of its own.
 // Ownership: events() and the strings they point to belong to the engine; the events stay valid
@@ -14,8 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "business/rule_type.h"
 #include "business/rules_config.h"
-#include "business/zones.h"
 #include "core/detection.h"
 #include "core/status.h"
 
@@ -37,7 +39,7 @@ struct Event {
   const char* channel = "";  // owned by the engine
   const char* rule_id = "";  // owned by the engine
   int rule_index = 0;
-  RuleType rule_type = RuleType::kIntrusion;
+  const char* rule_type = "";  // the registered type name, e.g. "line_crossing" (static)
   EventKind kind = EventKind::kEnter;
   int64_t track_id = -1;  // -1 for crowding events
   int class_id = -1;      // -1 for crowding events
@@ -60,6 +62,12 @@ class RulesEngine {
 
   static Result<std::unique_ptr<RulesEngine>> create(const RulesConfig& config);
 
+  // Replaces the rules while running. A rule whose parsed source is unchanged (same id, type
+  // and fields) keeps its state: tracks inside its zone stay inside, its line counts go on.
+  // Other rules start fresh; a removed rule closes nothing. The tracks the engine has seen
+  // (their age and last sighting) carry over. On error nothing changes. Invalidates events().
+  Status reconfigure(const RulesConfig& config);
+
   // Feeds one frame's objects. Timestamps must not go backwards. events() then holds this
   // frame's events, in rule order, then by object order. Removed tracks and tracks unseen for
   // forget_after_s leave their zones (exit events).
@@ -79,41 +87,25 @@ class RulesEngine {
   const RulesConfig& config() const { return config_; }
 
  private:
-  explicit RulesEngine(const RulesConfig& config);
+  explicit RulesEngine(const RulesConfig& config) : config_(config) {}
 
-  struct PerRule {
-    int side = 0;  // line: -1 right, +1 left, 0 not yet established
-    Point last_point;
-    bool inside = false;    // intrusion: an enter event is open
-    int64_t enter_us = -1;  // intrusion / loitering: when the current stay began
-    int64_t last_inside_us = -1;
-    bool reported = false;  // loitering: already reported for this stay
-  };
   struct TrackInfo {
     int class_id = 0;
     int frames = 0;  // frames seen by the engine
     int64_t last_seen_us = 0;
-    std::vector<PerRule> rules;
   };
-  struct Crowd {
-    int64_t over_since = -1;
-    bool active = false;
-  };
+  class Sink;
 
   bool applies(const RuleConfig& r, int class_id) const;
-  void push(int rule, EventKind kind, int64_t track, int class_id, int64_t ts, int64_t start,
-            int count, const BestShotLookup& lookup);
-  void leave(int64_t track_id, TrackInfo* t, int64_t ts, const BestShotLookup& lookup);
+  void leave(int64_t track_id, const TrackInfo& t, int64_t ts, const BestShotLookup& lookup);
 
   RulesConfig config_;
-  std::vector<Zone> zones_;        // one per zone rule
-  std::vector<int> zone_of_rule_;  // rule index -> zones_ index, or -1 for lines
+  std::vector<std::unique_ptr<RuleEvaluator>> rules_;  // one per config_.rules entry
+  std::vector<const RuleTypeInfo*> types_;             // the type of each rule
   std::unordered_map<int64_t, TrackInfo> tracks_;
-  std::vector<Crowd> crowds_;
-  std::vector<LineCounts> counts_;
   std::vector<Event> events_;
   std::vector<TrackedObject> visible_;
-  std::vector<std::vector<int>> in_zones_;
+  std::vector<RuleInput> inputs_;
   std::vector<int64_t> gone_;
   int64_t last_ts_ = INT64_MIN;
 };

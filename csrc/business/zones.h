@@ -16,6 +16,9 @@ struct Zone {
   Anchor anchor = Anchor::kBottomCenter;
 };
 
+// Whether the object's anchor point (the zone's anchor) lies in the zone's polygon.
+bool in_zone(const Zone& zone, const TrackedObject& object);
+
 // out[i] lists the indices into `zones` whose polygon holds objects[i]'s anchor point. Reuses
 // out's storage.
 void assign_zones(const std::vector<TrackedObject>& objects, const std::vector<Zone>& zones,

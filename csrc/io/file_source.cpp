@@ -37,7 +37,7 @@ class FileSource final : public Source {
   Status read(Pool& pool, VideoFrame* out) override {
     if (out == nullptr) return invalid_argument("source: read() needs a VideoFrame, got NULL");
     if (interrupter_.triggered()) return cancelled();
-    if (ended_) return end_status();
+    if (!final_.is_ok()) return final_;
     VideoFrame frame;
     for (;;) {
       Status s = reader_->read(pool, &frame);
@@ -110,7 +110,8 @@ class FileSource final : public Source {
     return due <= now ? !interrupter_.triggered() : interrupter_.sleep_until(due);
   }
 
-  // Maps a reader error to the source's answer; end of stream and errors become events once.
+  // Maps a reader error to the source's answer. The end of the file and errors are final and
+  // become one event each.
   Status fail(const Status& s) {
     const StatusCode code = s.code();
     if (code == StatusCode::kCancelled) return s;
@@ -122,18 +123,13 @@ class FileSource final : public Source {
     stats_.skipped_packets = skipped_before_ + (reader_ ? reader_->skipped_packets() : 0);
     stats_.connected = false;
     stats_.last_cause = s.message();
-    if (code == StatusCode::kEndOfStream) {
-      ended_ = true;
-    }
+    final_ = s;  // the end, or an error the reader cannot get past: later calls repeat it
     if (on_event_) {
       on_event_(make_event(code == StatusCode::kEndOfStream ? SourceEvent::Kind::kEndOfStream
                                                             : SourceEvent::Kind::kError,
                            s.message()));
     }
     return s;
-  }
-  Status end_status() const {
-    return Status(StatusCode::kEndOfStream, "source '" + path_ + "': end of stream");
   }
   Status cancelled() const {
     return Status(StatusCode::kCancelled, "source '" + path_ + "': interrupted");
@@ -149,7 +145,7 @@ class FileSource final : public Source {
   int64_t next_index_ = 0;
   int64_t frames_since_open_ = 0;  // a looping file that yields no frame must not spin
   int64_t skipped_before_ = 0;     // skipped packets of the readers of earlier loops
-  bool ended_ = false;
+  Status final_;                   // set once the file has ended or failed for good
   bool anchored_ = false;
   Clock::time_point anchor_wall_;
   int64_t anchor_ts_us_ = 0;

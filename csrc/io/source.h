@@ -66,8 +66,8 @@ class Source {
  public:
   virtual ~Source() = default;
   // Next frame into a block from `pool`. Handles reconnects itself (RTSP): while the camera is
-  // down it keeps retrying with backoff and returns kTimeout at least every
-  // max(read_timeout_ms, open_timeout_ms) so the caller can check its stop flag. Returns
+  // down it keeps retrying with backoff and returns kTimeout (with the cause) so the caller can
+  // check its stop flag; one call lasts at most open_timeout_ms + read_timeout_ms. Returns
   // kEndOfStream at the end of a file (not looping), kCancelled after interrupt() (on every
   // later call too), and kPoolExhausted when the pool is full: then nothing is consumed, and the
   // next call returns the same frame. ts_us of returned frames never goes backwards: a PTS that
@@ -84,7 +84,10 @@ using SourceEventCallback = std::function<void(const SourceEvent&)>;
 // Validates `config` (kInvalidConfig naming the field, or the unsupported url scheme) and creates
 // its source. Files are opened at once (kNotFound, kUnsupported, ... for a bad file); RTSP
 // sources connect lazily inside read(), so an unreachable camera is not an error here.
-// `on_event` may be empty; it runs on the thread that calls read().
+// `on_event` may be empty; it runs on the thread that calls read(). Events: kConnected,
+// kDisconnected (once per outage, also when the first connection fails) and kReconnected from
+// RTSP; kEndOfStream and kError once, when read() first returns that final status (callers need
+// not report it again).
 Result<std::unique_ptr<Source>> open_source(const SourceConfig& config,
                                             SourceEventCallback on_event = {});
 

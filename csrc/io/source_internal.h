@@ -2,8 +2,10 @@
 // re-basing that keeps ts_us monotonic, and the constructors open_source() dispatches to.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -48,7 +50,7 @@ class Interrupter {
 class TimestampRebaser {
  public:
   void set_fps(double fps) {
-    if (fps > 0) nominal_us_ = static_cast<int64_t>(1e6 / fps + 0.5);
+    if (fps > 0) nominal_us_ = std::llround(1e6 / fps);
   }
   void discontinuity() { rebase_ = true; }
   // pts_us < 0 means unknown: the frame is placed one interval after the last.
@@ -86,6 +88,16 @@ class TimestampRebaser {
   bool have_last_ = false;
   bool rebase_ = false;
 };
+
+// Delay before reconnect attempt n (0-based) of an outage: min(max, initial * 2^n), times a
+// jitter factor 0.8 + 0.4 * unit (unit in [0, 1), drawn by the caller), never above
+// reconnect_max_ms.
+inline int64_t reconnect_delay_ms(const SourceConfig& config, int n, double unit) {
+  const double base = std::min<double>(
+      config.reconnect_max_ms, config.reconnect_initial_ms * std::ldexp(1.0, std::min(n, 30)));
+  const double ms = std::min<double>(config.reconnect_max_ms, base * (0.8 + 0.4 * unit));
+  return static_cast<int64_t>(ms);
+}
 
 SourceEvent make_event(SourceEvent::Kind kind, std::string cause);
 

@@ -202,6 +202,7 @@ class VideoReader::Impl {
   bool packet_pending_ = false;  // packet_ holds data the decoder has not taken yet
   bool flushing_ = false;        // demuxer hit EOF and the decoder was sent the flush packet
   bool ended_ = false;
+  Status stalled_;            // the read timeout fired: every later read fails the same way
   bool frame_ready_ = false;  // frame_ holds a decoded frame that no read() has returned yet
 
   int64_t deadline_us_ = 0;  // av_gettime_relative() limit for blocking I/O; 0 means none
@@ -328,7 +329,13 @@ Status VideoReader::Impl::open() {
 Status VideoReader::Impl::read_packet() {
   for (;;) {
     arm_deadline(options_.read_timeout_ms);
-    const int err = av_read_frame(format_.get(), packet_.get());
+    int err = av_read_frame(format_.get(), packet_.get());
+    if (err >= 0 && (timed_out_ || cancelled_)) {
+      // Interrupted demuxers may still hand out what they had buffered (RTSP flushes its RTP
+      // queue); the stall is what matters, so report it now instead of after another timeout.
+      av_packet_unref(packet_.get());
+      err = AVERROR_EXIT;
+    }
     const bool timeout = err < 0 && is_timeout(err);
     deadline_us_ = 0;
     if (err < 0 && (cancelled_ || cancel_requested())) return cancelled_status();
@@ -340,8 +347,11 @@ Status VideoReader::Impl::read_packet() {
     }
     if (err < 0) {
       if (timeout) {
-        return Status(StatusCode::kTimeout, "video_reader '" + name_ + "': no data within " +
-                                                std::to_string(options_.read_timeout_ms) + " ms");
+        // Sticky: the demuxer's connection is dead even if the decoder still holds frames.
+        stalled_ =
+            Status(StatusCode::kTimeout, "video_reader '" + name_ + "': no data within " +
+                                             std::to_string(options_.read_timeout_ms) + " ms");
+        return stalled_;
       }
       return io_error("video_reader '" + name_ + "': read failed: " + av_error_text(err));
     }
@@ -356,6 +366,7 @@ Status VideoReader::Impl::read_packet() {
 Status VideoReader::Impl::decode() {
   if (cancel_requested()) return cancelled_status();
   if (frame_ready_) return Status::ok();
+  if (!stalled_.is_ok()) return stalled_;
   if (ended_) return end_of_stream();
   for (;;) {
     int err = avcodec_receive_frame(decoder_.get(), frame_.get());

@@ -16,6 +16,10 @@
 
 namespace vas {
 
+// The pipeline whose callback this thread is running now, and the channel (see pipeline.cpp).
+extern thread_local const Pipeline::Impl* tl_owner;
+extern thread_local const Channel* tl_channel;
+
 class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
  public:
   Impl(PipelineConfig cfg, std::unique_ptr<DetectorStage> detector)

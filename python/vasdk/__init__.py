@@ -23,6 +23,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Analytics",
     "Associator",
     "BackendUnavailableError",
     "BestShot",
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Analytics": "analytics",
     "Associator": "analytics",
     "BestShot": "analytics",
     "BestShotSelector": "analytics",
@@ -78,7 +80,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .analytics import Associator, BestShot, BestShotSelector, Event, Rules
+    from .analytics import Analytics, Associator, BestShot, BestShotSelector, Event, Rules
     from .detector import Detections, Detector
     from .pipeline import ChannelStats, FrameResult, Pipeline, PipelineEvent, PipelineStats, StageStats
     from .preprocess import Pool, Preprocessor

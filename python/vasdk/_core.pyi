@@ -12,6 +12,7 @@ import numpy
 import numpy.typing
 
 __all__: list[str] = [
+    "Analytics",
     "Associator",
     "BestShotSelector",
     "Detector",
@@ -194,6 +195,27 @@ class RulesEngine:
         timestamp_us: typing.SupportsInt | typing.SupportsIndex,
         shots: BestShotSelector = None,
     ) -> list: ...
+
+class Analytics:
+    def __init__(self, config_json: str) -> None: ...
+    def flush(self, timestamp_us: typing.SupportsInt | typing.SupportsIndex) -> tuple: ...
+    def line_counts(self, rule_id: str) -> tuple[int, int]: ...
+    def predict(
+        self,
+        frame: typing.Any,
+        format: str,
+        timestamp_us: typing.SupportsInt | typing.SupportsIndex,
+    ) -> tuple: ...
+    def update(
+        self,
+        frame: typing.Any,
+        format: str,
+        boxes: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        scores: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+        class_ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
+        timestamp_us: typing.SupportsInt | typing.SupportsIndex,
+    ) -> tuple: ...
+    def update_rules(self, rules_json: str) -> None: ...
 
 class Associator:
     def __init__(self, config_json: str = "") -> None: ...

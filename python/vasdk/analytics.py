@@ -19,13 +19,18 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from .detector import Detections
+from .track import Tracks, _tracks
 
 __all__ = [
+    "Analytics",
+    "AnalyticsResult",
     "Associator",
     "BestShot",
     "BestShotSelector",
     "Event",
     "Rules",
+    "TrackEvent",
     "encode_jpeg",
     "laplacian_variance",
 ]
@@ -248,3 +253,102 @@ def laplacian_variance(gray: npt.NDArray[np.uint8]) -> float:
 def encode_jpeg(bgr: npt.NDArray[np.uint8], quality: int = 90) -> bytes:
     """JPEG-encodes a BGR (H, W, 3) uint8 image with libjpeg-turbo."""
     return bytes(_core.encode_jpeg(np.ascontiguousarray(bgr), int(quality)))
+
+
+@dataclass(frozen=True)
+class TrackEvent:
+    """A track's confirmed life: ``kind`` ``track_start`` on the first frame it is confirmed,
+    ``track_end`` when it is removed or at :meth:`Analytics.flush`. Tracks never confirmed get
+    neither, so every start has one end; ``start_us`` is when the track started."""
+
+    kind: str
+    track_id: int
+    class_id: int
+    timestamp_us: int
+    start_us: int
+
+
+@dataclass(frozen=True)
+class AnalyticsResult:
+    """One frame of :class:`Analytics`: every track the tracker reported (``parent_ids`` (N,)
+    holds each track's parent from the associator, -1 for none), track start/end events, rule
+    events and the best shots emitted on this frame."""
+
+    tracks: Tracks
+    parent_ids: npt.NDArray[np.int64]
+    track_events: list[TrackEvent]
+    events: list[Event]
+    best_shots: list[BestShot]
+
+
+class Analytics:
+    """One channel's analytics composed in the core: tracker, then (each optional) associator,
+    best-shot selector and business rules, on every frame.
+
+    ``config`` is a dict, JSON text or a JSON file path: ``{"channel": "cam1", "tracker": {...},
+    "best_shot": {...}, "associator": {...}, "rules": {...}}``, each member the options of the
+    matching class (:class:`Tracker`, :class:`BestShotSelector`, :class:`Associator`,
+    :class:`Rules`). Only ``channel`` is required. Not thread-safe: one call at a time.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | str | os.PathLike[str]) -> None:
+        self._impl = _core.Analytics(_json(config, {}))
+
+    def update(
+        self,
+        frame: npt.NDArray[np.uint8] | None,
+        boxes: npt.ArrayLike | Detections | None = None,
+        scores: npt.ArrayLike | None = None,
+        class_ids: npt.ArrayLike | None = None,
+        *,
+        timestamp_us: int,
+        format: str = "BGR",  # noqa: A002
+    ) -> AnalyticsResult:
+        """A frame on which detection ran. ``frame`` gives the best-shot crops (None: none);
+        ``boxes`` (N, 4) or a :class:`vasdk.Detections`; scores default to ones, classes to 0."""
+        if isinstance(boxes, Detections):
+            if scores is not None or class_ids is not None:
+                raise TypeError("pass either Detections or boxes/scores/class_ids, not both")
+            boxes, scores, class_ids = boxes.boxes, boxes.scores, boxes.class_ids
+        b = np.zeros((0, 4), np.float32) if boxes is None else np.asarray(boxes, np.float32)
+        if b.ndim == 1 and b.size == 0:
+            b = b.reshape(0, 4)
+        n = b.shape[0] if b.ndim == 2 else 0
+        s = np.ones(n, np.float32) if scores is None else np.asarray(scores, np.float32)
+        c = np.zeros(n, np.int32) if class_ids is None else np.asarray(class_ids, np.int32)
+        return _result(self._impl.update(frame, format, b, s, c, int(timestamp_us)))
+
+    def predict(
+        self,
+        frame: npt.NDArray[np.uint8] | None,
+        *,
+        timestamp_us: int,
+        format: str = "BGR",  # noqa: A002
+    ) -> AnalyticsResult:
+        """A frame on which detection was skipped: the tracks coast, then the same steps."""
+        return _result(self._impl.predict(frame, format, int(timestamp_us)))
+
+    def flush(self, timestamp_us: int) -> AnalyticsResult:
+        """End of stream: held best shots, open rule stays and live tracks all end."""
+        return _result(self._impl.flush(int(timestamp_us)))
+
+    def update_rules(self, rules: Mapping[str, Any] | str | os.PathLike[str]) -> None:
+        """Replaces the rules while running. A rule given with the same fields as a running one
+        keeps its state and line counts; other rules start fresh. A bad config raises and keeps
+        the old rules."""
+        self._impl.update_rules(_json(rules, {}))
+
+    def line_counts(self, rule_id: str) -> tuple[int, int]:
+        """(in, out) counts of a line_crossing rule."""
+        return tuple(self._impl.line_counts(rule_id))  # type: ignore[return-value]
+
+
+def _result(raw: tuple[Any, ...]) -> AnalyticsResult:
+    (ids, boxes, scores, class_ids, info, parents), track_events, events, shots = raw
+    return AnalyticsResult(
+        tracks=_tracks((ids, boxes, scores, class_ids, info)),
+        parent_ids=parents,
+        track_events=[TrackEvent(*e) for e in track_events],
+        events=[Event(*e) for e in events],
+        best_shots=_shots(shots),
+    )

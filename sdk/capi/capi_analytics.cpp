@@ -323,15 +323,8 @@ vas_status_t vas_rules_update(vas_rules_t* rules, const vas_track_t* tracks, siz
     VAS_CHECK_ARG(out_events != nullptr && out_count != nullptr, fn,
                   "out_events or out_count is NULL");
     if (vas_status_t st = to_objects(fn, tracks, n, &rules->objects); st != VAS_OK) return st;
-    vas::RulesEngine::BestShotLookup lookup;
-    if (shots) {
-      const vas::BestShotSelector* sel = shots->impl.get();
-      lookup = [sel](int64_t track_id) {
-        int64_t id = -1;
-        return sel->current_best(track_id, &id, nullptr) ? id : int64_t{-1};
-      };
-    }
-    vas::Status st = rules->impl->update(rules->objects, timestamp_us, lookup);
+    vas::Status st = rules->impl->update(
+        rules->objects, timestamp_us, vas::best_shot_lookup(shots ? shots->impl.get() : nullptr));
     if (!st.is_ok()) return fail(st.with_context(fn));
     export_events(rules, out_events, out_count);
     return VAS_OK;
@@ -358,19 +351,11 @@ vas_status_t vas_rules_get_line_counts(const vas_rules_t* rules, const char* rul
   return guarded(fn, [&]() -> vas_status_t {
     VAS_CHECK_ARG(rules != nullptr && rule_id != nullptr, fn, "rules or rule_id is NULL");
     VAS_CHECK_ARG(out_in != nullptr && out_out != nullptr, fn, "out_in or out_out is NULL");
-    const auto& list = rules->impl->config().rules;
-    for (size_t i = 0; i < list.size(); ++i) {
-      if (list[i].id != rule_id) continue;
-      if (list[i].type != vas::RuleType::kLineCrossing)
-        return fail(VAS_ERR_INVALID_ARGUMENT, std::string(fn) + ": rule '" + rule_id + "' is a " +
-                                                  vas::rule_type_name(list[i].type) +
-                                                  " rule, not line_crossing");
-      const vas::LineCounts c = rules->impl->line_counts(static_cast<int>(i));
-      *out_in = c.in;
-      *out_out = c.out;
-      return VAS_OK;
-    }
-    return fail(VAS_ERR_NOT_FOUND, std::string(fn) + ": no rule with id '" + rule_id + "'");
+    vas::Result<vas::LineCounts> c = rules->impl->line_counts(std::string(rule_id));
+    if (!c.is_ok()) return fail(c.status().with_context(fn));
+    *out_in = c.value().in;
+    *out_out = c.value().out;
+    return VAS_OK;
   });
 }
 

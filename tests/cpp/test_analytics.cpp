@@ -348,9 +348,22 @@ TEST(Analytics, RulesReplacedWhileRunning) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidConfig);
   EXPECT_NE(st.message().find("cam1"), std::string::npos) << st.message();
   RulesConfig broken = rules.value();
-  broken.rules[0].b = broken.rules[0].a;
+  broken.rules[0].shape[1] = broken.rules[0].shape[0];
   EXPECT_FALSE(an->update_rules(broken).is_ok());
   EXPECT_TRUE(an->line_counts("door").is_ok());
+
+  // The same rule again (from new JSON text, keys in another order) keeps its count; a changed
+  // one starts from zero.
+  auto same = parse_rules_config(R"({"rules": [{"line": [[160, 0], [160, 240]],
+      "type": "line_crossing", "id": "door"}]})");
+  ASSERT_TRUE(an->update_rules(same.value()).is_ok());
+  EXPECT_EQ(an->line_counts("door").value().in + an->line_counts("door").value().out, 1);
+  walk(10, 290, 15, &events);
+  EXPECT_EQ(an->line_counts("door").value().in + an->line_counts("door").value().out, 2);
+  auto moved = parse_rules_config(R"({"rules": [{"id": "door", "type": "line_crossing",
+      "line": [[170, 0], [170, 240]]}]})");
+  ASSERT_TRUE(an->update_rules(moved.value()).is_ok());
+  EXPECT_EQ(an->line_counts("door").value().in + an->line_counts("door").value().out, 0);
 
   // Replaced: the old rule is gone and the new one counts from zero.
   auto zone = parse_rules_config(R"({"rules": [{"id": "yard", "type": "intrusion",
@@ -372,7 +385,7 @@ TEST(Analytics, LineCountLookupErrors) {
   EXPECT_NE(missing.status().message().find("'nope'"), std::string::npos);
   auto zone = an->line_counts("yard");
   EXPECT_EQ(zone.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(zone.status().message().find("'yard' is a intrusion rule, not line_crossing"),
+  EXPECT_NE(zone.status().message().find("'yard' has type intrusion, not line_crossing"),
             std::string::npos)
       << zone.status().message();
   ASSERT_TRUE(an->line_counts("door").is_ok());

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "business/rule_type.h"
 #include "business/rules_config.h"
 #include "business/rules_engine.h"
 
@@ -65,7 +66,7 @@ TEST(LineCrossing, CountsInAndOutWithDirection) {
   EXPECT_STREQ(ev.channel, "cam1");
   EXPECT_STREQ(ev.rule_id, "door");
   EXPECT_EQ(ev.track_id, 1);
-  EXPECT_EQ(ev.rule_type, RuleType::kLineCrossing);
+  EXPECT_STREQ(ev.rule_type, "line_crossing");
   for (double y = 50; y <= 150; y += 10) log.run(e.get(), {at(1, 100, y)}, ts += 40000);
   EXPECT_EQ(log.count(EventKind::kCrossOut), 1);
   EXPECT_EQ(e->line_counts(0).in, 1);
@@ -291,6 +292,121 @@ TEST(RulesConfig, ErrorsNameTheOffendingField) {
   EXPECT_EQ(error_of(R"({"rules": [], "colour": 1})"), "colour: unknown field");
   EXPECT_EQ(error_of(R"({"channel": "x"})"), "rules: missing");
   EXPECT_EQ(error_of("not json").rfind("rules config is not valid JSON", 0), 0u);
+}
+
+TEST(RuleTypes, RegisteredByName) {
+  EXPECT_EQ(rule_type_names(), "line_crossing, intrusion, loitering, crowding");
+  for (const char* name : {"line_crossing", "intrusion", "loitering", "crowding"}) {
+    const RuleTypeInfo* t = find_rule_type(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_STREQ(t->name, name);
+  }
+  EXPECT_EQ(find_rule_type("zone"), nullptr);
+  EXPECT_EQ(find_rule_type(""), nullptr);
+}
+
+TEST(RuleTypes, ConfigsBuiltInCodeAreChecked) {
+  auto parsed = parse_rules_config(R"({"rules": [{"id": "d", "type": "line_crossing",
+      "line": [[0, 100], [200, 100]]}, {"id": "z", "type": "loitering", "dwell_s": 1,
+      "polygon": [[0, 0], [10, 0], [10, 10]]}]})");
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+  EXPECT_EQ(parsed.value().rules[0].shape.size(), 2u);
+  EXPECT_EQ(parsed.value().rules[1].shape.size(), 3u);
+
+  RulesConfig c = parsed.value();
+  c.rules[1].type = "door";
+  auto e = RulesEngine::create(c);
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(
+      e.status().message().rfind("rules[1].type: unknown rule type 'door' (line_crossing,", 0), 0u)
+      << e.status().message();
+  // A loitering rule given a line's parameters, and one given none.
+  c = parsed.value();
+  c.rules[1].params = c.rules[0].params;
+  e = RulesEngine::create(c);
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(e.status().message().rfind("rules[1]: parameters missing", 0), 0u)
+      << e.status().message();
+  c.rules[1].params = nullptr;
+  EXPECT_FALSE(RulesEngine::create(c).is_ok());
+  // Bad geometry names the field, as the parser does.
+  c = parsed.value();
+  c.rules[0].shape.push_back({5, 5});
+  EXPECT_EQ(RulesEngine::create(c).status().message(),
+            "rules[0].line: needs exactly 2 points, got 3");
+  c = parsed.value();
+  c.rules[1].shape.pop_back();
+  EXPECT_EQ(RulesEngine::create(c).status().message().rfind("rules[1].polygon:", 0), 0u);
+  // An intrusion needs no parameters beyond its polygon.
+  c = parsed.value();
+  c.rules[1].type = "intrusion";
+  c.rules[1].params = nullptr;
+  EXPECT_TRUE(RulesEngine::create(c).is_ok());
+}
+
+TEST(Rules, LineCountsByRuleId) {
+  auto e = make(R"({"channel": "cam1", "rules": [{"id": "door", "type": "line_crossing",
+      "line": [[0, 100], [200, 100]]}, {"id": "yard", "type": "intrusion",
+      "polygon": [[0, 0], [10, 0], [10, 10]]}]})");
+  ASSERT_TRUE(e);
+  Log log;
+  for (int f = 0; f < 10; ++f) log.run(e.get(), {at(1, 100, 150 - 10 * f)}, f * 40000);
+  auto c = e->line_counts("door");
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c.value().in, 1);
+  EXPECT_EQ(c.value().out, 0);
+  EXPECT_EQ(e->line_counts("yard").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(e->line_counts("yard").status().message(),
+            "rule 'yard' has type intrusion, not line_crossing");
+  EXPECT_EQ(e->line_counts("gate").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(e->line_counts("gate").status().message(), "no rule with id 'gate' in channel 'cam1'");
+}
+
+TEST(Rules, ReconfigureKeepsTheStateOfUnchangedRules) {
+  const std::string zone = R"({"id": "yard", "type": "intrusion",
+      "polygon": [[100, 100], [200, 100], [200, 200], [100, 200]]})";
+  const std::string line = R"({"id": "door", "type": "line_crossing",
+      "line": [[0, 100], [300, 100]]})";
+  auto e = make(R"({"channel": "c", "rules": [)" + zone + "," + line + "]}");
+  ASSERT_TRUE(e);
+  Log log;
+  int64_t ts = 0;
+  for (double y = 50; y <= 150; y += 25) log.run(e.get(), {at(1, 150, y)}, ts += 40000);
+  ASSERT_EQ(log.count(EventKind::kEnter), 1);
+  ASSERT_EQ(e->line_counts("door").value().out, 1);
+
+  // The same zone and line in another order plus a new rule: the track stays inside (no second
+  // enter), the count goes on, and events name the rules by their new indices.
+  const std::string lobby = R"({"id": "lobby", "type": "intrusion",
+      "polygon": [[0, 0], [300, 0], [300, 300], [0, 300]]})";
+  auto next =
+      parse_rules_config(R"({"channel": "c", "rules": [)" + lobby + "," + line + "," + zone + "]}");
+  ASSERT_TRUE(next.is_ok());
+  ASSERT_TRUE(e->reconfigure(next.value()).is_ok());
+  EXPECT_TRUE(e->events().empty());
+  log.all.clear();
+  log.run(e.get(), {at(1, 150, 160)}, ts += 40000);
+  ASSERT_EQ(log.all.size(), 1u);
+  EXPECT_STREQ(log.all[0].rule_id, "lobby");  // new: the track enters it
+  EXPECT_EQ(e->line_counts("door").value().out, 1);
+  log.run(e.get(), {at(1, 150, 250)}, ts += 40000);
+  ASSERT_EQ(log.all.size(), 2u);
+  EXPECT_EQ(log.all[1].kind, EventKind::kExit);  // the kept zone still knew the track was inside
+  EXPECT_STREQ(log.all[1].rule_id, "yard");
+  EXPECT_EQ(log.all[1].rule_index, 2);
+
+  // A changed zone starts fresh; a bad config changes nothing.
+  auto moved = parse_rules_config(R"({"channel": "c", "rules": [{"id": "yard",
+      "type": "intrusion", "polygon": [[100, 200], [200, 200], [200, 300], [100, 300]]}]})");
+  ASSERT_TRUE(e->reconfigure(moved.value()).is_ok());
+  EXPECT_EQ(e->line_counts("door").status().code(), StatusCode::kNotFound);
+  RulesConfig bad = moved.value();
+  bad.rules[0].shape.resize(2);
+  EXPECT_FALSE(e->reconfigure(bad).is_ok());
+  log.all.clear();
+  log.run(e.get(), {at(1, 150, 250)}, ts += 40000);
+  ASSERT_EQ(log.all.size(), 1u);
+  EXPECT_EQ(log.all[0].kind, EventKind::kEnter);
 }
 
 }  // namespace

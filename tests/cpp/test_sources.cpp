@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "core/frame.h"
 #include "core/pool.h"
 #include "io/source.h"
+#include "io/source_internal.h"
 #include "io/video_reader.h"
 #include "test_util.h"
 
@@ -120,6 +122,41 @@ TEST(VideoFrameTest, CopyOfOwnsAPoolBlock) {
   EXPECT_EQ(VideoFrame::copy_of(*pool, view).status().code(), StatusCode::kPoolExhausted);
   frame.value().reset();
   EXPECT_EQ(pool->outstanding(), 0u);
+}
+
+TEST(TimestampRebaserTest, NeverGoesBackwards) {
+  source_detail::TimestampRebaser r;
+  r.set_fps(25.0);
+  EXPECT_EQ(r.map(1000000), 1000000);  // the stream's own time until something breaks
+  EXPECT_EQ(r.map(1040000), 1040000);
+  EXPECT_EQ(r.map(1120000), 1120000);  // a dropped frame keeps its gap
+  EXPECT_EQ(r.map(0), 1160000);        // PTS restarted: one interval after the last output
+  EXPECT_EQ(r.map(40000), 1200000);    // and the stream's spacing from there
+  EXPECT_EQ(r.map(40000), 1240000);    // a repeated PTS still moves forward
+  EXPECT_EQ(r.map(-1), 1280000);       // unknown PTS
+  r.discontinuity();                   // a reconnect, even with a PTS that looks plausible
+  EXPECT_EQ(r.map(5000000), 1320000);
+  EXPECT_EQ(r.map(5040000), 1360000);
+
+  source_detail::TimestampRebaser unknown_rate;  // no nominal rate: the observed spacing
+  EXPECT_EQ(unknown_rate.map(0), 0);
+  EXPECT_EQ(unknown_rate.map(100000), 100000);
+  EXPECT_EQ(unknown_rate.map(0), 200000);
+}
+
+TEST(ReconnectDelayTest, ExponentialWithJitterAndCapped) {
+  SourceConfig c;
+  c.reconnect_initial_ms = 500;
+  c.reconnect_max_ms = 10000;
+  using source_detail::reconnect_delay_ms;
+  EXPECT_EQ(reconnect_delay_ms(c, 0, 0.5), 500);  // jitter factor 1.0 in the middle
+  EXPECT_EQ(reconnect_delay_ms(c, 1, 0.5), 1000);
+  EXPECT_EQ(reconnect_delay_ms(c, 3, 0.5), 4000);
+  EXPECT_EQ(reconnect_delay_ms(c, 0, 0.0), 400);        // -20 %
+  EXPECT_EQ(reconnect_delay_ms(c, 2, 0.999999), 2399);  // almost +20 %
+  EXPECT_EQ(reconnect_delay_ms(c, 5, 0.0), 8000);       // 16 s capped at 10 s, then jittered
+  EXPECT_EQ(reconnect_delay_ms(c, 5, 0.99), 10000);     // never above the cap
+  EXPECT_EQ(reconnect_delay_ms(c, 1000, 0.5), 10000);   // no overflow for long outages
 }
 
 TEST_F(SourcesTest, PoolReadMatchesBorrowedReadAndOutlivesTheReader) {
@@ -228,6 +265,7 @@ TEST_F(SourcesTest, RealtimePacingFollowsTheFrameRate) {
   Clock::time_point start;
   int64_t first_ts = 0;
   int64_t worst_us = 0;
+  int64_t total_us = 0;
   for (int i = 0; i < 25; ++i) {  // across a loop boundary too
     VideoFrame f;
     ASSERT_TRUE(source.value()->read(*pool, &f).is_ok());
@@ -242,10 +280,14 @@ TEST_F(SourcesTest, RealtimePacingFollowsTheFrameRate) {
         (f.ts_us - first_ts);
     EXPECT_GE(late, 0) << "frame " << i << " came early";
     worst_us = std::max(worst_us, late);
+    total_us += late;
   }
-  // A frame is due every 100 ms; the sleep may overshoot a little on a busy machine, but the
-  // schedule is absolute, so lateness never accumulates.
-  EXPECT_LT(worst_us, 50000);
+  // A frame is due every 100 ms; a wake-up may come late on a busy machine (the sanitizer
+  // stages run tests in parallel), but the schedule is absolute, so lateness never accumulates.
+  EXPECT_LT(total_us / 24, 20000);
+  EXPECT_LT(worst_us, 100000);
+  std::printf("pacing: mean lateness %lld us, worst %lld us\n",
+              static_cast<long long>(total_us / 24), static_cast<long long>(worst_us));
   RecordProperty("worst_lateness_us", static_cast<int>(worst_us));
 }
 
@@ -269,8 +311,9 @@ TEST_F(SourcesTest, RealtimeInterruptFromAnotherThread) {
   const Clock::time_point returned = Clock::now();
   stopper.join();
   EXPECT_EQ(s.code(), StatusCode::kCancelled) << s.message();
-  EXPECT_LT(
-      std::chrono::duration_cast<std::chrono::milliseconds>(returned - interrupted_at).count(), 20);
+  const int64_t latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(returned - interrupted_at).count();
+  EXPECT_LT(latency_ms, 100);  // a condition-variable wake-up: well under 1 ms when idle
   EXPECT_GE(frames, 2);
   VideoFrame f;
   EXPECT_EQ(source.value()->read(*pool, &f).code(), StatusCode::kCancelled);  // sticky

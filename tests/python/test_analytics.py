@@ -147,5 +147,110 @@ def test_associator_links_faces_to_bodies_by_majority() -> None:
         parents.append(assoc.update({"ids": ids, "boxes": boxes, "class_ids": classes}).tolist())
     assert parents[0] == [-1, 1, -1]  # bodies have no parent; the far face has none either
     assert [p[1] for p in parents] == [1] * 11 + [2]  # B needs more votes than A's 6 first
+    # A body where a linked face was on the last call gets no parent from that face.
+    swapped = {"ids": [10, 1], "boxes": [face, body_a], "class_ids": [1, 0]}
+    assert assoc.update(swapped).tolist() == [1, -1]  # A is back ahead: 7 votes to 6
     with pytest.raises(vasdk.InvalidConfigError, match="region"):
         vasdk.Associator(region=[0.6, 0.2])
+
+
+_ANALYTICS = {
+    "channel": "cam1",
+    "tracker": {"type": "bytetrack", "min_hits": 2, "max_age": 4},
+    "best_shot": {"top_k": 2, "max_missing": 3},
+    "associator": {"parent_class": 0, "child_class": 1},
+    "rules": {
+        "rules": [
+            {"id": "door", "type": "line_crossing", "line": [[160, 0], [160, 240]], "classes": [0]},
+            {"id": "yard", "type": "intrusion", "polygon": [[100, 0], [220, 0], [220, 240], [100, 240]]},
+        ]
+    },
+}
+
+
+def _walkers(f: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two people crossing x = 160 in opposite directions, each with a face in its box top."""
+    boxes, classes = [], []
+    for first, last, x0, y, speed in ((0, 30, 40.0, 70.0, 6.0), (4, 40, 280.0, 160.0, -5.0)):
+        if first <= f <= last:
+            x = x0 + speed * (f - first)
+            boxes += [[x - 15, y - 40, x + 15, y + 40], [x - 7, y - 38, x + 7, y - 22]]
+            classes += [0, 1]
+    b = np.array(boxes, np.float32).reshape(-1, 4)
+    return b, np.full(len(b), 0.9, np.float32), np.array(classes, np.int32)
+
+
+def test_analytics_gives_what_the_modules_give_by_hand() -> None:
+    analytics = vasdk.Analytics(_ANALYTICS)
+    tracker = vasdk.Tracker(**_ANALYTICS["tracker"])
+    assoc = vasdk.Associator(_ANALYTICS["associator"])
+    shots = vasdk.BestShotSelector(_ANALYTICS["best_shot"])
+    rules = vasdk.Rules({"channel": "cam1", **_ANALYTICS["rules"]})
+    rng = np.random.default_rng(1)
+    kinds: list[str] = []
+    confirmed: set[int] = set()
+    starts = ends = 0
+    for f in range(50):
+        ts = f * 100_000
+        frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+        boxes, scores, classes = _walkers(f)
+        if f % 3 == 2:  # detection skipped
+            got = analytics.predict(frame, timestamp_us=ts)
+            tracks = tracker.predict(timestamp_us=ts)
+        else:
+            got = analytics.update(frame, boxes, scores, classes, timestamp_us=ts)
+            tracks = tracker.update(boxes, scores, classes, timestamp_us=ts)
+        np.testing.assert_array_equal(got.tracks.ids, tracks.ids)
+        np.testing.assert_array_equal(got.tracks.boxes, tracks.boxes)
+        np.testing.assert_array_equal(got.tracks.states, tracks.states)
+        np.testing.assert_array_equal(got.parent_ids, assoc.update(tracks))
+        want_shots = shots.update(frame, tracks, ts)
+        assert [(s.track_id, s.shot_id) for s in got.best_shots] == [
+            (s.track_id, s.shot_id) for s in want_shots
+        ]
+        for g, w in zip(got.best_shots, want_shots):
+            np.testing.assert_array_equal(g.crop, w.crop)
+        assert got.events == rules.update(tracks, ts, shots)
+        kinds += [e.kind for e in got.events]
+        confirmed |= set(tracks.ids[tracks.states == vasdk.TrackState.CONFIRMED].tolist())
+        starts += sum(e.kind == "track_start" for e in got.track_events)
+        ends += sum(e.kind == "track_end" for e in got.track_events)
+    end = analytics.flush(50 * 100_000)
+    assert end.events == rules.flush(50 * 100_000)
+    assert [s.shot_id for s in end.best_shots] == [s.shot_id for s in shots.flush(50 * 100_000)]
+    ends += len(end.track_events)
+    assert sorted(set(kinds)) == ["cross_in", "cross_out", "enter", "exit"]
+    assert starts == ends == len(confirmed) >= 4  # at least two bodies and two faces
+    assert analytics.line_counts("door") == rules.line_counts("door") == (1, 1)
+
+
+def test_analytics_rules_replaced_while_running_and_errors() -> None:
+    analytics = vasdk.Analytics({"channel": "c", "tracker": {"min_hits": 1}})
+    with pytest.raises(vasdk.NotFoundError, match="'door'"):
+        analytics.line_counts("door")
+    analytics.update_rules(
+        {"rules": [{"id": "door", "type": "line_crossing", "line": [[160, 0], [160, 240]]}]}
+    )
+    events = []
+    for f in range(15):
+        x = 10.0 + 20 * f
+        got = analytics.update(None, [[x, 100, x + 80, 140]], timestamp_us=f * 100_000)
+        events += got.events
+        assert got.best_shots == []
+    assert [(e.channel, e.rule_id, e.rule_type) for e in events] == [("c", "door", "line_crossing")]
+    assert sum(analytics.line_counts("door")) == 1
+    with pytest.raises(vasdk.InvalidConfigError, match=r"rules\[0\]\.type: unknown rule type 'zone'"):
+        analytics.update_rules({"rules": [{"id": "z", "type": "zone"}]})
+    assert sum(analytics.line_counts("door")) == 1  # the old rules stay
+    door = {"line": [[160, 0], [160, 240]], "type": "line_crossing", "id": "door"}
+    analytics.update_rules({"rules": [door]})
+    assert sum(analytics.line_counts("door")) == 1  # the same rule keeps its count
+    analytics.update_rules(
+        {"rules": [{"id": "yard", "type": "intrusion", "polygon": [[0, 0], [9, 0], [9, 9]]}]}
+    )
+    with pytest.raises(vasdk.InvalidArgumentError, match="'yard' has type intrusion"):
+        analytics.line_counts("yard")
+    with pytest.raises(vasdk.InvalidConfigError, match="tracker: "):
+        vasdk.Analytics({"channel": "c", "tracker": {"min_hits": 0}})
+    with pytest.raises(vasdk.InvalidConfigError, match="channel: missing"):
+        vasdk.Analytics({"tracker": {}})

@@ -1,0 +1,438 @@
+// RTSP sources: reconnects and timeouts against a real server (scripts/rtsp_server.py, started
+// here on 127.0.0.1 and stopped by PID), plus the failure paths that need no server (a port
+// nobody listens on, a listener that never answers).
+//
+// The server needs Debian's GStreamer RTSP packages (scripts/setup.sh installs them). If they are
+// missing the server tests FAIL with the server's own message; they never skip silently.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/frame.h"
+#include "core/pool.h"
+#include "io/source.h"
+#include "test_util.h"
+
+extern char** environ;
+
+namespace vas {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Kind = SourceEvent::Kind;
+
+#ifndef VASDK_SOURCE_DIR
+#error "tests/CMakeLists.txt defines VASDK_SOURCE_DIR for this test"
+#endif
+
+int64_t ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
+}
+
+// scripts/rtsp_server.py as a child process. The destructor kills it (SIGKILL also ends a
+// stopped process), so a failing test never leaves a server behind.
+class RtspServer {
+ public:
+  explicit RtspServer(fs::path log) : log_(std::move(log)) {}
+  ~RtspServer() { kill_now(); }
+
+  // Starts the server on `port` (0: any free port) and waits for its ready line. On failure
+  // returns false and *error holds the server's own output (e.g. the packages it misses).
+  bool start(int port, std::string* error, int channels = 1) {
+    int out[2];
+    if (pipe(out) != 0) return fail("pipe() failed", error);
+    const std::string script = std::string(VASDK_SOURCE_DIR) + "/scripts/rtsp_server.py";
+    const std::string input = testing::asset("vtest.avi");
+    std::vector<std::string> args = {
+        "/usr/bin/python3", script, "--port",     std::to_string(port),
+        "--input",          input,  "--channels", std::to_string(channels)};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    posix_spawn_file_actions_addclose(&actions, out[1]);
+    // stderr to a file: GStreamer may log a lot, and nobody drains a pipe after start-up.
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    if (rc != 0) {
+      close(out[0]);
+      pid_ = -1;
+      return fail("cannot run /usr/bin/python3: " + std::string(strerror(rc)) +
+                      " (install python3-gi; see scripts/setup.sh)",
+                  error);
+    }
+    // The first start transcodes vtest.avi once (several seconds on a busy machine).
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(120);
+    std::string line;
+    bool ready = false;
+    while (!ready && Clock::now() < deadline) {
+      pollfd p{out[0], POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char c = 0;
+      const ssize_t n = ::read(out[0], &c, 1);
+      if (n <= 0) break;  // the server exited
+      if (c == '\n') {
+        ready = line.rfind("rtsp_server ready ", 0) == 0;
+        if (!ready) line.clear();
+      } else {
+        line += c;
+      }
+    }
+    close(out[0]);
+    if (!ready) {
+      kill_now();
+      return fail("scripts/rtsp_server.py did not become ready; its output:\n" +
+                      testing::read_file(log_.string()),
+                  error);
+    }
+    port_ = std::stoi(line.substr(std::string("rtsp_server ready ").size()));
+    return true;
+  }
+
+  void kill_now() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  void freeze() { ::kill(pid_, SIGSTOP); }
+  void thaw() { ::kill(pid_, SIGCONT); }
+  int port() const { return port_; }
+  std::string url(int channel = 0) const {
+    return "rtsp://127.0.0.1:" + std::to_string(port_) + "/ch" + std::to_string(channel);
+  }
+
+ private:
+  static bool fail(const std::string& message, std::string* error) {
+    *error = message;
+    return false;
+  }
+  fs::path log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Events with the time they arrived (they arrive on the reading thread, the test's own).
+struct EventLog {
+  std::vector<SourceEvent> events;
+  std::vector<Clock::time_point> at;
+  SourceEventCallback callback() {
+    return [this](const SourceEvent& e) {
+      events.push_back(e);
+      at.push_back(Clock::now());
+    };
+  }
+  int find(Kind kind, size_t from = 0) const {
+    for (size_t i = from; i < events.size(); ++i) {
+      if (events[i].kind == kind) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  std::string dump() const {
+    std::string s;
+    for (const SourceEvent& e : events) {
+      s += std::string(source_event_kind_name(e.kind)) + ": " + e.cause + "\n";
+    }
+    return s;
+  }
+};
+
+class RtspSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "vasdk_test_rtsp_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto pool = Pool::create_block_pool("frames", size_t{768 * 3} * 576, 4);
+    ASSERT_TRUE(pool.is_ok());
+    pool_ = std::move(pool).value();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Short timeouts and backoff so that the outages below take a few seconds, not minutes.
+  static SourceConfig config(const std::string& url) {
+    SourceConfig c;
+    c.url = url;
+    c.open_timeout_ms = 1000;
+    c.read_timeout_ms = 1000;
+    c.reconnect_initial_ms = 100;
+    c.reconnect_max_ms = 400;
+    return c;
+  }
+
+  // Reads until `want` frames arrived or `budget_ms` passed; ts_us of every frame must be above
+  // the previous one (also across reconnects). Returns the frames read.
+  int read_frames(Source* source, int want, int budget_ms) {
+    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(budget_ms);
+    int got = 0;
+    while (got < want && Clock::now() < deadline) {
+      VideoFrame f;
+      const Status s = source->read(*pool_, &f);
+      if (!s.is_ok()) {
+        EXPECT_EQ(s.code(), StatusCode::kTimeout) << s.message();
+        continue;
+      }
+      EXPECT_GT(f.ts_us, last_ts_) << "frame " << f.index << " went back in time";
+      EXPECT_EQ(f.index, next_index_) << "frame indices must not skip";
+      last_ts_ = f.ts_us;
+      next_index_ = f.index + 1;
+      ++got;
+    }
+    return got;
+  }
+  // Reads (expecting no frames to matter) until an event of `kind` at or after index `from`.
+  int wait_event(Source* source, const EventLog& log, Kind kind, size_t from, int budget_ms) {
+    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(budget_ms);
+    while (log.find(kind, from) < 0 && Clock::now() < deadline) read_frames(source, 1, 50);
+    return log.find(kind, from);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Pool> pool_;
+  int64_t last_ts_ = -1;
+  int64_t next_index_ = 0;
+};
+
+TEST_F(RtspSourceTest, ReconnectsAfterServerRestart) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  EventLog log;
+  auto source = open_source(config(server.url()), log.callback());
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  Source* src = source.value().get();
+  ASSERT_EQ(read_frames(src, 5, 10000), 5) << log.dump();
+  ASSERT_EQ(log.find(Kind::kConnected), 0) << log.dump();
+  EXPECT_DOUBLE_EQ(src->fps(), 10.0);
+
+  const int port = server.port();
+  server.kill_now();
+  const Clock::time_point killed = Clock::now();
+  const int lost = wait_event(src, log, Kind::kDisconnected, 0, 5000);
+  ASSERT_GE(lost, 0) << "no disconnect event after the server died\n" << log.dump();
+  EXPECT_LT(ms_between(killed, log.at[lost]), 2000);
+  EXPECT_NE(log.events[lost].cause.find(server.url()), std::string::npos) << log.dump();
+  // Down for a second: the attempts fail (connection refused) without more disconnect events.
+  read_frames(src, 1, 1000);
+  EXPECT_GE(src->stats().attempts, 1u);
+  EXPECT_FALSE(src->stats().connected);
+
+  ASSERT_TRUE(server.start(port, &error)) << error;
+  const Clock::time_point back = Clock::now();
+  const int again = wait_event(src, log, Kind::kReconnected, lost, 5000);
+  ASSERT_GE(again, 0) << log.dump();
+  const int64_t reconnect_ms = ms_between(back, log.at[again]);
+  EXPECT_LT(reconnect_ms, 2000) << log.dump();
+  EXPECT_NE(log.events[again].cause.find("lost"), std::string::npos) << log.dump();
+  EXPECT_EQ(read_frames(src, 5, 5000), 5);  // the stream restarts at PTS 0; ts_us goes on
+  ASSERT_EQ(log.events.size(), 3u) << log.dump();
+  const SourceStats st = src->stats();
+  EXPECT_EQ(st.disconnects, 1u);
+  EXPECT_EQ(st.reconnects, 1u);
+  EXPECT_TRUE(st.connected);
+  RecordProperty("reconnect_ms", static_cast<int>(reconnect_ms));
+  std::printf("reconnected %lld ms after the server returned; events:\n%s",
+              static_cast<long long>(reconnect_ms), log.dump().c_str());
+}
+
+TEST_F(RtspSourceTest, ReadTimeoutOnFrozenServerThenRecovers) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  EventLog log;
+  auto source = open_source(config(server.url()), log.callback());
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  Source* src = source.value().get();
+  ASSERT_EQ(read_frames(src, 3, 10000), 3) << log.dump();
+
+  server.freeze();
+  const Clock::time_point frozen = Clock::now();
+  const int lost = wait_event(src, log, Kind::kDisconnected, 0, 5000);
+  ASSERT_GE(lost, 0) << "a frozen server must trip the read timeout\n" << log.dump();
+  const int64_t detect_ms = ms_between(frozen, log.at[lost]);
+  EXPECT_GE(detect_ms, 900);
+  EXPECT_LT(detect_ms, 1800);
+  EXPECT_NE(log.events[lost].cause.find("no data within 1000 ms"), std::string::npos) << log.dump();
+  // Still frozen: connection attempts time out too (the kernel accepts, nobody answers).
+  read_frames(src, 1, 1500);
+  EXPECT_FALSE(src->stats().connected);
+
+  server.thaw();
+  const Clock::time_point thawed = Clock::now();
+  const int again = wait_event(src, log, Kind::kReconnected, lost, 6000);
+  ASSERT_GE(again, 0) << log.dump();
+  EXPECT_NE(log.events[again].cause.find("no data within"), std::string::npos) << log.dump();
+  EXPECT_EQ(read_frames(src, 3, 5000), 3);
+  std::printf("timeout detected after %lld ms; reconnected %lld ms after SIGCONT\n",
+              static_cast<long long>(detect_ms),
+              static_cast<long long>(ms_between(thawed, log.at[again])));
+}
+
+TEST_F(RtspSourceTest, UdpTransport) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  EventLog log;
+  SourceConfig c = config(server.url());
+  c.transport = "udp";
+  auto source = open_source(c, log.callback());
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  EXPECT_EQ(read_frames(source.value().get(), 5, 10000), 5) << log.dump();
+}
+
+// Each client gets its own server pipeline: a late reader, on the same mount or another one,
+// still starts at the first frame of the file.
+TEST_F(RtspSourceTest, EveryClientStartsAtTheFirstFrame) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error, 2)) << error;
+  auto early = open_source(config(server.url(0)));
+  ASSERT_TRUE(early.is_ok()) << early.status().message();
+  VideoFrame first;
+  Status s;
+  while ((s = early.value()->read(*pool_, &first)).code() == StatusCode::kTimeout) {
+  }
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  next_index_ = first.index + 1;
+  last_ts_ = first.ts_us;
+  EXPECT_EQ(read_frames(early.value().get(), 8, 5000), 8);  // the early reader is now ~1 s in
+  for (int channel : {0, 1}) {
+    auto late = open_source(config(server.url(channel)));
+    ASSERT_TRUE(late.is_ok()) << late.status().message();
+    VideoFrame f;
+    while ((s = late.value()->read(*pool_, &f)).code() == StatusCode::kTimeout) {
+    }
+    ASSERT_TRUE(s.is_ok()) << s.message();
+    EXPECT_EQ(f.pts_us, first.pts_us) << "channel " << channel;
+    EXPECT_EQ(f.ts_us, first.ts_us);
+    const size_t bytes = static_cast<size_t>(f.view.strides[0]) * f.view.height;
+    EXPECT_EQ(std::memcmp(f.view.planes[0], first.view.planes[0], bytes), 0)
+        << "channel " << channel << ": not the first frame";
+  }
+}
+
+// A port nobody listens on: not a create error; read() reports the cause and keeps retrying.
+TEST_F(RtspSourceTest, DeadCameraAtStartUpKeepsRetrying) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);  // the port is now (almost certainly) closed
+  const std::string url = "rtsp://user:pw@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x";
+  EventLog log;
+  SourceConfig c = config(url);
+  c.read_timeout_ms = 300;
+  auto source = open_source(c, log.callback());
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  const Clock::time_point start = Clock::now();
+  EXPECT_EQ(read_frames(source.value().get(), 1, 1500), 0);
+  ASSERT_EQ(log.events.size(), 1u) << log.dump();  // one outage, one event
+  EXPECT_EQ(log.events[0].kind, Kind::kDisconnected);
+  EXPECT_NE(log.events[0].cause.find("refused"), std::string::npos) << log.dump();
+  EXPECT_EQ(log.events[0].cause.find("pw"), std::string::npos) << "credentials leaked";
+  const SourceStats st = source.value()->stats();
+  EXPECT_GE(st.attempts, 3u);  // 100, 200, 400 ms of backoff fit in 1.5 s
+  EXPECT_LE(st.attempts, 10u);
+  EXPECT_LT(ms_between(start, Clock::now()), 2500);
+  EXPECT_EQ(source.value()->fps(), 0.0);
+}
+
+// A listener that accepts (through the kernel backlog) but never answers: open() blocks in the
+// RTSP handshake until interrupt() from another thread, which must end it promptly.
+TEST_F(RtspSourceTest, InterruptFromAnotherThreadEndsABlockedOpen) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  SourceConfig c = config("rtsp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x");
+  c.open_timeout_ms = 20000;
+  c.read_timeout_ms = 20000;
+  auto source = open_source(c);
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  std::atomic<int64_t> interrupted_ns{0};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    interrupted_ns = Clock::now().time_since_epoch().count();
+    source.value()->interrupt();
+  });
+  VideoFrame f;
+  const Status s = source.value()->read(*pool_, &f);
+  const int64_t returned_ns = Clock::now().time_since_epoch().count();
+  stopper.join();
+  close(fd);
+  EXPECT_EQ(s.code(), StatusCode::kCancelled) << s.message();
+  const int64_t latency_ms = (returned_ns - interrupted_ns.load()) / 1000000;
+  EXPECT_LT(latency_ms, 200);  // FFmpeg polls the flag every 100 ms while it waits
+  EXPECT_EQ(source.value()->read(*pool_, &f).code(), StatusCode::kCancelled);
+  RecordProperty("interrupt_latency_ms", static_cast<int>(latency_ms));
+  std::printf("interrupt latency %lld ms\n", static_cast<long long>(latency_ms));
+}
+
+// A frozen server with a long read timeout: read() blocks in the demuxer until interrupt().
+TEST_F(RtspSourceTest, InterruptFromAnotherThreadEndsABlockedRead) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  SourceConfig c = config(server.url());
+  c.read_timeout_ms = 20000;
+  auto source = open_source(c);
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  ASSERT_EQ(read_frames(source.value().get(), 2, 10000), 2);
+  server.freeze();
+  std::atomic<int64_t> interrupted_ns{0};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    interrupted_ns = Clock::now().time_since_epoch().count();
+    source.value()->interrupt();
+  });
+  Status s;
+  for (VideoFrame f; (s = source.value()->read(*pool_, &f)).is_ok();) {
+  }
+  const int64_t returned_ns = Clock::now().time_since_epoch().count();
+  stopper.join();
+  EXPECT_EQ(s.code(), StatusCode::kCancelled) << s.message();
+  const int64_t latency_ms = (returned_ns - interrupted_ns.load()) / 1000000;
+  EXPECT_GE(latency_ms, 0);
+  EXPECT_LT(latency_ms, 200);
+  std::printf("interrupt latency (blocked read) %lld ms\n", static_cast<long long>(latency_ms));
+}
+
+}  // namespace
+}  // namespace vas
