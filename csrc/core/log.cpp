@@ -7,17 +7,25 @@
 namespace vas {
 namespace {
 
-struct SinkState {
+void stderr_sink(LogLevel level, const char* message, void* /*user*/) {
+  std::fprintf(stderr, "vasdk: %s: %s\n", log_level_name(level), message);
+}
+
+struct Logger {
   std::mutex mu;
-  LogSink sink = nullptr;
-  void* user = nullptr;
-  std::atomic<int> min_level{static_cast<int>(LogLevel::kWarning)};
+  LogSink sink = stderr_sink;  // guarded by mu
+  void* user = nullptr;        // guarded by mu
+  std::atomic<int> min_level{static_cast<int>(LogLevel::kWarn)};
 };
 
-SinkState& state() {
-  static SinkState* s = new SinkState;  // never destroyed: threads may log during exit
-  return *s;
+Logger& logger() {
+  // Leaked on purpose: threads may still log while static destructors run at exit.
+  static Logger* l = new Logger();
+  return *l;
 }
+
+// Set while this thread runs the sink: a sink that logs or swaps the sink would deadlock.
+thread_local bool t_in_sink = false;
 
 }  // namespace
 
@@ -27,35 +35,46 @@ const char* log_level_name(LogLevel level) {
       return "debug";
     case LogLevel::kInfo:
       return "info";
-    case LogLevel::kWarning:
+    case LogLevel::kWarn:
       return "warning";
     case LogLevel::kError:
       return "error";
+    case LogLevel::kOff:
+      return "off";
   }
   return "unknown";
 }
 
-void set_log_sink(LogSink sink, void* user, LogLevel min_level) {
-  SinkState& s = state();
-  std::lock_guard<std::mutex> lock(s.mu);
-  s.sink = sink;
-  s.user = user;
-  s.min_level.store(static_cast<int>(min_level), std::memory_order_relaxed);
+Status set_log_sink(LogSink sink, void* user, LogLevel min_level) {
+  const int lv = static_cast<int>(min_level);
+  if (lv < static_cast<int>(LogLevel::kDebug) || lv > static_cast<int>(LogLevel::kOff)) {
+    return invalid_argument("log level " + std::to_string(lv) + " is outside 0..4");
+  }
+  if (t_in_sink) return invalid_argument("the log sink cannot be changed from inside the sink");
+  Logger& l = logger();
+  std::lock_guard<std::mutex> lock(l.mu);
+  l.sink = sink ? sink : stderr_sink;
+  l.user = sink ? user : nullptr;
+  l.min_level.store(lv, std::memory_order_relaxed);
+  return Status::ok();
 }
 
 bool log_enabled(LogLevel level) {
-  return static_cast<int>(level) >= state().min_level.load(std::memory_order_relaxed);
+  return level != LogLevel::kOff &&
+         static_cast<int>(level) >= logger().min_level.load(std::memory_order_relaxed);
 }
 
 void log(LogLevel level, const std::string& message) {
-  if (!log_enabled(level)) return;
-  SinkState& s = state();
-  std::lock_guard<std::mutex> lock(s.mu);
-  if (s.sink) {
-    s.sink(level, message.c_str(), s.user);
-  } else {
-    std::fprintf(stderr, "vasdk: %s: %s\n", log_level_name(level), message.c_str());
+  if (!log_enabled(level) || t_in_sink) return;
+  Logger& l = logger();
+  std::lock_guard<std::mutex> lock(l.mu);
+  if (static_cast<int>(level) < l.min_level.load(std::memory_order_relaxed)) return;
+  t_in_sink = true;
+  try {
+    l.sink(level, message.c_str(), l.user);
+  } catch (...) {  // a C++ sink that throws must not take the logging thread down
   }
+  t_in_sink = false;
 }
 
 }  // namespace vas

@@ -7,6 +7,8 @@
 #include <new>
 #include <vector>
 
+#include "core/log.h"
+
 namespace vas {
 namespace {
 // Bytes of the back pointer (a PoolBlock*) stored just before each block's data.
@@ -137,10 +139,8 @@ class PoolCore {
       out = stats_.in_use_buffers;
     }
     if (out > 0) {
-      std::fprintf(stderr,
-                   "vasdk: pool '%s' destroyed with %zu buffer(s) still out; their memory is "
-                   "freed when they are released\n",
-                   config_.name.c_str(), out);
+      log_warn("pool '" + config_.name + "' destroyed with " + std::to_string(out) +
+               " buffer(s) still out; their memory is freed when they are released");
     }
     unref();
   }

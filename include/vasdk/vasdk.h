@@ -662,6 +662,183 @@ VAS_API void vas_buffer_release(void* data);
    Thread safety: as vas_pool_acquire. */
 VAS_API vas_status_t vas_pool_get_stats(const vas_pool_t* pool, vas_pool_stats_t* out);
 
+/* ---- Logging ---------------------------------------------------------------------------- */
+
+typedef enum vas_log_level {
+  VAS_LOG_DEBUG = 0,
+  VAS_LOG_INFO = 1,
+  VAS_LOG_WARN = 2, /* the default minimum */
+  VAS_LOG_ERROR = 3,
+  VAS_LOG_OFF = 4
+} vas_log_level_t;
+
+/* Receives one log message (borrowed for the call; no trailing newline). */
+typedef void (*vas_log_callback_t)(int32_t level, const char* message, void* user);
+
+/* Routes vasdk's log messages at min_level (vas_log_level_t) and above to fn(level, message,
+   user); fn NULL restores the default (stderr, "vasdk: <level>: <message>"). Process-wide.
+   fn runs on whichever vasdk or caller thread logs, one message at a time (calls are
+   serialised), and never again once this call returns. fn must not call
+   vas_set_log_callback (that call fails with VAS_ERR_INVALID_ARGUMENT); other vasdk calls
+   are allowed but their log messages are dropped. Errors: min_level outside 0..4.
+   Thread safety: any thread. */
+VAS_API vas_status_t vas_set_log_callback(vas_log_callback_t fn, void* user, int32_t min_level);
+
+/* ---- Pipeline --------------------------------------------------------------------------- */
+
+/* A multi-channel video-analytics pipeline: sources (files, rtsp:// cameras, pushed frames)
+   -> batched detection shared by all channels -> per-channel tracking, best shots,
+   association and rules -> result and event callbacks. It owns all of its threads. */
+typedef struct vas_pipeline vas_pipeline_t;
+
+typedef struct vas_pipeline_config {
+  uint32_t struct_size; /* set by vas_pipeline_config_init() */
+  /* JSON object, required: {"models": {"detector": {"model": PATH, "options": {...}}},
+     "inference": {"max_batch", "max_wait_ms", "threads", "spinning"}, "analytics_threads",
+     "channels": [{"id", "source": {"url", "loop", "realtime", "transport", "open_timeout_ms",
+     "read_timeout_ms", "reconnect_initial_ms", "reconnect_max_ms"}, "push", "queue",
+     "policy" (drop_oldest|drop_newest|block), "detect_interval", "pool_frames",
+     "analytics": {"tracker", "best_shot", "associator", "rules"}}]}. Every field but the
+     model has a default; unknown fields and bad values are VAS_ERR_INVALID_CONFIG with a
+     message naming the field, e.g. "channels[1].policy". */
+  const char* config_json;
+} vas_pipeline_config_t;
+
+/* One tracked object on one frame, in source-image pixels. Output only; this layout is frozen
+   (struct_size is always sizeof(vas_object_t); later data comes as new arrays in
+   vas_frame_result_t, so arrays of it keep their stride). */
+typedef struct vas_object {
+  uint32_t struct_size;
+  int32_t class_id;
+  int64_t track_id;
+  int64_t parent_track_id; /* -1 unless set by the associator */
+  float x1;
+  float y1;
+  float x2;
+  float y2;
+  float score;
+  int32_t num_landmarks; /* 0, or 5 for face models */
+  float landmarks[10];   /* x0, y0, x1, y1, ... */
+} vas_object_t;
+
+/* The outcome of one frame of one channel. Borrowed: valid only during the callback. Read
+   fields past the ones your header knows only if struct_size covers them. */
+typedef struct vas_frame_result {
+  uint32_t struct_size;        /* sizeof(vas_frame_result_t) of the library */
+  int32_t detected;            /* 1 when detection ran; 0 on frames skipped by detect_interval */
+  const char* channel;         /* channel id */
+  int64_t frame;               /* 0-based frame number within the channel */
+  int64_t pts_us;              /* the source's presentation time */
+  int64_t capture_us;          /* wall clock (us since the Unix epoch) when decoded or pushed */
+  int64_t ts_us;               /* analytics time; per channel never goes backwards */
+  const vas_object_t* objects; /* num_objects tracks (NULL when 0) */
+  size_t num_objects;
+} vas_frame_result_t;
+
+/* A pipeline event. Borrowed: valid only during the callback (copy what you keep). */
+typedef struct vas_pipeline_event {
+  uint32_t struct_size; /* sizeof(vas_pipeline_event_t) of the library */
+  int32_t class_id;     /* -1 when not about one object */
+  const char* channel;
+  const char* kind;    /* "rule", "best_shot", "track_start", "track_end", "source" */
+  const char* subkind; /* rule: cross_in, cross_out, enter, exit, ...; source: connected,
+                          disconnected, reconnected, end_of_stream, error; best_shot:
+                          track_ended, interval, flush; "" otherwise */
+  const char* rule_id; /* "" when not a rule event */
+  const char* message; /* human-readable detail, e.g. the cause of a disconnect; may be "" */
+  int64_t track_id;    /* -1 when not about one object */
+  int64_t ts_us;
+  int64_t best_shot_id; /* -1 if none */
+  float quality;        /* best_shot: the crop's quality score */
+  int32_t reserved;     /* 0 */
+  vas_image_t crop;     /* best_shot: the BGR24 crop; width and height 0 otherwise */
+  const uint8_t* jpeg;  /* best_shot with JPEG enabled: the encoded crop; else NULL */
+  size_t jpeg_size;
+} vas_pipeline_event_t;
+
+/* Called on a pipeline worker thread for every frame of every channel: one call at a time
+   per channel, in frame order (different channels may call concurrently from different
+   threads). It may call vas_pipeline_push_frame, vas_pipeline_update_rules,
+   vas_pipeline_add_channel and vas_pipeline_stats_json; vas_pipeline_stop,
+   vas_pipeline_remove_channel of its own channel and vas_pipeline_destroy fail there with
+   VAS_ERR_INVALID_ARGUMENT. Keep it short: a slow callback delays its channel. */
+typedef void (*vas_result_callback_t)(const vas_frame_result_t* result, void* user);
+/* Events: same thread and rules as the result callback of the event's channel. */
+typedef void (*vas_event_callback_t)(const vas_pipeline_event_t* event, void* user);
+/* Zero-copy pushes: called exactly once when the pipeline no longer reads the pixels, on a
+   pipeline thread or, when the push fails or the frame is dropped at once, before
+   vas_pipeline_push_frame returns. It must not call back into the pipeline. */
+typedef void (*vas_frame_release_t)(void* user);
+
+/* Zeroes *config and sets struct_size. Thread safety: any thread. */
+VAS_API void vas_pipeline_config_init(vas_pipeline_config_t* config);
+
+/* Parses the config, loads the models and builds the channels (sources open at start). On
+   success the caller frees *out with vas_pipeline_destroy(). The config is copied. Errors:
+   VAS_ERR_INVALID_CONFIG naming the field (bad JSON, unknown field, unknown source scheme),
+   VAS_ERR_NOT_FOUND for a missing model. A camera that is down is not an error: it reports
+   a "source" event and keeps retrying once started. Thread safety: any thread. */
+VAS_API vas_status_t vas_pipeline_create(const vas_pipeline_config_t* config, vas_pipeline_t** out);
+
+/* Stops (without draining), joins every thread and frees the pipeline; NULL is VAS_OK. From
+   inside one of the pipeline's own callbacks it refuses with VAS_ERR_INVALID_ARGUMENT and
+   frees nothing (stop from another thread first). Thread safety: any thread but the
+   pipeline's callbacks; no other call on the handle may run or follow. */
+VAS_API vas_status_t vas_pipeline_destroy(vas_pipeline_t* pipeline);
+
+/* Sets the result / event callback (fn NULL removes it); user is passed back unchanged.
+   Before vas_pipeline_start() only (VAS_ERR_INVALID_ARGUMENT afterwards).
+   Thread safety: any thread, not concurrently with start. */
+VAS_API vas_status_t vas_pipeline_set_result_callback(vas_pipeline_t* pipeline,
+                                                      vas_result_callback_t fn, void* user);
+VAS_API vas_status_t vas_pipeline_set_event_callback(vas_pipeline_t* pipeline,
+                                                     vas_event_callback_t fn, void* user);
+
+/* Opens the sources and starts the threads. Starting a running pipeline is
+   VAS_ERR_INVALID_ARGUMENT; a stopped one may be started again (channels start from frame 0).
+   Thread safety: any thread. */
+VAS_API vas_status_t vas_pipeline_start(vas_pipeline_t* pipeline);
+
+/* drain nonzero: stop the sources, finish every queued frame, flush the analytics (final
+   best shots, track ends), then join. drain 0: drop queued frames and return within about
+   1 s. Stopping a stopped pipeline is VAS_OK. Callbacks are not called after it returns.
+   Thread safety: any thread but the pipeline's callbacks (VAS_ERR_INVALID_ARGUMENT there). */
+VAS_API vas_status_t vas_pipeline_stop(vas_pipeline_t* pipeline, int32_t drain);
+
+/* Adds a channel: channel_json is one element of the config's "channels". It starts at once
+   when the pipeline runs. Errors: bad config naming the field, duplicate id.
+   Thread safety: any thread, callbacks included. */
+VAS_API vas_status_t vas_pipeline_add_channel(vas_pipeline_t* pipeline, const char* channel_json);
+
+/* Stops a channel (queued frames are dropped) and forgets it. VAS_ERR_NOT_FOUND for an unknown
+   id. Thread safety: any thread except that channel's callbacks. */
+VAS_API vas_status_t vas_pipeline_remove_channel(vas_pipeline_t* pipeline, const char* channel_id);
+
+/* Replaces a channel's rules ({"rules": [...]} as in analytics.rules), applied before its
+   next frame. Errors name the field. Thread safety: any thread, callbacks included. */
+VAS_API vas_status_t vas_pipeline_update_rules(vas_pipeline_t* pipeline, const char* channel_id,
+                                               const char* rules_json);
+
+/* Queues one frame on a running "push": true channel. With release NULL the pixels are copied
+   before the call returns. Otherwise they are borrowed (zero copy) and release(release_user)
+   is called exactly once when the pipeline is done with them (also on error). Errors:
+   VAS_ERR_NOT_FOUND (unknown channel), VAS_ERR_INVALID_ARGUMENT (not a push channel, not
+   running, bad image or a format/size other than the channel's), VAS_ERR_POOL_EXHAUSTED
+   (queue full under drop_newest; the frame is counted as dropped). pts_us must not go
+   backwards. Thread safety: any thread, callbacks included. */
+VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const char* channel_id,
+                                             const vas_image_t* image, int64_t pts_us,
+                                             vas_frame_release_t release, void* release_user);
+
+/* A statistics snapshot as a JSON object: {"channels": [{"id", "state", "decoded",
+   "processed", "dropped", "dropped_by_reason": {...}, "reconnects", "events", "fps",
+   "latency_p50_ms", "latency_p99_ms", "queue_depth", "pool_in_use_bytes",
+   "pool_capacity_bytes"}], "decode"|"inference"|"analytics": {"fps", "latency_p50_ms",
+   "latency_p99_ms", "queue_depth"}, "batch_mean", "batches"}. New keys may appear.
+   *out_json belongs to the calling thread and stays valid until its next
+   vas_pipeline_stats_json call. Thread safety: any thread, callbacks included. */
+VAS_API vas_status_t vas_pipeline_stats_json(const vas_pipeline_t* pipeline, const char** out_json);
+
 /* VAS_CDEF_END */
 
 #ifdef __cplusplus

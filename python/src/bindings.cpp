@@ -183,6 +183,7 @@ void init_engine(py::module_& m);
 void init_track(py::module_& m);
 void init_preprocess(py::module_& m);
 void init_analytics(py::module_& m);
+void init_pipeline(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "vasdk native core (internal; use the vasdk package)";
@@ -206,6 +207,7 @@ PYBIND11_MODULE(_core, m) {
   init_track(m);
   init_preprocess(m);
   init_analytics(m);
+  init_pipeline(m);
   m.def("status_name", [](int code) {
     return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code)));
   });

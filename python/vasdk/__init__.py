@@ -28,17 +28,23 @@ __all__ = [
     "BackendUnavailableError",
     "BestShot",
     "BestShotSelector",
+    "ChannelStats",
     "Detections",
     "Detector",
     "Event",
+    "FrameResult",
     "InvalidArgumentError",
     "InvalidConfigError",
     "InvalidModelError",
     "IoError",
     "NotFoundError",
+    "Pipeline",
+    "PipelineEvent",
+    "PipelineStats",
     "Pool",
     "Preprocessor",
     "Rules",
+    "StageStats",
     "TrackState",
     "Tracker",
     "Tracks",
@@ -65,11 +71,18 @@ _LAZY = {
     "VideoWriter": "video",
     "Pool": "preprocess",
     "Preprocessor": "preprocess",
+    "Pipeline": "pipeline",
+    "FrameResult": "pipeline",
+    "PipelineEvent": "pipeline",
+    "PipelineStats": "pipeline",
+    "ChannelStats": "pipeline",
+    "StageStats": "pipeline",
 }
 
 if TYPE_CHECKING:
     from .analytics import Analytics, Associator, BestShot, BestShotSelector, Event, Rules
     from .detector import Detections, Detector
+    from .pipeline import ChannelStats, FrameResult, Pipeline, PipelineEvent, PipelineStats, StageStats
     from .preprocess import Pool, Preprocessor
     from .track import Tracker, Tracks, TrackState
     from .video import VideoReader, VideoWriter

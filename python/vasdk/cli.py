@@ -1,4 +1,4 @@
-"""The ``vasdk`` command line: detection on video, assets, model tools."""
+"""The ``vasdk`` command line: pipelines, detection on video, assets, model tools."""
 
 from __future__ import annotations
 
@@ -135,6 +135,54 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stats_rows(st: Any) -> list[list[str]]:
+    rows = [["channel", "state", "fps", "p99 ms", "processed", "dropped", "reconnects", "events"]]
+    for c in st.channels:
+        rows.append([c.id, c.state, f"{c.fps:.1f}", f"{c.latency_p99_ms:.0f}", str(c.processed),
+                     str(c.dropped), str(c.reconnects), str(c.events)])
+    return rows
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Runs a pipeline config; a live per-channel table (in place on a terminal, lines when piped)."""
+    import io
+
+    from .pipeline import Pipeline
+
+    out = sys.stdout
+    live = out.isatty() and not args.plain
+    t0 = time.monotonic()
+    interrupted = False
+    with Pipeline(args.config) as pipe:
+        pipe.on_result(lambda r: None)  # counted in the stats; no queue to fill
+        pipe.start()
+        shown = 0
+        try:
+            while True:
+                done = pipe.wait(timeout=args.interval)
+                elapsed = time.monotonic() - t0
+                buf = io.StringIO()
+                _table(_stats_rows(pipe.stats()), buf)
+                text = buf.getvalue()
+                if live:
+                    # Back over the previous table (cursor up, clear to end), then redraw.
+                    out.write((f"\x1b[{shown}F\x1b[J" if shown else "") + f"[{elapsed:6.1f} s]\n" + text)
+                    shown = text.count("\n") + 1
+                else:
+                    out.write(f"[{elapsed:.1f} s]\n{text}")
+                out.flush()
+                if done or (args.duration and elapsed >= args.duration):
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        pipe.stop(drain=not interrupted)
+        final = pipe.stats()
+    out.write(f"\nvasdk run: {args.config}: {'interrupted' if interrupted else 'stopped'} after "
+              f"{time.monotonic() - t0:.1f} s\n")
+    _table(_stats_rows(final), out)
+    return 130 if interrupted else 0
+
+
 def cmd_assets(args: argparse.Namespace) -> int:
     from .assets import main as assets_main
 
@@ -183,6 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-frames", type=int, default=0, help="stop after N frames")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=cmd_detect)
+
+    r = sub.add_parser("run", help="run a pipeline config (JSON or YAML) with a live per-channel table")
+    r.add_argument("config", help="pipeline config: .json, .yaml or .yml")
+    r.add_argument("--duration", type=float, default=0, help="stop after S seconds (default: until the "
+                   "sources end or Ctrl-C)")
+    r.add_argument("--interval", type=float, default=1.0, help="table refresh period in seconds")
+    r.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    r.set_defaults(func=cmd_run)
 
     a = sub.add_parser("assets", help="fetch/verify/locate the real models and clips")
     a.add_argument("rest", nargs=argparse.REMAINDER)

@@ -36,3 +36,31 @@ def test_detect_reports_bad_input(tmp_path: Path, assets: Path) -> None:
     res = run_cli("detect", str(assets / "vtest.avi"), "--model", str(assets / "yolov3-tiny.onnx"),
                   "--classes", "unicorn")
     assert res.returncode == 1 and "unicorn" in res.stderr
+
+
+def test_run_prints_plain_stats_lines_when_piped(tmp_path: Path, assets: Path) -> None:
+    cfg = {
+        "models": {"detector": {"model": str(assets / "yolov3-tiny.onnx"), "options": {"threads": 2}}},
+        "channels": [{"id": "cam1", "source": {"url": "vtest.avi", "realtime": True}, "detect_interval": 3}],
+    }
+    (tmp_path / "vtest.avi").symlink_to(assets / "vtest.avi")  # relative to the config file
+    (tmp_path / "p.json").write_text(json.dumps(cfg))
+    res = run_cli("run", str(tmp_path / "p.json"), "--duration", "2.5", "--interval", "0.5")
+    assert res.returncode == 0, res.stderr
+    assert "\x1b" not in res.stdout  # no ANSI when piped
+    tables = res.stdout.count("channel  state")
+    assert tables >= 3  # refreshed while running, plus the final table
+    final = res.stdout.split("vasdk run:")[-1]
+    row = next(ln for ln in final.splitlines() if ln.startswith("cam1"))
+    processed = int(row.split()[4])
+    assert 10 <= processed <= 40  # realtime at 10 fps for about 2.5 s
+
+
+def test_run_reports_bad_config(tmp_path: Path, assets: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        f"models:\n  detector:\n    model: {assets / 'yolov3-tiny.onnx'}\n"
+        "channels:\n  - id: cam1\n    push: true\n    policy: sometimes\n"
+    )
+    res = run_cli("run", str(tmp_path / "p.yaml"), "--duration", "1")
+    assert res.returncode == 1
+    assert "channels[0].policy" in res.stderr

@@ -154,7 +154,7 @@ class OrtEngine final : public Engine {
     }
     precision_ = precision_of(summary);
     if (std::string risk = int8_cpu_risk(model_, summary, cpu_has_int8_vnni()); !risk.empty()) {
-      log_warning(risk);
+      log_warn(risk);
       notes_.push_back(std::move(risk));
     }
     return warm_up(options.warmup_runs);

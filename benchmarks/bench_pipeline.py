@@ -1,0 +1,513 @@
+"""Multi-channel pipeline: vasdk.Pipeline against the plain Python app a careful user would write.
+
+The peer ("plain app"): one thread per channel, each reading its source with cv2.VideoCapture,
+preprocessing with OpenCV + numpy as the model card says (RGB, /255, stretch resize to
+768x576, NCHW), running one shared onnxruntime session (same model file, same intra-op threads,
+no spinning, optimization level all), decoding the two YOLO heads in numpy (score =
+sigmoid(obj) * sigmoid(best class logit) over person/car/truck, threshold 0.25, class-wise NMS
+0.45 with cv2.dnn.NMSBoxesBatched), then supervision's ByteTrack and LineZone per channel.
+vasdk: the same model, threads, classes, tracker settings and line through one vasdk.Pipeline.
+The ceiling: the same model and threads through vasdk.Detector alone, in a loop over decoded
+frames (no decode, no tracking, one image per run).
+
+Measured, each side in its own subprocess (so peak RSS belongs to that side alone):
+  throughput   4 channels, FP32, detection on every frame, sources unpaced (as fast as it goes)
+  capacity     INT8 (vasdk model quantize), detection every 3rd frame, sources paced at the
+               file's 10 fps; channel counts rise until a side no longer holds real time
+               (held: every channel delivers >= 97 % of the frames its camera produced and the
+               p99 latency, camera time -> result, stays under 1 s)
+  p99 latency  at the largest channel count both sides hold
+  peak RSS     ru_maxrss / VmHWM of the 4-channel throughput run
+  RSS growth   --minutes M: 4 paced looping channels for M minutes, RSS sampled every 5 s
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pipeline.py [--frames 120]
+        [--seconds 30] [--max-channels 16] [--minutes 0] [--sides peer,vasdk,engine]
+
+On skipped frames (detect interval 3) the peer does not call its tracker (supervision's
+ByteTrack has no predict step) and keeps the last tracks; vasdk's tracker predicts. Prints a
+table and writes benchmarks/results/pipeline.json (medians of --repeats runs, and ratios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+CLASSES = ["person", "car", "truck"]
+CLASS_IDS = [0, 2, 7]  # their indices in the card's 80 COCO classes
+INPUT_W, INPUT_H = 768, 576
+SCORE, NMS_IOU = 0.25, 0.45
+HEADS = [(32, [(81, 82), (135, 169), (344, 319)]), (16, [(10, 14), (23, 27), (37, 58)])]
+LINE = [[0, 300], [768, 300]]  # across vtest.avi's walkway
+# supervision's ByteTrack defaults, spelled in vasdk's tracker options (see bench_tracker.py).
+TRACKER = {
+    "type": "bytetrack",
+    "track_thresh": 0.25,
+    "high_thresh": 0.35,
+    "match_thresh": 0.8,
+    "max_age": 30,
+    "min_hits": 2,
+    "confirm_first_frame": True,
+}
+HELD_DELIVERED = 0.97
+HELD_P99_MS = 1000.0
+
+
+def assets() -> Path:
+    from vasdk.assets import asset_dir
+
+    return asset_dir()
+
+
+def int8_model() -> Path:
+    """yolov3-tiny INT8 (QDQ) made once with `vasdk model quantize`, cached under .cache/bench."""
+    out = ROOT / ".cache" / "bench" / "yolov3-tiny-int8.onnx"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vasdk",
+                "model",
+                "quantize",
+                str(assets() / "yolov3-tiny.onnx"),
+                str(out),
+                "--calib",
+                str(assets() / "vtest.avi"),
+            ],
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "python")},
+        )
+    return out
+
+
+def rss_kib() -> dict[str, int]:
+    """Peak and current resident set of this process (kiB)."""
+    status = Path("/proc/self/status").read_text()
+    vals = {
+        ln.split(":")[0]: int(ln.split()[1])
+        for ln in status.splitlines()
+        if ln.startswith(("VmHWM", "VmRSS"))
+    }
+    return {
+        "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "vm_hwm_kib": vals.get("VmHWM", 0),
+        "vm_rss_kib": vals.get("VmRSS", 0),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+# ---- the plain Python app ----------------------------------------------------------------------
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def peer_decode(outputs: list[np.ndarray], sx: float, sy: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (x1, y1, x2, y2 in frame pixels), scores, class ids after NMS."""
+    import cv2
+
+    boxes, scores, cls = [], [], []
+    for out, (stride, anchors) in zip(outputs, HEADS):
+        _, _, h, w = out.shape
+        p = out[0].reshape(3, 85, h, w)
+        logits = p[:, [5 + c for c in CLASS_IDS]]  # (3, 3, h, w)
+        best = logits.argmax(axis=1)
+        score = sigmoid(p[:, 4]) * sigmoid(np.take_along_axis(logits, best[:, None], axis=1)[:, 0])
+        a, y, x = np.nonzero(score >= SCORE)
+        if a.size == 0:
+            continue
+        anc = np.asarray(anchors, np.float32)[a]
+        cx = (sigmoid(p[a, 0, y, x]) + x) * stride
+        cy = (sigmoid(p[a, 1, y, x]) + y) * stride
+        bw = np.exp(p[a, 2, y, x]) * anc[:, 0]
+        bh = np.exp(p[a, 3, y, x]) * anc[:, 1]
+        boxes.append(np.stack([cx - bw / 2, cy - bh / 2, bw, bh], axis=1))
+        scores.append(score[a, y, x])
+        cls.append(np.asarray(CLASS_IDS)[best[a, y, x]])
+    if not boxes:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int)
+    b, s, c = np.concatenate(boxes), np.concatenate(scores), np.concatenate(cls)
+    keep = np.asarray(
+        cv2.dnn.NMSBoxesBatched(b.tolist(), s.tolist(), c.tolist(), SCORE, NMS_IOU), int
+    ).reshape(-1)
+    b, s, c = b[keep], s[keep], c[keep]
+    xyxy = np.stack([b[:, 0] * sx, b[:, 1] * sy, (b[:, 0] + b[:, 2]) * sx, (b[:, 1] + b[:, 3]) * sy], axis=1)
+    return xyxy.astype(np.float32), s.astype(np.float32), c
+
+
+def run_peer(cfg: dict[str, Any]) -> dict[str, Any]:
+    import cv2
+    import onnxruntime as ort
+    import supervision as sv
+
+    cv2.setNumThreads(1)  # the channels are the parallelism; OpenCV's pool would fight ORT's
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = cfg["threads"]
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    sess = ort.InferenceSession(cfg["model"], so, providers=["CPUExecutionProvider"])
+    in_name = sess.get_inputs()[0].name
+    paced, interval, n = cfg["paced"], cfg["interval"], cfg["channels"]
+    lat: list[list[float]] = [[] for _ in range(n)]
+    done = [0] * n
+    crossings = [0] * n
+    stop = threading.Event()
+
+    def channel(ch: int, t0: float) -> None:
+        cap = cv2.VideoCapture(cfg["video"])
+        fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # ByteTrack moves out in 0.31
+            tracker = sv.ByteTrack(frame_rate=max(1, round(fps / interval)))
+        line = sv.LineZone(start=sv.Point(*LINE[0]), end=sv.Point(*LINE[1]))
+        tracks = sv.Detections.empty()
+        i = 0
+        while not stop.is_set() and (cfg["frames"] <= 0 or i < cfg["frames"]):
+            due = t0 + i / fps  # when a live camera would deliver frame i
+            if paced and (wait := due - time.perf_counter()) > 0:
+                time.sleep(wait)
+            ok, frame = cap.read()
+            if not ok:
+                if not cfg["loop"]:
+                    break
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            t_cap = due if paced else time.perf_counter()
+            if i % interval == 0:
+                h, w = frame.shape[:2]
+                rgb = cv2.cvtColor(cv2.resize(frame, (INPUT_W, INPUT_H)), cv2.COLOR_BGR2RGB)
+                x = (rgb.astype(np.float32) * (1 / 255.0)).transpose(2, 0, 1)[None]
+                outs = sess.run(None, {in_name: np.ascontiguousarray(x)})
+                xyxy, s, c = peer_decode(outs, w / INPUT_W, h / INPUT_H)
+                tracks = tracker.update_with_detections(sv.Detections(xyxy=xyxy, confidence=s, class_id=c))
+                cin, cout = line.trigger(tracks)
+                crossings[ch] += int(cin.sum() + cout.sum())
+            lat[ch].append((time.perf_counter() - t_cap) * 1e3)
+            done[ch] += 1
+            i += 1
+        cap.release()
+
+    t0 = time.perf_counter() + 0.2
+    threads = [threading.Thread(target=channel, args=(c, t0)) for c in range(n)]
+    for t in threads:
+        t.start()
+    if cfg["seconds"] > 0:
+        stop.wait(max(0.0, t0 + cfg["seconds"] - time.perf_counter()))
+        stop.set()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"frames": done, "wall_s": wall, "latency_ms": lat, "crossings": crossings}
+
+
+# ---- vasdk ---------------------------------------------------------------------------------
+
+
+def vasdk_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    source = {"url": cfg["video"], "loop": cfg["loop"], "realtime": cfg["paced"]}
+    channel = {
+        "source": source,
+        "detect_interval": cfg["interval"],
+        # Unpaced runs measure throughput: nothing may be dropped. Paced runs behave like
+        # cameras: a late frame is dropped, and that counts against real time.
+        "policy": "drop_oldest" if cfg["paced"] else "block",
+        "analytics": {
+            "tracker": TRACKER,
+            "rules": {"rules": [{"id": "line", "type": "line_crossing", "line": LINE}]},
+        },
+    }
+    return {
+        "models": {"detector": {"model": cfg["model"], "options": {"classes": CLASSES}}},
+        "inference": {"threads": cfg["threads"], "spinning": False, "max_batch": 4},
+        "channels": [{"id": f"cam{c}", **channel} for c in range(cfg["channels"])],
+    }
+
+
+def run_vasdk(cfg: dict[str, Any]) -> dict[str, Any]:
+    import vasdk
+
+    n = cfg["channels"]
+    lat: list[list[float]] = [[] for _ in range(n)]
+    done = [0] * n
+    crossings = [0] * n
+    all_done = threading.Event()
+    limit = cfg["frames"] * n if cfg["frames"] > 0 else 0
+
+    def on_result(r: Any) -> None:
+        ch = int(r.channel[3:])
+        lat[ch].append(time.time() * 1e3 - r.capture_us / 1e3)
+        done[ch] += 1
+        if limit and sum(done) >= limit:
+            all_done.set()
+
+    def on_event(e: Any) -> None:
+        if e.kind == "rule":
+            crossings[int(e.channel[3:])] += 1
+
+    with vasdk.Pipeline(vasdk_config(cfg)) as pipe:
+        pipe.on_result(on_result)
+        pipe.on_event(on_event)
+        t0 = time.perf_counter()
+        pipe.start()
+        all_done.wait(cfg["seconds"] if cfg["seconds"] > 0 else 1800)  # a stalled run ends too
+        wall = time.perf_counter() - t0
+        stats = pipe.stats()
+        pipe.stop(drain=False)
+    dropped = [c.dropped for c in stats.channels]
+    return {
+        "frames": done,
+        "wall_s": wall,
+        "latency_ms": lat,
+        "crossings": crossings,
+        "dropped": dropped,
+        "stats_p99_ms": [c.latency_p99_ms for c in stats.channels],
+    }
+
+
+def run_engine(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The ceiling: vasdk.Detector alone over decoded frames, one image per run."""
+    import vasdk
+
+    det = vasdk.Detector(cfg["model"], threads=cfg["threads"], classes=CLASSES, spinning=False)
+    frames = []
+    with vasdk.VideoReader(cfg["video"]) as video:
+        for f in video:
+            frames.append(f)
+            if len(frames) >= 50:
+                break
+    det(frames[0])
+    total = cfg["frames"] * cfg["channels"]
+    t0 = time.perf_counter()
+    for i in range(total):
+        det(frames[i % len(frames)])
+    wall = time.perf_counter() - t0
+    return {"frames": [total], "wall_s": wall, "latency_ms": [[]], "crossings": [0]}
+
+
+def worker(cfg: dict[str, Any]) -> None:
+    run = {"peer": run_peer, "vasdk": run_vasdk, "engine": run_engine}[cfg["side"]]
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def sample_rss() -> None:  # for --minutes: RSS over time
+        t0 = time.perf_counter()
+        while not stop.wait(5.0):
+            samples.append((time.perf_counter() - t0, rss_kib()["vm_rss_kib"]))
+
+    sampler = threading.Thread(target=sample_rss, daemon=True)
+    sampler.start()
+    r = run(cfg)
+    stop.set()
+    r.update(rss_kib())
+    r["rss_samples"] = samples
+    print("RESULT " + json.dumps(r), flush=True)
+
+
+def measure(side: str, **cfg: Any) -> dict[str, Any]:
+    cfg = {
+        "side": side,
+        "video": str(assets() / "vtest.avi"),
+        "loop": False,
+        "paced": False,
+        "seconds": 0,
+        "frames": 0,
+        **cfg,
+    }
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "python")}
+    p = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if p.returncode != 0 or line is None:
+        raise RuntimeError(f"{side} worker failed ({p.returncode}): {p.stderr[-2000:]}")
+    r = json.loads(line[len("RESULT ") :])
+    lat = [v for ch in r["latency_ms"] for v in ch]
+    fps = 10.0
+    produced = r["wall_s"] * fps  # frames a camera produced per channel in the window
+    r["fps_total"] = sum(r["frames"]) / r["wall_s"]
+    r["p50_ms"], r["p99_ms"] = percentile(lat, 50), percentile(lat, 99)
+    r["delivered"] = min(r["frames"]) / produced if cfg["paced"] else 1.0
+    r["held"] = bool(cfg["paced"] and r["delivered"] >= HELD_DELIVERED and r["p99_ms"] <= HELD_P99_MS)
+    del r["latency_ms"]
+    return r
+
+
+def capacity(side: str, model: str, threads: int, seconds: float, max_channels: int) -> dict[str, Any]:
+    """Largest channel count held in real time (INT8, detect interval 3, paced sources)."""
+    trials, best = [], None
+    n = 1
+    while n <= max_channels:
+        r = measure(
+            side, model=model, threads=threads, channels=n, interval=3, paced=True, loop=True, seconds=seconds
+        )
+        trials.append(
+            {
+                "channels": n,
+                "held": r["held"],
+                "delivered": r["delivered"],
+                "p99_ms": r["p99_ms"],
+                "p50_ms": r["p50_ms"],
+                "vm_hwm_kib": r["vm_hwm_kib"],
+            }
+        )
+        print(
+            f"  {side:5s} {n:2d} ch: delivered {r['delivered']:.3f}, p99 {r['p99_ms']:.0f} ms -> "
+            f"{'held' if r['held'] else 'NOT held'}",
+            flush=True,
+        )
+        if not r["held"]:
+            break
+        best = trials[-1]
+        n = n + 1 if n < 4 else n + 2
+    return {"max_channels": best["channels"] if best else 0, "at_max": best, "trials": trials}
+
+
+def machine() -> dict[str, Any]:
+    import onnxruntime as ort
+
+    info = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")), platform.machine()
+    )
+    flags = set(next((ln.split(":", 1)[1].split() for ln in info if ln.startswith("flags")), []))
+    return {
+        "cpu": cpu,
+        "isa": [
+            f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_vbmi", "amx_int8") if f in flags
+        ],
+        "cores": os.cpu_count(),
+        "loadavg": list(os.getloadavg()),
+        "onnxruntime": ort.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--sides", default="peer,vasdk,engine")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=120, help="frames per channel in throughput runs")
+    ap.add_argument("--repeats", type=int, default=3, help="throughput runs per side (median)")
+    ap.add_argument("--seconds", type=float, default=30, help="length of each real-time trial")
+    ap.add_argument("--max-channels", type=int, default=16)
+    ap.add_argument("--minutes", type=float, default=0, help="long run for RSS growth (0: skip)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/pipeline.json"))
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(json.loads(args.worker))
+        return 0
+    sides = args.sides.split(",")
+    fp32 = str(assets() / "yolov3-tiny.onnx")
+    int8 = str(int8_model()) if set(sides) & {"peer", "vasdk"} else ""
+    info = machine()
+    print(
+        f"{info['cpu']} ({' '.join(info['isa'])}), {info['cores']} cores, load {info['loadavg']}, "
+        f"onnxruntime {info['onnxruntime']}"
+    )
+    res: dict[str, Any] = {"machine": info, "settings": vars(args) | {"worker": None}, "sides": {}}
+    for side in sides:
+        runs = [
+            measure(side, model=fp32, threads=args.threads, channels=4, interval=1, frames=args.frames)
+            for _ in range(args.repeats)
+        ]
+        s: dict[str, Any] = {
+            "throughput_runs": [
+                {k: r[k] for k in ("fps_total", "wall_s", "vm_hwm_kib", "ru_maxrss_kib")} for r in runs
+            ]
+        }
+        s["fps_4ch_fp32"] = statistics.median(r["fps_total"] for r in runs)
+        s["peak_rss_mib_4ch"] = statistics.median(r["vm_hwm_kib"] for r in runs) / 1024
+        print(
+            f"  {side:6s} 4 ch FP32 unpaced: {s['fps_4ch_fp32']:.1f} fps total, peak RSS "
+            f"{s['peak_rss_mib_4ch']:.0f} MiB",
+            flush=True,
+        )
+        if side != "engine":
+            s["capacity"] = capacity(side, int8, args.threads, args.seconds, args.max_channels)
+            if args.minutes > 0:
+                r = measure(
+                    side,
+                    model=int8,
+                    threads=args.threads,
+                    channels=4,
+                    interval=3,
+                    paced=True,
+                    loop=True,
+                    seconds=args.minutes * 60,
+                )
+                smp = r["rss_samples"]
+                base = smp[len(smp) // 10][1] if smp else 0  # after warm-up
+                s["long_run"] = {
+                    "minutes": args.minutes,
+                    "rss_samples": smp,
+                    "rss_start_kib": base,
+                    "rss_end_kib": smp[-1][1] if smp else 0,
+                    "growth_pct": (smp[-1][1] / base - 1) * 100 if smp and base else None,
+                    "held": r["held"],
+                    "p99_ms": r["p99_ms"],
+                }
+        res["sides"][side] = s
+    sd = res["sides"]
+    ratios: dict[str, float] = {}
+    if "peer" in sd and "vasdk" in sd:
+        ratios["throughput_vasdk_over_peer"] = sd["vasdk"]["fps_4ch_fp32"] / sd["peer"]["fps_4ch_fp32"]
+        ratios["rss_peer_over_vasdk"] = sd["peer"]["peak_rss_mib_4ch"] / sd["vasdk"]["peak_rss_mib_4ch"]
+        cp, cv = sd["peer"]["capacity"]["max_channels"], sd["vasdk"]["capacity"]["max_channels"]
+        if cp:
+            ratios["channels_vasdk_over_peer"] = cv / cp
+    if "engine" in sd:
+        for side in ("peer", "vasdk"):
+            if side in sd:
+                ratios[f"throughput_{side}_over_ceiling"] = (
+                    sd[side]["fps_4ch_fp32"] / sd["engine"]["fps_4ch_fp32"]
+                )
+    res["ratios"] = ratios
+    print("\nside    4ch FP32 fps  of ceiling  peak RSS MiB  RT channels (INT8, every 3rd)  p99 ms at max")
+    print("-" * 98)
+    ceil = sd.get("engine", {}).get("fps_4ch_fp32")
+    for side, s in sd.items():
+        cap = s.get("capacity", {})
+        at = cap.get("at_max") or {}
+        of = f"{s['fps_4ch_fp32'] / ceil:.2f}" if ceil else "-"
+        print(
+            f"{side:7s} {s['fps_4ch_fp32']:12.1f} {of:>11s} {s['peak_rss_mib_4ch']:13.0f} "
+            f"{cap.get('max_channels', '-')!s:>29s} {at.get('p99_ms', float('nan')):14.0f}"
+        )
+    for k, v in ratios.items():
+        print(f"  {k}: {v:.2f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
