@@ -1,13 +1,117 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set up, then detect people and vehicles on vtest.avi,
-# writing an annotated video and a JSONL file of detections, and print a summary.
-#   bash scripts/demo.sh [OUT_DIR]      (default: out/)
+# The main job on a fresh machine: set up, then run the multi-channel RTSP demo.
+#   1. a local GStreamer RTSP server on 127.0.0.1 serves vtest.avi on N mounts (default 4);
+#   2. a local mosquitto broker on 127.0.0.1, and a subscriber that records what arrives;
+#   3. `vasdk run` on the demo config: the person pipeline with a line-crossing count, an
+#      intrusion zone, loitering, best shots, JSON-lines and MQTT sinks and annotated videos;
+#   4. a summary: per channel fps, p99, drops, counts per rule, best shots written and MQTT
+#      messages received.
+# Every server it starts is stopped by PID on exit, Ctrl-C included.
+#   bash scripts/demo.sh [OUT_DIR] [--channels N] [--seconds S]     (default out/demo, 4, 60)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT=${1:-$ROOT/out}
+OUT=$ROOT/out/demo
+CHANNELS=4
+SECONDS_RUN=60
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --channels) CHANNELS=$2; shift 2 ;;
+    --seconds) SECONDS_RUN=$2; shift 2 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) OUT=$1; shift ;;
+  esac
+done
 "$ROOT/scripts/setup.sh"
+PY=$ROOT/.venv/bin/python
+export VASDK_ASSETS=$ROOT/.cache/assets
+rm -rf "$OUT"
 mkdir -p "$OUT"
-"$ROOT/.venv/bin/vasdk" detect "$("$ROOT/.venv/bin/python" -m vasdk.assets path vtest.avi)" \
-  --model "$("$ROOT/.venv/bin/python" -m vasdk.assets path yolov3-tiny.onnx)" \
-  --classes person,car,truck --threads 2 \
-  --out "$OUT/vtest_annotated.mp4" --jsonl "$OUT/vtest_detections.jsonl"
+chmod 700 "$OUT"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# 1. RTSP server (Debian's python3 has the GObject bindings).
+/usr/bin/python3 "$ROOT/scripts/rtsp_server.py" --port 0 --channels "$CHANNELS" >"$OUT/rtsp.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 600); do grep -q '^rtsp_server ready' "$OUT/rtsp.log" && break; sleep 0.1; done
+RTSP_PORT=$(awk '/^rtsp_server ready/ {print $3}' "$OUT/rtsp.log")
+[ -n "$RTSP_PORT" ] || { echo "demo: the RTSP server did not start:" >&2; cat "$OUT/rtsp.log" >&2; exit 1; }
+
+# 2. mosquitto and a subscriber that timestamps every message on arrival.
+MQTT_PORT=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" >"$OUT/mosquitto.conf"
+mosquitto -c "$OUT/mosquitto.conf" >"$OUT/mosquitto.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $MQTT_PORT), 0.2)" 2>/dev/null && break; sleep 0.1; done
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t 'vasdk/#' -v -q 1 -F '%U %t %p' >"$OUT/mqtt_received.txt" 2>"$OUT/mosquitto_sub.log" &
+pids+=($!)
+
+# 3. The demo config and the run.
+"$PY" - "$OUT" "$RTSP_PORT" "$MQTT_PORT" "$CHANNELS" <<'PY'
+import json, sys
+from pathlib import Path
+import vasdk.asset_paths as ap
+out, rtsp, mqtt, n = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rules = [
+    {"id": "walkway", "type": "line_crossing", "line": [[0, 330], [768, 330]], "hysteresis": 8},
+    {"id": "lawn", "type": "intrusion", "polygon": [[0, 60], [300, 60], [300, 300], [0, 300]]},
+    {"id": "linger", "type": "loitering", "polygon": [[300, 200], [768, 200], [768, 576], [300, 576]],
+     "dwell_s": 8},
+]
+config = {
+    "models": {"detector": {"model": str(ap.asset_path("yolov3-tiny.onnx")),
+                            "options": {"classes": ["person"]}}},
+    "inference": {"max_batch": 4, "max_wait_ms": 20},
+    "sinks": [
+        {"type": "best_shot", "dir": str(out / "best_shots"), "max_count": 500},
+        {"type": "jsonl", "path": str(out / "events.jsonl"), "kinds": ["rule", "best_shot", "track_start",
+                                                                     "track_end", "source"]},
+        {"type": "mqtt", "host": "127.0.0.1", "port": mqtt, "qos": 1,
+         "kinds": ["rule", "best_shot", "source"]},
+    ],
+    "channels": [{
+        "id": f"cam{i}",
+        "source": {"url": f"rtsp://127.0.0.1:{rtsp}/ch{i}", "transport": "tcp", "read_timeout_ms": 3000},
+        "detect_interval": 2,
+        "analytics": {"tracker": {"type": "bytetrack"},
+                      "best_shot": {"top_k": 1, "jpeg": True, "interval_s": 20},
+                      "rules": {"rules": rules}},
+        "annotate": {"path": str(out / "video" / f"cam{i}.mp4")},
+    } for i in range(n)],
+}
+(out / "demo.json").write_text(json.dumps(config, indent=2))
+PY
+echo "demo: $CHANNELS RTSP channels on 127.0.0.1:$RTSP_PORT, MQTT on 127.0.0.1:$MQTT_PORT, for $SECONDS_RUN s"
+"$ROOT/.venv/bin/vasdk" run "$OUT/demo.json" --duration "$SECONDS_RUN" --summary "$OUT/summary.json"
+sleep 1  # the last MQTT messages
+
+# 4. The summary.
+"$PY" - "$OUT" <<'PY'
+import json, sys
+from collections import Counter
+from pathlib import Path
+out = Path(sys.argv[1])
+s = json.loads((out / "summary.json").read_text())
+mqtt = [l for l in (out / "mqtt_received.txt").read_text().splitlines() if l.strip()]
+by_topic = Counter(l.split(" ", 2)[1].split("/")[2] if l.count("/") >= 2 else "?" for l in mqtt)
+shots = sorted((out / "best_shots").rglob("*.jpg")) if (out / "best_shots").exists() else []
+print("\ndemo summary")
+print(f"{'channel':8s} {'fps':>6s} {'p99 ms':>7s} {'decoded':>8s} {'dropped':>8s} {'reconnects':>10s}  rule counts")
+for c in s["channels"]:
+    rules = ", ".join(f"{k} {v}" for k, v in sorted(s["rule_counts"].get(c["id"], {}).items())) or "-"
+    print(f"{c['id']:8s} {c['fps']:6.1f} {c['latency_p99_ms']:7.0f} {c['decoded']:8d} {c['dropped']:8d} "
+          f"{c['reconnects']:10d}  {rules}")
+print(f"best shots written: {len(shots)} JPEG files in {out / 'best_shots'}")
+print(f"MQTT messages received by the subscriber: {len(mqtt)} ({', '.join(f'{k} {v}' for k, v in sorted(by_topic.items()))})")
+videos = sorted((out / "video").glob("*.mp4")) if (out / "video").exists() else []
+print(f"annotated videos: {', '.join(str(v) for v in videos) or 'none'}")
+print(f"events (JSON lines): {out / 'events.jsonl'}")
+PY

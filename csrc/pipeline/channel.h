@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "core/detection.h"
 #include "core/frame.h"
 #include "core/pool.h"
+#include "io/annotated_video.h"
 #include "io/source.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/pipeline_config.h"
@@ -102,6 +104,8 @@ struct Channel : std::enable_shared_from_this<Channel> {
   std::unique_ptr<Analytics> analytics;
   AnalyticsOutput out;
   FrameResult result;
+  std::unique_ptr<AnnotatedVideo> annotated;          // opened at the first frame (its size)
+  std::map<std::string, uint64_t> rule_event_counts;  // for the annotated video's text
   RulesConfig pending_rules;  // guarded by mu: applied by the worker before the next frame
   bool has_pending_rules = false;
   // Guarded by mu: the rules set by update_rules(), re-applied when the channel restarts.

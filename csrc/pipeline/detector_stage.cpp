@@ -22,6 +22,10 @@ Status DetectorStage::detect_batch(const std::vector<ImageView>& images,
   return detector_->detect_batch(images, out);
 }
 
+const std::vector<std::string>& DetectorStage::class_names() const {
+  return detector_->card().classes;
+}
+
 Status check_detector_options(const std::string& options_json) {
   return parse_detector_options(options_json).status();
 }

@@ -28,6 +28,8 @@ class DetectorStage {
   ~DetectorStage();
   Status detect_batch(const std::vector<ImageView>& images,
                       std::vector<std::vector<Detection>>* out);
+  // The model card's class names, indexed by Detection::class_id.
+  const std::vector<std::string>& class_names() const;
 
  private:
   DetectorStage() = default;

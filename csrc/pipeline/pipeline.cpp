@@ -332,6 +332,8 @@ Status Pipeline::Impl::stop(bool drain) {
   }
   for (const auto& ch : chans) close_channel(ch, DropReason::kStopped);
   stop_threads();
+  // The workers are joined: finish the annotated videos so the files are complete now.
+  for (const auto& ch : chans) ch->annotated.reset();
   std::lock_guard<std::mutex> lock(mu_);
   state_ = State::kStopped;
   stopping_ = false;
@@ -350,6 +352,8 @@ void Pipeline::Impl::shutdown() {
   stopping_ = true;
   for (const auto& ch : chans) close_channel(ch, DropReason::kStopped);
   stop_threads();
+  // The workers are joined: finish the annotated videos so the files are complete now.
+  for (const auto& ch : chans) ch->annotated.reset();
   std::lock_guard<std::mutex> lock(mu_);
   state_ = State::kStopped;
 }

@@ -64,6 +64,14 @@ void read_channel(ConfigObject& o, const InferenceConfig& inference, ChannelConf
            "drop_oldest or drop_newest");
   }
   o.opt("detect_interval", &c.detect_interval, in_range(1, 10000));
+  ConfigObject annotate = o.object("annotate");
+  if (annotate.present()) {
+    if (annotate.req("path", &c.annotate_path) && c.annotate_path.empty())
+      annotate.fail("path", "must not be empty");
+    annotate.opt("trail_frames", &c.annotate_trail_frames, in_range(0, 1000));
+    annotate.opt("fps", &c.annotate_fps, in_range(0, 1000));
+    (void)annotate.finish();
+  }
   // The pool must hold the queue, a batch and the frame being analysed, or the decoder would
   // stall on an exhausted pool while the queue still has room.
   o.opt("pool_frames", &c.pool_frames, in_range(0, 4096));

@@ -33,6 +33,11 @@ struct ChannelConfig {
   // set to the id (kept as JSON: see detector_stage.h for why this header includes neither
   // the analytics nor the detector).
   std::string analytics_json;
+  // "annotate": {"path", "trail_frames", "fps"}: an annotated video of the channel (boxes, ids,
+  // trails, rule lines and zones, counts), written 0600 by the channel's worker. Empty = none.
+  std::string annotate_path;
+  int annotate_trail_frames = 20;
+  double annotate_fps = 0;  // 0 = the source's frame rate (10 when unknown)
 };
 
 struct InferenceConfig {

@@ -66,6 +66,7 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   void process_channel(const ChannelPtr& ch);
   void process_slot(Channel& ch, Slot& slot);
   void deliver_output(Channel& ch, const Slot* slot, bool detected);
+  void annotate(Channel& ch, const Slot& slot);  // channel_annotate.cpp
   void emit_event(Channel& ch, const PipelineEvent& ev);
 
  public:

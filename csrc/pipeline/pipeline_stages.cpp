@@ -250,6 +250,7 @@ void Pipeline::Impl::deliver_output(Channel& ch, const Slot* slot, bool detected
     ev.class_id = e.class_id;
     ev.ts_us = e.timestamp_us;
     ev.best_shot_id = e.best_shot_id;
+    ch.rule_event_counts[e.rule_id]++;
     if (e.kind == EventKind::kCrowdingStart || e.kind == EventKind::kCrowdingEnd) {
       ev.message = "count " + std::to_string(e.count);
     }
@@ -296,6 +297,7 @@ void Pipeline::Impl::process_slot(Channel& ch, Slot& slot) {
                                 : ch.analytics->predict(&slot.frame.view, ts, &ch.out);
   if (!st.is_ok()) return fail("analytics", st.message());
   deliver_output(ch, &slot, slot.detect);
+  annotate(ch, slot);
   const int64_t now = steady_us();
   ch.latency.add(static_cast<double>(wall_us() - slot.frame.capture_us) / 1000.0);
   analytics_lat_.add(static_cast<double>(now - slot.ready_us) / 1000.0);

@@ -7,8 +7,9 @@ import json
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -153,8 +154,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     live = out.isatty() and not args.plain
     t0 = time.monotonic()
     interrupted = False
+    rule_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    kind_counts: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def count(e: Any) -> None:  # pipeline threads; Counter updates are GIL-atomic enough here
+        kind_counts[e.channel][e.kind] += 1
+        if e.kind == "rule":
+            rule_counts[e.channel][f"{e.rule_id}.{e.subkind}"] += 1
+
     with Pipeline(args.config) as pipe:
         pipe.on_result(lambda r: None)  # counted in the stats; no queue to fill
+        pipe.on_event(count)
         pipe.start()
         shown = 0
         try:
@@ -180,6 +190,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.write(f"\nvasdk run: {args.config}: {'interrupted' if interrupted else 'stopped'} after "
               f"{time.monotonic() - t0:.1f} s\n")
     _table(_stats_rows(final), out)
+    if args.summary:
+        doc = {"config": str(args.config), "seconds": round(time.monotonic() - t0, 2),
+               "interrupted": interrupted, "channels": [asdict(c) for c in final.channels],
+               "sinks": getattr(final, "sinks", []),
+               "rule_counts": {ch: dict(c) for ch, c in rule_counts.items()},
+               "event_counts": {ch: dict(c) for ch, c in kind_counts.items()}}
+        args.summary.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return 130 if interrupted else 0
 
 
@@ -238,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "sources end or Ctrl-C)")
     r.add_argument("--interval", type=float, default=1.0, help="table refresh period in seconds")
     r.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    r.add_argument("--summary", type=Path, help="write the final stats and event counts per channel "
+                                                "and rule (JSON) to this file")
     r.set_defaults(func=cmd_run)
 
     a = sub.add_parser("assets", help="fetch/verify/locate the real models and clips")

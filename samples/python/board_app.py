@@ -21,7 +21,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("config", type=Path)
     p.add_argument("out", type=Path)
-    p.add_argument("--seconds", type=float, default=0, help="stop after S seconds (0: run until the sources end)")
+    p.add_argument("--seconds", type=float, default=0,
+                   help="stop after S seconds (0: run until the sources end)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True, mode=0o700)  # faces are personal data
     saved = 0

@@ -1,0 +1,102 @@
+// The annotated video of one channel: written by the channel's worker after its callbacks, from
+// the frame it just analysed, so it shows exactly what the results and events said.
+#include <string>
+#include <vector>
+
+#include "pipeline/pipeline_impl.h"
+
+namespace vas {
+namespace {
+
+AnnotationOverlay overlay_of(const RulesEngine* rules) {
+  AnnotationOverlay ov;
+  if (!rules) return ov;
+  for (const RuleConfig& r : rules->config().rules) {
+    std::vector<PointF> pts;
+    for (const Point& p : r.shape)
+      pts.push_back({static_cast<float>(p.x), static_cast<float>(p.y)});
+    if (r.type == "line_crossing" && pts.size() == 2) {
+      ov.lines.push_back({r.id, pts[0], pts[1]});
+    } else if (pts.size() >= 3) {
+      ov.zones.push_back({r.id, pts});
+    }
+  }
+  return ov;
+}
+
+// One line per rule: crossing counts for lines, event counts for the others.
+std::vector<std::string> hud_of(const Channel& ch, size_t objects) {
+  std::vector<std::string> hud;
+  hud.push_back(ch.cfg.id + "  frame " + std::to_string(ch.result.frame) + "  objects " +
+                std::to_string(objects));
+  const RulesEngine* rules = ch.analytics->rules();
+  if (!rules) return hud;
+  for (const RuleConfig& r : rules->config().rules) {
+    if (r.type == "line_crossing") {
+      auto c = ch.analytics->line_counts(r.id);
+      if (c.is_ok()) {
+        hud.push_back(r.id + " in " + std::to_string(c.value().in) + " out " +
+                      std::to_string(c.value().out));
+      }
+      continue;
+    }
+    auto it = ch.rule_event_counts.find(r.id);
+    hud.push_back(r.id + " (" + r.type + ") events " +
+                  std::to_string(it == ch.rule_event_counts.end() ? 0 : it->second));
+  }
+  return hud;
+}
+
+}  // namespace
+
+void Pipeline::Impl::annotate(Channel& ch, const Slot& slot) {
+  if (ch.cfg.annotate_path.empty()) return;
+  const ImageView& view = slot.frame.view;
+  if (!ch.annotated) {
+    AnnotatedVideoOptions o;
+    o.trail_frames = ch.cfg.annotate_trail_frames;
+    double fps = ch.cfg.annotate_fps;
+    if (fps <= 0) {
+      std::lock_guard<std::mutex> lock(ch.source_mu);
+      fps = ch.source ? ch.source->fps() : 0;
+    }
+    o.fps = fps > 0 ? fps : 10;
+    auto w = AnnotatedVideo::open(ch.cfg.annotate_path, view.width, view.height, o);
+    if (!w.is_ok()) {
+      PipelineEvent ev;
+      ev.channel = ch.cfg.id;
+      ev.kind = "error";
+      ev.subkind = "annotate";
+      ev.message = w.status().message();
+      ch.cfg.annotate_path.clear();  // reported once; the channel goes on without it
+      emit_event(ch, ev);
+      return;
+    }
+    ch.annotated = std::move(w).value();
+  }
+  std::vector<AnnotatedObject> objs;
+  const auto& names = detector_->class_names();
+  for (const ObjectResult& o : ch.result.objects) {
+    AnnotatedObject a;
+    a.track_id = o.track_id;
+    a.label = o.class_id >= 0 && static_cast<size_t>(o.class_id) < names.size()
+                  ? names[o.class_id]
+                  : std::to_string(o.class_id);
+    std::copy(o.box, o.box + 4, a.box);
+    objs.push_back(std::move(a));
+  }
+  const Status st =
+      ch.annotated->write(view, objs, overlay_of(ch.analytics->rules()), hud_of(ch, objs.size()));
+  if (!st.is_ok()) {
+    PipelineEvent ev;
+    ev.channel = ch.cfg.id;
+    ev.kind = "error";
+    ev.subkind = "annotate";
+    ev.message = st.message();
+    ch.annotated.reset();
+    ch.cfg.annotate_path.clear();
+    emit_event(ch, ev);
+  }
+}
+
+}  // namespace vas
