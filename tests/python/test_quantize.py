@@ -368,7 +368,8 @@ def test_unknown_target_and_card_target_are_rejected(tiny: Path, tmp_path: Path)
     card = json.loads(res.card.read_text())
     card["quantization"]["target"] = "gpu"
     res.card.write_text(json.dumps(card))
-    with pytest.raises(InvalidConfigError, match=r"quantization\.target: .*'portable', 'vnni', 'arm64'.*'gpu'"):
+    want = r"quantization\.target: .*'portable', 'vnni', 'arm64'.*'gpu'"
+    with pytest.raises(InvalidConfigError, match=want):
         Detector(str(res.model), threads=1)
     card["quantization"] = {"target": "vnni", "bits": 8}
     res.card.write_text(json.dumps(card))
