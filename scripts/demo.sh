@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$ROOT/out}
 "$ROOT/scripts/setup.sh"
 mkdir -p "$OUT"
-"$ROOT/.venv/bin/vasdk" detect "$("$ROOT/.venv/bin/python" -m vasdk.assets path vtest.avi)" \
-  --model "$("$ROOT/.venv/bin/python" -m vasdk.assets path yolov3-tiny.onnx)" \
+"$ROOT/.venv/bin/vasdk" detect "$("$ROOT/.venv/bin/vasdk" assets path vtest.avi)" \
+  --model "$("$ROOT/.venv/bin/vasdk" assets path yolov3-tiny.onnx)" \
   --classes person,car,truck --threads 2 \
   --out "$OUT/vtest_annotated.mp4" --jsonl "$OUT/vtest_detections.jsonl"
