@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
 from vasdk import _core  # noqa: E402
-from vasdk.assets import asset_path  # noqa: E402
+from vasdk.asset_paths import asset_path  # noqa: E402
 
 CASES = [  # (model asset, width, height, calibration video)
     ("yolov3-tiny", 416, 416, "vtest.avi"),

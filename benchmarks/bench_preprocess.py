@@ -8,7 +8,7 @@ float32 NCHW tensor, prints the median milliseconds of:
 - OpenCV's letterbox then ``cv2.dnn.blobFromImage``;
 - the memory floor: reading every input byte once and writing every output byte once
   (copy of the output's size from the input into the output, plus a max() over the rest);
-  also in C++ on 1 and on 2 threads of vasdk's ThreadPool (``_core.MemoryFloor``: memcpy
+  also in C++ on 1 and on 2 threads of vasdk's ThreadPool (``vasdk._testing.MemoryFloor``: memcpy
   plus an OR over the rest), which shows how far 2 threads can go on this machine at all:
   a kernel near the memory floor cannot scale past the floor's own 2-thread speed-up.
 
@@ -37,7 +37,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from vasdk import _core
+from vasdk import _testing  # test-only module: scripts/setup.sh builds it
 from vasdk.preprocess import Preprocessor
 
 NET = 640
@@ -134,7 +134,7 @@ def methods(bgr: list[np.ndarray], nv12: list[np.ndarray], net: int) -> dict[str
     out2 = np.empty_like(out1)
     p1 = Preprocessor(net, net, threads=1)
     p2 = Preprocessor(net, net, threads=2)
-    f1, f2 = _core.MemoryFloor(1), _core.MemoryFloor(2)
+    f1, f2 = _testing.MemoryFloor(1), _testing.MemoryFloor(2)
     b, n = Ring(bgr), Ring(nv12)
     return {
         "bgr/vasdk_1t": lambda: p1(b(), "BGR", out=out1),

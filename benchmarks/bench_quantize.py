@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
-from vasdk.assets import asset_path  # noqa: E402
+from vasdk.asset_paths import asset_path  # noqa: E402
 from vasdk.tools.calibrate import read_video_frames  # noqa: E402
 from vasdk.tools.evaluate import Variant, evaluate  # noqa: E402
 from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402

@@ -49,6 +49,10 @@ if missing or not core:
 bad = [n for n in names if n.endswith((".avi", ".onnx", ".weights", ".mp4"))]
 if bad:
     sys.exit(f"wheel must not carry assets: {bad}")
+# Test-only code stays out: the vasdk._testing module and the asset downloader (scripts/).
+dev = [n for n in names if n.startswith(("vasdk/_testing", "vasdk/assets.py"))]
+if dev:
+    sys.exit(f"wheel must not carry test-only code: {dev}")
 print(f"[package] wheel ok: {len(names)} files")
 PY
 echo "[package] all checks passed"

@@ -94,18 +94,19 @@ install_trackeval() {
 }
 
 build_vasdk() {
-  log "pip install -e . (libvasdk.so + vasdk._core)"
+  log "pip install -e . (libvasdk.so + vasdk._core + the test-only vasdk._testing)"
   local ort_hdr=$CACHE/ort-headers/usr
   [ -d "$ort_hdr" ] || ort_hdr=/usr
   # Build isolation off: the build tools come from requirements.txt, so re-runs stay offline.
-  CMAKE_ARGS="-DONNXRUNTIME_ROOT=$ort_hdr ${CMAKE_ARGS:-}" \
+  # VASDK_BUILD_TEST_MODULE: the tests' and benchmarks' bindings; wheels (pyproject) leave it off.
+  CMAKE_ARGS="-DONNXRUNTIME_ROOT=$ort_hdr -DVASDK_BUILD_TEST_MODULE=ON ${CMAKE_ARGS:-}" \
     "$VENV/bin/pip" install -q --no-build-isolation -e "$ROOT" 2>&1 | grep -v '^WARNING: Location' || true
-  "$VENV/bin/python" -c 'import vasdk._core' # fail here, not later, if the build broke
+  "$VENV/bin/python" -c 'import vasdk._core, vasdk._testing' # fail here if the build broke
 }
 
 fetch_assets() {
   log "assets -> $CACHE/assets"
-  "$VENV/bin/python" -m vasdk.assets fetch --cache "$CACHE/assets"
+  "$VENV/bin/python" "$ROOT/scripts/assets.py" fetch --cache "$CACHE/assets"
 }
 
 main() {

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 import vasdk
-from vasdk import assets
+from vasdk import asset_paths as assets
 
 
 def rss_kib() -> int:

@@ -14,7 +14,9 @@
 #include "engine/engine.h"
 #include "io/video_reader.h"
 #include "io/video_writer.h"
+#include "models/decoder.h"
 #include "models/detector.h"
+#include "models/model_card.h"
 
 namespace py = pybind11;
 
@@ -208,6 +210,14 @@ PYBIND11_MODULE(_core, m) {
   init_preprocess(m);
   init_analytics(m);
   init_pipeline(m);
+  // Model cards are validated here only, so Python tools and the runtime agree on the schema.
+  m.def(
+      "validate_model_card",
+      [](const std::string& json_text, const std::string& origin) {
+        check(vas::parse_model_card(json_text, origin).status());
+      },
+      py::arg("json_text"), py::arg("origin") = "<memory>");
+  m.def("decoder_types", &vas::decoder_type_names);
   m.def("status_name", [](int code) {
     return std::string(vas::status_code_name(static_cast<vas::StatusCode>(code)));
   });

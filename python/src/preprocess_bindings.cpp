@@ -6,15 +6,12 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common.h"
 #include "core/pool.h"
-#include "core/thread_pool.h"
 #include "preprocess/preprocess.h"
 
 namespace py = pybind11;
@@ -292,81 +289,6 @@ class PyPool {
   std::unique_ptr<vas::Pool> pool_;
 };
 
-// The memory floor of a preprocessing call, for benchmarks: read every byte of `src` once and
-// write every byte of `dst` once (copy dst.nbytes from src, then OR the rest together),
-// split into row-sized chunks over the same ThreadPool the Preprocessor uses, so the
-// 2-thread figure includes the same hand-off and shows what the machine's memory allows.
-// OR of n bytes: a reduction as cheap as the loads themselves (AVX2 where the CPU has it,
-// as numpy's reductions do).
-inline __attribute__((always_inline)) uint64_t or_words(const uint8_t* p, size_t n) {
-  uint64_t acc = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    acc |= w;
-  }
-  for (; i < n; ++i) acc |= p[i];
-  return acc;
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx2"))) uint64_t or_bytes_avx2(const uint8_t* p, size_t n) {
-  return or_words(p, n);
-}
-#endif
-
-uint64_t or_bytes(const uint8_t* p, size_t n) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return or_bytes_avx2(p, n);
-#endif
-  return or_words(p, n);
-}
-
-class MemoryFloor {
- public:
-  explicit MemoryFloor(int threads) {
-    if (threads < 1 || threads > 64) {
-      throw_status(vas::invalid_argument("threads must be 1..64, got " + std::to_string(threads)));
-    }
-    if (threads > 1) pool_ = std::make_unique<vas::ThreadPool>(threads);
-  }
-
-  // Returns whether any byte past the copied part was non-zero (so the reads stay live).
-  bool run(const py::array& src, py::array& dst) {
-    if (!(src.flags() & py::array::c_style) || !(dst.flags() & py::array::c_style)) {
-      throw_status(vas::invalid_argument("memory floor: src and dst must be C-contiguous"));
-    }
-    if (!dst.writeable()) throw_status(vas::invalid_argument("memory floor: dst is read-only"));
-    const auto* s = static_cast<const uint8_t*>(src.data());
-    auto* d = static_cast<uint8_t*>(dst.mutable_data());
-    const size_t ns = src.nbytes(), nd = dst.nbytes();
-    const size_t copy = std::min(ns, nd), rest = ns - copy;
-    constexpr int kChunks = 64;
-    std::atomic<uint64_t> seen{0};
-    auto body = [&](int b, int e) {
-      const size_t c0 = copy * b / kChunks, c1 = copy * e / kChunks;
-      std::memcpy(d + c0, s + c0, c1 - c0);
-      const size_t r0 = rest * b / kChunks, r1 = rest * e / kChunks;
-      const uint64_t acc = or_bytes(s + copy + r0, r1 - r0);
-      seen.fetch_or(acc, std::memory_order_relaxed);
-    };
-    {
-      py::gil_scoped_release release;
-      if (pool_) {
-        pool_->parallel_for(kChunks, body);
-      } else {
-        body(0, kChunks);
-      }
-    }
-    return seen.load() != 0;
-  }
-
- private:
-  std::unique_ptr<vas::ThreadPool> pool_;
-};
-
 }  // namespace
 
 void init_preprocess(py::module_& m) {
@@ -387,10 +309,6 @@ void init_preprocess(py::module_& m) {
       .def_property_readonly("threads", &PyPreprocessor::threads)
       .def_static("avx2_available", &vas::Preprocessor::avx2_available)
       .def_static("avx512_available", &vas::Preprocessor::avx512_available);
-
-  py::class_<MemoryFloor>(m, "MemoryFloor")
-      .def(py::init<int>(), py::arg("threads"))
-      .def("run", &MemoryFloor::run, py::arg("src"), py::arg("dst"));
 
   py::class_<PyPool>(m, "Pool")
       .def(py::init<const std::string&, size_t, size_t, size_t, bool>(), py::arg("name"),

@@ -1,5 +1,5 @@
-// Bindings of csrc/track: vasdk._core.Tracker and the Kalman motion models (the latter so the
-// tests can check the filter step by step against filterpy).
+// Bindings of csrc/track: vasdk._core.Tracker. (The Kalman motion models, which the tests step
+// against filterpy, are bound in the test-only module vasdk._testing.)
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -11,7 +11,6 @@
 
 #include "common.h"
 #include "core/detection.h"
-#include "track/kalman.h"
 #include "track/tracker.h"
 
 namespace py = pybind11;
@@ -129,51 +128,6 @@ class PyTracker {
   std::vector<vas::Detection> dets_;
 };
 
-vas::BoxF to_box(const FloatArray& a) {
-  if (a.size() != 4) throw_status(vas::invalid_argument("box must have 4 values x1 y1 x2 y2"));
-  const float* p = a.data();
-  return {p[0], p[1], p[2], p[3]};
-}
-
-template <typename M>
-py::array_t<double> copy_matrix(const M& m) {
-  py::array_t<double> out({static_cast<ssize_t>(m.rows()), static_cast<ssize_t>(m.cols())});
-  auto r = out.mutable_unchecked<2>();
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    for (Eigen::Index j = 0; j < m.cols(); ++j) r(i, j) = m(i, j);
-  }
-  return out;
-}
-
-// One box filter of either motion model, stepped from Python.
-template <typename Motion>
-class PyKalman {
- public:
-  explicit PyKalman(const FloatArray& box) { Motion::initiate(to_box(box), &state_); }
-  void predict() { Motion::predict(&state_); }
-  void update(const FloatArray& box) { Motion::update(to_box(box), &state_); }
-  py::array_t<double> x() const { return copy_matrix(state_.x); }
-  py::array_t<double> P() const { return copy_matrix(state_.P); }
-  py::tuple box() const {
-    const vas::BoxF b = Motion::box(state_);
-    return py::make_tuple(b.x1, b.y1, b.x2, b.y2);
-  }
-
- private:
-  typename Motion::State state_;
-};
-
-template <typename Motion>
-void bind_kalman(py::module_& m, const char* name) {
-  py::class_<PyKalman<Motion>>(m, name)
-      .def(py::init<const FloatArray&>(), py::arg("box"))
-      .def("predict", &PyKalman<Motion>::predict)
-      .def("update", &PyKalman<Motion>::update, py::arg("box"))
-      .def_property_readonly("x", &PyKalman<Motion>::x)
-      .def_property_readonly("P", &PyKalman<Motion>::P)
-      .def_property_readonly("box", &PyKalman<Motion>::box);
-}
-
 }  // namespace
 
 void init_track(py::module_& m) {
@@ -185,6 +139,4 @@ void init_track(py::module_& m) {
       .def("predict", &PyTracker::predict, py::arg("timestamp_us") = 0)
       .def_property_readonly("frame_count", &PyTracker::frame_count)
       .def_property_readonly("embedding_dim", &PyTracker::embedding_dim);
-  bind_kalman<vas::SortMotion>(m, "SortKalman");
-  bind_kalman<vas::XyahMotion>(m, "XyahKalman");
 }

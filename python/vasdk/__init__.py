@@ -1,7 +1,7 @@
 """vasdk: embedded video analytics (detection on real video through a C/C++ core).
 
 Native names (Detector, VideoReader, ...) load the compiled core on first use, so the pure
-Python model tools (``vasdk.tools``, ``vasdk.assets``) work before the core is built.
+Python model tools (``vasdk.tools``, ``vasdk.asset_paths``) work before the core is built.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def cmd_detect(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .assets import asset_path
+    from .asset_paths import asset_path
     from .detector import Detector
     from .video import VideoReader, VideoWriter
 
@@ -201,9 +201,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
-    from .assets import main as assets_main
+    # Only locating ships with vasdk; fetching and verifying is scripts/assets.py in a checkout.
+    from .asset_paths import SETUP_HINT, asset_path
 
-    return assets_main(args.rest)
+    p = argparse.ArgumentParser(prog="vasdk assets", description="locate the real models and clips")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("path", help="print the path of one asset").add_argument("name")
+    for name in ("fetch", "verify"):
+        sub.add_parser(name, help=f"(development) {name} the assets: python scripts/assets.py {name}")
+    args = p.parse_args(args.rest)
+    if args.cmd != "path":
+        print(f"error: 'vasdk assets {args.cmd}' is a development step; {SETUP_HINT}", file=sys.stderr)
+        return 2
+    try:
+        print(asset_path(args.name))
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_model(args: argparse.Namespace) -> int:
@@ -259,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "and rule (JSON) to this file")
     r.set_defaults(func=cmd_run)
 
-    a = sub.add_parser("assets", help="fetch/verify/locate the real models and clips")
+    a = sub.add_parser("assets", help="locate the real models and clips (assets path NAME)")
     a.add_argument("rest", nargs=argparse.REMAINDER)
     a.set_defaults(func=cmd_assets)
 

@@ -13,12 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if importlib.util.find_spec("vasdk") is None:
     # Not installed (fresh checkout): the pure-Python tools still work from the tree.
     sys.path.insert(0, str(ROOT / "python"))
+# scripts/assets.py (fetching and checksums) is a development script, not part of the package.
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 @pytest.fixture(scope="session")
 def assets() -> Path:
     """The asset folder. Missing assets are a broken setup, so this fails, never skips."""
-    from vasdk.assets import MANIFEST, SETUP_HINT, asset_dir
+    from assets import MANIFEST, SETUP_HINT, asset_dir
 
     d = asset_dir()
     if not (d / MANIFEST).is_file():

@@ -6,14 +6,15 @@ import io
 import json
 from pathlib import Path
 
+import assets as va  # scripts/assets.py; conftest puts scripts/ on sys.path
 import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 
-from vasdk import assets as va
-from vasdk.tools.cards import load_card, validate_card
+import vasdk
+from vasdk.tools.cards import decoder_types, load_card, validate_card
 
 MEMBERS = [m for s in va.SOURCES for m in s.members]
 
@@ -139,6 +140,25 @@ def test_card_validation_names_the_field(assets: Path) -> None:
     card["decoder"]["outputs"][1]["stride"] = 0
     with pytest.raises(ValueError, match=r"decoder\.outputs\[1\]\.stride"):
         validate_card(card)
+
+
+def test_card_validation_is_the_runtimes_reader(assets: Path) -> None:
+    text = (assets / "yolov3-tiny.json").read_text()
+    card = json.loads(text)
+    card["decoder"]["strid"] = 8
+    with pytest.raises(
+        vasdk.InvalidConfigError, match=r"card\.decoder\.strid: unknown field for decoder type 'yolo_darknet'"
+    ):
+        validate_card(card)
+    card = json.loads(text)
+    card["input"]["mean"] = [0, "x", 0]
+    with pytest.raises(vasdk.InvalidConfigError, match=r"card\.input\.mean\[1\]: expected a number"):
+        validate_card(card, "mine.json")
+    with pytest.raises(vasdk.InvalidConfigError, match="'x' is not valid JSON at line 1, column 2"):
+        vasdk._core.validate_model_card("{x", "x")
+    types = decoder_types()  # every registered type, sorted; a new decoder adds itself
+    assert types == sorted(types)
+    assert {"centerface", "yolo_darknet", "yolov5", "yolov8"} <= set(types)
 
 
 @pytest.mark.parametrize(

@@ -64,3 +64,14 @@ def test_run_reports_bad_config(tmp_path: Path, assets: Path) -> None:
     res = run_cli("run", str(tmp_path / "p.yaml"), "--duration", "1")
     assert res.returncode == 1
     assert "channels[0].policy" in res.stderr
+def test_assets_path_resolves_in_the_cache_and_fetch_is_a_development_step(assets: Path) -> None:
+    res = run_cli("assets", "path", "vtest.avi")
+    assert res.returncode == 0, res.stderr
+    assert Path(res.stdout.strip()) == assets / "vtest.avi"
+    res = run_cli("assets", "path", "yolov3-tiny.cfg")  # a unique bare name under sources/
+    assert res.returncode == 0, res.stderr
+    assert Path(res.stdout.strip()).is_file()
+    res = run_cli("assets", "path", "nope.avi")
+    assert res.returncode == 1 and "scripts/setup.sh" in res.stderr
+    res = run_cli("assets", "fetch")
+    assert res.returncode == 2 and "scripts/assets.py fetch" in res.stderr

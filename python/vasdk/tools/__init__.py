@@ -1,8 +1,9 @@
 """Model tools: darknet -> ONNX conversion, ONNX fix-up passes and model cards; offline
 optimization, static quantization, calibration and evaluation.
 
-The conversion modules (darknet, fixup, cards) depend only on numpy and onnx, never on the
-native extension, so they can run at setup time before the C++ core has been built.
+The conversion modules (darknet, fixup, cards) depend only on numpy and onnx, except that
+checking a card runs the C++ card reader through the native extension (``vasdk._core``), so
+cards are validated in one place.
 optimize, quantize and calibrate add onnxruntime and OpenCV; evaluate runs models through
 the native extension (``vasdk.Detector``, ``vasdk._core.Engine``).
 """

@@ -1,8 +1,10 @@
 """Model cards: the JSON file next to each ONNX model that tells the runtime how to feed it
 and how to decode its outputs.
 
-The C++ core parses these files, so the schema here is a contract: add keys freely, but do
-not rename or drop the ones checked by :func:`validate_card`.
+The schema lives in one place, the C++ card reader (csrc/models/model_card.cpp and each decoder's
+section reader in csrc/models/decoders/); :func:`validate_card` runs that reader through
+``vasdk._core``, so the tools never write a card the runtime would refuse. This module only
+builds and writes cards.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 from . import write_atomic
 
 __all__ = [
-    "DECODER_TYPES",
     "card_text",
     "centerface_card",
+    "decoder_types",
     "input_spec",
     "load_card",
     "validate_card",
@@ -25,8 +27,12 @@ __all__ = [
     "yolo_darknet_card",
 ]
 
-DECODER_TYPES = ("yolo_darknet", "yolov5", "yolov8", "centerface")
-_CENTERFACE_OUTPUTS = ("heatmap", "scale", "offset", "landmarks")
+
+def decoder_types() -> list[str]:
+    """The decoder types the runtime registers (csrc/models/decoders/), sorted."""
+    from .. import _core  # only here and in validate_card: building cards needs no extension
+
+    return list(_core.decoder_types())
 
 
 def input_spec(
@@ -117,112 +123,15 @@ def centerface_card(
     }
 
 
-def _require(cond: bool, what: str) -> None:
-    if not cond:
-        raise ValueError(f"invalid model card: {what}")
+def validate_card(card: Mapping[str, Any], origin: str = "<memory>") -> None:
+    """Check ``card`` with the runtime's own reader.
 
+    Raises :class:`vasdk.InvalidConfigError` (a ``ValueError``) naming the first field's full
+    path, e.g. ``card.decoder.outputs[1].stride: expected an integer >= 1, got 0``.
+    """
+    from .. import _core
 
-def _is_num(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def validate_card(card: Mapping[str, Any]) -> None:
-    """Raise ValueError naming the first field that breaks the schema the C++ reader expects."""
-    _require(isinstance(card, Mapping), "top level must be an object")
-    for key, typ in (
-        ("name", str),
-        ("model", str),
-        ("precision", str),
-        ("input", dict),
-        ("decoder", dict),
-        ("classes", list),
-    ):
-        _require(isinstance(card.get(key), typ), f"'{key}' must be {typ.__name__}")
-    _require(
-        card["precision"] in ("fp32", "fp16", "int8"),
-        "'precision' must be fp32|fp16|int8",
-    )
-    _require(_is_num(card.get("score_threshold")), "'score_threshold' must be a number")
-    _require(_is_num(card.get("nms_iou")), "'nms_iou' must be a number")
-    _require(
-        len(card["classes"]) > 0 and all(isinstance(c, str) for c in card["classes"]),
-        "'classes' must be a non-empty list of strings",
-    )
-
-    inp = card["input"]
-    _require(isinstance(inp.get("name"), str), "'input.name' must be a string")
-    for key in ("width", "height"):
-        v = inp.get(key)
-        _require(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0,
-            f"'input.{key}' must be a positive integer",
-        )
-    _require(inp.get("layout") == "NCHW", "'input.layout' must be NCHW")
-    _require(inp.get("color") in ("RGB", "BGR"), "'input.color' must be RGB or BGR")
-    _require(
-        inp.get("resize") in ("stretch", "letterbox"),
-        "'input.resize' must be stretch|letterbox",
-    )
-    _require(_is_num(inp.get("scale")), "'input.scale' must be a number")
-    _require(_is_num(inp.get("pad_value")), "'input.pad_value' must be a number")
-    for key in ("mean", "std"):
-        v = inp.get(key)
-        _require(
-            isinstance(v, list) and len(v) == 3 and all(_is_num(x) for x in v),
-            f"'input.{key}' must be 3 numbers",
-        )
-    _require(all(s != 0 for s in inp["std"]), "'input.std' must not contain 0")
-
-    dec = card["decoder"]
-    _require(
-        dec.get("type") in DECODER_TYPES,
-        f"'decoder.type' must be one of {DECODER_TYPES}",
-    )
-    if dec["type"] == "yolo_darknet":
-        outs = dec.get("outputs")
-        _require(
-            isinstance(outs, list) and len(outs) > 0,
-            "'decoder.outputs' must be a non-empty list",
-        )
-        for i, o in enumerate(outs):
-            _require(
-                isinstance(o, dict) and isinstance(o.get("name"), str),
-                f"'decoder.outputs[{i}].name' must be a string",
-            )
-            s = o.get("stride")
-            _require(
-                isinstance(s, int) and not isinstance(s, bool) and s > 0,
-                f"'decoder.outputs[{i}].stride' must be a positive integer",
-            )
-            anchors = o.get("anchors")
-            _require(
-                isinstance(anchors, list)
-                and len(anchors) > 0
-                and all(
-                    isinstance(a, list) and len(a) == 2 and all(_is_num(x) for x in a)
-                    for a in anchors
-                ),
-                f"'decoder.outputs[{i}].anchors' must be a list of [w, h]",
-            )
-    elif dec["type"] in ("yolov5", "yolov8"):
-        outs = dec.get("outputs")
-        _require(
-            isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict)
-            and set(outs[0]) == {"name"} and isinstance(outs[0]["name"], str),
-            "'decoder.outputs' must hold exactly one {\"name\": ...} for yolov5/yolov8",
-        )
-    else:
-        outs = dec.get("outputs")
-        _require(
-            isinstance(outs, dict)
-            and all(isinstance(outs.get(k), str) for k in _CENTERFACE_OUTPUTS),
-            f"'decoder.outputs' must map {_CENTERFACE_OUTPUTS} to tensor names",
-        )
-        s = dec.get("stride")
-        _require(
-            isinstance(s, int) and not isinstance(s, bool) and s > 0,
-            "'decoder.stride' must be a positive integer",
-        )
+    _core.validate_model_card(json.dumps(card), origin)
 
 
 def _is_leaf(v: object) -> bool:
@@ -275,5 +184,5 @@ def write_card(path: Path, card: Mapping[str, Any]) -> Path:
 def load_card(path: Path) -> dict[str, Any]:
     """Read and validate a card."""
     card = json.loads(Path(path).read_text(encoding="utf-8"))
-    validate_card(card)
+    validate_card(card, str(path))
     return card

