@@ -27,6 +27,16 @@ out=$(LD_LIBRARY_PATH="$P/lib" "$TMP/samples/detect_video" "$VASDK_ASSETS/yolov3
       "$VASDK_ASSETS/vtest.avi" '{"threads": 2}' 3)
 echo "$out" | grep -q '^frame 2 person ' || fail "sample printed no person in frame 2: $out"
 
+echo "[package] multi_channel samples (C99 and C++17) against the installed SDK"
+cmake -S "$ROOT/samples/cpp" -B "$TMP/samples-cpp" -G Ninja -DCMAKE_PREFIX_PATH="$P" >/dev/null
+cmake --build "$TMP/samples-cpp" >/dev/null
+ffmpeg -loglevel error -i "$VASDK_ASSETS/vtest.avi" -frames:v 30 -c:v libx264 -g 10 -bf 0 "$TMP/clip.mp4"
+for exe in "$TMP/samples/multi_channel" "$TMP/samples-cpp/multi_channel_cpp"; do
+  out=$(LD_LIBRARY_PATH="$P/lib" "$exe" "$VASDK_ASSETS/yolov3-tiny.onnx" -t 6 "$TMP/clip.mp4" "$TMP/clip.mp4")
+  echo "$out" | grep -q '^final {"channels"' || fail "$(basename "$exe") printed no final stats: $out"
+  echo "$out" | grep -q '"id":"cam1"' || fail "$(basename "$exe") ran no second channel: $out"
+done
+
 echo "[package] samples/c with pkg-config"
 PKG_CONFIG_PATH="$P/lib/pkgconfig" cc -std=c99 -Wall -Werror "$ROOT/samples/c/detect_video.c" \
   $(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags --libs vasdk) -o "$TMP/dv_pc"
