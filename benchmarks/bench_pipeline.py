@@ -490,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
                     sd[side]["fps_4ch_fp32"] / sd["engine"]["fps_4ch_fp32"]
                 )
     res["ratios"] = ratios
+    res["machine"]["loadavg_end"] = list(os.getloadavg())  # other work on the machine skews results
     print("\nside    4ch FP32 fps  of ceiling  peak RSS MiB  RT channels (INT8, every 3rd)  p99 ms at max")
     print("-" * 98)
     ceil = sd.get("engine", {}).get("fps_4ch_fp32")
