@@ -240,10 +240,19 @@ def vasdk_config(cfg: dict[str, Any]) -> dict[str, Any]:
         },
     }
     return {
-        "models": {"detector": {"model": cfg["model"], "options": {"classes": CLASSES}}},
+        "models": {"detector": {"model": cfg["model"], "options": card_option(cfg["model"])}},
         "inference": {"threads": cfg["threads"], "spinning": False, "max_batch": 4},
         "channels": [{"id": f"cam{c}", **channel} for c in range(cfg["channels"])],
     }
+
+
+def card_option(model: str) -> dict[str, Any]:
+    """Detector options; the INT8 model reads the FP32 card (the quantizer's card carries a
+    "quantization" block that the model-card parser does not accept yet)."""
+    opts: dict[str, Any] = {"classes": CLASSES}
+    if "int8" in Path(model).name:
+        opts["card"] = str(assets() / "yolov3-tiny.json")
+    return opts
 
 
 def run_vasdk(cfg: dict[str, Any]) -> dict[str, Any]:
