@@ -73,13 +73,14 @@ py::dict event_dict(const vas::PipelineEvent& e) {
   d["message"] = e.message;
   d["best_shot_id"] = e.best_shot_id;
   d["quality"] = e.quality;
-  d["jpeg"] = e.jpeg.empty() ? py::object(py::none())
-                             : py::object(py::bytes(reinterpret_cast<const char*>(e.jpeg.data()),
-                                                    e.jpeg.size()));
+  d["jpeg"] =
+      e.jpeg.empty()
+          ? py::object(py::none())
+          : py::object(py::bytes(reinterpret_cast<const char*>(e.jpeg.data()), e.jpeg.size()));
   const vas::ImageView& v = e.crop.view;
   if (v.width > 0 && v.height > 0 && v.format == vas::PixelFormat::kBGR24) {
-    py::array_t<uint8_t> crop({static_cast<ssize_t>(v.height), static_cast<ssize_t>(v.width),
-                               ssize_t{3}});
+    py::array_t<uint8_t> crop(
+        {static_cast<ssize_t>(v.height), static_cast<ssize_t>(v.width), ssize_t{3}});
     for (int y = 0; y < v.height; ++y) {
       std::memcpy(crop.mutable_data() + static_cast<size_t>(y) * v.width * 3,
                   v.planes[0] + static_cast<size_t>(y) * v.strides[0],
@@ -164,10 +165,12 @@ class PyPipeline {
   }
 
   void set_result_callback(py::object fn) {
-    check(live()->set_result_callback(python_callback<vas::FrameResult>(std::move(fn), result_dict)));
+    check(
+        live()->set_result_callback(python_callback<vas::FrameResult>(std::move(fn), result_dict)));
   }
   void set_event_callback(py::object fn) {
-    check(live()->set_event_callback(python_callback<vas::PipelineEvent>(std::move(fn), event_dict)));
+    check(
+        live()->set_event_callback(python_callback<vas::PipelineEvent>(std::move(fn), event_dict)));
   }
 
   void start() {
@@ -276,5 +279,4 @@ void init_pipeline(py::module_& m) {
       .def("stats", &PyPipeline::stats)
       .def("in_callback_thread", &PyPipeline::in_callback_thread)
       .def("close", &PyPipeline::close);
-
 }

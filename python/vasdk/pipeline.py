@@ -320,7 +320,9 @@ class Pipeline:
         self._impl.remove_channel(channel_id)
 
     def update_rules(self, channel_id: str, rules: Mapping[str, Any] | list[Any] | str) -> None:
-        """Replaces a channel's rules: {"rules": [...]}, the list itself, or its JSON."""
+        """Replaces a channel's rules: {"rules": [...], ...}, the list of rules alone, or JSON."""
+        if isinstance(rules, list):
+            rules = {"rules": rules}
         self._impl.update_rules(channel_id, rules if isinstance(rules, str) else json.dumps(rules))
 
     def push(
