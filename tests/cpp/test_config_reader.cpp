@@ -1,0 +1,250 @@
+// The shared JSON config reader: typed fields, defaults, ranges, nesting, paths, unknown fields.
+#include <gtest/gtest.h>
+
+#include "core/config_reader.h"
+
+namespace vas {
+namespace {
+
+using json = nlohmann::json;
+
+json doc(const std::string& text) {
+  auto r = parse_config_json(text, "test config");
+  EXPECT_TRUE(r.is_ok()) << r.status().message();
+  return r.is_ok() ? r.value() : json();
+}
+
+TEST(ConfigReader, ReadsTypedFieldsAndKeepsDefaults) {
+  const json j = doc(R"({"n": 3, "x": 0.5, "b": true, "s": "hi", "v": [1, 2.5], "w": 2.0})");
+  ConfigObject o(j, "", "test config");
+  int n = 0, missing = 7, w = 0;
+  double x = 0;
+  bool b = false;
+  std::string s;
+  std::vector<float> v;
+  EXPECT_TRUE(o.opt("n", &n, in_range(1, 5)));
+  EXPECT_TRUE(o.opt("x", &x));
+  EXPECT_TRUE(o.req("b", &b));
+  EXPECT_TRUE(o.opt("s", &s));
+  EXPECT_TRUE(o.opt("v", &v));
+  EXPECT_TRUE(o.opt("w", &w));  // a whole number written as 2.0 is an integer
+  EXPECT_FALSE(o.opt("absent", &missing));
+  ASSERT_TRUE(o.finish().is_ok()) << o.status().message();
+  EXPECT_EQ(n, 3);
+  EXPECT_EQ(x, 0.5);
+  EXPECT_TRUE(b);
+  EXPECT_EQ(s, "hi");
+  EXPECT_EQ(v, (std::vector<float>{1.0f, 2.5f}));
+  EXPECT_EQ(w, 2);
+  EXPECT_EQ(missing, 7);
+}
+
+// The message of the first error after reading `text` with `read`.
+template <typename F>
+std::string error_of(const std::string& text, const std::string& root, F read) {
+  const json j = doc(text);
+  ConfigObject o(j, root, "test config");
+  read(o);
+  const Status st = o.finish();
+  EXPECT_FALSE(st.is_ok()) << text;
+  EXPECT_EQ(st.code(), StatusCode::kInvalidConfig);
+  return st.message();
+}
+
+TEST(ConfigReader, TypeAndRangeErrorsNameThePathTheRangeAndTheValue) {
+  int i = 0;
+  double d = 0;
+  bool b = false;
+  std::string s;
+  EXPECT_EQ(error_of(R"({"min_hits": -2})", "tracker",
+                     [&](ConfigObject& o) { o.opt("min_hits", &i, at_least(1)); }),
+            "tracker.min_hits: expected an integer >= 1, got -2");
+  EXPECT_EQ(error_of(R"({"top_k": 65})", "",
+                     [&](ConfigObject& o) { o.opt("top_k", &i, in_range(1, 64)); }),
+            "top_k: expected an integer in 1..64, got 65");
+  EXPECT_EQ(error_of(R"({"k": 1.5})", "", [&](ConfigObject& o) { o.opt("k", &i); }),
+            "k: expected an integer in -2147483648..2147483647, got 1.5");
+  EXPECT_EQ(error_of(R"({"k": 1e20})", "", [&](ConfigObject& o) { o.opt("k", &i); }),
+            "k: expected an integer in -2147483648..2147483647, got 1e+20");
+  EXPECT_EQ(error_of(R"({"c": 0})", "a",
+                     [&](ConfigObject& o) { o.opt("c", &d, in_range_open_lo(0, 1)); }),
+            "a.c: expected a number in (0, 1], got 0");
+  EXPECT_EQ(error_of(R"({"c": 0})", "", [&](ConfigObject& o) { o.opt("c", &d, above(0)); }),
+            "c: expected a number > 0, got 0");
+  EXPECT_EQ(
+      error_of(R"({"c": 1.5})", "", [&](ConfigObject& o) { o.opt("c", &d, in_range(0, 0.25)); }),
+      "c: expected a number in [0, 0.25], got 1.5");
+  EXPECT_EQ(error_of(R"({"c": "x"})", "", [&](ConfigObject& o) { o.opt("c", &d); }),
+            "c: expected a number, got \"x\"");
+  EXPECT_EQ(error_of(R"({"f": 1e300})", "",
+                     [&](ConfigObject& o) {
+                       float f = 0;
+                       o.opt("f", &f);
+                     }),
+            "f: expected a number, got 1e+300");
+  EXPECT_EQ(error_of(R"({"b": 1})", "", [&](ConfigObject& o) { o.opt("b", &b); }),
+            "b: expected true or false, got 1");
+  EXPECT_EQ(error_of(R"({"s": [1]})", "", [&](ConfigObject& o) { o.opt("s", &s); }),
+            "s: expected a string, got [1]");
+  EXPECT_EQ(error_of(R"({})", "card", [&](ConfigObject& o) { o.req("name", &s); }),
+            "card.name: missing");
+}
+
+TEST(ConfigReader, ListsNameTheFailingItem) {
+  std::vector<float> v;
+  std::vector<std::vector<float>> vv;
+  std::vector<std::string> names;
+  EXPECT_EQ(error_of(R"({"mean": [1, "x", 3]})", "card.input",
+                     [&](ConfigObject& o) { o.opt("mean", &v); }),
+            "card.input.mean[1]: expected a number, got \"x\"");
+  EXPECT_EQ(error_of(R"({"mean": 3})", "", [&](ConfigObject& o) { o.opt("mean", &v); }),
+            "mean: expected a list of numbers, got 3");
+  EXPECT_EQ(error_of(R"({"a": [[1, 2], [3, -1]]})", "",
+                     [&](ConfigObject& o) { o.opt("a", &vv, above(0)); }),
+            "a[1][1]: expected a number > 0, got -1");
+  EXPECT_EQ(error_of(R"({"a": [1]})", "", [&](ConfigObject& o) { o.opt("a", &vv); }),
+            "a[0]: expected a list of numbers, got 1");
+  EXPECT_EQ(
+      error_of(R"({"classes": ["a", 2]})", "", [&](ConfigObject& o) { o.opt("classes", &names); }),
+      "classes[1]: expected a string, got 2");
+  EXPECT_EQ(config_type_name<std::vector<std::vector<float>>>(), "a list of lists of numbers");
+}
+
+TEST(ConfigReader, NestedObjectsAndArraysTrackTheirPath) {
+  const std::string text =
+      R"({"rules": [{"id": "a", "polygon": [[0, 0], [1, 1]]},
+                    {"id": "b", "polygon": [[0, 0], [1, 1], [2, 2], [3]]}]})";
+  const json j = doc(text);
+  ConfigObject o(j, "", "rules config");
+  ConfigArray rules = o.array("rules", true);
+  ASSERT_EQ(rules.size(), 2u);
+  for (size_t r = 0; r < rules.size(); ++r) {
+    ConfigObject rule = rules.object(r);
+    std::string id;
+    rule.req("id", &id);
+    ConfigArray poly = rule.array("polygon", true);
+    for (size_t i = 0; i < poly.size(); ++i) {
+      std::vector<double> xy;
+      if (poly.read(i, &xy) && xy.size() != 2) {
+        poly.fail(i, "expected [x, y], got " + config_value_text(poly.raw(i)));
+      }
+    }
+    (void)rule.finish();
+  }
+  EXPECT_EQ(o.finish().message(), "rules[1].polygon[3]: expected [x, y], got [3]");
+
+  EXPECT_EQ(error_of(R"({"rules": [1]})", "", [](ConfigObject& o) { o.array("rules").object(0); }),
+            "rules[0]: expected an object, got 1");
+  EXPECT_EQ(error_of(R"({"rules": {}})", "", [](ConfigObject& o) { o.array("rules"); }),
+            "rules: expected a list, got {}");
+  EXPECT_EQ(error_of(R"({"input": []})", "card", [](ConfigObject& o) { o.object("input"); }),
+            "card.input: expected an object, got []");
+  EXPECT_EQ(error_of(R"({})", "card", [](ConfigObject& o) { o.object("decoder", true); }),
+            "card.decoder: missing");
+}
+
+TEST(ConfigReader, AbsentOptionalSectionsReadAsDefaults) {
+  const json j = doc(R"({"a": 1})");
+  ConfigObject o(j, "", "test config");
+  int a = 0, w = 5;
+  o.opt("a", &a);
+  ConfigObject weights = o.object("weights");
+  EXPECT_FALSE(weights.present());
+  EXPECT_FALSE(weights.opt("size", &w));
+  EXPECT_TRUE(weights.finish().is_ok());
+  ConfigArray list = o.array("list");
+  EXPECT_EQ(list.size(), 0u);
+  EXPECT_TRUE(o.finish().is_ok());
+  EXPECT_EQ(w, 5);
+}
+
+TEST(ConfigReader, UnknownFieldsAreErrorsWithTheirFullPath) {
+  int stride = 0;
+  EXPECT_EQ(error_of(R"({"decoder": {"type": "yolov8", "strid": 8}})", "card",
+                     [&](ConfigObject& o) {
+                       ConfigObject d = o.object("decoder");
+                       std::string t;
+                       d.req("type", &t);
+                       d.opt("stride", &stride);
+                       (void)d.finish();
+                     }),
+            "card.decoder.strid: unknown field");
+  EXPECT_EQ(error_of(R"({"colour": 1})", "", [](ConfigObject&) {}), "colour: unknown field");
+  // A suffix says why a field is unknown here.
+  EXPECT_EQ(error_of(R"({"dwell_s": 1})", "rules[0]",
+                     [](ConfigObject& o) { (void)o.finish(" for rule type 'intrusion'"); }),
+            "rules[0].dwell_s: unknown field for rule type 'intrusion'");
+  // allow() marks fields read elsewhere; reject() names fields that do not apply.
+  const json j = doc(R"({"type": "sort", "extra": 1})");
+  ConfigObject o(j, "tracker", "tracker config");
+  o.allow("type");
+  o.allow("extra");
+  EXPECT_TRUE(o.finish().is_ok());
+  EXPECT_EQ(
+      error_of(R"({"track_thresh": 0.5})", "tracker",
+               [](ConfigObject& o) { o.reject("track_thresh", "does not apply to type 'sort'"); }),
+      "tracker.track_thresh: does not apply to type 'sort'");
+}
+
+TEST(ConfigReader, TheFirstErrorWinsAndLaterReadsDoNothing) {
+  const json j = doc(R"({"a": "x", "b": 2, "c": 0})");
+  ConfigObject o(j, "", "test config");
+  int a = 1, b = 1, c = 1;
+  EXPECT_FALSE(o.opt("a", &a));
+  EXPECT_FALSE(o.opt("b", &b));  // valid, but the document already failed
+  EXPECT_FALSE(o.opt("c", &c, at_least(1)));
+  EXPECT_EQ(o.finish().message(), "a: expected an integer in -2147483648..2147483647, got \"x\"");
+  EXPECT_EQ(b, 1);
+}
+
+TEST(ConfigReader, ChoicesMapNamesToValues) {
+  const json j = doc(R"({"mode": "letterbox"})");
+  ConfigObject o(j, "card.input", "card");
+  enum class Mode { kStretch, kLetterbox } mode = Mode::kStretch;
+  EXPECT_TRUE(
+      o.opt_choice("mode", &mode, {{"stretch", Mode::kStretch}, {"letterbox", Mode::kLetterbox}}));
+  EXPECT_EQ(mode, Mode::kLetterbox);
+  EXPECT_EQ(error_of(R"({"type": "kcf"})", "tracker",
+                     [](ConfigObject& o) {
+                       int t = 0;
+                       o.opt_choice("type", &t, {{"sort", 0}, {"bytetrack", 1}});
+                     }),
+            "tracker.type: expected one of 'sort', 'bytetrack', got 'kcf'");
+}
+
+TEST(ConfigReader, SyntaxErrorsNameLineAndColumn) {
+  auto r = parse_config_json("{\n  \"a\": 1,\n  \"b\": tru\n}", "tracker config");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(r.status().message().rfind("tracker config is not valid JSON at line 3, column ", 0),
+            0u)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find("[json.exception"), std::string::npos);
+  auto first = parse_config_json("{x", "rules config");
+  EXPECT_EQ(
+      first.status().message().rfind("rules config is not valid JSON at line 1, column 2:", 0), 0u)
+      << first.status().message();
+  auto overflow = parse_config_json(R"({"a": 1e400})", "card");
+  EXPECT_EQ(overflow.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(overflow.status().message().find("card is not valid JSON"), std::string::npos);
+  EXPECT_FALSE(parse_config_json("", "card").is_ok());
+}
+
+TEST(ConfigReader, ARootThatIsNotAnObjectNamesTheDocument) {
+  const json j = doc("[1, 2]");
+  ConfigObject o(j, "tracker", "tracker config");
+  int n = 0;
+  EXPECT_FALSE(o.opt("min_hits", &n));
+  EXPECT_EQ(o.finish().message(), "tracker config: expected a JSON object, got [1,2]");
+}
+
+TEST(ConfigReader, LongValuesAreCutInMessages) {
+  const std::string text = R"({"s": ")" + std::string(200, 'x') + R"("})";
+  int n = 0;
+  const std::string m = error_of(text, "", [&](ConfigObject& o) { o.opt("s", &n); });
+  EXPECT_LT(m.size(), 140u) << m;
+  EXPECT_NE(m.find("..."), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vas
