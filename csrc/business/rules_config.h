@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "associate/geometry.h"
+#include "core/geometry.h"
 #include "core/status.h"
 
 namespace vas {

@@ -223,4 +223,18 @@ LineCounts RulesEngine::line_counts(int rule_index) const {
   return counts_[rule_index];
 }
 
+Result<LineCounts> RulesEngine::line_counts(const std::string& rule_id) const {
+  for (size_t i = 0; i < config_.rules.size(); ++i) {
+    const RuleConfig& r = config_.rules[i];
+    if (r.id != rule_id) continue;
+    if (r.type != RuleType::kLineCrossing) {
+      return invalid_argument("rule '" + rule_id + "' is a " + rule_type_name(r.type) +
+                              " rule, not line_crossing");
+    }
+    return counts_[i];
+  }
+  return not_found("no rule with id '" + rule_id + "'" +
+                   (config_.channel.empty() ? "" : " in channel '" + config_.channel + "'"));
+}
+
 }  // namespace vas

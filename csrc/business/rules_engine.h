@@ -14,8 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "associate/zones.h"
 #include "business/rules_config.h"
+#include "business/zones.h"
 #include "core/detection.h"
 #include "core/status.h"
 
@@ -73,6 +73,9 @@ class RulesEngine {
   const std::vector<Event>& events() const { return events_; }
   // Counts of a line_crossing rule by index (zeros for other rules or a bad index).
   LineCounts line_counts(int rule_index) const;
+  // Counts of the line_crossing rule with this id. Errors: kNotFound naming the id when no
+  // rule has it, kInvalidArgument when that rule is of another type.
+  Result<LineCounts> line_counts(const std::string& rule_id) const;
   const RulesConfig& config() const { return config_; }
 
  private:

@@ -32,6 +32,8 @@ const char* status_code_name(StatusCode code) {
       return "VAS_ERR_POOL_EXHAUSTED";
     case StatusCode::kInternal:
       return "VAS_ERR_INTERNAL";
+    case StatusCode::kCancelled:
+      return "VAS_ERR_CANCELLED";
   }
   return "VAS_ERR_UNKNOWN";
 }

@@ -27,6 +27,7 @@ enum class StatusCode : int {
   kTimeout = -10,
   kPoolExhausted = -11,
   kInternal = -12,
+  kCancelled = -13,  // interrupted on request (e.g. a source stopped from another thread)
 };
 
 const char* status_code_name(StatusCode code);

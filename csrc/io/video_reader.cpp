@@ -41,25 +41,6 @@ std::string av_error_text(int err) {
   return buf;
 }
 
-// Hides "user:password@" so that messages and logs never carry camera credentials.
-std::string redact_url(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const size_t host = scheme + 3;
-  const size_t path = url.find('/', host);
-  const size_t at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
-  if (at == std::string::npos || at < host) return url;
-  return url.substr(0, host) + "***@" + url.substr(at + 1);
-}
-
-std::string url_scheme(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return "";
-  std::string s = url.substr(0, scheme);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // yuvj* formats are yuv* with full range; naming the range explicitly keeps swscale from
 // warning that the deprecated formats were used.
 AVPixelFormat unjpeg_format(AVPixelFormat f, bool* full_range) {
@@ -118,6 +99,24 @@ struct SwsKey {
 
 }  // namespace
 
+std::string redact_url(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t path = url.find('/', host);
+  const size_t at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + "***@" + url.substr(at + 1);
+}
+
+std::string url_scheme(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  std::string s = url.substr(0, scheme);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
 class VideoReader::Impl {
  public:
   Impl(std::string url, const VideoReaderOptions& options)
@@ -131,17 +130,28 @@ class VideoReader::Impl {
 
   Status open();
   Status read(Frame* out);
+  Status read(Pool& pool, VideoFrame* out);
   const VideoInfo& info() const { return info_; }
   int64_t skipped_packets() const { return skipped_packets_; }
 
  private:
   static int interrupt_callback(void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
+    if (self->cancel_requested()) {
+      self->cancelled_ = true;
+      return 1;
+    }
     if (self->deadline_us_ > 0 && av_gettime_relative() > self->deadline_us_) {
       self->timed_out_ = true;
       return 1;
     }
     return 0;
+  }
+  bool cancel_requested() const {
+    return options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed);
+  }
+  Status cancelled_status() const {
+    return Status(StatusCode::kCancelled, "video_reader '" + name_ + "': interrupted");
   }
   void arm_deadline(int timeout_ms) {
     timed_out_ = false;
@@ -158,7 +168,12 @@ class VideoReader::Impl {
 
   Status open_error(const std::string& what, int err) const;
   Status read_packet();
-  Status convert(Frame* out);
+  // Makes frame_ hold the next decoded frame (frame_ready_), unless one is already waiting.
+  Status decode();
+  // (Re)builds sws_ for frame_ and the output format.
+  Status prepare_converter();
+  // Converts frame_ into the given planes, fills the index and pts, and releases frame_.
+  void convert(uint8_t* const dst[4], const int dst_stride[4], int64_t* index, int64_t* pts_us);
   Status end_of_stream() const {
     return Status(StatusCode::kEndOfStream, "video_reader '" + name_ + "': end of stream");
   }
@@ -187,13 +202,17 @@ class VideoReader::Impl {
   bool packet_pending_ = false;  // packet_ holds data the decoder has not taken yet
   bool flushing_ = false;        // demuxer hit EOF and the decoder was sent the flush packet
   bool ended_ = false;
+  bool frame_ready_ = false;  // frame_ holds a decoded frame that no read() has returned yet
 
   int64_t deadline_us_ = 0;  // av_gettime_relative() limit for blocking I/O; 0 means none
   bool timed_out_ = false;
+  bool cancelled_ = false;  // the interrupt callback stopped FFmpeg because of options_.cancel
 };
 
 Status VideoReader::Impl::open_error(const std::string& what, int err) const {
   const std::string prefix = "video_reader: " + what + " '" + name_ + "': ";
+  if (cancelled_ || cancel_requested())
+    return Status(StatusCode::kCancelled, prefix + "interrupted");
   if (is_timeout(err)) {
     return Status(StatusCode::kTimeout, prefix + "no answer within " +
                                             std::to_string(options_.open_timeout_ms) +
@@ -222,6 +241,9 @@ Status VideoReader::Impl::open() {
 
   AVDictionary* opts = nullptr;
   if (network_) {
+    if (options_.analyze_ms > 0) {
+      av_dict_set_int(&opts, "analyzeduration", int64_t{options_.analyze_ms} * 1000, 0);
+    }
     // Socket-level timeouts (microseconds) back up the callback for code that does not poll it.
     // They cover open and reads alike, so they get the larger budget and never fire first.
     if (options_.open_timeout_ms > 0 && options_.read_timeout_ms > 0) {
@@ -230,8 +252,8 @@ Status VideoReader::Impl::open() {
       av_dict_set_int(&opts, "timeout", us, 0);
       av_dict_set_int(&opts, "rw_timeout", us, 0);
     }
-    if (options_.rtsp_tcp && (scheme == "rtsp" || scheme == "rtsps")) {
-      av_dict_set(&opts, "rtsp_transport", "tcp", 0);
+    if (scheme == "rtsp" || scheme == "rtsps") {
+      av_dict_set(&opts, "rtsp_transport", options_.rtsp_tcp ? "tcp" : "udp", 0);
     }
   }
   arm_deadline(options_.open_timeout_ms);
@@ -242,7 +264,7 @@ Status VideoReader::Impl::open() {
 
   err = avformat_find_stream_info(ctx, nullptr);
   // Probing returns OK with what it has when interrupted, but the I/O context keeps the error.
-  if (err >= 0 && timed_out_) err = AVERROR_EXIT;
+  if (err >= 0 && (timed_out_ || cancelled_)) err = AVERROR_EXIT;
   if (err < 0) return open_error("cannot read stream info of", err);
   deadline_us_ = 0;  // the rest of open() does no I/O
 
@@ -309,6 +331,7 @@ Status VideoReader::Impl::read_packet() {
     const int err = av_read_frame(format_.get(), packet_.get());
     const bool timeout = err < 0 && is_timeout(err);
     deadline_us_ = 0;
+    if (err < 0 && (cancelled_ || cancel_requested())) return cancelled_status();
     if (err == AVERROR_EOF ||
         (err < 0 && !timeout && format_->pb != nullptr && avio_feof(format_->pb))) {
       // A truncated file ends in a read error at the end of the data; treat it as the end too.
@@ -330,15 +353,24 @@ Status VideoReader::Impl::read_packet() {
   }
 }
 
-Status VideoReader::Impl::read(Frame* out) {
+Status VideoReader::Impl::decode() {
+  if (cancel_requested()) return cancelled_status();
+  if (frame_ready_) return Status::ok();
   if (ended_) return end_of_stream();
   for (;;) {
     int err = avcodec_receive_frame(decoder_.get(), frame_.get());
     if (err >= 0) {
       consecutive_errors_ = 0;
-      Status s = convert(out);
-      av_frame_unref(frame_.get());
-      return s;
+      if (options_.drop_corrupt_frames &&
+          (frame_->decode_error_flags != 0 || (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0)) {
+        // The decoder concealed damage (e.g. msmpeg4 and H.264 after corrupt or lost data): the
+        // frame is progress, so it does not count towards the error limit, but it is not shown.
+        ++skipped_packets_;
+        av_frame_unref(frame_.get());
+        continue;
+      }
+      frame_ready_ = true;
+      return Status::ok();
     }
     if (err == AVERROR_EOF || (err == AVERROR(EAGAIN) && flushing_)) {
       ended_ = true;
@@ -372,44 +404,76 @@ Status VideoReader::Impl::read(Frame* out) {
   }
 }
 
-Status VideoReader::Impl::convert(Frame* out) {
+Status VideoReader::Impl::prepare_converter() {
   const AVFrame* f = frame_.get();
   const int w = f->width;
   const int h = f->height;
   bool full_range = f->color_range == AVCOL_RANGE_JPEG;
   const AVPixelFormat src = unjpeg_format(static_cast<AVPixelFormat>(f->format), &full_range);
+  Status error;
   if (w <= 0 || h <= 0 || src == AV_PIX_FMT_NONE) {
-    return io_error("video_reader '" + name_ + "': decoder returned an empty frame");
+    error = io_error("video_reader '" + name_ + "': decoder returned an empty frame");
   }
   const PixelFormat fmt = options_.output_format;
-  if (fmt == PixelFormat::kNV12 && (w % 2 || h % 2)) {
-    return unsupported("video_reader '" + name_ + "': frame size changed to " + std::to_string(w) +
-                       "x" + std::to_string(h) + "; NV12 output needs even width and height");
+  if (error.is_ok() && fmt == PixelFormat::kNV12 && (w % 2 || h % 2)) {
+    error = unsupported("video_reader '" + name_ + "': frame size changed to " + std::to_string(w) +
+                        "x" + std::to_string(h) + "; NV12 output needs even width and height");
   }
-
   const SwsKey key{w, h, src, f->colorspace, full_range};
-  if (!sws_ || !(key == sws_key_)) {
+  if (error.is_ok() && (!sws_ || !(key == sws_key_))) {
     const AVPixelFormat dst = fmt == PixelFormat::kNV12    ? AV_PIX_FMT_NV12
                               : fmt == PixelFormat::kRGB24 ? AV_PIX_FMT_RGB24
                                                            : AV_PIX_FMT_BGR24;
     sws_.reset(sws_getContext(w, h, src, w, h, dst, SWS_BILINEAR, nullptr, nullptr, nullptr));
     if (!sws_) {
       const char* name = av_get_pix_fmt_name(src);
-      return unsupported("video_reader '" + name_ + "': cannot convert pixel format " +
-                         (name ? name : "unknown") + " to " + pixel_format_name(fmt));
+      error = unsupported("video_reader '" + name_ + "': cannot convert pixel format " +
+                          (name ? name : "unknown") + " to " + pixel_format_name(fmt));
+    } else {
+      const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(src);
+      if (desc != nullptr && !(desc->flags & AV_PIX_FMT_FLAG_RGB)) {
+        // Unspecified colour spaces fall back to BT.601, as players do for SD content.
+        const int cs =
+            (f->colorspace > 0 && f->colorspace < AVCOL_SPC_NB) ? f->colorspace : SWS_CS_DEFAULT;
+        sws_setColorspaceDetails(sws_.get(), sws_getCoefficients(cs), full_range ? 1 : 0,
+                                 sws_getCoefficients(SWS_CS_DEFAULT),
+                                 fmt == PixelFormat::kNV12 ? 0 : 1, 0, 1 << 16, 1 << 16);
+      }
+      sws_key_ = key;
     }
-    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(src);
-    if (desc != nullptr && !(desc->flags & AV_PIX_FMT_FLAG_RGB)) {
-      // Unspecified colour spaces fall back to BT.601, as players do for SD content.
-      const int cs =
-          (f->colorspace > 0 && f->colorspace < AVCOL_SPC_NB) ? f->colorspace : SWS_CS_DEFAULT;
-      sws_setColorspaceDetails(sws_.get(), sws_getCoefficients(cs), full_range ? 1 : 0,
-                               sws_getCoefficients(SWS_CS_DEFAULT),
-                               fmt == PixelFormat::kNV12 ? 0 : 1, 0, 1 << 16, 1 << 16);
-    }
-    sws_key_ = key;
   }
+  if (!error.is_ok()) {
+    // A frame that cannot be converted is dropped, so the next read moves on.
+    av_frame_unref(frame_.get());
+    frame_ready_ = false;
+  }
+  return error;
+}
 
+void VideoReader::Impl::convert(uint8_t* const dst[4], const int dst_stride[4], int64_t* index,
+                                int64_t* pts_us) {
+  const AVFrame* f = frame_.get();
+  sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, dst_stride);
+  *index = next_index_++;
+  int64_t ts = f->best_effort_timestamp;
+  if (ts != AV_NOPTS_VALUE && time_base_.num > 0 && time_base_.den > 0) {
+    if (start_pts_ != AV_NOPTS_VALUE) ts -= start_pts_;
+    *pts_us = av_rescale_q(ts, time_base_, AVRational{1, 1000000});
+  } else if (info_.fps > 0) {
+    *pts_us = std::llround(static_cast<double>(*index) * 1e6 / info_.fps);
+  } else {
+    *pts_us = -1;
+  }
+  av_frame_unref(frame_.get());
+  frame_ready_ = false;
+}
+
+Status VideoReader::Impl::read(Frame* out) {
+  VAS_RETURN_IF_ERROR(decode());
+  VAS_RETURN_IF_ERROR(prepare_converter());
+  const int w = frame_->width;
+  const int h = frame_->height;
+  const PixelFormat fmt = options_.output_format;
   const size_t luma = static_cast<size_t>(w) * h;
   const size_t need = fmt == PixelFormat::kNV12 ? luma + luma / 2 : luma * 3;
   if (need > buffer_size_) {
@@ -420,12 +484,6 @@ Status VideoReader::Impl::convert(Frame* out) {
                                                   std::to_string(need) + " bytes for a frame");
     }
   }
-
-  ImageView& img = out->image;
-  img = ImageView();
-  img.format = fmt;
-  img.width = w;
-  img.height = h;
   uint8_t* dst[4] = {buffer_.get(), nullptr, nullptr, nullptr};
   int dst_stride[4] = {w * 3, 0, 0, 0};
   if (fmt == PixelFormat::kNV12) {
@@ -433,22 +491,37 @@ Status VideoReader::Impl::convert(Frame* out) {
     dst_stride[0] = w;
     dst_stride[1] = w;  // interleaved U and V at half resolution: w bytes per row
   }
-  sws_scale(sws_.get(), f->data, f->linesize, 0, h, dst, dst_stride);
+  ImageView& img = out->image;
+  img = ImageView();
+  img.format = fmt;
+  img.width = w;
+  img.height = h;
   for (int p = 0; p < 2; ++p) {
     img.planes[p] = dst[p];
     img.strides[p] = dst_stride[p];
   }
+  convert(dst, dst_stride, &out->index, &out->pts_us);
+  return Status::ok();
+}
 
-  out->index = next_index_++;
-  int64_t ts = f->best_effort_timestamp;
-  if (ts != AV_NOPTS_VALUE && time_base_.num > 0 && time_base_.den > 0) {
-    if (start_pts_ != AV_NOPTS_VALUE) ts -= start_pts_;
-    out->pts_us = av_rescale_q(ts, time_base_, AVRational{1, 1000000});
-  } else if (info_.fps > 0) {
-    out->pts_us = std::llround(static_cast<double>(out->index) * 1e6 / info_.fps);
-  } else {
-    out->pts_us = -1;
+Status VideoReader::Impl::read(Pool& pool, VideoFrame* out) {
+  VAS_RETURN_IF_ERROR(decode());
+  VAS_RETURN_IF_ERROR(prepare_converter());
+  // On failure (typically kPoolExhausted) frame_ stays ready for the next call.
+  Result<PooledImage> image =
+      PooledImage::allocate(pool, options_.output_format, frame_->width, frame_->height);
+  if (!image.is_ok()) return image.status().with_context("video_reader '" + name_ + "'");
+  VideoFrame frame = VideoFrame::from_pooled(std::move(image).value());
+  uint8_t* dst[4] = {nullptr, nullptr, nullptr, nullptr};
+  int dst_stride[4] = {0, 0, 0, 0};
+  for (int p = 0; p < plane_count(frame.view.format); ++p) {
+    dst[p] = const_cast<uint8_t*>(frame.view.planes[p]);
+    dst_stride[p] = frame.view.strides[p];
   }
+  convert(dst, dst_stride, &frame.index, &frame.pts_us);
+  frame.capture_us = wall_clock_us();
+  frame.ts_us = frame.pts_us;
+  *out = std::move(frame);
   return Status::ok();
 }
 
@@ -479,6 +552,11 @@ const VideoInfo& VideoReader::info() const { return impl_->info(); }
 Status VideoReader::read(Frame* out) {
   if (out == nullptr) return invalid_argument("video_reader: read() needs a Frame, got NULL");
   return impl_->read(out);
+}
+
+Status VideoReader::read(Pool& pool, VideoFrame* out) {
+  if (out == nullptr) return invalid_argument("video_reader: read() needs a VideoFrame, got NULL");
+  return impl_->read(pool, out);
 }
 
 int64_t VideoReader::skipped_packets() const { return impl_->skipped_packets(); }

@@ -2,14 +2,21 @@
 // FFmpeg stays behind the pimpl so that no FFmpeg type leaks out of csrc/io.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "core/frame.h"
 #include "core/image.h"
 #include "core/status.h"
 
 namespace vas {
+
+// `url` with "user:password@" hidden, so that messages and logs never carry camera credentials.
+std::string redact_url(const std::string& url);
+// The lower-case scheme of `url` ("rtsp" for rtsp://...), "" for a plain path.
+std::string url_scheme(const std::string& url);
 
 struct VideoReaderOptions {
   // BGR24, RGB24 or NV12. NV12 needs even frame sizes because its chroma is 2x2 subsampled.
@@ -19,8 +26,20 @@ struct VideoReaderOptions {
   // frozen server turns into kTimeout instead of a read that blocks for FFmpeg's 30 s or more.
   int open_timeout_ms = 5000;
   int read_timeout_ms = 5000;
-  // Uses rtsp_transport=tcp for rtsp:// URLs: UDP loses packets and smears frames on busy links.
+  // rtsp:// transport: TCP (the default) or, when false, UDP only. UDP loses packets and smears
+  // frames on busy links, but some cameras only speak it.
   bool rtsp_tcp = true;
+  // Network sources: how much of the stream open() may read to identify it (FFmpeg's
+  // analyzeduration). 0 keeps FFmpeg's default (5 s at most); a few hundred ms is enough for
+  // the H.264 of an RTSP camera and cuts the time to the first frame.
+  int analyze_ms = 0;
+  // Borrowed, may be null; must outlive the reader. Once another thread sets it to true, a
+  // blocked open() or read() returns kCancelled within about 100 ms (FFmpeg polls the flag at
+  // least that often while it waits), and so does every later call while it stays true.
+  const std::atomic<bool>* cancel = nullptr;
+  // Drops (and counts in skipped_packets()) frames the decoder flags as damaged: concealed
+  // errors or a corrupt bitstream. Codecs that conceal silently still pass their frames.
+  bool drop_corrupt_frames = true;
   // Decoder threads; 0 lets FFmpeg pick. More than one adds a few frames of decode latency.
   int threads = 1;
 };
@@ -68,7 +87,15 @@ class VideoReader {
   // them without any frame fails the read.
   Status read(Frame* out);
 
-  // Packets (or decoded frames) dropped because the decoder reported them corrupt.
+  // Like read(Frame*), but converts the frame straight into a block from `pool` (rows padded to
+  // 64 bytes), so the frame owns its pixels and may outlive later reads and the reader itself;
+  // capture_us is the wall clock at decode and ts_us equals pts_us (sources re-base it).
+  // kPoolExhausted (or another error of the pool) is returned as is and consumes nothing: the
+  // decoded frame is kept, and the next call returns it with the same index.
+  Status read(Pool& pool, VideoFrame* out);
+
+  // Packets the decoder rejected, plus decoded frames dropped because the decoder flagged them
+  // damaged (drop_corrupt_frames).
   int64_t skipped_packets() const;
 
  private:

@@ -173,7 +173,14 @@ Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason,
 
 Status BestShotSelector::update(const ImageView& frame, const std::vector<TrackedObject>& objects,
                                 int64_t ts) {
-  VAS_RETURN_IF_ERROR(frame.validate().with_context("best-shot frame"));
+  return update(&frame, objects, ts);
+}
+
+Status BestShotSelector::update(const ImageView* frame_or_null,
+                                const std::vector<TrackedObject>& objects, int64_t ts) {
+  if (frame_or_null) {
+    VAS_RETURN_IF_ERROR(frame_or_null->validate().with_context("best-shot frame"));
+  }
   records_.clear();  // gives their crops' blocks back to the pool
   const int64_t now = frame_++;
   for (const TrackedObject& o : objects) {
@@ -198,6 +205,8 @@ Status BestShotSelector::update(const ImageView& frame, const std::vector<Tracke
     t.last_seen_us = ts;
     t.last_frame = now;
     if (o.time_since_update != 0) continue;  // predicted box: nothing was observed
+    if (!frame_or_null) continue;            // no pixels to crop from
+    const ImageView& frame = *frame_or_null;
     // Score on the box itself; the kept crop adds the margin around it.
     const Rect box = crop_rect(o, frame.width, frame.height, 0.0f);
     if (box.width() < 1 || box.height() < 1) continue;
@@ -269,6 +278,14 @@ bool BestShotSelector::current_best(int64_t track_id, int64_t* shot_id, float* q
   if (shot_id) *shot_id = it->second.crops.front().shot_id;
   if (quality) *quality = it->second.crops.front().quality.total;
   return true;
+}
+
+std::function<int64_t(int64_t)> best_shot_lookup(const BestShotSelector* selector) {
+  if (!selector) return nullptr;
+  return [selector](int64_t track_id) {
+    int64_t id = -1;
+    return selector->current_best(track_id, &id, nullptr) ? id : int64_t{-1};
+  };
 }
 
 }  // namespace vas

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,6 +79,10 @@ class BestShotSelector {
   // max_missing updates) and the interval records that are due.
   Status update(const ImageView& frame, const std::vector<TrackedObject>& objects,
                 int64_t timestamp_us);
+  // The same where the frame may be null: the tracks' lifecycles advance (ended tracks and
+  // due interval records are emitted) but no new crop is taken, as when the pixels are gone.
+  Status update(const ImageView* frame, const std::vector<TrackedObject>& objects,
+                int64_t timestamp_us);
 
   // End of stream: records() gets every live track that holds a crop, and all state is
   // cleared.
@@ -124,5 +129,10 @@ class BestShotSelector {
   int64_t next_shot_id_ = 0;
   uint64_t dropped_ = 0;
 };
+
+// The link from business rules to best shots: a function giving the id of the best shot the
+// selector holds now for a track, or -1 (RulesEngine::BestShotLookup). Null for a null
+// selector. The function borrows the selector, which must outlive it.
+std::function<int64_t(int64_t track_id)> best_shot_lookup(const BestShotSelector* selector);
 
 }  // namespace vas

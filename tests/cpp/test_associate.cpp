@@ -8,9 +8,9 @@
 #include <random>
 
 #include "associate/associator.h"
-#include "associate/geometry.h"
-#include "associate/zones.h"
+#include "business/zones.h"
 #include "core/assignment.h"
+#include "core/geometry.h"
 
 namespace vas {
 namespace {

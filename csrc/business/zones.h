@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "associate/geometry.h"
 #include "core/detection.h"
+#include "core/geometry.h"
 
 namespace vas {
 

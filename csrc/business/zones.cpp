@@ -1,4 +1,4 @@
-#include "associate/zones.h"
+#include "business/zones.h"
 
 namespace vas {
 

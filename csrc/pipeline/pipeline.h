@@ -1,0 +1,172 @@
+// Pipeline: N channels (files, RTSP cameras, pushed frames) -> shared batched detection ->
+// per-channel analytics (tracker -> best shot -> associator -> rules) -> results and events.
+//
+//  source[ch] -> decode thread[ch] -> frame queue[ch] (bounded, drop policy) -> batcher (all
+//  channels, <= max_batch frames or max_wait_ms) -> Detector::detect_batch -> analytics task
+//  queue[ch] -> worker pool (one worker per channel at a time, frame order) -> callbacks.
+//
+// Memory: every channel owns a frame pool whose capacity (pool_frames frames) is its hard memory
+// bound; a frame's block returns to the pool when the last stage lets go of it.
+// Overload: each channel's queue is bounded ("queue" frames) and its policy decides what goes
+// when it is full: drop_oldest (default; latency stays bounded), drop_newest, or block (files
+// and pushed frames only: the producer waits, with a stop signal). Every dropped frame is
+// counted by reason, so per channel decoded == processed + dropped at any quiescent point and
+// always after stop().
+//
+// Thread safety: every method may be called from any thread, except set_*_callback (before
+// start()). Callbacks run on an analytics worker thread, one call at a time per channel, in
+// frame order; their arguments are borrowed for the duration of the call. stop() and
+// remove_channel() called from inside a callback return kInvalidArgument instead of waiting for
+// themselves. Destroying the pipeline from its own callback is an error: callers that can
+// report one (the C API) check in_callback_thread() first and refuse; the destructor itself,
+// if reached there anyway, does not deadlock: it stops everything, and the calling worker's
+// last references are released when that callback returns.
+// Ownership: the Pipeline owns all of its threads, sources, pools and models; all threads are
+// joined by stop() and by the destructor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+#include "core/status.h"
+
+namespace vas {
+
+// One tracked object on one frame, in source-image pixels.
+struct ObjectResult {
+  int64_t track_id = -1;
+  int class_id = 0;
+  float score = 0;
+  float box[4] = {0, 0, 0, 0};  // x1, y1, x2, y2
+  int num_landmarks = 0;
+  float landmarks[10] = {};
+  int64_t parent_track_id = -1;  // set by the associator (e.g. the body a face belongs to)
+};
+
+// The outcome of one frame of one channel.
+struct FrameResult {
+  std::string channel;
+  int64_t frame = 0;       // 0-based index of the frame within the channel (decoded or pushed)
+  int64_t pts_us = 0;      // the source's presentation time
+  int64_t capture_us = 0;  // wall clock (system_clock, us since epoch) when decoded or pushed
+  int64_t ts_us = 0;       // analytics time: per channel never goes backwards
+  bool detected = false;   // false on frames that skipped detection (detect_interval)
+  std::vector<ObjectResult> objects;
+};
+
+struct PipelineEvent {
+  std::string channel;
+  // "rule", "best_shot", "track_start", "track_end", "source"
+  std::string kind;
+  // rule: the rule event (cross_in, cross_out, enter, exit, loiter, crowd...); source:
+  // connected, disconnected, reconnected, end_of_stream, error; best_shot: track_ended,
+  // interval, flush.
+  std::string subkind;
+  std::string rule_id;
+  int64_t track_id = -1;
+  int class_id = -1;
+  int64_t ts_us = 0;
+  std::string message;
+  int64_t best_shot_id = -1;
+  // Best-shot events: the crop (BGR24) and its JPEG bytes when the channel asked for them
+  // (best_shot.jpeg). Borrowed for the duration of the callback: copy the pixels to keep them
+  // (the crop's block belongs to the channel's unlocked best-shot pool).
+  PooledImage crop;
+  std::vector<uint8_t> jpeg;
+  float quality = 0;
+};
+
+struct StageStats {
+  double fps = 0;  // frames per second through the stage over the last few seconds
+  double latency_p50_ms = 0, latency_p99_ms = 0;  // time spent in the stage (incl. queueing)
+  size_t queue_depth = 0;                         // frames waiting for the stage now
+};
+
+struct ChannelStats {
+  std::string id;
+  std::string state;       // created, running, draining, stopped, disconnected, ended, error
+  uint64_t decoded = 0;    // frames decoded or pushed (accepted by the channel)
+  uint64_t processed = 0;  // frames delivered through the result callback (or processed)
+  uint64_t dropped = 0;    // sum of dropped_by_reason
+  // queue_full, pool_exhausted, stopped, removed, error
+  std::map<std::string, uint64_t> dropped_by_reason;
+  uint64_t reconnects = 0;
+  uint64_t events = 0;
+  double fps = 0;                                 // processed frames per second
+  double latency_p50_ms = 0, latency_p99_ms = 0;  // capture -> result delivered
+  size_t queue_depth = 0;
+  size_t pool_in_use_bytes = 0, pool_capacity_bytes = 0;
+};
+
+struct PipelineStats {
+  std::vector<ChannelStats> channels;
+  StageStats decode, inference, analytics;
+  double batch_mean = 0;  // mean frames per detector batch
+  uint64_t batches = 0;
+};
+
+class Pipeline {
+ public:
+  // Parses and validates the JSON config (errors name the field, e.g. "channels[1].policy"),
+  // loads the detector and builds the channels. Sources are opened by start().
+  static Result<std::unique_ptr<Pipeline>> create(const std::string& config_json);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Before start(); kInvalidArgument afterwards (the callbacks are read without a lock).
+  Status set_result_callback(std::function<void(const FrameResult&)> cb);
+  Status set_event_callback(std::function<void(const PipelineEvent&)> cb);
+
+  // Opens the sources and starts the threads. A camera that cannot connect is not an error: it
+  // reports a "source"/"disconnected" event and keeps retrying. Starting a running pipeline is
+  // kInvalidArgument. A stopped pipeline may be started again (channels start from scratch).
+  Status start();
+  // drain = true: stop the sources, finish every queued frame, flush the analytics (final
+  // best shots and track ends), then join. drain = false: drop queued frames (counted as
+  // "stopped") and return within about 1 s even if a source is stuck connecting.
+  // Stopping a stopped pipeline is OK. From a callback thread: kInvalidArgument.
+  Status stop(bool drain);
+
+  // Adds a channel (the same JSON object as an element of "channels"); it starts at once when
+  // the pipeline runs. Errors: bad config (naming the field), duplicate id.
+  Status add_channel(const std::string& channel_json);
+  // Stops the channel (its queued frames are dropped as "removed"), joins its decode thread and
+  // forgets it. kNotFound for an unknown id; kInvalidArgument from that channel's callback.
+  Status remove_channel(const std::string& channel_id);
+  // Replaces the rules of a channel: a rules object as in "analytics": {"rules": {...}}
+  // ({"rules": [...], "forget_after_s": ...}). Validated here (errors name the field); the
+  // new rules apply from the channel's next frame. From another channel's callback the rules
+  // are queued and applied by the channel's worker.
+  Status update_rules(const std::string& channel_id, const std::string& rules_json);
+
+  // Queues one frame on a "push": true channel. With `release` empty the image is copied into
+  // the channel's pool; otherwise the pipeline borrows the pixels and calls release() exactly
+  // once (on some pipeline thread, or before push_frame returns on error or drop) when it is
+  // done with them. Errors: unknown channel (kNotFound), not a push channel, not running,
+  // format/size different from the channel's (kInvalidArgument), pool exhausted under
+  // drop_newest (kPoolExhausted, counted). pts_us must not go backwards.
+  Status push_frame(const std::string& channel_id, const ImageView& image, int64_t pts_us,
+                    std::function<void()> release);
+
+  // A snapshot; any thread, any time.
+  PipelineStats stats() const;
+
+  // True on a thread that is running one of this pipeline's callbacks right now.
+  bool in_callback_thread() const;
+
+  class Impl;
+
+ private:
+  explicit Pipeline(std::shared_ptr<Impl> impl);
+  // Shared with the analytics workers, so a pipeline destroyed from its own callback stays
+  // alive until that callback has returned.
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace vas

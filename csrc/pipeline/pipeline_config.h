@@ -1,0 +1,63 @@
+// The pipeline's JSON configuration: models, inference batching, analytics threads, channels.
+// Every field has a default (below); an unknown field or a bad value is kInvalidConfig with a
+// message that names its path, e.g. "channels[1].policy".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+#include "core/status.h"
+#include "io/source.h"
+
+namespace vas {
+
+// What a full channel queue does with one frame too many.
+enum class DropPolicy {
+  kDropOldest,  // evict the oldest queued frame: latency stays bounded (the default)
+  kDropNewest,  // refuse the new frame
+  kBlock,       // the producer waits for room (files and pushed frames only, never RTSP)
+};
+const char* drop_policy_name(DropPolicy policy);
+
+struct ChannelConfig {
+  std::string id;       // required, unique within the pipeline
+  bool push = false;    // frames come from push_frame() instead of a source
+  SourceConfig source;  // "source": required unless push
+  PixelFormat push_format = PixelFormat::kBGR24;  // "format": pushed frames' pixel format
+  int queue = 4;  // frames waiting for detection or analytics (1..1024)
+  DropPolicy policy = DropPolicy::kDropOldest;
+  int detect_interval = 1;  // detect every Nth frame; the tracker predicts in between
+  int pool_frames = 0;      // frame pool capacity in frames; 0 = queue + max_batch + 2
+  // "analytics": {"tracker", "best_shot", "associator", "rules"}, validated, with "channel"
+  // set to the id (kept as JSON: see detector_stage.h for why this header includes neither
+  // the analytics nor the detector).
+  std::string analytics_json;
+};
+
+struct InferenceConfig {
+  int max_batch = 4;     // frames per detector run (1 = no batching)
+  int max_wait_ms = 10;  // the longest a frame waits for a batch to fill
+  // Intra-op threads of the engine; 0 picks 1 when the machine has <= 2 cores (decode and
+  // analytics need the other), else half the cores.
+  int threads = 0;
+  bool spinning = false;  // spinning intra-op threads starve decode on small machines
+};
+
+struct PipelineConfig {
+  std::string detector_model;         // models.detector.model (path)
+  std::string detector_options_json;  // models.detector.options, validated
+  InferenceConfig inference;
+  int analytics_threads = 1;
+  std::vector<ChannelConfig> channels;
+};
+
+// Validates an "analytics" object (analytics_check.cpp); the message names the field.
+Status check_analytics_config(const std::string& json);
+
+Result<PipelineConfig> parse_pipeline_config(const std::string& json_text);
+// One element of "channels" (also add_channel()); `path` prefixes the field names in messages.
+Result<ChannelConfig> parse_channel_config(const std::string& json_text, const std::string& path,
+                                           const InferenceConfig& inference);
+
+}  // namespace vas

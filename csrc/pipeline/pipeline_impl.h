@@ -1,0 +1,111 @@
+// Internal: Pipeline::Impl, shared by pipeline.cpp (control, batcher, workers) and
+// channel_io.cpp (decode threads, pushed frames, queue admission).
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pipeline/channel.h"
+#include "pipeline/detector_stage.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/pipeline_config.h"
+#include "pipeline/stats_window.h"
+
+namespace vas {
+
+class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
+ public:
+  Impl(PipelineConfig cfg, std::unique_ptr<DetectorStage> detector)
+      : cfg_(std::move(cfg)), detector_(std::move(detector)) {}
+  ~Impl();
+
+  Status add_channel_config(ChannelConfig c);  // create(): before start
+  Status set_result_callback(std::function<void(const FrameResult&)> cb);
+  Status set_event_callback(std::function<void(const PipelineEvent&)> cb);
+  Status start();
+  Status stop(bool drain);
+  Status add_channel(const std::string& json);
+  Status remove_channel(const std::string& id);
+  Status update_rules(const std::string& id, const std::string& rules_json);
+  Status push_frame(const std::string& id, const ImageView& image, int64_t pts_us,
+                    std::function<void()> release);
+  PipelineStats stats() const;
+  bool in_callback_thread() const;
+  // The destructor's path: stop without drain; from a callback thread the caller's own
+  // worker is detached instead of joined (see pipeline.h).
+  void shutdown();
+
+ private:
+  enum class State { kCreated, kRunning, kStopping, kStopped };
+
+  // --- control (pipeline.cpp) ---
+  // Takes control_mu_; from a callback thread it gives up (kInvalidArgument) while a stop is
+  // in progress, because that stop may be waiting for this very callback to return.
+  Status lock_control(std::unique_lock<std::timed_mutex>* lock);
+  ChannelPtr find(const std::string& id) const;
+  Result<ChannelPtr> make_channel(ChannelConfig c);
+  Status start_channel(const ChannelPtr& ch);
+  // Stops intake, drops queued frames for `reason`, joins the decode thread and waits until
+  // nothing of the channel is in flight.
+  void close_channel(const ChannelPtr& ch, DropReason reason);
+  void wait_idle(const ChannelPtr& ch, bool need_empty);
+  void stop_threads();
+
+  // --- batcher and workers (pipeline.cpp) ---
+  void batcher_loop();
+  size_t collect(std::vector<std::pair<ChannelPtr, SlotPtr>>* batch, size_t rr);
+  void run_batch(std::vector<std::pair<ChannelPtr, SlotPtr>>* batch);
+  void worker_loop();
+  void process_channel(const ChannelPtr& ch);
+  void process_slot(Channel& ch, Slot& slot);
+  void deliver_output(Channel& ch, const Slot* slot, bool detected);
+  void emit_event(Channel& ch, const PipelineEvent& ev);
+
+ public:
+  // --- used by channel_io.cpp ---
+  void decode_loop(const ChannelPtr& ch);
+  // Queues a frame under the channel's policy; the frame is counted as decoded here.
+  void admit(const ChannelPtr& ch, VideoFrame frame);
+  // Under ch.mu: puts the channel on the run queue when its front slot is ready or it has
+  // events or a flush to deliver.
+  void maybe_schedule_locked(Channel& ch);
+  void notify_batcher();
+  // Under ch.mu: removes the oldest queued (waiting or ready) slot; false if there is none.
+  bool drop_oldest_locked(Channel& ch, DropReason reason);
+  void queue_source_event(Channel& ch, PipelineEvent ev);
+
+  PipelineConfig cfg_;
+  std::unique_ptr<DetectorStage> detector_;
+  std::function<void(const FrameResult&)> on_result_;
+  std::function<void(const PipelineEvent&)> on_event_;
+
+  std::timed_mutex control_mu_;  // start/stop/add/remove, one at a time
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mu_;  // channels_ and state_
+  std::vector<ChannelPtr> channels_;
+  State state_ = State::kCreated;
+
+  // Batcher.
+  std::thread batcher_;
+  std::mutex bmu_;
+  std::condition_variable bcv_;
+  bool bstop_ = false;
+  uint64_t work_seq_ = 0;  // bumped when a frame starts waiting for detection
+
+  // Analytics workers.
+  std::vector<std::thread> workers_;
+  std::mutex wmu_;
+  std::condition_variable wcv_;
+  std::deque<ChannelPtr> runq_;
+  bool wstop_ = false;
+
+  // Stage stats.
+  RateMeter decode_rate_, infer_rate_, analytics_rate_;
+  LatencyWindow decode_lat_, infer_lat_, analytics_lat_;
+  std::atomic<uint64_t> batches_{0}, batch_frames_{0};
+};
+
+}  // namespace vas

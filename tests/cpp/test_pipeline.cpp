@@ -1,0 +1,479 @@
+// Pipeline tests. Every case here also runs under ThreadSanitizer in CI, so the inputs are
+// short: the first frames of vtest.avi, pushed, or written to a short temporary clip, and
+// yolov3-tiny at a reduced input size.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "io/video_reader.h"
+#include "io/video_writer.h"
+#include "pipeline/pipeline.h"
+#include "test_util.h"
+
+namespace vas {
+namespace {
+
+using namespace std::chrono_literals;
+using vas::testing::asset;
+
+// The first n frames of vtest.avi, decoded once.
+const std::vector<Image>& frames(size_t n = 40) {
+  static std::vector<Image> cache;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= n) return cache;
+  auto r = VideoReader::open(asset("vtest.avi"));
+  EXPECT_TRUE(r.is_ok()) << r.status().message();
+  if (!r.is_ok()) return cache;
+  cache.clear();
+  Frame f;
+  while (cache.size() < n && r.value()->read(&f).is_ok()) {
+    Image img;
+    img.width = f.image.width;
+    img.height = f.image.height;
+    img.data.resize(static_cast<size_t>(img.stride()) * img.height);
+    for (int y = 0; y < img.height; ++y) {
+      std::copy(f.image.planes[0] + static_cast<size_t>(y) * f.image.strides[0],
+                f.image.planes[0] + static_cast<size_t>(y) * f.image.strides[0] + img.stride(),
+                img.data.begin() + static_cast<std::ptrdiff_t>(y) * img.stride());
+    }
+    cache.push_back(std::move(img));
+  }
+  return cache;
+}
+
+// A short clip of the first n frames of vtest.avi (for file-source channels).
+std::string short_clip(int n = 24) {
+  static std::string path;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!path.empty()) return path;
+  const std::string p =
+      vas::testing::temp_dir() + "/vasdk_pipeline_" + std::to_string(getpid()) + ".mp4";
+  const auto& fr = frames(static_cast<size_t>(n));
+  VideoWriterOptions o;
+  o.fps = 10;
+  o.crf = 18;
+  auto w = VideoWriter::open(p, fr[0].width, fr[0].height, o);
+  EXPECT_TRUE(w.is_ok()) << w.status().message();
+  for (int i = 0; i < n; ++i)
+    EXPECT_TRUE(w.value()->write(fr[static_cast<size_t>(i)].view()).is_ok());
+  EXPECT_TRUE(w.value()->close().is_ok());
+  path = p;
+  std::atexit([] { std::remove(path.c_str()); });
+  return path;
+}
+
+std::string config(const std::string& channels, int max_batch = 4, int analytics_threads = 2,
+                   int max_wait_ms = 20) {
+  return R"({"models": {"detector": {"model": ")" + asset("yolov3-tiny.onnx") +
+         R"(", "options": {"input_width": 256, "input_height": 192}}},
+  "inference": {"max_batch": )" +
+         std::to_string(max_batch) + R"(, "max_wait_ms": )" + std::to_string(max_wait_ms) +
+         R"(, "threads": 1},
+  "analytics_threads": )" +
+         std::to_string(analytics_threads) + R"(, "channels": [)" + channels + "]}";
+}
+
+std::string push_channel(const std::string& id, const std::string& policy = "block", int queue = 4,
+                         const std::string& extra = "") {
+  return R"({"id": ")" + id + R"(", "push": true, "policy": ")" + policy + R"(", "queue": )" +
+         std::to_string(queue) + extra + "}";
+}
+
+int thread_count() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+// Collects results per channel, thread-safe.
+struct Collector {
+  std::mutex mu;
+  std::map<std::string, std::vector<FrameResult>> results;
+  std::map<std::string, std::vector<PipelineEvent>> events;
+  void attach(Pipeline& p) {
+    ASSERT_TRUE(p.set_result_callback([this](const FrameResult& r) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   results[r.channel].push_back(r);
+                 }).is_ok());
+    ASSERT_TRUE(p.set_event_callback([this](const PipelineEvent& e) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   PipelineEvent copy = e;
+                   copy.crop = {};  // do not keep pool blocks alive
+                   events[e.channel].push_back(copy);
+                 }).is_ok());
+  }
+  size_t count(const std::string& ch) {
+    std::lock_guard<std::mutex> lock(mu);
+    return results[ch].size();
+  }
+};
+
+std::unique_ptr<Pipeline> make(const std::string& cfg) {
+  auto p = Pipeline::create(cfg);
+  EXPECT_TRUE(p.is_ok()) << p.status().message();
+  return p.is_ok() ? std::move(p).value() : nullptr;
+}
+
+void expect_accounting(const PipelineStats& s) {
+  for (const auto& c : s.channels) {
+    EXPECT_EQ(c.decoded, c.processed + c.dropped) << "channel " << c.id;
+    uint64_t sum = 0;
+    for (const auto& kv : c.dropped_by_reason) sum += kv.second;
+    EXPECT_EQ(sum, c.dropped) << "channel " << c.id;
+  }
+}
+
+// While frames are in flight: none is counted twice.
+void expect_accounting_in_flight(const PipelineStats& s) {
+  for (const auto& c : s.channels) EXPECT_GE(c.decoded, c.processed + c.dropped) << c.id;
+}
+
+// Pushes the first n frames round-robin to the channels (policy block: nothing is dropped).
+void push_all(Pipeline& p, const std::vector<std::string>& ids, size_t n) {
+  const auto& fr = frames(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& id : ids) {
+      Status s = p.push_frame(id, fr[i].view(), static_cast<int64_t>(i) * 100000, nullptr);
+      ASSERT_TRUE(s.is_ok()) << s.message();
+    }
+  }
+}
+
+using Tracks = std::vector<std::vector<std::pair<int64_t, std::array<float, 4>>>>;
+Tracks tracks_of(const std::vector<FrameResult>& rs) {
+  Tracks t;
+  for (const auto& r : rs) {
+    t.emplace_back();
+    for (const auto& o : r.objects) {
+      t.back().push_back({o.track_id, {o.box[0], o.box[1], o.box[2], o.box[3]}});
+    }
+  }
+  return t;
+}
+
+void expect_same_tracks(const Tracks& a, const Tracks& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t f = 0; f < a.size(); ++f) {
+    ASSERT_EQ(a[f].size(), b[f].size()) << what << " frame " << f;
+    for (size_t i = 0; i < a[f].size(); ++i) {
+      EXPECT_EQ(a[f][i].first, b[f][i].first) << what << " frame " << f;
+      for (int k = 0; k < 4; ++k) EXPECT_NEAR(a[f][i].second[k], b[f][i].second[k], 0.05) << what;
+    }
+  }
+}
+
+TEST(Pipeline, SameAnswerAtAnyScale) {
+  const size_t n = 12;
+  const std::string analytics = R"(, "analytics": {"tracker": {"min_hits": 1}})";
+  // Reference: one channel, no batching.
+  Tracks ref;
+  {
+    auto p = make(config(push_channel("solo", "block", 4, analytics), 1));
+    ASSERT_TRUE(p);
+    Collector c;
+    c.attach(*p);
+    ASSERT_TRUE(p->start().is_ok());
+    push_all(*p, {"solo"}, n);
+    ASSERT_TRUE(p->stop(true).is_ok());
+    ASSERT_EQ(c.count("solo"), n);
+    ref = tracks_of(c.results["solo"]);
+    size_t objects = 0;
+    for (const auto& f : ref) objects += f.size();
+    EXPECT_GE(objects, n) << "vtest.avi should show people on most frames";
+    expect_accounting(p->stats());
+  }
+  for (int max_batch : {1, 4}) {
+    std::string chans;
+    std::vector<std::string> ids = {"a", "b", "c", "d"};
+    for (const auto& id : ids)
+      chans += (chans.empty() ? "" : ",") + push_channel(id, "block", 4, analytics);
+    auto p = make(config(chans, max_batch));
+    ASSERT_TRUE(p);
+    Collector c;
+    c.attach(*p);
+    ASSERT_TRUE(p->start().is_ok());
+    push_all(*p, ids, n);
+    ASSERT_TRUE(p->stop(true).is_ok());
+    const PipelineStats s = p->stats();
+    expect_accounting(s);
+    if (max_batch > 1) {
+      EXPECT_GT(s.batch_mean, 1.0) << "4 channels should share batches";
+    }
+    for (const auto& id : ids) {
+      EXPECT_EQ(c.count(id), n);
+      expect_same_tracks(ref, tracks_of(c.results[id]),
+                         "channel " + id + " max_batch " + std::to_string(max_batch));
+    }
+  }
+}
+
+TEST(Pipeline, FileChannelsInFrameOrder) {
+  const std::string clip = short_clip();
+  std::string chans;
+  for (const char* id : {"f1", "f2"}) {
+    chans += std::string(chans.empty() ? "" : ",") + R"({"id": ")" + id +
+             R"(", "policy": "block", "detect_interval": 2, "source": {"url": ")" + clip + R"("}})";
+  }
+  auto p = make(config(chans));
+  ASSERT_TRUE(p);
+  Collector c;
+  c.attach(*p);
+  ASSERT_TRUE(p->start().is_ok());
+  // The clips end by themselves; wait for both (bounded).
+  for (int i = 0; i < 300 && (c.count("f1") < 24 || c.count("f2") < 24); ++i)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(p->stop(true).is_ok());
+  for (const char* id : {"f1", "f2"}) {
+    const auto& rs = c.results[id];
+    ASSERT_EQ(rs.size(), 24u) << id;
+    for (size_t i = 0; i < rs.size(); ++i) {
+      EXPECT_EQ(rs[i].frame, static_cast<int64_t>(i));
+      EXPECT_EQ(rs[i].detected, i % 2 == 0) << "detect_interval 2";
+      if (i) {
+        EXPECT_GE(rs[i].ts_us, rs[i - 1].ts_us);
+      }
+    }
+    int64_t last = INT64_MIN;
+    for (const auto& e : c.events[id]) {
+      if (e.kind == "source") continue;
+      EXPECT_GE(e.ts_us, last) << e.kind;
+      last = e.ts_us;
+    }
+  }
+  expect_accounting(p->stats());
+  expect_same_tracks(tracks_of(c.results["f1"]), tracks_of(c.results["f2"]), "f1 vs f2");
+}
+
+TEST(Pipeline, OverloadKeepsLatencyBoundedAndCountsDrops) {
+  auto p = make(config(push_channel("fast", "drop_oldest", 2), 2, 1, 5));
+  ASSERT_TRUE(p);
+  Collector c;
+  c.attach(*p);
+  ASSERT_TRUE(p->start().is_ok());
+  const auto& fr = frames(40);
+  uint64_t refused = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 300; ++i) {  // as fast as memcpy allows: far above the detector's rate
+    Status s =
+        p->push_frame("fast", fr[static_cast<size_t>(i) % fr.size()].view(), i * 1000, nullptr);
+    if (!s.is_ok()) {
+      ASSERT_EQ(s.code(), StatusCode::kPoolExhausted) << s.message();
+      ++refused;
+    }
+    if (i % 50 == 0) expect_accounting_in_flight(p->stats());
+  }
+  const double push_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(p->stop(true).is_ok());
+  const PipelineStats s = p->stats();
+  expect_accounting(s);
+  const ChannelStats& ch = s.channels.at(0);
+  EXPECT_EQ(ch.decoded, 300u);
+  EXPECT_GT(ch.dropped, 0u) << "input outpaced processing";
+  EXPECT_GE(ch.dropped_by_reason.at("pool_exhausted"), refused);
+  EXPECT_EQ(c.count("fast"), ch.processed);
+  // At most queue + batch + 1 frames ahead of any frame: p99 stays well under a second
+  // (a generous bound for sanitizer builds on busy CI).
+  EXPECT_LT(ch.latency_p99_ms, 2000.0);
+  EXPECT_LE(ch.pool_in_use_bytes, ch.pool_capacity_bytes);
+  // Results are still in frame order, with gaps where frames were dropped.
+  const auto& rs = c.results["fast"];
+  for (size_t i = 1; i < rs.size(); ++i) EXPECT_GT(rs[i].frame, rs[i - 1].frame);
+  std::printf(
+      "overload: pushed 300 in %.2f s, processed %llu, dropped %llu, p50 %.1f ms, p99 %.1f ms\n",
+      push_s, static_cast<unsigned long long>(ch.processed),
+      static_cast<unsigned long long>(ch.dropped), ch.latency_p50_ms, ch.latency_p99_ms);
+}
+
+TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
+  const std::string dead = R"({"id": "dead", "source": {"url": "rtsp://127.0.0.1:9/none"}})";
+  // Detection on the first frame only: what is measured is the analytics side, whatever the
+  // detector's speed on a busy machine.
+  const std::string rare = R"(, "detect_interval": 1000)";
+  auto p = make(config(push_channel("slow", "drop_oldest", 2, rare) + "," +
+                           push_channel("ok", "drop_oldest", 2, rare) + "," + dead,
+                       4, 2));
+  ASSERT_TRUE(p);
+  std::atomic<int> ok_count{0}, slow_count{0};
+  ASSERT_TRUE(p->set_result_callback([&](const FrameResult& r) {
+                 if (r.channel == "slow") {
+                   slow_count++;
+                   std::this_thread::sleep_for(300ms);
+                 } else if (r.channel == "ok") {
+                   ok_count++;
+                 }
+               }).is_ok());
+  ASSERT_TRUE(p->start().is_ok());
+  const auto& fr = frames(20);
+  // 20 fps for 1.5 s on both; "ok" must see every frame the detector could handle.
+  for (int i = 0; i < 30; ++i) {
+    (void)p->push_frame("slow", fr[static_cast<size_t>(i % 20)].view(), i * 50000, nullptr);
+    ASSERT_TRUE(
+        p->push_frame("ok", fr[static_cast<size_t>(i % 20)].view(), i * 50000, nullptr).is_ok());
+    std::this_thread::sleep_for(50ms);
+  }
+  std::this_thread::sleep_for(300ms);
+  const PipelineStats mid = p->stats();
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(p->stop(false).is_ok());
+  const double stop_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(stop_s, 1.5) << "stop() while a source is stuck and a callback is slow";
+  EXPECT_LE(slow_count.load(), 8);
+  EXPECT_GE(ok_count.load(), 25) << "the healthy channel kept its rate";
+  for (const auto& c : mid.channels) {
+    if (c.id == "dead") {
+      EXPECT_EQ(c.decoded, 0u);
+    }
+  }
+  expect_accounting(p->stats());
+}
+
+TEST(Pipeline, LiveAddRemoveAndRestart) {
+  const int baseline = thread_count();
+  {
+    auto p = make(config(push_channel("base", "drop_oldest", 2)));
+    ASSERT_TRUE(p);
+    const int created = thread_count();  // the engine may keep threads of its own
+    Collector c;
+    c.attach(*p);
+    const auto& fr = frames(10);
+    for (int round = 0; round < 2; ++round) {
+      ASSERT_TRUE(p->start().is_ok());
+      EXPECT_FALSE(p->start().is_ok()) << "start twice";
+      std::atomic<bool> done{false};
+      std::thread pusher([&] {
+        for (int i = 0; !done; ++i) {
+          (void)p->push_frame("base", fr[static_cast<size_t>(i) % fr.size()].view(), i * 1000,
+                              nullptr);
+          (void)p->push_frame("extra", fr[static_cast<size_t>(i) % fr.size()].view(), i * 1000,
+                              nullptr);
+          std::this_thread::sleep_for(5ms);
+        }
+      });
+      for (int k = 0; k < 3; ++k) {
+        ASSERT_TRUE(p->add_channel(push_channel("extra", "drop_oldest", 2)).is_ok());
+        EXPECT_EQ(p->add_channel(push_channel("extra")).code(), StatusCode::kInvalidArgument);
+        ASSERT_TRUE(
+            p->add_channel(R"({"id": "file", "source": {"url": ")" + short_clip() + R"("}})")
+                .is_ok());
+        std::this_thread::sleep_for(60ms);
+        ASSERT_TRUE(p->update_rules("base", R"({"rules": []})").is_ok());
+        ASSERT_TRUE(p->remove_channel("extra").is_ok());
+        ASSERT_TRUE(p->remove_channel("file").is_ok());
+        EXPECT_EQ(p->remove_channel("extra").code(), StatusCode::kNotFound);
+      }
+      done = true;
+      pusher.join();
+      expect_accounting_in_flight(p->stats());
+      ASSERT_TRUE(p->stop(round == 0).is_ok());
+      expect_accounting(p->stats());
+      EXPECT_EQ(thread_count(), created) << "threads after stop";
+    }
+    EXPECT_GT(c.count("base"), 0u);
+  }
+  EXPECT_EQ(thread_count(), baseline) << "threads after destroy";
+}
+
+TEST(Pipeline, BadConfigNamesTheField) {
+  auto expect_error = [](const std::string& cfg, const std::string& needle) {
+    auto p = Pipeline::create(cfg);
+    ASSERT_FALSE(p.is_ok()) << cfg;
+    EXPECT_NE(p.status().message().find(needle), std::string::npos) << p.status().message();
+  };
+  expect_error(config(push_channel("a", "drop_sometimes")), "channels[0].policy");
+  expect_error(config(R"({"id": "a", "push": true, "colour": 1})"), "channels[0].colour");
+  expect_error(
+      config(R"({"id": "a", "source": {"url": "rtsp://127.0.0.1:9/x"}, "policy": "block"})"),
+      "channels[0].policy");
+  expect_error(config(R"({"id": "a", "source": {"url": "gopher://x/y"}})"), "channels[0].source");
+  expect_error(config(push_channel("a") + "," + push_channel("a")), "channels[1].id");
+  expect_error(config(push_channel("a", "block", 0)), "channels[0].queue");
+  expect_error(R"({"models": {"detector": {"model": "/nonexistent.onnx"}}})", "models.detector");
+  expect_error(R"({"models": {}, "extra": 1})", "extra");
+  expect_error("{not json", "JSON");
+  auto p = make(config(push_channel("a")));
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->add_channel(R"({"id": "b", "push": true, "queue": -3})").is_ok());
+}
+
+TEST(Pipeline, BadCallsAndDestroyFromCallback) {
+  auto p = make(config(push_channel("a", "drop_newest", 2) + "," +
+                       R"({"id": "g", "push": true, "format": "gray8"})"));
+  ASSERT_TRUE(p);
+  const auto& fr = frames(4);
+  EXPECT_FALSE(p->push_frame("a", fr[0].view(), 0, nullptr).is_ok()) << "before start";
+  ASSERT_TRUE(p->start().is_ok());
+  EXPECT_FALSE(p->set_result_callback(nullptr).is_ok()) << "callbacks are set before start";
+  EXPECT_EQ(p->push_frame("nope", fr[0].view(), 0, nullptr).code(), StatusCode::kNotFound);
+  EXPECT_EQ(p->push_frame("g", fr[0].view(), 0, nullptr).code(), StatusCode::kInvalidArgument);
+  ImageView broken = fr[0].view();
+  broken.planes[0] = nullptr;
+  EXPECT_EQ(p->push_frame("a", broken, 0, nullptr).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(p->push_frame("a", fr[0].view(), 0, nullptr).is_ok());
+  ImageView smaller = fr[0].view();
+  smaller.width -= 2;
+  EXPECT_EQ(p->push_frame("a", smaller, 1, nullptr).code(), StatusCode::kInvalidArgument);
+  // Zero copy: release runs exactly once, also when the frame is refused.
+  std::atomic<int> released{0};
+  ASSERT_TRUE(p->push_frame("a", fr[1].view(), 2, [&] { released++; }).is_ok());
+  EXPECT_FALSE(p->push_frame("g", fr[1].view(), 3, [&] { released++; }).is_ok());
+  EXPECT_EQ(p->update_rules("nope", "{}").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(p->stop(true).is_ok());
+  EXPECT_EQ(released.load(), 2);
+  EXPECT_FALSE(p->push_frame("a", fr[0].view(), 5, nullptr).is_ok()) << "after stop";
+  EXPECT_TRUE(p->stop(false).is_ok()) << "stop twice";
+  expect_accounting(p->stats());
+
+  // Stop, remove and destroy from inside a callback: errors or a safe teardown, never a hang.
+  const int baseline = thread_count();
+  {
+    auto q = make(config(push_channel("x", "block", 2)));
+    ASSERT_TRUE(q);
+    std::atomic<Pipeline*> self{q.get()};
+    std::atomic<int> calls{0};
+    Status stop_status, remove_status;
+    bool in_cb = false;
+    std::mutex mu;
+    std::unique_ptr<Pipeline>* holder = &q;
+    std::atomic<bool> destroyed{false};
+    ASSERT_TRUE(q->set_result_callback([&](const FrameResult&) {
+                   if (calls++ != 0) return;
+                   std::lock_guard<std::mutex> lock(mu);
+                   in_cb = self.load()->in_callback_thread();
+                   stop_status = self.load()->stop(false);
+                   remove_status = self.load()->remove_channel("x");
+                   holder->reset();  // destroy from the callback: must not deadlock
+                   destroyed = true;
+                 }).is_ok());
+    ASSERT_TRUE(q->start().is_ok());
+    EXPECT_FALSE(q->in_callback_thread());
+    ASSERT_TRUE(q->push_frame("x", fr[0].view(), 0, nullptr).is_ok());
+    for (int i = 0; i < 300 && !destroyed; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(destroyed.load());
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_TRUE(in_cb);
+    EXPECT_EQ(stop_status.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(remove_status.code(), StatusCode::kInvalidArgument);
+  }
+  for (int i = 0; i < 100 && thread_count() != baseline; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(thread_count(), baseline) << "the detached worker exits after its callback";
+}
+
+}  // namespace
+}  // namespace vas
