@@ -21,6 +21,7 @@ APT_PKGS=(
   clang clang-format clang-tidy valgrind abigail-tools libclang-rt-14-dev
   libopencv-dev  # the OpenCV DNN engine backend (built when present)
   g++-aarch64-linux-gnu qemu-user googletest  # scripts/aarch64_check.sh
+  libmosquitto-dev mosquitto mosquitto-clients openssl  # MQTT sink and its tests
 )
 
 install_apt() {
