@@ -43,22 +43,6 @@ Status size_pool_from(Channel& ch, size_t frame_bytes) {
   return Status::ok();
 }
 
-const char* source_kind_name(SourceEvent::Kind k) {
-  switch (k) {
-    case SourceEvent::Kind::kConnected:
-      return "connected";
-    case SourceEvent::Kind::kDisconnected:
-      return "disconnected";
-    case SourceEvent::Kind::kReconnected:
-      return "reconnected";
-    case SourceEvent::Kind::kEndOfStream:
-      return "end_of_stream";
-    case SourceEvent::Kind::kError:
-      return "error";
-  }
-  return "?";
-}
-
 }  // namespace
 
 const char* drop_reason_name(DropReason r) {
@@ -150,7 +134,7 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
     PipelineEvent ev;
     ev.channel = chp->cfg.id;
     ev.kind = "source";
-    ev.subkind = source_kind_name(e.kind);
+    ev.subkind = source_event_kind_name(e.kind);
     ev.message = e.cause;
     ev.ts_us = e.wall_us;
     {
@@ -233,6 +217,8 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
         ch.cv.wait_for(lock, std::chrono::milliseconds(5));
         continue;
       }
+      case StatusCode::kCancelled:
+        break;  // interrupt(): stop() or remove_channel()
       case StatusCode::kEndOfStream: {
         std::lock_guard<std::mutex> lock(ch.mu);
         ch.state = "ended";

@@ -175,13 +175,19 @@ Status Pipeline::Impl::set_event_callback(std::function<void(const PipelineEvent
 
 Status Pipeline::Impl::start_channel(const ChannelPtr& chp) {
   Channel& ch = *chp;
-  const bool restart = ch.next_index > 0 || ch.state != "created";
+  bool restart;
+  std::optional<RulesConfig> rules;
+  {
+    std::lock_guard<std::mutex> lock(ch.mu);
+    restart = ch.next_index > 0 || ch.state != "created";
+    rules = ch.rules_override;
+  }
   if (restart) {
     // A restarted channel starts from scratch: new tracks, new ids, the current rules.
     auto an = make_analytics(ch.cfg.analytics_json);
     if (!an.is_ok()) return an.status().with_context("channel '" + ch.cfg.id + "': analytics");
     ch.analytics = std::move(an).value();
-    if (ch.rules_override) VAS_RETURN_IF_ERROR(ch.analytics->update_rules(*ch.rules_override));
+    if (rules) VAS_RETURN_IF_ERROR(ch.analytics->update_rules(*rules));
     ch.reset_counters();
   }
   {
@@ -194,7 +200,9 @@ Status Pipeline::Impl::start_channel(const ChannelPtr& chp) {
     ch.discard = false;
     ch.flush_requested = ch.flushed = false;
     ch.pending_events.clear();
-    ch.has_pending_rules = false;
+    // A restarted channel got the current rules with its new analytics above; rules set
+    // before the first start are still pending and apply before its first frame.
+    if (restart) ch.has_pending_rules = false;
     ch.next_index = 0;
     ch.last_ts_us = INT64_MIN;
     ch.push_width = ch.push_height = 0;
@@ -431,29 +439,17 @@ Status Pipeline::Impl::update_rules(const std::string& id, const std::string& ru
     ch.rules_override = rules;
     return Status::ok();
   }
-  if (in_callback_thread()) {
-    // Another channel's callback: waiting for this channel's worker could wait for a worker
-    // that waits for us. Queue the rules; the worker applies them before the next frame and
-    // reports a failure as an "error" event.
-    std::lock_guard<std::mutex> lock(ch.mu);
-    ch.pending_rules = rules;
-    ch.has_pending_rules = true;
-    maybe_schedule_locked(ch);
-    return Status::ok();
-  }
-  // Any other thread: take the channel from the workers for a moment and apply the rules here,
-  // so a bad rule set is reported to the caller.
-  {
-    std::unique_lock<std::mutex> lock(ch.mu);
-    wait_channel(ch, lock, -1, [&] { return !ch.scheduled; });
-    ch.scheduled = true;
-  }
-  Status s = ch.analytics->update_rules(rules).with_context("update_rules: channel '" + id + "'");
+  // Any other thread: the channel's worker applies them before its next frame. Waiting here
+  // for the worker to let go could starve behind a busy channel (it is rescheduled as soon as
+  // it has a frame), and from another channel's callback it could wait for a worker that
+  // waits for us. The rules were validated above; the analytics' own checks cannot fail on a
+  // parsed rule set of this channel, and if they do the worker reports an "error" event.
   std::lock_guard<std::mutex> lock(ch.mu);
-  if (s.is_ok()) ch.rules_override = rules;
-  ch.scheduled = false;
-  maybe_schedule_locked(ch);
-  return s;
+  ch.pending_rules = rules;
+  ch.has_pending_rules = true;
+  ch.rules_override = rules;
+  if (ch.accepting) maybe_schedule_locked(ch);
+  return Status::ok();
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -726,7 +722,7 @@ void Pipeline::Impl::process_slot(Channel& ch, Slot& slot) {
 void Pipeline::Impl::process_channel(const ChannelPtr& chp) {
   Channel& ch = *chp;
   CallbackScope scope(this, &ch);
-  for (int turn = 0; turn < 16; ++turn) {
+  for (int turn = 0; turn < 4; ++turn) {
     std::vector<PipelineEvent> evs;
     RulesConfig rules;
     bool has_rules = false, flush = false;
@@ -751,10 +747,7 @@ void Pipeline::Impl::process_channel(const ChannelPtr& chp) {
     for (const auto& ev : evs) emit_event(ch, ev);
     if (has_rules) {
       Status s = ch.analytics->update_rules(rules);
-      if (s.is_ok()) {
-        std::lock_guard<std::mutex> lock(ch.mu);
-        ch.rules_override = rules;
-      } else {
+      if (!s.is_ok()) {
         PipelineEvent ev;
         ev.channel = ch.cfg.id;
         ev.kind = "error";

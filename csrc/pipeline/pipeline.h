@@ -141,8 +141,8 @@ class Pipeline {
   Status remove_channel(const std::string& channel_id);
   // Replaces the rules of a channel: a rules object as in "analytics": {"rules": {...}}
   // ({"rules": [...], "forget_after_s": ...}). Validated here (errors name the field); the
-  // new rules apply from the channel's next frame. From another channel's callback the rules
-  // are queued and applied by the channel's worker.
+  // channel's worker applies them before its next frame (at once when called from that
+  // channel's own callback). They survive stop()/start().
   Status update_rules(const std::string& channel_id, const std::string& rules_json);
 
   // Queues one frame on a "push": true channel. With `release` empty the image is copied into

@@ -1,7 +1,10 @@
 // Pipeline tests. Every case here also runs under ThreadSanitizer in CI, so the inputs are
 // short: the first frames of vtest.avi, pushed, or written to a short temporary clip, and
 // yolov3-tiny at a reduced input size.
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -51,7 +54,7 @@ const std::vector<Image>& frames(size_t n = 40) {
 }
 
 // A short clip of the first n frames of vtest.avi (for file-source channels).
-std::string short_clip(int n = 24) {
+std::string short_clip(int n = 16) {
   static std::string path;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
@@ -89,9 +92,9 @@ std::string push_channel(const std::string& id, const std::string& policy = "blo
          std::to_string(queue) + extra + "}";
 }
 
-int thread_count() {
+int count_entries(const char* dir) {
   int n = 0;
-  DIR* d = opendir("/proc/self/task");
+  DIR* d = opendir(dir);
   if (!d) return -1;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] != '.') ++n;
@@ -99,6 +102,8 @@ int thread_count() {
   closedir(d);
   return n;
 }
+int thread_count() { return count_entries("/proc/self/task"); }
+int fd_count() { return count_entries("/proc/self/fd") - 1; }  // minus opendir's own
 
 // Collects results per channel, thread-safe.
 struct Collector {
@@ -113,7 +118,11 @@ struct Collector {
     ASSERT_TRUE(p.set_event_callback([this](const PipelineEvent& e) {
                    std::lock_guard<std::mutex> lock(mu);
                    PipelineEvent copy = e;
-                   copy.crop = {};  // do not keep pool blocks alive
+                   if (e.kind == "best_shot") {
+                     EXPECT_GT(e.crop.view.width, 0);
+                     EXPECT_TRUE(e.crop.view.validate().is_ok());
+                   }
+                   copy.crop = {};  // borrowed for the callback only
                    events[e.channel].push_back(copy);
                  }).is_ok());
   }
@@ -227,7 +236,8 @@ TEST(Pipeline, FileChannelsInFrameOrder) {
   std::string chans;
   for (const char* id : {"f1", "f2"}) {
     chans += std::string(chans.empty() ? "" : ",") + R"({"id": ")" + id +
-             R"(", "policy": "block", "detect_interval": 2, "source": {"url": ")" + clip + R"("}})";
+             R"(", "policy": "block", "detect_interval": 2, "source": {"url": ")" + clip +
+             R"("}, "analytics": {"tracker": {"min_hits": 1}, "best_shot": {"jpeg": true}}})";
   }
   auto p = make(config(chans));
   ASSERT_TRUE(p);
@@ -235,12 +245,12 @@ TEST(Pipeline, FileChannelsInFrameOrder) {
   c.attach(*p);
   ASSERT_TRUE(p->start().is_ok());
   // The clips end by themselves; wait for both (bounded).
-  for (int i = 0; i < 300 && (c.count("f1") < 24 || c.count("f2") < 24); ++i)
+  for (int i = 0; i < 300 && (c.count("f1") < 16 || c.count("f2") < 16); ++i)
     std::this_thread::sleep_for(20ms);
   ASSERT_TRUE(p->stop(true).is_ok());
   for (const char* id : {"f1", "f2"}) {
     const auto& rs = c.results[id];
-    ASSERT_EQ(rs.size(), 24u) << id;
+    ASSERT_EQ(rs.size(), 16u) << id;
     for (size_t i = 0; i < rs.size(); ++i) {
       EXPECT_EQ(rs[i].frame, static_cast<int64_t>(i));
       EXPECT_EQ(rs[i].detected, i % 2 == 0) << "detect_interval 2";
@@ -249,11 +259,21 @@ TEST(Pipeline, FileChannelsInFrameOrder) {
       }
     }
     int64_t last = INT64_MIN;
+    std::map<std::string, int> kinds;
     for (const auto& e : c.events[id]) {
+      kinds[e.kind]++;
       if (e.kind == "source") continue;
       EXPECT_GE(e.ts_us, last) << e.kind;
       last = e.ts_us;
+      if (e.kind == "best_shot") {
+        EXPECT_FALSE(e.jpeg.empty());
+      }
     }
+    // The end of the file flushed the analytics: every started track ended, with a best shot.
+    EXPECT_GT(kinds["track_start"], 0) << id;
+    EXPECT_EQ(kinds["track_start"], kinds["track_end"]) << id;
+    EXPECT_GT(kinds["best_shot"], 0) << id;
+    EXPECT_GT(kinds["source"], 0) << id << ": connected / end of stream";
   }
   expect_accounting(p->stats());
   expect_same_tracks(tracks_of(c.results["f1"]), tracks_of(c.results["f2"]), "f1 vs f2");
@@ -300,8 +320,33 @@ TEST(Pipeline, OverloadKeepsLatencyBoundedAndCountsDrops) {
       static_cast<unsigned long long>(ch.dropped), ch.latency_p50_ms, ch.latency_p99_ms);
 }
 
+// A TCP port that accepts connections (in the kernel's backlog) and never answers: an RTSP
+// client connects and then waits for a reply, like a camera that hangs mid-handshake.
+struct SilentServer {
+  int fd = -1;
+  int port = 0;
+  SilentServer() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0 && listen(fd, 8) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port = ntohs(a.sin_port);
+    }
+  }
+  ~SilentServer() {
+    if (fd >= 0) close(fd);
+  }
+};
+
 TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
-  const std::string dead = R"({"id": "dead", "source": {"url": "rtsp://127.0.0.1:9/none"}})";
+  SilentServer silent;
+  ASSERT_GT(silent.port, 0);
+  const std::string dead = R"({"id": "dead", "source": {"url": "rtsp://127.0.0.1:)" +
+                           std::to_string(silent.port) +
+                           R"(/stuck", "open_timeout_ms": 20000, "read_timeout_ms": 20000}})";
   // Detection on the first frame only: what is measured is the analytics side, whatever the
   // detector's speed on a busy machine.
   const std::string rare = R"(, "detect_interval": 1000)";
@@ -345,7 +390,10 @@ TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
 }
 
 TEST(Pipeline, LiveAddRemoveAndRestart) {
+  short_clip();
+  frames(10);
   const int baseline = thread_count();
+  const int fds = fd_count();
   {
     auto p = make(config(push_channel("base", "drop_oldest", 2)));
     ASSERT_TRUE(p);
@@ -388,6 +436,7 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
     EXPECT_GT(c.count("base"), 0u);
   }
   EXPECT_EQ(thread_count(), baseline) << "threads after destroy";
+  EXPECT_EQ(fd_count(), fds) << "file descriptors after destroy";
 }
 
 TEST(Pipeline, BadConfigNamesTheField) {
@@ -405,7 +454,13 @@ TEST(Pipeline, BadConfigNamesTheField) {
   expect_error(config(push_channel("a") + "," + push_channel("a")), "channels[1].id");
   expect_error(config(push_channel("a", "block", 0)), "channels[0].queue");
   expect_error(R"({"models": {"detector": {"model": "/nonexistent.onnx"}}})", "models.detector");
-  expect_error(R"({"models": {}, "extra": 1})", "extra");
+  expect_error(R"({"models": {"detector": {"model": "m.onnx"}}, "extra": 1})", "extra");
+  expect_error(R"({"models": {"detector": {"model": "m.onnx"}}, "inference": {"thread": 1}})",
+               "inference.thread");
+  expect_error(R"({"models": {"detector": {"model": "m.onnx", "options": {"thread": 1}}}})",
+               "models.detector.options");
+  expect_error(config(R"({"id": "a", "push": true, "analytics": {"tracker": {"min_hits": -1}}})"),
+               "channels[0].analytics");
   expect_error("{not json", "JSON");
   auto p = make(config(push_channel("a")));
   ASSERT_TRUE(p);
@@ -434,6 +489,13 @@ TEST(Pipeline, BadCallsAndDestroyFromCallback) {
   ASSERT_TRUE(p->push_frame("a", fr[1].view(), 2, [&] { released++; }).is_ok());
   EXPECT_FALSE(p->push_frame("g", fr[1].view(), 3, [&] { released++; }).is_ok());
   EXPECT_EQ(p->update_rules("nope", "{}").code(), StatusCode::kNotFound);
+  const Status bad_rules = p->update_rules(
+      "a", R"({"rules": [{"id": "l", "type": "line_crossing", "line": [[0, 0]]}]})");
+  EXPECT_EQ(bad_rules.code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(bad_rules.message().find("rules[0].line"), std::string::npos) << bad_rules.message();
+  EXPECT_TRUE(p->update_rules("a", R"({"rules": [{"id": "door", "type": "line_crossing",
+      "line": [[0, 300], [768, 300]]}]})")
+                  .is_ok());
   ASSERT_TRUE(p->stop(true).is_ok());
   EXPECT_EQ(released.load(), 2);
   EXPECT_FALSE(p->push_frame("a", fr[0].view(), 5, nullptr).is_ok()) << "after stop";
