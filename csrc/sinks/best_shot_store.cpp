@@ -44,20 +44,13 @@ class BestShotBackend : public SinkBackend {
 
   const char* type() const override { return "best_shot"; }
 
+  // Never fails: a folder that cannot be made now is retried with every image, and each
+  // failure goes on to the other sinks as "image_error", so events are never held back.
   Status connect(const std::atomic<bool>&) override {
-    // Create the missing parents of dir, then dir itself, all private.
-    std::error_code ec;
-    const fs::path root(c_.dir);
-    std::vector<fs::path> missing;
-    for (fs::path p = root; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
-      missing.push_back(p);
-      if (p == p.parent_path()) break;
+    if (make_root().is_ok()) {
+      rescan();
+      enforce_retention();
     }
-    for (auto it = missing.rbegin(); it != missing.rend(); ++it)
-      VAS_RETURN_IF_ERROR(make_private_dir(it->string()));
-    VAS_RETURN_IF_ERROR(make_private_dir(c_.dir));
-    rescan();
-    enforce_retention();
     return Status::ok();
   }
 
@@ -113,7 +106,24 @@ class BestShotBackend : public SinkBackend {
     int64_t wall_us;
   };
 
+  // Creates the missing parents of dir, then dir itself, all private.
+  Status make_root() {
+    if (root_ready_) return Status::ok();
+    std::error_code ec;
+    std::vector<fs::path> missing;
+    for (fs::path p = fs::path(c_.dir); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+      missing.push_back(p);
+      if (p == p.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+      VAS_RETURN_IF_ERROR(make_private_dir(it->string()));
+    VAS_RETURN_IF_ERROR(make_private_dir(c_.dir));
+    root_ready_ = true;
+    return Status::ok();
+  }
+
   Status store(const SinkMessage& m, std::string* path) {
+    VAS_RETURN_IF_ERROR(make_root());
     const std::string folder = c_.dir + "/" + sink_path_component(m.channel);
     VAS_RETURN_IF_ERROR(make_private_dir(folder));
     const int64_t ts = m.ts_us > 0 ? m.ts_us : sink_wall_us();
@@ -189,6 +199,7 @@ class BestShotBackend : public SinkBackend {
   std::deque<Entry> entries_;  // oldest first
   uint64_t total_bytes_ = 0;
   uint64_t seq_ = 0;
+  bool root_ready_ = false;
   uint64_t delivered_ = 0;
   std::string last_delete_error_;
   std::chrono::steady_clock::time_point last_age_check_;

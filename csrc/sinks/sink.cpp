@@ -48,7 +48,7 @@ void Sink::wake() {
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 
-bool Sink::publish(SinkMessage m) {
+bool Sink::publish(SinkMessage&& m) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) {
@@ -76,6 +76,7 @@ SinkStats Sink::stats() const {
 }
 
 Status Sink::close(int flush_timeout_ms) {
+  std::lock_guard<std::mutex> serial(close_mu_);
   std::unique_lock<std::mutex> lock(mu_);
   if (!thread_.joinable()) return Status::ok();
   if (!closing_) {

@@ -119,9 +119,9 @@ class Sink {
   Sink& operator=(const Sink&) = delete;
 
   const std::string& name() const { return name_; }
-  // Queues `m` without waiting. False when the outbox is full or the sink is closing: the
-  // message is counted as dropped.
-  bool publish(SinkMessage m);
+  // Queues `m` without waiting (it is moved from only when accepted). False when the outbox is
+  // full or the sink is closing: the message is counted as dropped.
+  bool publish(SinkMessage&& m);
   SinkStats stats() const;
   // Delivers what is queued until the outbox and the acknowledgement window are empty or
   // `flush_timeout_ms` has passed, then disconnects and joins the thread. Messages left are
@@ -142,6 +142,7 @@ class Sink {
   SinkEventCallback on_event_;
   int wake_fd_ = -1;  // eventfd: publish() and close() wake the thread out of poll()
 
+  std::mutex close_mu_;  // one close() at a time (it joins the thread)
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<SinkMessage> outbox_;

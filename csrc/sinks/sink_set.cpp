@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "core/config_reader.h"
 #include "sinks/backends.h"
@@ -158,7 +159,7 @@ void SinkSet::forward(SinkMessage m) {
   Route* last = nullptr;
   for (Route& r : routes_) {
     if (r.store || !r.takes(m.kind)) continue;
-    if (last) last->sink->publish(m);
+    if (last) last->sink->publish(SinkMessage(m));
     last = &r;
   }
   if (last) last->sink->publish(std::move(m));
@@ -166,8 +167,14 @@ void SinkSet::forward(SinkMessage m) {
 
 void SinkSet::publish(SinkMessage m) {
   if (!m.image.empty() && store_ && store_->takes(m.kind)) {
-    store_->sink->publish(std::move(m));
-    return;
+    if (store_->sink->publish(std::move(m))) return;
+    // The store is backed up (counted there): the message still reaches the other sinks, with
+    // the reason its image is missing.
+    nlohmann::json j = nlohmann::json::parse(m.json, nullptr, false);
+    if (j.is_object()) {
+      j["image_error"] = "best-shot store '" + store_->sink->name() + "' is full or closing";
+      m.json = j.dump();
+    }
   }
   m.image.clear();
   m.image.shrink_to_fit();

@@ -341,6 +341,28 @@ TEST(SinkBestShot, ByteLimitDeletesOldest) {
   EXPECT_LE(bytes, 250u);
 }
 
+TEST(SinkBestShot, UnwritableFolderStillForwardsTheEvent) {
+  TempDir dir;
+  { std::ofstream(dir / "file") << "x"; }
+  const std::string log = dir / "events.jsonl";
+  auto set = SinkSet::create(json::array({{{"type", "best_shot"}, {"dir", dir / "file/shots"}},
+                                          {{"type", "jsonl"}, {"path", log}}})
+                                 .dump());
+  ASSERT_TRUE(set.is_ok()) << set.status().message();
+  SinkMessage m = msg("cam1", "best_shot", 0);
+  m.image.assign(10, 1);
+  set.value()->publish(std::move(m));
+  ASSERT_TRUE(set.value()->close(2000).is_ok());
+  const auto lines = read_lines(log);
+  ASSERT_EQ(lines.size(), 1u);
+  const json j = json::parse(lines[0]);
+  EXPECT_FALSE(j.contains("image_path"));
+  EXPECT_NE(j["image_error"].get<std::string>().find(dir / "file"), std::string::npos) << j;
+  const SinkStats store = set.value()->stats()[0];
+  EXPECT_EQ(store.failed, 1u);
+  EXPECT_EQ(store.delivered, 0u);
+}
+
 TEST(SinkSet, ConfigErrorsNameThePath) {
   const auto err = [](const std::string& text) {
     auto r = SinkSet::create(text);
