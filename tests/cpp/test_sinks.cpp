@@ -109,6 +109,7 @@ TEST(SinkOutboxThread, PublishNeverBlocksAndCountsDrops) {
   Sink sink("slow", std::move(backend), oc, {});
   const int n = 200;
   double worst_ms = 0;
+  const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     (void)sink.publish(msg("cam", "result", i));
@@ -116,8 +117,14 @@ TEST(SinkOutboxThread, PublishNeverBlocksAndCountsDrops) {
         worst_ms,
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  // 200 publishes against a 20 ms/message sink: a blocking publish would take about 4 s.
-  EXPECT_LT(worst_ms, 10.0);
+  const double total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  // 200 publishes against a 20 ms/message sink with room for 4: publishes that waited for the
+  // sink would take about 3.9 s in all and 20 ms each. The bounds leave room for a loaded
+  // machine (and ThreadSanitizer), not for waiting.
+  EXPECT_LT(total_ms, 1500.0);
+  EXPECT_LT(worst_ms, 200.0);
+  std::printf("[ outbox ] 200 publishes: %.2f ms in all, worst %.3f ms\n", total_ms, worst_ms);
   SinkStats s = sink.stats();
   EXPECT_EQ(s.queued + dropped(s, "outbox_full"), static_cast<uint64_t>(n));
   EXPECT_GE(dropped(s, "outbox_full"), static_cast<uint64_t>(n - 10));
