@@ -22,6 +22,7 @@ APT_PKGS=(
   libopencv-dev  # the OpenCV DNN engine backend (built when present)
   g++-aarch64-linux-gnu qemu-user googletest  # scripts/aarch64_check.sh
   libmosquitto-dev mosquitto mosquitto-clients openssl  # MQTT sink and its tests
+  librdkafka-dev  # Kafka sink (tests use its in-process mock cluster)
 )
 
 install_apt() {

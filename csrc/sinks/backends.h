@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -52,6 +53,23 @@ struct MqttSinkConfig {
 Result<std::unique_ptr<SinkBackend>> make_mqtt_backend(const MqttSinkConfig& config,
                                                        const std::string& sink_name);
 bool mqtt_available();
+
+// Kafka through librdkafka: every message to `topic`, keyed by its channel (one channel keeps
+// one partition and its order), with a "kind" header. The producer is idempotent; librdkafka
+// reconnects and retries by itself until message_timeout_ms, after which a message counts as
+// failed. `properties` are passed to librdkafka as they are (e.g. "acks", "compression.type",
+// "security.protocol", "test.mock.num.brokers") and override the defaults.
+struct KafkaSinkConfig {
+  std::string brokers;  // bootstrap.servers
+  std::string topic = "vasdk";
+  int max_inflight = 10000;  // messages handed to librdkafka and not yet reported
+  int message_timeout_ms = 30000;
+  std::map<std::string, std::string> properties;
+};
+// kUnsupported when vasdk was built without librdkafka.
+Result<std::unique_ptr<SinkBackend>> make_kafka_backend(const KafkaSinkConfig& config,
+                                                        const std::string& sink_name);
+bool kafka_available();
 
 // Best-shot JPEGs under <dir>/<channel>/<ts_us>-<n>.jpg (folders 0700, files 0600, written to
 // a temporary name and renamed, so a reader never sees half a file). After the file is stored,

@@ -209,6 +209,7 @@ void Sink::run() {
     if (!connected_ && !connect_with_backoff()) continue;
 
     // Send while the acknowledgement window allows: retries first, then the outbox.
+    bool busy = false;
     while (connected_ && backend_->can_send()) {
       if (abort_ || (closing && Clock::now() >= deadline)) break;
       SinkMessage m;
@@ -231,6 +232,11 @@ void Sink::run() {
           std::lock_guard<std::mutex> lock(mu_);
           ++stats_.redelivered;
         }
+      } else if (r == SinkBackend::SendResult::kBusy) {
+        retry_.push_front(std::move(m));
+        if (resend) ++resend_count_;
+        busy = true;
+        break;
       } else if (r == SinkBackend::SendResult::kConnectionLost) {
         retry_.push_front(std::move(m));
         if (resend) ++resend_count_;
@@ -247,9 +253,9 @@ void Sink::run() {
     bool ready;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      ready = backend_->can_send() && (!retry_.empty() || !outbox_.empty());
+      ready = !busy && backend_->can_send() && (!retry_.empty() || !outbox_.empty());
     }
-    int timeout = ready ? 0 : 100;
+    int timeout = ready ? 0 : busy ? 10 : 100;
     if (closing) timeout = std::min(timeout, ms_until(deadline));
     bool want_write = false;
     const int fd = backend_->wait_fd(&want_write);
@@ -264,9 +270,15 @@ void Sink::run() {
     if (n == 0 && timeout > 0) std::this_thread::sleep_for(std::chrono::milliseconds(timeout));
     const Status st = backend_->service();
     {
+      std::string why;
+      const uint64_t failed = backend_->take_failed(&why);
       std::lock_guard<std::mutex> lock(mu_);
       stats_.delivered += backend_->take_delivered();
       stats_.in_flight = backend_->in_flight();
+      if (failed > 0) {
+        stats_.failed += failed;
+        stats_.last_error = why;
+      }
     }
     if (!st.is_ok()) lost_connection(st.message());
   }

@@ -75,7 +75,7 @@ struct OutboxConfig {
 // time, so implementations need no locks of their own.
 class SinkBackend {
  public:
-  enum class SendResult { kAccepted, kConnectionLost, kFailed };
+  enum class SendResult { kAccepted, kConnectionLost, kBusy, kFailed };
 
   virtual ~SinkBackend() = default;
   virtual const char* type() const = 0;
@@ -87,8 +87,9 @@ class SinkBackend {
   // Whether another message may be sent now (false while an acknowledgement window is full).
   virtual bool can_send() const { return true; }
   // Sends one message. kAccepted: delivered now or in flight; kConnectionLost: the message was
-  // not taken (it is retried first after the reconnect); kFailed: never deliverable, *error
-  // says why. Delivery is reported through delivered().
+  // not taken (it is retried first after the reconnect); kBusy: not taken, try again after the
+  // next wait, no reconnect; kFailed: never deliverable, *error says why. Delivery is reported
+  // through delivered().
   virtual SendResult send(const SinkMessage& m, std::string* error) = 0;
   // The socket to wait on while idle (-1: none) and whether to wait for it to be writable.
   virtual int wait_fd(bool* want_write) const {
@@ -104,6 +105,8 @@ class SinkBackend {
   virtual size_t in_flight() const { return 0; }
   // Messages delivered since the last call (acknowledged or written).
   virtual uint64_t take_delivered() = 0;
+  // Messages the destination gave up on after accepting them, since the last call, and why.
+  virtual uint64_t take_failed(std::string* /*error*/) { return 0; }
 };
 
 // A backend behind a bounded outbox and its own thread.

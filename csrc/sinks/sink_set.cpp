@@ -70,6 +70,28 @@ void read_mqtt(ConfigObject& o, MqttSinkConfig* c) {
     o.fail("topic_prefix", "must not contain the wildcards + or #");
 }
 
+void read_kafka(ConfigObject& o, KafkaSinkConfig* c) {
+  o.req("brokers", &c->brokers);
+  o.opt("topic", &c->topic);
+  o.opt("max_inflight", &c->max_inflight, in_range(1, 10000000));
+  o.opt("message_timeout_ms", &c->message_timeout_ms, in_range(100, 3600000));
+  if (const nlohmann::json* p = o.raw("properties")) {
+    if (!p->is_object()) {
+      o.fail("properties", "expected an object of strings, got " + config_value_text(*p));
+    } else {
+      for (auto it = p->begin(); it != p->end(); ++it) {
+        if (!it.value().is_string()) {
+          o.fail("properties." + it.key(),
+                 "expected a string, got " + config_value_text(it.value()));
+          break;
+        }
+        c->properties[it.key()] = it.value().get<std::string>();
+      }
+    }
+  }
+  if (o.ok() && c->topic.empty()) o.fail("topic", "must not be empty");
+}
+
 void read_store(ConfigObject& o, BestShotStoreConfig* c) {
   o.req("dir", &c->dir);
   o.opt("max_count", &c->max_count, at_least(0));
@@ -95,6 +117,7 @@ Result<std::unique_ptr<SinkSet>> SinkSet::create(const std::string& configs_json
     Common common;
     JsonlSinkConfig jsonl;
     MqttSinkConfig mqtt;
+    KafkaSinkConfig kafka;
     BestShotStoreConfig store;
   };
   std::vector<Parsed> parsed(doc.size());
@@ -106,11 +129,13 @@ Result<std::unique_ptr<SinkSet>> SinkSet::create(const std::string& configs_json
     o.opt_choice("type", &p.common.type,
                  {{"jsonl", std::string("jsonl")},
                   {"mqtt", std::string("mqtt")},
+                  {"kafka", std::string("kafka")},
                   {"best_shot", std::string("best_shot")}},
                  true);
     read_common(o, &p.common);
     if (p.common.type == "jsonl") read_jsonl(o, &p.jsonl);
     if (p.common.type == "mqtt") read_mqtt(o, &p.mqtt);
+    if (p.common.type == "kafka") read_kafka(o, &p.kafka);
     if (p.common.type == "best_shot") read_store(o, &p.store);
     VAS_RETURN_IF_ERROR(o.finish());
     ++type_count[p.common.type];
@@ -136,6 +161,10 @@ Result<std::unique_ptr<SinkSet>> SinkSet::create(const std::string& configs_json
       backend = make_jsonl_backend(p.jsonl);
     } else if (p.common.type == "mqtt") {
       auto b = make_mqtt_backend(p.mqtt, p.common.name);
+      if (!b.is_ok()) return b.status().with_context("sinks[" + std::to_string(i) + "]");
+      backend = std::move(b).value();
+    } else if (p.common.type == "kafka") {
+      auto b = make_kafka_backend(p.kafka, p.common.name);
       if (!b.is_ok()) return b.status().with_context("sinks[" + std::to_string(i) + "]");
       backend = std::move(b).value();
     } else {

@@ -6,7 +6,7 @@
 //      "tls": {"ca_file": "ca.pem"}, "kinds": ["rule", "best_shot"]},
 //     {"type": "best_shot", "dir": "/var/lib/app/shots", "max_count": 1000} ]
 //
-// Fields every sink takes: "type" (jsonl | mqtt | best_shot), "name" (default "<type>" or
+// Fields every sink takes: "type" (jsonl | mqtt | kafka | best_shot), "name" (default "<type>" or
 // "<type>-<index>" when the type repeats), "kinds" (the message kinds it takes; default all),
 // "outbox" (capacity in messages, default 1000), "reconnect_initial_ms" (500) and
 // "reconnect_max_ms" (30000). Per type:
@@ -16,6 +16,8 @@
 //              client_id ("vasdk-<pid>-<name>"), keepalive_s (30), username, password,
 //              max_inflight (100), connect_timeout_ms (5000), retain (false),
 //              tls {ca_file (empty: the system's CAs), cert_file, key_file, verify (true)}
+//   kafka:     brokers (required), topic ("vasdk"), max_inflight (10000),
+//              message_timeout_ms (30000), properties {librdkafka key: string value}
 //   best_shot: dir (required), max_count (10000), max_bytes (0 = no limit), max_age_s (0 = none)
 // At most one best_shot sink. Unknown fields are errors naming the path ("sinks[1].qoss: unknown
 // field").

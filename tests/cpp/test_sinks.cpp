@@ -13,6 +13,11 @@
 #include "sinks/sink_set.h"
 #include "sinks_test_util.h"
 
+#ifdef VASDK_WITH_RDKAFKA
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#endif
+
 namespace vas {
 namespace {
 
@@ -370,6 +375,96 @@ TEST(SinkBestShot, UnwritableFolderStillForwardsTheEvent) {
   EXPECT_EQ(store.delivered, 0u);
 }
 
+// ---- Kafka against librdkafka's in-process mock cluster ----------------------------------
+
+#ifdef VASDK_WITH_RDKAFKA
+// Reads every message of `topic` (all partitions, from the start) until `n` arrived or 10 s.
+struct KafkaRecord {
+  int partition;
+  std::string key, value;
+};
+std::vector<KafkaRecord> consume_all(const std::string& bootstraps, const std::string& topic,
+                                     int partitions, size_t n) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "vasdk-test", err, sizeof(err));
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  EXPECT_NE(c, nullptr) << err;
+  std::vector<KafkaRecord> out;
+  if (!c) return out;
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(c, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (out.size() < n && std::chrono::steady_clock::now() < until) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    if (!m) continue;
+    if (!m->err) {
+      out.push_back({m->partition, std::string(static_cast<const char*>(m->key), m->key_len),
+                     std::string(static_cast<const char*>(m->payload), m->len)});
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  return out;
+}
+#endif
+
+TEST(SinkKafka, KeyedByChannelEveryMessageOnceInOrder) {
+#ifndef VASDK_WITH_RDKAFKA
+  FAIL() << "vasdk was built without librdkafka; apt-get install librdkafka-dev, then rebuild";
+#else
+  // The test owns the mock cluster (3 brokers, a 4-partition topic); the sink is an ordinary
+  // client of its bootstrap addresses.
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  ASSERT_NE(owner, nullptr) << err;
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 3);
+  ASSERT_NE(cluster, nullptr);
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster, "events", 4, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  const std::string bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
+
+  auto set = SinkSet::create(
+      json::array({{{"type", "kafka"}, {"brokers", bootstraps}, {"topic", "events"}}}).dump());
+  ASSERT_TRUE(set.is_ok()) << set.status().message();
+  const std::vector<std::string> channels = {"cam1", "cam2", "door", "lobby"};
+  const int per_channel = 200;
+  for (int i = 0; i < per_channel; ++i) {
+    for (const auto& ch : channels) set.value()->publish(msg(ch, "result", i));
+  }
+  ASSERT_TRUE(set.value()->close(10000).is_ok());
+  const SinkStats s = set.value()->stats()[0];
+  const size_t total = channels.size() * per_channel;
+  EXPECT_EQ(s.delivered, total);
+  EXPECT_EQ(s.failed, 0u);
+  EXPECT_EQ(s.dropped, 0u);
+
+  const auto records = consume_all(bootstraps, "events", 4, total);
+  EXPECT_EQ(records.size(), total);
+  std::map<std::string, std::vector<int>> seqs;
+  std::map<std::string, std::set<int>> partitions;
+  for (const auto& r : records) {
+    const json j = json::parse(r.value);
+    EXPECT_EQ(r.key, j["channel"].get<std::string>());
+    seqs[r.key].push_back(j["seq"].get<int>());
+    partitions[r.key].insert(r.partition);
+  }
+  std::vector<int> expected(per_channel);
+  for (int i = 0; i < per_channel; ++i) expected[i] = i;
+  for (const auto& ch : channels) {
+    EXPECT_EQ(seqs[ch], expected) << ch;
+    EXPECT_EQ(partitions[ch].size(), 1u) << ch;
+  }
+  rd_kafka_mock_cluster_destroy(cluster);
+  rd_kafka_destroy(owner);
+#endif
+}
+
 TEST(SinkSet, ConfigErrorsNameThePath) {
   const auto err = [](const std::string& text) {
     auto r = SinkSet::create(text);
@@ -382,6 +477,10 @@ TEST(SinkSet, ConfigErrorsNameThePath) {
                 .find("sinks[1].path: missing"),
             std::string::npos);
   EXPECT_NE(err(R"([{"type": "kafkaa"}])").find("sinks[0].type"), std::string::npos);
+  EXPECT_NE(err(R"([{"type": "kafka", "brokers": "b", "properties": {"acks": 1}}])")
+                .find("sinks[0].properties.acks: expected a string"),
+            std::string::npos);
+  EXPECT_NE(err(R"([{"type": "kafka"}])").find("sinks[0].brokers: missing"), std::string::npos);
   EXPECT_NE(err(R"([{"type": "mqtt", "qos": 2}])").find("sinks[0].qos"), std::string::npos);
   EXPECT_NE(err(R"([{"type": "mqtt", "tls": {"ca_file": "a", "cert_file": "c"}}])")
                 .find("sinks[0].tls.key_file"),
