@@ -18,9 +18,12 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "sinks/sink.h"
 
 #ifdef VASDK_WITH_MOSQUITTO
 #include <mosquitto.h>
@@ -45,6 +48,52 @@ class TempDir {
  private:
   std::string path_;
 };
+
+inline vas::SinkMessage msg(const std::string& channel, const std::string& kind, int i,
+                            const std::string& pad = "") {
+  vas::SinkMessage m;
+  m.channel = channel;
+  m.kind = kind;
+  m.ts_us = 1700000000000000 + i;
+  m.json = nlohmann::json{{"channel", channel}, {"kind", kind}, {"seq", i}, {"pad", pad}}.dump();
+  return m;
+}
+
+// Records events from the sinks' threads.
+struct Events {
+  std::mutex mu;
+  std::vector<vas::SinkEvent> list;
+  vas::SinkEventCallback callback() {
+    return [this](const vas::SinkEvent& e) {
+      std::lock_guard<std::mutex> lock(mu);
+      list.push_back(e);
+    };
+  }
+  std::vector<vas::SinkEvent> snapshot() {
+    std::lock_guard<std::mutex> lock(mu);
+    return list;
+  }
+  // Waits up to timeout_ms for an event of `kind`; returns its cause ("" when none came).
+  std::string wait(const std::string& kind, int timeout_ms, size_t nth = 1) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < until) {
+      size_t seen = 0;
+      for (const auto& e : snapshot()) {
+        if (e.kind == kind && ++seen == nth) return e.cause.empty() ? "(no cause)" : e.cause;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return "";
+  }
+};
+
+inline uint64_t dropped(const vas::SinkStats& s, const std::string& reason) {
+  auto it = s.dropped_by_reason.find(reason);
+  return it == s.dropped_by_reason.end() ? 0 : it->second;
+}
+
+// A backend that takes `delay_ms` per message and can fail its first connects or drop the
+// connection once; it records its connect attempt times.
 
 inline int file_mode(const std::string& path) {
   struct stat st {};
