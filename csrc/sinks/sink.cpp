@@ -76,6 +76,13 @@ SinkStats Sink::stats() const {
 }
 
 Status Sink::close(int flush_timeout_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (std::this_thread::get_id() == own_id_) {
+      return invalid_argument("sink '" + name_ +
+                              "': close() called from its own thread (an event callback)");
+    }
+  }
   std::lock_guard<std::mutex> serial(close_mu_);
   std::unique_lock<std::mutex> lock(mu_);
   if (!thread_.joinable()) return Status::ok();
@@ -197,6 +204,10 @@ bool Sink::flush_done() {
 }
 
 void Sink::run() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    own_id_ = std::this_thread::get_id();
+  }
   for (;;) {
     bool closing;
     Clock::time_point deadline;

@@ -128,7 +128,8 @@ class Sink {
   SinkStats stats() const;
   // Delivers what is queued until the outbox and the acknowledgement window are empty or
   // `flush_timeout_ms` has passed, then disconnects and joins the thread. Messages left are
-  // counted as dropped "shutdown". Idempotent.
+  // counted as dropped "shutdown". Idempotent. From the sink's own event callback:
+  // kInvalidArgument (it would wait for itself).
   Status close(int flush_timeout_ms);
 
  private:
@@ -153,7 +154,8 @@ class Sink {
   std::chrono::steady_clock::time_point deadline_;
   std::atomic<bool> abort_{false};
   SinkStats stats_;
-  bool finished_ = false;  // the thread has left its loop
+  bool finished_ = false;   // the thread has left its loop
+  std::thread::id own_id_;  // the sink's thread, to refuse close() from its callback
 
   // Thread-only state.
   std::deque<SinkMessage> retry_;  // unacknowledged messages to send again, oldest first

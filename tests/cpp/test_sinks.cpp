@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 #include <atomic>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "pipeline/sink_messages.h"
@@ -153,6 +154,26 @@ TEST(SinkOutboxThread, ReconnectsWithExponentialBackoffAndReportsEvents) {
     prev = gap;
   }
   EXPECT_GT(prev, 100.0);  // the 4th wait is about 160 ms
+}
+
+TEST(SinkOutboxThread, CloseFromItsOwnCallbackIsRefused) {
+  auto backend = std::make_unique<TestBackend>();
+  backend->fail_connects = 1;
+  std::promise<Status> from_callback;
+  Sink* self = nullptr;
+  std::atomic<bool> ready{false};
+  Sink sink("self", std::move(backend), OutboxConfig{}, [&](const SinkEvent& e) {
+    while (!ready) std::this_thread::yield();
+    if (e.kind == "sink_disconnected") from_callback.set_value(self->close(100));
+  });
+  self = &sink;
+  ready = true;
+  auto f = from_callback.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  const Status st = f.get();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("own thread"), std::string::npos);
+  EXPECT_TRUE(sink.close(1000).is_ok());
 }
 
 TEST(SinkJsonl, RotatesBySizeAndKeepsEveryLineInOrder) {
