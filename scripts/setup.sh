@@ -25,6 +25,8 @@ APT_PKGS=(
   gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  libmosquitto-dev mosquitto mosquitto-clients openssl  # MQTT sink and its tests
+  librdkafka-dev  # Kafka sink (tests use its in-process mock cluster)
 )
 
 install_apt() {
