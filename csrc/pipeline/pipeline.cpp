@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "pipeline/pipeline_impl.h"
 
 namespace vas {
@@ -39,7 +40,17 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_jso
   auto det = DetectorStage::create(cfg.detector_model, cfg.detector_options_json,
                                    cfg.inference.threads, cfg.inference.spinning);
   if (!det.is_ok()) return det.status().with_context("pipeline config: models.detector");
+  std::unique_ptr<SinkSet> sinks;
+  if (!cfg.sinks_json.empty()) {
+    // Outages are logged here and counted in stats().sinks (connected, reconnects, last_error).
+    auto s = SinkSet::create(cfg.sinks_json, [](const SinkEvent& e) {
+      log_warn("sink '" + e.sink + "': " + e.kind + ": " + e.cause);
+    });
+    if (!s.is_ok()) return s.status().with_context("pipeline config: sinks");
+    sinks = std::move(s).value();
+  }
   auto impl = std::make_shared<Impl>(std::move(cfg), std::move(det).value());
+  impl->sinks_ = std::move(sinks);
   for (size_t i = 0; i < impl->cfg_.channels.size(); ++i) {
     VAS_RETURN_IF_ERROR(impl->add_channel_config(impl->cfg_.channels[i])
                             .with_context("pipeline config: channels[" + std::to_string(i) + "]"));
@@ -354,6 +365,11 @@ void Pipeline::Impl::shutdown() {
   stop_threads();
   // The workers are joined: finish the annotated videos so the files are complete now.
   for (const auto& ch : chans) ch->annotated.reset();
+  // Nothing publishes any more: flush what the sinks hold (bounded) and join their threads.
+  if (sinks_) {
+    const Status st = sinks_->close(2000);
+    if (!st.is_ok()) log_warn("pipeline sinks: " + st.message());
+  }
   std::lock_guard<std::mutex> lock(mu_);
   state_ = State::kStopped;
 }

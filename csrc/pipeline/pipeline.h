@@ -34,6 +34,7 @@
 
 #include "core/image.h"
 #include "core/status.h"
+#include "sinks/sink.h"
 
 namespace vas {
 
@@ -108,6 +109,7 @@ struct PipelineStats {
   StageStats decode, inference, analytics;
   double batch_mean = 0;  // mean frames per detector batch
   uint64_t batches = 0;
+  std::vector<SinkStats> sinks;  // the configured sinks: delivered, dropped by reason, outages
 };
 
 class Pipeline {

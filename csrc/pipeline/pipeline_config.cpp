@@ -149,6 +149,13 @@ Result<PipelineConfig> parse_pipeline_config(const std::string& json_text) {
     cfg.inference.threads = hw <= 2 ? 1 : static_cast<int>(hw / 2);
   }
   root.opt("analytics_threads", &cfg.analytics_threads, in_range(1, 64));
+  if (const json* sinks = root.raw("sinks"); sinks && root.ok()) {
+    if (!sinks->is_array()) {
+      root.fail("sinks", "expected an array of sink objects, got " + config_value_text(*sinks));
+    } else if (!sinks->empty()) {
+      cfg.sinks_json = sinks->dump();
+    }
+  }
   ConfigArray chans = root.array("channels");
   std::set<std::string> ids;
   for (size_t i = 0; i < chans.size() && root.ok(); ++i) {

@@ -60,6 +60,8 @@ struct PipelineConfig {
   // Workers that run the analytics and callbacks. Two by default: a channel whose callback is
   // slow holds one of them, and the other keeps serving every other channel.
   int analytics_threads = 2;
+  // "sinks": the JSON array SinkSet::create takes (csrc/sinks/sink_set.h); "" = no sinks.
+  std::string sinks_json;
   std::vector<ChannelConfig> channels;
 };
 

@@ -13,6 +13,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/pipeline_config.h"
 #include "pipeline/stats_window.h"
+#include "sinks/sink_set.h"
 
 namespace vas {
 
@@ -84,6 +85,8 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
 
   PipelineConfig cfg_;
   std::unique_ptr<DetectorStage> detector_;
+  // Results and events also go here (never blocks: each sink has its own bounded outbox).
+  std::unique_ptr<SinkSet> sinks_;
   std::function<void(const FrameResult&)> on_result_;
   std::function<void(const PipelineEvent&)> on_event_;
 

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "pipeline/pipeline_impl.h"
+#include "pipeline/sink_messages.h"
 
 namespace vas {
 namespace {
@@ -188,6 +189,7 @@ void Pipeline::Impl::worker_loop() {
 
 void Pipeline::Impl::emit_event(Channel& ch, const PipelineEvent& ev) {
   ch.events++;
+  if (sinks_) sinks_->publish(to_sink_message(ev));
   if (!on_event_) return;
   try {
     on_event_(ev);
@@ -215,6 +217,7 @@ void Pipeline::Impl::deliver_output(Channel& ch, const Slot* slot, bool detected
     for (const TrackedObject& t : out.tracks) {
       if (t.state == TrackState::kConfirmed) r.objects.push_back(to_object(t));
     }
+    if (sinks_) sinks_->publish(to_sink_message(r));
     if (on_result_) {
       try {
         on_result_(r);
@@ -422,6 +425,7 @@ PipelineStats Pipeline::Impl::stats() const {
   analytics_lat_.percentiles(&s.analytics.latency_p50_ms, &s.analytics.latency_p99_ms);
   s.analytics.queue_depth = ready;
   s.batches = batches_;
+  if (sinks_) s.sinks = sinks_->stats();
   s.batch_mean =
       s.batches ? static_cast<double>(batch_frames_) / static_cast<double>(s.batches) : 0;
   return s;

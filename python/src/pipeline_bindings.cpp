@@ -129,6 +129,25 @@ py::dict stats_dict(const vas::PipelineStats& st) {
   d["analytics"] = stage_dict(st.analytics);
   d["batch_mean"] = st.batch_mean;
   d["batches"] = st.batches;
+  py::list sinks;
+  for (const vas::SinkStats& k : st.sinks) {
+    py::dict s;
+    s["name"] = k.name;
+    s["type"] = k.type;
+    s["connected"] = k.connected;
+    s["queued"] = k.queued;
+    s["delivered"] = k.delivered;
+    s["failed"] = k.failed;
+    s["dropped"] = k.dropped;
+    s["dropped_by_reason"] = k.dropped_by_reason;
+    s["redelivered"] = k.redelivered;
+    s["reconnects"] = k.reconnects;
+    s["outbox_depth"] = k.outbox_depth;
+    s["in_flight"] = k.in_flight;
+    s["last_error"] = k.last_error;
+    sinks.append(s);
+  }
+  d["sinks"] = sinks;
   return d;
 }
 

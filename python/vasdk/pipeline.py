@@ -123,6 +123,9 @@ class PipelineStats:
     batch_mean: float
     batches: int
     results_dropped: int = 0  # results the Python iterator's full queue let go
+    # Per sink: name, type, connected, queued, delivered, failed, dropped (by reason),
+    # redelivered, reconnects, outbox_depth, in_flight, last_error.
+    sinks: list[dict[str, Any]] = field(default_factory=list)
     by_id: dict[str, ChannelStats] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -190,6 +193,7 @@ def _stats(d: dict[str, Any], results_dropped: int) -> PipelineStats:
         batch_mean=float(d["batch_mean"]),
         batches=int(d["batches"]),
         results_dropped=results_dropped,
+        sinks=[dict(s) for s in d.get("sinks", [])],
     )
 
 

@@ -144,10 +144,29 @@ std::string stats_json(const vas::PipelineStats& st) {
                         {"pool_in_use_bytes", c.pool_in_use_bytes},
                         {"pool_capacity_bytes", c.pool_capacity_bytes}});
   }
-  nlohmann::json doc = {
-      {"channels", std::move(channels)},       {"decode", stage_json(st.decode)},
-      {"inference", stage_json(st.inference)}, {"analytics", stage_json(st.analytics)},
-      {"batch_mean", st.batch_mean},           {"batches", st.batches}};
+  nlohmann::json sinks = nlohmann::json::array();
+  for (const vas::SinkStats& k : st.sinks) {
+    sinks.push_back({{"name", k.name},
+                     {"type", k.type},
+                     {"connected", k.connected},
+                     {"queued", k.queued},
+                     {"delivered", k.delivered},
+                     {"failed", k.failed},
+                     {"dropped", k.dropped},
+                     {"dropped_by_reason", k.dropped_by_reason},
+                     {"redelivered", k.redelivered},
+                     {"reconnects", k.reconnects},
+                     {"outbox_depth", k.outbox_depth},
+                     {"in_flight", k.in_flight},
+                     {"last_error", k.last_error}});
+  }
+  nlohmann::json doc = {{"sinks", std::move(sinks)},
+                        {"channels", std::move(channels)},
+                        {"decode", stage_json(st.decode)},
+                        {"inference", stage_json(st.inference)},
+                        {"analytics", stage_json(st.analytics)},
+                        {"batch_mean", st.batch_mean},
+                        {"batches", st.batches}};
   // Replace NaN/inf (a stage with no samples yet) rather than emitting invalid JSON.
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
