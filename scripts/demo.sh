@@ -75,7 +75,7 @@ config = {
         {"type": "jsonl", "path": str(out / "events.jsonl"), "kinds": ["rule", "best_shot", "track_start",
                                                                      "track_end", "source"]},
         {"type": "mqtt", "host": "127.0.0.1", "port": mqtt, "qos": 1,
-         "kinds": ["rule", "best_shot", "source"]},
+         "kinds": ["result", "rule", "best_shot", "source"]},
     ],
     "channels": [{
         "id": f"cam{i}",
@@ -100,8 +100,8 @@ from collections import Counter
 from pathlib import Path
 out = Path(sys.argv[1])
 s = json.loads((out / "summary.json").read_text())
-mqtt = [l for l in (out / "mqtt_received.txt").read_text().splitlines() if l.strip()]
-by_topic = Counter(l.split(" ", 2)[1].split("/")[2] if l.count("/") >= 2 else "?" for l in mqtt)
+mqtt = [m for m in (out / "mqtt_received.txt").read_text().splitlines() if m.strip()]
+by_topic = Counter(m.split(" ", 2)[1].split("/")[2] if m.count("/") >= 2 else "?" for m in mqtt)
 shots = sorted((out / "best_shots").rglob("*.jpg")) if (out / "best_shots").exists() else []
 print("\ndemo summary")
 print(f"{'channel':8s} {'fps':>6s} {'p99 ms':>7s} {'decoded':>8s} {'dropped':>8s} {'reconnects':>10s}  rule counts")
@@ -111,6 +111,16 @@ for c in s["channels"]:
           f"{c['reconnects']:10d}  {rules}")
 print(f"best shots written: {len(shots)} JPEG files in {out / 'best_shots'}")
 print(f"MQTT messages received by the subscriber: {len(mqtt)} ({', '.join(f'{k} {v}' for k, v in sorted(by_topic.items()))})")
+lat = []
+for line in mqtt:
+    parts = line.split(" ", 2)
+    if len(parts) == 3 and parts[1].endswith("/result"):
+        lat.append(float(parts[0]) * 1e3 - json.loads(parts[2])["capture_us"] / 1e3)
+lat.sort()
+if lat:
+    p50, p99 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(0.99 * len(lat)))]
+    print(f"MQTT end-to-end latency, frame capture -> subscriber ({len(lat)} results): "
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
 videos = sorted((out / "video").glob("*.mp4")) if (out / "video").exists() else []
 print(f"annotated videos: {', '.join(str(v) for v in videos) or 'none'}")
 print(f"events (JSON lines): {out / 'events.jsonl'}")
