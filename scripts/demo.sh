@@ -61,7 +61,7 @@ from pathlib import Path
 import vasdk.asset_paths as ap
 out, rtsp, mqtt, n = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rules = [
-    {"id": "walkway", "type": "line_crossing", "line": [[0, 330], [768, 330]], "hysteresis": 8},
+    {"id": "walkway", "type": "line_crossing", "line": [[384, 100], [384, 450]], "hysteresis": 8},
     {"id": "lawn", "type": "intrusion", "polygon": [[0, 60], [300, 60], [300, 300], [0, 300]]},
     {"id": "linger", "type": "loitering", "polygon": [[300, 200], [768, 200], [768, 576], [300, 576]],
      "dwell_s": 8},
