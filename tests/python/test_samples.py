@@ -35,7 +35,8 @@ def test_line_count_sample_counts_a_real_clip(clip: Path, assets: Path) -> None:
 
 def test_board_app_sample_saves_best_shots_privately(clip: Path, assets: Path, tmp_path: Path) -> None:
     cfg = {
-        "models": {"detector": {"model": str(assets / "yolov3-tiny.onnx"), "options": {"classes": ["person"]}}},
+        "models": {"detector": {"model": str(assets / "yolov3-tiny.onnx"),
+                                "options": {"classes": ["person"]}}},
         "channels": [{"id": "cam", "source": {"url": str(clip)}, "policy": "block",
                       "analytics": {"best_shot": {"top_k": 1, "jpeg": True}}}],
     }
