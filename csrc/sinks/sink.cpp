@@ -48,7 +48,7 @@ void Sink::wake() {
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 
-bool Sink::publish(SinkMessage&& m) {
+bool Sink::publish(SinkMessage& m) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) {
@@ -273,7 +273,9 @@ void Sink::run() {
     pollfd fds[2] = {{wake_fd_, POLLIN, 0},
                      {fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0}};
     pollfd* first = wake_fd_ >= 0 ? &fds[0] : &fds[1];
-    const nfds_t n = static_cast<nfds_t>((wake_fd_ >= 0 ? 1 : 0) + (fd >= 0 ? 1 : 0));
+    nfds_t n = 0;
+    if (wake_fd_ >= 0) ++n;
+    if (fd >= 0) ++n;
     if (n > 0 && poll(first, n, timeout) > 0 && wake_fd_ >= 0 && (fds[0].revents & POLLIN)) {
       uint64_t v;
       (void)!read(wake_fd_, &v, sizeof(v));

@@ -122,9 +122,11 @@ class Sink {
   Sink& operator=(const Sink&) = delete;
 
   const std::string& name() const { return name_; }
-  // Queues `m` without waiting (it is moved from only when accepted). False when the outbox is
-  // full or the sink is closing: the message is counted as dropped.
-  bool publish(SinkMessage&& m);
+  // Queues `m` without waiting: it is moved from only when accepted, so a caller can still
+  // route a refused message elsewhere. False when the outbox is full or the sink is closing:
+  // the message is counted as dropped.
+  bool publish(SinkMessage& m);
+  bool publish(SinkMessage&& m) { return publish(m); }
   SinkStats stats() const;
   // Delivers what is queued until the outbox and the acknowledgement window are empty or
   // `flush_timeout_ms` has passed, then disconnects and joins the thread. Messages left are

@@ -107,7 +107,7 @@ bool SinkSet::Route::takes(const std::string& kind) const {
 }
 
 Result<std::unique_ptr<SinkSet>> SinkSet::create(const std::string& configs_json,
-                                                 SinkEventCallback on_event) {
+                                                 const SinkEventCallback& on_event) {
   VAS_ASSIGN_OR_RETURN(nlohmann::json doc, parse_config_json(configs_json, "sinks config"));
   if (!doc.is_array())
     return invalid_config("sinks config: expected a list of sink objects, got " +
@@ -196,7 +196,7 @@ void SinkSet::forward(SinkMessage m) {
 
 void SinkSet::publish(SinkMessage m) {
   if (!m.image.empty() && store_ && store_->takes(m.kind)) {
-    if (store_->sink->publish(std::move(m))) return;
+    if (store_->sink->publish(m)) return;  // moved from only when accepted
     // The store is backed up (counted there): the message still reaches the other sinks, with
     // the reason its image is missing.
     nlohmann::json j = nlohmann::json::parse(m.json, nullptr, false);

@@ -41,7 +41,7 @@ namespace vas {
 class SinkSet {
  public:
   static Result<std::unique_ptr<SinkSet>> create(const std::string& configs_json,
-                                                 SinkEventCallback on_event = {});
+                                                 const SinkEventCallback& on_event = {});
   ~SinkSet();
   SinkSet(const SinkSet&) = delete;
   SinkSet& operator=(const SinkSet&) = delete;
