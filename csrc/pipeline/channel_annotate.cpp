@@ -51,6 +51,17 @@ std::vector<std::string> hud_of(const Channel& ch, size_t objects) {
 
 void Pipeline::Impl::annotate(Channel& ch, const Slot& slot) {
   if (ch.cfg.annotate_path.empty()) return;
+  // A failure is reported once; the channel goes on without its annotated video.
+  auto give_up = [&](const std::string& message) {
+    PipelineEvent ev;
+    ev.channel = ch.cfg.id;
+    ev.kind = "error";
+    ev.subkind = "annotate";
+    ev.message = message;
+    ch.annotated.reset();
+    ch.cfg.annotate_path.clear();
+    emit_event(ch, ev);
+  };
   const ImageView& view = slot.frame.view;
   if (!ch.annotated) {
     AnnotatedVideoOptions o;
@@ -62,16 +73,7 @@ void Pipeline::Impl::annotate(Channel& ch, const Slot& slot) {
     }
     o.fps = fps > 0 ? fps : 10;
     auto w = AnnotatedVideo::open(ch.cfg.annotate_path, view.width, view.height, o);
-    if (!w.is_ok()) {
-      PipelineEvent ev;
-      ev.channel = ch.cfg.id;
-      ev.kind = "error";
-      ev.subkind = "annotate";
-      ev.message = w.status().message();
-      ch.cfg.annotate_path.clear();  // reported once; the channel goes on without it
-      emit_event(ch, ev);
-      return;
-    }
+    if (!w.is_ok()) return give_up(w.status().message());
     ch.annotated = std::move(w).value();
   }
   std::vector<AnnotatedObject> objs;
@@ -87,16 +89,7 @@ void Pipeline::Impl::annotate(Channel& ch, const Slot& slot) {
   }
   const Status st =
       ch.annotated->write(view, objs, overlay_of(ch.analytics->rules()), hud_of(ch, objs.size()));
-  if (!st.is_ok()) {
-    PipelineEvent ev;
-    ev.channel = ch.cfg.id;
-    ev.kind = "error";
-    ev.subkind = "annotate";
-    ev.message = st.message();
-    ch.annotated.reset();
-    ch.cfg.annotate_path.clear();
-    emit_event(ch, ev);
-  }
+  if (!st.is_ok()) give_up(st.message());
 }
 
 }  // namespace vas
