@@ -3,6 +3,7 @@
 // yolov3-tiny at a reduced input size.
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -390,51 +391,124 @@ TEST(Pipeline, SlowCallbackOrDeadSourceDoesNotStallOthers) {
   expect_accounting(p->stats());
 }
 
+// Bytes the allocator has handed out and not had back: unlike RSS, blind to arenas and
+// fragmentation, so it grows only with what is really kept.
+size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Resident set size in KiB.
+long rss_kib() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return -1;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+  std::fclose(f);
+  return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;  // their shadow memory and quarantines make RSS meaningless
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// 100 add/remove cycles while frames flow, then 50 stop/start cycles (draining and at once
+// alternately). Threads, file descriptors and memory must come back to where they were. Memory
+// is compared between stopped states, when no frame is in flight.
 TEST(Pipeline, LiveAddRemoveAndRestart) {
   short_clip();
-  frames(10);
+  const auto& fr = frames(10);
+  make(config(push_channel("warm")));  // the runtime's one-time threads and files
   const int baseline = thread_count();
   const int fds = fd_count();
   {
     auto p = make(config(push_channel("base", "drop_oldest", 2)));
     ASSERT_TRUE(p);
-    const int created = thread_count();  // the engine may keep threads of its own
-    Collector c;
-    c.attach(*p);
-    const auto& fr = frames(10);
-    for (int round = 0; round < 2; ++round) {
-      ASSERT_TRUE(p->start().is_ok());
-      EXPECT_FALSE(p->start().is_ok()) << "start twice";
-      std::atomic<bool> done{false};
-      std::thread pusher([&] {
-        for (int i = 0; !done; ++i) {
-          (void)p->push_frame("base", fr[static_cast<size_t>(i) % fr.size()].view(), i * 1000,
-                              nullptr);
-          (void)p->push_frame("extra", fr[static_cast<size_t>(i) % fr.size()].view(), i * 1000,
-                              nullptr);
-          std::this_thread::sleep_for(5ms);
+    // Counted, not kept: the heap must not grow with the results either.
+    std::atomic<uint64_t> base_results{0}, events{0};
+    ASSERT_TRUE(p->set_result_callback([&](const FrameResult& r) {
+                   if (r.channel == "base") base_results++;
+                 }).is_ok());
+    ASSERT_TRUE(p->set_event_callback([&](const PipelineEvent&) { events++; }).is_ok());
+    std::atomic<bool> pushing{false}, done{false};
+    std::atomic<int> pushed_extra{0};
+    std::thread pusher([&] {
+      for (int i = 0; !done; ++i) {
+        if (!pushing) {
+          std::this_thread::sleep_for(1ms);
+          continue;
         }
-      });
-      for (int k = 0; k < 3; ++k) {
-        ASSERT_TRUE(p->add_channel(push_channel("extra", "drop_oldest", 2)).is_ok());
+        (void)p->push_frame("base", fr[static_cast<size_t>(i) % fr.size()].view(), i * 1000,
+                            nullptr);
+        if (p->push_frame("extra", fr[static_cast<size_t>(i) % fr.size()].view(), i * 1000, nullptr)
+                .is_ok())
+          pushed_extra++;
+        std::this_thread::sleep_for(2ms);
+      }
+    });
+    auto cycles = [&](int n) {
+      for (int k = 0; k < n; ++k) {
+        ASSERT_TRUE(p->add_channel(push_channel("extra", "drop_oldest", 2)).is_ok()) << k;
         EXPECT_EQ(p->add_channel(push_channel("extra")).code(), StatusCode::kInvalidArgument);
         ASSERT_TRUE(
             p->add_channel(R"({"id": "file", "source": {"url": ")" + short_clip() + R"("}})")
-                .is_ok());
-        std::this_thread::sleep_for(60ms);
+                .is_ok())
+            << k;
+        std::this_thread::sleep_for(k % 10 == 0 ? 40ms : 4ms);
         ASSERT_TRUE(p->update_rules("base", R"({"rules": []})").is_ok());
-        ASSERT_TRUE(p->remove_channel("extra").is_ok());
-        ASSERT_TRUE(p->remove_channel("file").is_ok());
+        ASSERT_TRUE(p->remove_channel(k % 2 ? "extra" : "file").is_ok()) << k;
+        ASSERT_TRUE(p->remove_channel(k % 2 ? "file" : "extra").is_ok()) << k;
         EXPECT_EQ(p->remove_channel("extra").code(), StatusCode::kNotFound);
       }
-      done = true;
-      pusher.join();
-      expect_accounting_in_flight(p->stats());
-      ASSERT_TRUE(p->stop(round == 0).is_ok());
+    };
+    // Warm-up: pools, latency windows and allocator arenas reach their working size.
+    ASSERT_TRUE(p->start().is_ok());
+    EXPECT_FALSE(p->start().is_ok()) << "start twice";
+    const int running = thread_count();
+    pushing = true;
+    cycles(20);
+    pushing = false;
+    ASSERT_TRUE(p->stop(true).is_ok());
+    const int stopped = thread_count();
+    const size_t heap0 = heap_in_use();
+    const long rss0 = rss_kib();
+
+    ASSERT_TRUE(p->start().is_ok());
+    pushing = true;
+    cycles(100);
+    EXPECT_EQ(thread_count(), running) << "threads after 100 add/remove cycles";
+    pushing = false;
+    expect_accounting_in_flight(p->stats());
+    ASSERT_TRUE(p->stop(false).is_ok());
+    expect_accounting(p->stats());
+    EXPECT_GT(pushed_extra.load(), 0) << "the added channel took frames";
+    EXPECT_EQ(thread_count(), stopped);
+    const size_t heap1 = heap_in_use();
+    const long rss1 = rss_kib();
+    // One channel's queue, pool and state is far above 2.5 KiB; 100 leaked would show.
+    EXPECT_LT(static_cast<double>(heap1) - static_cast<double>(heap0), 256.0 * 1024)
+        << "heap bytes " << heap0 << " -> " << heap1;
+    if (!kSanitized) EXPECT_LT(rss1 - rss0, 32 * 1024) << "RSS KiB " << rss0 << " -> " << rss1;
+
+    for (int round = 0; round < 50; ++round) {
+      ASSERT_TRUE(p->start().is_ok()) << round;
+      pushing = true;
+      std::this_thread::sleep_for(round % 10 == 0 ? 60ms : 6ms);
+      pushing = false;
+      ASSERT_TRUE(p->stop(round % 2 == 0).is_ok()) << round;
       expect_accounting(p->stats());
-      EXPECT_EQ(thread_count(), created) << "threads after stop";
+      EXPECT_EQ(thread_count(), stopped) << "threads after stop " << round;
     }
-    EXPECT_GT(c.count("base"), 0u);
+    const size_t heap2 = heap_in_use();
+    EXPECT_LT(static_cast<double>(heap2) - static_cast<double>(heap1), 256.0 * 1024)
+        << "heap bytes " << heap1 << " -> " << heap2 << " over 50 stop/start";
+    done = true;
+    pusher.join();
+    EXPECT_GT(base_results.load(), 0u);
+    if (getenv("VASDK_TEST_VERBOSE"))
+      std::fprintf(stderr, "heap %zu %zu %zu rss %ld %ld\n", heap0, heap1, heap2, rss0, rss1);
   }
   EXPECT_EQ(thread_count(), baseline) << "threads after destroy";
   EXPECT_EQ(fd_count(), fds) << "file descriptors after destroy";

@@ -1,0 +1,222 @@
+// A camera's faults seen through the whole pipeline: a real RTSP server (scripts/rtsp_server.py,
+// started here on 127.0.0.1 and stopped by PID) is killed and restarted, then frozen with SIGSTOP
+// and thawed, while two file channels paced at their real 10 fps share the detector with it.
+// The camera must come back each time, and the other channels must keep their rate within 10%.
+// Runs under ThreadSanitizer too (file name test_pipeline*).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/pipeline.h"
+#include "rtsp_server_util.h"
+#include "test_util.h"
+
+namespace vas {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+using testing::asset;
+using testing::RtspServer;
+
+// Results and source events as they arrive, with their arrival time.
+struct Recorder {
+  std::mutex mu;
+  std::map<std::string, std::vector<Clock::time_point>> results;
+  std::map<std::string, int64_t> last_ts;
+  std::vector<std::string> backwards;  // channels whose ts_us went back
+  struct Ev {
+    std::string channel, subkind, message;
+    Clock::time_point at;
+  };
+  std::vector<Ev> events;
+
+  void attach(Pipeline& p) {
+    ASSERT_TRUE(p.set_result_callback([this](const FrameResult& r) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   results[r.channel].push_back(Clock::now());
+                   auto it = last_ts.find(r.channel);
+                   if (it != last_ts.end() && r.ts_us < it->second) backwards.push_back(r.channel);
+                   last_ts[r.channel] = r.ts_us;
+                 }).is_ok());
+    ASSERT_TRUE(p.set_event_callback([this](const PipelineEvent& e) {
+                   if (e.kind != "source") return;
+                   std::lock_guard<std::mutex> lock(mu);
+                   events.push_back({e.channel, e.subkind, e.message, Clock::now()});
+                 }).is_ok());
+  }
+  size_t count(const std::string& ch) {
+    std::lock_guard<std::mutex> lock(mu);
+    return results[ch].size();
+  }
+  double fps(const std::string& ch, Clock::time_point a, Clock::time_point b) {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto& v = results[ch];
+    const auto n = std::count_if(v.begin(), v.end(), [&](auto t) { return t >= a && t < b; });
+    return static_cast<double>(n) / std::chrono::duration<double>(b - a).count();
+  }
+  // Index of the first `subkind` event of `ch` at or after `from`, waiting up to `budget`.
+  int wait_event(const std::string& ch, const std::string& subkind, size_t from,
+                 std::chrono::milliseconds budget) {
+    const auto deadline = Clock::now() + budget;
+    do {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        for (size_t i = from; i < events.size(); ++i) {
+          if (events[i].channel == ch && events[i].subkind == subkind) return static_cast<int>(i);
+        }
+      }
+      std::this_thread::sleep_for(20ms);
+    } while (Clock::now() < deadline);
+    return -1;
+  }
+  Ev event(int i) {
+    std::lock_guard<std::mutex> lock(mu);
+    return events[static_cast<size_t>(i)];
+  }
+  size_t num_events() {
+    std::lock_guard<std::mutex> lock(mu);
+    return events.size();
+  }
+  std::string dump() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string s;
+    for (const Ev& e : events) s += e.channel + " " + e.subkind + ": " + e.message + "\n";
+    return s;
+  }
+};
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds budget) {
+  const auto deadline = Clock::now() + budget;
+  while (!cond()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+class PipelineRtspTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "vasdk_test_pipe_rtsp_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path dir_;
+};
+
+TEST_F(PipelineRtspTest, CameraFaultsLeaveOtherChannelsAtFullRate) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  const int port = server.port();
+  // Short timeouts and backoff, so that each outage takes seconds. The files are paced at
+  // their own 10 fps: their rate is what the fault must not disturb.
+  const std::string file = R"({"url": ")" + asset("vtest.avi") + R"(", "loop": true,
+      "realtime": true})";
+  const std::string cfg = R"({"models": {"detector": {"model": ")" + asset("yolov3-tiny.onnx") +
+                          R"(", "options": {"input_width": 256, "input_height": 192}}},
+    "inference": {"max_batch": 4, "max_wait_ms": 20, "threads": 1},
+    "analytics_threads": 2,
+    "channels": [
+      {"id": "cam", "source": {"url": ")" +
+                          server.url() + R"(", "open_timeout_ms": 1000, "read_timeout_ms": 1000,
+        "reconnect_initial_ms": 100, "reconnect_max_ms": 400}},
+      {"id": "f1", "source": )" +
+                          file +
+                          R"(},
+      {"id": "f2", "source": )" +
+                          file + R"(}]})";
+  auto created = Pipeline::create(cfg);
+  ASSERT_TRUE(created.is_ok()) << created.status().message();
+  Pipeline& p = *created.value();
+  Recorder rec;
+  rec.attach(p);
+  ASSERT_TRUE(p.start().is_ok());
+  ASSERT_TRUE(wait_for([&] { return rec.count("cam") >= 10; }, 30s)) << rec.dump();
+
+  // Baseline: every camera healthy.
+  const auto base_a = Clock::now();
+  std::this_thread::sleep_for(3s);
+  const auto base_b = Clock::now();
+
+  // Fault 1: the server dies, stays away for a second, and comes back on the same port.
+  const size_t ev0 = rec.num_events();
+  server.kill_now();
+  const auto killed = Clock::now();
+  const int lost = rec.wait_event("cam", "disconnected", ev0, 5s);
+  ASSERT_GE(lost, 0) << "no disconnect after the server died\n" << rec.dump();
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(server.start(port, &error)) << error;
+  const auto restarted = Clock::now();
+  const int back = rec.wait_event("cam", "reconnected", static_cast<size_t>(lost), 5s);
+  ASSERT_GE(back, 0) << rec.dump();
+  const double reconnect_ms = ms_between(restarted, rec.event(back).at);
+  EXPECT_LT(reconnect_ms, 2000) << "reconnect after the server returned\n" << rec.dump();
+  const size_t cam_before = rec.count("cam");
+  ASSERT_TRUE(wait_for([&] { return rec.count("cam") >= cam_before + 5; }, 10s));
+  const auto kill_b = Clock::now();
+
+  // Fault 2: the server freezes (SIGSTOP): only the read timeout can notice.
+  const size_t ev1 = rec.num_events();
+  server.freeze();
+  const auto frozen = Clock::now();
+  const int stalled = rec.wait_event("cam", "disconnected", ev1, 5s);
+  ASSERT_GE(stalled, 0) << "a frozen server must trip the read timeout\n" << rec.dump();
+  const double detect_ms = ms_between(frozen, rec.event(stalled).at);
+  EXPECT_NE(rec.event(stalled).message.find("no data within"), std::string::npos) << rec.dump();
+  std::this_thread::sleep_for(1500ms);
+  server.thaw();
+  const auto thawed = Clock::now();
+  const int again = rec.wait_event("cam", "reconnected", static_cast<size_t>(stalled), 8s);
+  ASSERT_GE(again, 0) << rec.dump();
+  const size_t cam_after = rec.count("cam");
+  ASSERT_TRUE(wait_for([&] { return rec.count("cam") >= cam_after + 5; }, 10s));
+  const auto freeze_b = Clock::now();
+
+  const PipelineStats st = p.stats();
+  ASSERT_TRUE(p.stop(false).is_ok());
+  for (const ChannelStats& c : st.channels) {
+    if (c.id == "cam") {
+      EXPECT_EQ(c.reconnects, 2u);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(rec.mu);
+    EXPECT_TRUE(rec.backwards.empty()) << "output time went backwards on " << rec.backwards[0];
+  }
+  for (const char* ch : {"f1", "f2"}) {
+    const double base = rec.fps(ch, base_a, base_b);
+    const double during_kill = rec.fps(ch, killed, kill_b);
+    const double during_freeze = rec.fps(ch, frozen, freeze_b);
+    std::printf("%s fps: healthy %.2f, server killed %.2f, server frozen %.2f\n", ch, base,
+                during_kill, during_freeze);
+    EXPECT_GT(base, 9.0) << ch << " paced at 10 fps";
+    EXPECT_NEAR(during_kill, base, 0.10 * base) << ch << " while the camera's server was down";
+    EXPECT_NEAR(during_freeze, base, 0.10 * base) << ch << " while the camera's server hung";
+  }
+  std::printf(
+      "cam: reconnected %.0f ms after the server returned; timeout noticed after %.0f ms;"
+      " reconnected %.0f ms after SIGCONT\n",
+      reconnect_ms, detect_ms, ms_between(thawed, rec.event(again).at));
+}
+
+}  // namespace
+}  // namespace vas
