@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "pipeline/pipeline_impl.h"
+#include "pipeline/sink_messages.h"
 
 namespace vas {
 namespace {
@@ -41,17 +42,21 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_jso
                                    cfg.inference.threads, cfg.inference.spinning);
   if (!det.is_ok()) return det.status().with_context("pipeline config: models.detector");
   std::unique_ptr<SinkSet> sinks;
+  // Sink outages become pipeline events; the Impl that relays them is made after the sinks.
+  auto relay = std::make_shared<std::atomic<Impl*>>(nullptr);
   if (!cfg.sinks_json.empty()) {
-    // Outages are logged here and counted in stats().sinks (connected, reconnects, last_error).
-    auto s = SinkSet::create(cfg.sinks_json, [](const SinkEvent& e) {
+    auto s = SinkSet::create(cfg.sinks_json, [relay](const SinkEvent& e) {
       log_warn("sink '" + e.sink + "': " + e.kind + ": " + e.cause);
+      if (Impl* impl = relay->load()) impl->sink_event(e);
     });
     if (!s.is_ok()) return s.status().with_context("pipeline config: sinks");
     sinks = std::move(s).value();
   }
   auto impl = std::make_shared<Impl>(std::move(cfg), std::move(det).value());
   impl->sinks_ = std::move(sinks);
-  for (size_t i = 0; i < impl->cfg_.channels.size(); ++i) {
+  relay->store(impl.get());  // the sinks close in shutdown(), before the Impl goes
+  // In a cluster the channels are the shared list; the group decides which of them run here.
+  for (size_t i = 0; !impl->cfg_.cluster.enabled && i < impl->cfg_.channels.size(); ++i) {
     VAS_RETURN_IF_ERROR(impl->add_channel_config(impl->cfg_.channels[i])
                             .with_context("pipeline config: channels[" + std::to_string(i) + "]"));
   }
@@ -240,7 +245,97 @@ Status Pipeline::Impl::start() {
       return s;
     }
   }
+  if (cfg_.cluster.enabled) {
+    cluster_closing_ = false;
+    // Assignments arrive on the member's thread and wait for control_mu_, so after this returns.
+    auto m = ClusterMember::start(
+        cfg_.cluster, cfg_.node_id, static_cast<int>(cfg_.channels.size()),
+        [this](const std::vector<int>& ps) { cluster_assign(ps); },
+        [this](const std::vector<int>& ps) { cluster_revoke(ps); },
+        [this](const std::string& kind, const std::string& cause) {
+          log_warn("cluster (node '" + cfg_.node_id + "'): " + kind + ": " + cause);
+        });
+    if (!m.is_ok()) {
+      control.unlock();
+      (void)stop(false);
+      return m.status();
+    }
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    member_ = std::move(m).value();
+  }
   return Status::ok();
+}
+
+void Pipeline::Impl::sink_event(const SinkEvent& e) {
+  PipelineEvent ev;
+  ev.kind = "sink";
+  ev.subkind = e.kind.rfind("sink_", 0) == 0 ? e.kind.substr(5) : e.kind;
+  ev.message = "sink '" + e.sink + "': " + e.cause;
+  ev.wall_us = e.wall_us;
+  // To the other sinks too (a file keeps the record of the broker's outage); each outbox
+  // takes it without blocking.
+  if (sinks_) sinks_->publish(to_sink_message(ev, cfg_.node_id));
+  std::lock_guard<std::mutex> lock(sink_event_mu_);
+  if (!on_event_ || stopping_sinks_) return;
+  try {
+    on_event_(ev);
+  } catch (...) {
+    log_warn("vasdk: the event callback threw on a sink event");
+  }
+}
+
+void Pipeline::Impl::stop_cluster() {
+  std::unique_ptr<ClusterMember> m;
+  {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    m = std::move(member_);
+  }
+  if (m) m->stop();
+}
+
+void Pipeline::Impl::cluster_assign(const std::vector<int>& partitions) {
+  for (int p : partitions) {
+    if (cluster_closing_) return;
+    const ChannelConfig& c = cfg_.channels[static_cast<size_t>(p)];
+    const Status s = add_parsed_channel(c);
+    if (!s.is_ok()) {
+      log_warn("cluster (node '" + cfg_.node_id + "'): cannot run channel '" + c.id +
+               "' (partition " + std::to_string(p) + "): " + s.message());
+      continue;
+    }
+    if (ChannelPtr ch = find(c.id)) {
+      PipelineEvent ev;
+      ev.channel = c.id;
+      ev.kind = "cluster";
+      ev.subkind = "assigned";
+      ev.message = "node '" + cfg_.node_id + "' runs partition " + std::to_string(p) + " of '" +
+                   cfg_.cluster.topic + "'";
+      queue_source_event(*ch, std::move(ev));
+    }
+  }
+}
+
+void Pipeline::Impl::cluster_revoke(const std::vector<int>& partitions) {
+  for (int p : partitions) {
+    if (cluster_closing_) return;
+    const std::string& id = cfg_.channels[static_cast<size_t>(p)].id;
+    ChannelPtr ch = find(id);
+    if (!ch) continue;
+    PipelineEvent ev;
+    ev.channel = id;
+    ev.kind = "cluster";
+    ev.subkind = "revoked";
+    ev.message = "node '" + cfg_.node_id + "' gives up partition " + std::to_string(p) + " of '" +
+                 cfg_.cluster.topic + "'";
+    queue_source_event(*ch, std::move(ev));
+    {
+      // Let the worker deliver it (and what was queued before it) before the channel goes.
+      std::unique_lock<std::mutex> lock(ch->mu);
+      wait_channel(*ch, lock, 1000, [&] { return ch->pending_events.empty() && !ch->scheduled; });
+    }
+    const Status s = remove_channel(id);
+    if (!s.is_ok()) log_warn("cluster: removing channel '" + id + "': " + s.message());
+  }
 }
 
 void Pipeline::Impl::wait_idle(const ChannelPtr& chp, bool need_empty) {
@@ -308,6 +403,7 @@ Status Pipeline::Impl::stop(bool drain) {
         "stop: called from a pipeline callback, it would wait for that callback to return; "
         "call it from another thread");
   }
+  stop_cluster();  // first: its revoke path takes control_mu_
   std::unique_lock<std::timed_mutex> control(control_mu_);
   std::vector<ChannelPtr> chans;
   {
@@ -352,6 +448,8 @@ Status Pipeline::Impl::stop(bool drain) {
 }
 
 void Pipeline::Impl::shutdown() {
+  cluster_closing_ = true;
+  stop_cluster();
   std::unique_lock<std::timed_mutex> control;
   if (!lock_control(&control).is_ok()) return;  // another thread is stopping it right now
   std::vector<ChannelPtr> chans;
@@ -366,6 +464,10 @@ void Pipeline::Impl::shutdown() {
   // The workers are joined: finish the annotated videos so the files are complete now.
   for (const auto& ch : chans) ch->annotated.reset();
   // Nothing publishes any more: flush what the sinks hold (bounded) and join their threads.
+  {
+    std::lock_guard<std::mutex> lock(sink_event_mu_);
+    stopping_sinks_ = true;  // the callback's owner may be going away with the pipeline
+  }
   if (sinks_) {
     const Status st = sinks_->close(2000);
     if (!st.is_ok()) log_warn("pipeline sinks: " + st.message());
@@ -376,6 +478,10 @@ void Pipeline::Impl::shutdown() {
 
 Status Pipeline::Impl::add_channel(const std::string& json) {
   VAS_ASSIGN_OR_RETURN(ChannelConfig c, parse_channel_config(json, "channel", cfg_.inference));
+  return add_parsed_channel(std::move(c));
+}
+
+Status Pipeline::Impl::add_parsed_channel(ChannelConfig c) {
   std::unique_lock<std::timed_mutex> control;
   VAS_RETURN_IF_ERROR(lock_control(&control));
   if (find(c.id)) return invalid_argument("add_channel: channel '" + c.id + "' already exists");

@@ -62,16 +62,20 @@ struct FrameResult {
 
 struct PipelineEvent {
   std::string channel;
-  // "rule", "best_shot", "track_start", "track_end", "source"
+  // "rule", "best_shot", "track_start", "track_end", "source",
+  // "cluster" (scale-out through a Kafka consumer group: this node took or gave up the channel),
+  // "sink" (channel "": a sink lost or regained its broker or file; delivered on that sink's
+  // own thread, the only event not delivered by a channel's worker)
   std::string kind;
   // rule: the rule event (cross_in, cross_out, enter, exit, loiter, crowd...); source:
   // connected, disconnected, reconnected, end_of_stream, error; best_shot: track_ended,
-  // interval, flush.
+  // interval, flush; cluster: assigned, revoked; sink: disconnected, reconnected.
   std::string subkind;
   std::string rule_id;
   int64_t track_id = -1;
   int class_id = -1;
   int64_t ts_us = 0;
+  int64_t wall_us = 0;  // wall clock (us since the epoch) when the event was delivered
   std::string message;
   int64_t best_shot_id = -1;
   // Best-shot events: the crop (BGR24) and its JPEG bytes when the channel asked for them

@@ -1,5 +1,7 @@
 #include "pipeline/pipeline_config.h"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -97,6 +99,29 @@ void read_channel(ConfigObject& o, const InferenceConfig& inference, ChannelConf
   *out = std::move(c);
 }
 
+void read_cluster(ConfigObject& root, ClusterConfig* c) {
+  ConfigObject o = root.object("cluster");
+  if (!o.present()) return;
+  c->enabled = true;
+  o.req("brokers", &c->brokers);
+  o.opt("topic", &c->topic);
+  o.opt("group", &c->group);
+  o.opt("session_timeout_ms", &c->session_timeout_ms, in_range(1000, 3600000));
+  o.opt("heartbeat_interval_ms", &c->heartbeat_interval_ms, in_range(100, 3600000));
+  o.opt_choice("assignment", &c->assignment,
+               {{"cooperative-sticky", std::string("cooperative-sticky")},
+                {"roundrobin", std::string("roundrobin")},
+                {"range", std::string("range")}});
+  read_tls(o, &c->tls);
+  read_kafka_properties(o, &c->properties);
+  if (o.ok() && c->brokers.empty()) o.fail("brokers", "must not be empty");
+  if (o.ok() && c->topic.empty()) o.fail("topic", "must not be empty");
+  if (o.ok() && c->group.empty()) o.fail("group", "must not be empty");
+  if (o.ok() && c->heartbeat_interval_ms >= c->session_timeout_ms)
+    o.fail("heartbeat_interval_ms", "must be below session_timeout_ms");
+  (void)o.finish();
+}
+
 }  // namespace
 
 const char* drop_policy_name(DropPolicy policy) {
@@ -156,6 +181,12 @@ Result<PipelineConfig> parse_pipeline_config(const std::string& json_text) {
       cfg.sinks_json = sinks->dump();
     }
   }
+  root.opt("node_id", &cfg.node_id);
+  if (cfg.node_id.empty()) {
+    char host[256] = {0};
+    cfg.node_id = gethostname(host, sizeof(host) - 1) == 0 && host[0] ? host : "vasdk";
+  }
+  read_cluster(root, &cfg.cluster);
   ConfigArray chans = root.array("channels");
   std::set<std::string> ids;
   for (size_t i = 0; i < chans.size() && root.ok(); ++i) {

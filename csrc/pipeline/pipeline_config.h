@@ -9,6 +9,7 @@
 #include "core/image.h"
 #include "core/status.h"
 #include "io/source.h"
+#include "pipeline/cluster_member.h"
 
 namespace vas {
 
@@ -62,6 +63,11 @@ struct PipelineConfig {
   int analytics_threads = 2;
   // "sinks": the JSON array SinkSet::create takes (csrc/sinks/sink_set.h); "" = no sinks.
   std::string sinks_json;
+  // Names this process in every sink message ("node_id"); default: the host name.
+  std::string node_id;
+  // "cluster": when set, "channels" is the list every node shares, and this node runs only the
+  // channels whose partitions its consumer group assigns to it (cluster_member.h).
+  ClusterConfig cluster;
   std::vector<ChannelConfig> channels;
 };
 

@@ -58,7 +58,22 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   void close_channel(const ChannelPtr& ch, DropReason reason);
   void wait_idle(const ChannelPtr& ch, bool need_empty);
   void stop_threads();
+  // add_channel() after parsing.
+  Status add_parsed_channel(ChannelConfig c);
 
+  // --- scale-out (pipeline.cpp): the consumer group's assign and revoke, on its thread ---
+  void cluster_assign(const std::vector<int>& partitions);
+  void cluster_revoke(const std::vector<int>& partitions);
+  // Leaves the group: the revoke callback removes this node's cluster channels. Before
+  // control_mu_, which the revoke path takes.
+  void stop_cluster();
+
+ public:
+  // A sink lost or regained its broker or file: a "sink" event (channel "") to the callback,
+  // on that sink's thread, and to the other sinks.
+  void sink_event(const SinkEvent& e);
+
+ private:
   // --- batcher and workers (pipeline.cpp) ---
   void batcher_loop();
   size_t collect(std::vector<std::pair<ChannelPtr, SlotPtr>>* batch, size_t rr);
@@ -68,7 +83,8 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   void process_slot(Channel& ch, Slot& slot);
   void deliver_output(Channel& ch, const Slot* slot, bool detected);
   void annotate(Channel& ch, const Slot& slot);  // channel_annotate.cpp
-  void emit_event(Channel& ch, const PipelineEvent& ev);
+  // Stamps ev.wall_us, publishes it to the sinks and calls the event callback.
+  void emit_event(Channel& ch, PipelineEvent& ev);
 
  public:
   // --- used by channel_io.cpp ---
@@ -91,6 +107,13 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   std::function<void(const PipelineEvent&)> on_event_;
 
   std::timed_mutex control_mu_;  // start/stop/add/remove, one at a time
+  std::mutex cluster_mu_;        // member_
+  std::unique_ptr<ClusterMember> member_;
+  // Set by shutdown(): the member's callbacks then leave the channels to shutdown() (a destroy
+  // from a channel's own callback must not wait for that channel through the member's thread).
+  std::atomic<bool> cluster_closing_{false};
+  std::mutex sink_event_mu_;  // on_event_ from a sink's thread vs. shutdown
+  bool stopping_sinks_ = false;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;  // channels_ and state_
   std::vector<ChannelPtr> channels_;

@@ -187,9 +187,10 @@ void Pipeline::Impl::worker_loop() {
   }
 }
 
-void Pipeline::Impl::emit_event(Channel& ch, const PipelineEvent& ev) {
+void Pipeline::Impl::emit_event(Channel& ch, PipelineEvent& ev) {
   ch.events++;
-  if (sinks_) sinks_->publish(to_sink_message(ev));
+  ev.wall_us = wall_clock_us();
+  if (sinks_) sinks_->publish(to_sink_message(ev, cfg_.node_id));
   if (!on_event_) return;
   try {
     on_event_(ev);
@@ -217,7 +218,7 @@ void Pipeline::Impl::deliver_output(Channel& ch, const Slot* slot, bool detected
     for (const TrackedObject& t : out.tracks) {
       if (t.state == TrackState::kConfirmed) r.objects.push_back(to_object(t));
     }
-    if (sinks_) sinks_->publish(to_sink_message(r));
+    if (sinks_) sinks_->publish(to_sink_message(r, cfg_.node_id, wall_clock_us()));
     if (on_result_) {
       try {
         on_result_(r);
@@ -334,7 +335,7 @@ void Pipeline::Impl::process_channel(const ChannelPtr& chp) {
         ch.flushed = true;
       }
     }
-    for (const auto& ev : evs) emit_event(ch, ev);
+    for (auto& ev : evs) emit_event(ch, ev);
     if (has_rules) {
       Status s = ch.analytics->update_rules(rules);
       if (!s.is_ok()) {

@@ -10,7 +10,7 @@ double round_to(float x, double step) { return std::round(static_cast<double>(x)
 
 }  // namespace
 
-SinkMessage to_sink_message(const FrameResult& r) {
+SinkMessage to_sink_message(const FrameResult& r, const std::string& node_id, int64_t wall_us) {
   nlohmann::json objects = nlohmann::json::array();
   for (const ObjectResult& o : r.objects) {
     nlohmann::json j = {{"track_id", o.track_id},
@@ -28,7 +28,8 @@ SinkMessage to_sink_message(const FrameResult& r) {
     if (o.parent_track_id >= 0) j["parent_track_id"] = o.parent_track_id;
     objects.push_back(std::move(j));
   }
-  const nlohmann::json j = {{"channel", r.channel},       {"kind", "result"},
+  const nlohmann::json j = {{"node_id", node_id},         {"wall_us", wall_us},
+                            {"channel", r.channel},       {"kind", "result"},
                             {"frame", r.frame},           {"pts_us", r.pts_us},
                             {"capture_us", r.capture_us}, {"ts_us", r.ts_us},
                             {"detected", r.detected},     {"objects", std::move(objects)}};
@@ -40,9 +41,10 @@ SinkMessage to_sink_message(const FrameResult& r) {
   return m;
 }
 
-SinkMessage to_sink_message(const PipelineEvent& e) {
-  nlohmann::json j = {{"channel", e.channel},   {"kind", e.kind},         {"subkind", e.subkind},
-                      {"track_id", e.track_id}, {"class_id", e.class_id}, {"ts_us", e.ts_us}};
+SinkMessage to_sink_message(const PipelineEvent& e, const std::string& node_id) {
+  nlohmann::json j = {{"node_id", node_id},     {"wall_us", e.wall_us}, {"channel", e.channel},
+                      {"kind", e.kind},         {"subkind", e.subkind}, {"track_id", e.track_id},
+                      {"class_id", e.class_id}, {"ts_us", e.ts_us}};
   if (!e.rule_id.empty()) j["rule_id"] = e.rule_id;
   if (!e.message.empty()) j["message"] = e.message;
   if (e.kind == "best_shot" || e.best_shot_id >= 0) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sinks/sink.h"
+#include "sinks/tls.h"
 
 namespace vas {
 
@@ -23,13 +24,7 @@ struct JsonlSinkConfig {
 };
 std::unique_ptr<SinkBackend> make_jsonl_backend(const JsonlSinkConfig& config);
 
-struct MqttTlsConfig {
-  bool enabled = false;
-  std::string ca_file;    // trusted CA(s), PEM
-  std::string cert_file;  // client certificate (mutual TLS), optional
-  std::string key_file;   // its private key
-  bool verify = true;     // verify the broker's certificate chain and host name
-};
+using MqttTlsConfig = TlsConfig;
 
 // Publishes each message's JSON to <topic_prefix>/<channel>/<kind>. QoS 1 keeps a message until
 // the broker's PUBACK; after a lost connection the unacknowledged ones are sent again first
@@ -64,6 +59,7 @@ struct KafkaSinkConfig {
   std::string topic = "vasdk";
   int max_inflight = 10000;  // messages handed to librdkafka and not yet reported
   int message_timeout_ms = 30000;
+  TlsConfig tls;  // "tls": security.protocol=ssl with these files (see sinks/tls.h)
   std::map<std::string, std::string> properties;
 };
 // kUnsupported when vasdk was built without librdkafka.

@@ -26,6 +26,7 @@ class KafkaBackend : public SinkBackend {
 
   Status connect(const std::atomic<bool>&) override {
     disconnect();
+    VAS_RETURN_IF_ERROR(check_tls_files(c_.tls).with_context("kafka"));
     char err[512] = {0};
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     std::map<std::string, std::string> props = {
@@ -34,6 +35,7 @@ class KafkaBackend : public SinkBackend {
         {"message.timeout.ms", std::to_string(c_.message_timeout_ms)},
         {"linger.ms", "5"},
     };
+    for (const auto& [k, v] : kafka_tls_properties(c_.tls)) props[k] = v;
     for (const auto& [k, v] : c_.properties) props[k] = v;
     for (const auto& [k, v] : props) {
       if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {

@@ -51,20 +51,7 @@ void read_mqtt(ConfigObject& o, MqttSinkConfig* c) {
   o.opt("max_inflight", &c->max_inflight, in_range(1, 65535));
   o.opt("connect_timeout_ms", &c->connect_timeout_ms, in_range(100, 600000));
   o.opt("retain", &c->retain);
-  ConfigObject t = o.object("tls");
-  if (t.present()) {
-    c->tls.enabled = true;
-    t.opt("ca_file", &c->tls.ca_file);
-    t.opt("cert_file", &c->tls.cert_file);
-    t.opt("key_file", &c->tls.key_file);
-    t.opt("verify", &c->tls.verify);
-    if (t.ok() && c->tls.cert_file.empty() != c->tls.key_file.empty())
-      t.fail(c->tls.cert_file.empty() ? "cert_file" : "key_file",
-             "cert_file and key_file go together");
-    if (t.ok() && c->tls.ca_file.empty() && !c->tls.cert_file.empty())
-      t.fail("ca_file", "required with a client certificate");
-    (void)t.finish();
-  }
+  read_tls(o, &c->tls);
   if (o.ok() && c->host.empty()) o.fail("host", "must not be empty");
   if (o.ok() && (c->topic_prefix.find_first_of("+#") != std::string::npos))
     o.fail("topic_prefix", "must not contain the wildcards + or #");
@@ -75,20 +62,8 @@ void read_kafka(ConfigObject& o, KafkaSinkConfig* c) {
   o.opt("topic", &c->topic);
   o.opt("max_inflight", &c->max_inflight, in_range(1, 10000000));
   o.opt("message_timeout_ms", &c->message_timeout_ms, in_range(100, 3600000));
-  if (const nlohmann::json* p = o.raw("properties")) {
-    if (!p->is_object()) {
-      o.fail("properties", "expected an object of strings, got " + config_value_text(*p));
-    } else {
-      for (auto it = p->begin(); it != p->end(); ++it) {
-        if (!it.value().is_string()) {
-          o.fail("properties." + it.key(),
-                 "expected a string, got " + config_value_text(it.value()));
-          break;
-        }
-        c->properties[it.key()] = it.value().get<std::string>();
-      }
-    }
-  }
+  read_tls(o, &c->tls);
+  read_kafka_properties(o, &c->properties);
   if (o.ok() && c->topic.empty()) o.fail("topic", "must not be empty");
 }
 

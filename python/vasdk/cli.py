@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -162,6 +164,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if e.kind == "rule":
             rule_counts[e.channel][f"{e.rule_id}.{e.subkind}"] += 1
 
+    # SIGTERM (a service manager, a cluster node being replaced) stops like Ctrl-C: the pipeline
+    # stops at once and, in a cluster, leaves the group so that others take its channels now.
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_term)
     with Pipeline(args.config) as pipe:
         pipe.on_result(lambda r: None)  # counted in the stats; no queue to fill
         pipe.on_event(count)

@@ -490,7 +490,9 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
     // One channel's queue, pool and state is far above 2.5 KiB; 100 leaked would show.
     EXPECT_LT(static_cast<double>(heap1) - static_cast<double>(heap0), 256.0 * 1024)
         << "heap bytes " << heap0 << " -> " << heap1;
-    if (!kSanitized) EXPECT_LT(rss1 - rss0, 32 * 1024) << "RSS KiB " << rss0 << " -> " << rss1;
+    if (!kSanitized) {
+      EXPECT_LT(rss1 - rss0, 32 * 1024) << "RSS KiB " << rss0 << " -> " << rss1;
+    }
 
     for (int round = 0; round < 50; ++round) {
       ASSERT_TRUE(p->start().is_ok()) << round;
@@ -512,6 +514,60 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
   }
   EXPECT_EQ(thread_count(), baseline) << "threads after destroy";
   EXPECT_EQ(fd_count(), fds) << "file descriptors after destroy";
+}
+
+// A broker that is not there: the sink's outage reaches the event callback as a "sink" event
+// and the other sinks record it; nothing blocks the channel.
+TEST(Pipeline, SinkOutageIsAnEvent) {
+  int port = 0;
+  {
+    SilentServer s;  // a port that was just free; closed again, so connecting is refused
+    port = s.port;
+  }
+  const std::string jsonl =
+      vas::testing::temp_dir() + "/vasdk_pipe_sinks_" + std::to_string(getpid()) + ".jsonl";
+  std::remove(jsonl.c_str());
+  std::string cfg = config(push_channel("a", "block", 4));
+  cfg.insert(cfg.rfind('}'), R"(, "node_id": "n1", "sinks": [
+      {"type": "mqtt", "name": "broker", "port": )" +
+                                 std::to_string(port) + R"(, "reconnect_initial_ms": 50},
+      {"type": "jsonl", "path": ")" +
+                                 jsonl + R"("}])");
+  auto p = make(cfg);
+  ASSERT_TRUE(p);
+  std::mutex mu;
+  std::vector<PipelineEvent> sink_events;
+  ASSERT_TRUE(p->set_event_callback([&](const PipelineEvent& e) {
+                 if (e.kind != "sink") return;
+                 std::lock_guard<std::mutex> lock(mu);
+                 sink_events.push_back(e);
+               }).is_ok());
+  ASSERT_TRUE(p->start().is_ok());
+  push_all(*p, {"a"}, 4);
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!sink_events.empty()) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(p->stop(true).is_ok());
+  const PipelineStats st = p->stats();
+  EXPECT_EQ(st.channels[0].processed, 4u) << "the outage does not hold the channel";
+  p.reset();  // closes the sinks: the JSON-lines file is complete
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_FALSE(sink_events.empty()) << "no sink event for a refused connection";
+    EXPECT_EQ(sink_events[0].subkind, "disconnected");
+    EXPECT_EQ(sink_events[0].channel, "");
+    EXPECT_NE(sink_events[0].message.find("sink 'broker'"), std::string::npos)
+        << sink_events[0].message;
+    EXPECT_GT(sink_events[0].wall_us, 0);
+  }
+  const std::string lines = vas::testing::read_file(jsonl);
+  std::remove(jsonl.c_str());
+  EXPECT_NE(lines.find(R"("kind":"sink")"), std::string::npos) << lines;
+  EXPECT_NE(lines.find(R"("node_id":"n1")"), std::string::npos) << lines;
 }
 
 TEST(Pipeline, BadConfigNamesTheField) {

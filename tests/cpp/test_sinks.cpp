@@ -400,10 +400,13 @@ TEST(SinkMessages, FromPipelineResultsAndEvents) {
   o.landmarks[0] = 1.5f;
   o.landmarks[1] = 2.5f;
   r.objects.push_back(o);
-  const SinkMessage m = to_sink_message(r);
+  const SinkMessage m = to_sink_message(r, "node-a", 1700000000123456);
   EXPECT_EQ(m.kind, "result");
   EXPECT_EQ(m.ts_us, 1234);
   const json j = json::parse(m.json);
+  EXPECT_EQ(j["node_id"], "node-a");
+  EXPECT_EQ(j["wall_us"], 1700000000123456);
+  EXPECT_EQ(j["channel"], r.channel);
   EXPECT_EQ(j["frame"], 7);
   EXPECT_EQ(j["objects"][0]["track_id"], 3);
   EXPECT_NEAR(j["objects"][0]["score"].get<double>(), 0.8765, 1e-9);
@@ -419,11 +422,15 @@ TEST(SinkMessages, FromPipelineResultsAndEvents) {
   e.best_shot_id = 9;
   e.quality = 0.5f;
   e.jpeg = {0xFF, 0xD8, 0xFF};
-  const SinkMessage b = to_sink_message(e);
+  e.wall_us = 1700000000999999;
+  const SinkMessage b = to_sink_message(e, "node-b");
   EXPECT_EQ(b.kind, "best_shot");
   EXPECT_EQ(b.image, e.jpeg);
   const json k = json::parse(b.json);
   EXPECT_EQ(k["subkind"], "track_ended");
+  EXPECT_EQ(k["node_id"], "node-b");
+  EXPECT_EQ(k["channel"], "cam1");
+  EXPECT_EQ(k["wall_us"], 1700000000999999);
   EXPECT_EQ(k["best_shot_id"], 9);
   EXPECT_FALSE(k.contains("rule_id"));
 }
