@@ -12,6 +12,7 @@ the node and the wall-clock time, which is what the assertions read:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -83,10 +84,8 @@ class Node:
         out = []
         if self.out.exists():
             for raw in self.out.read_text().splitlines():
-                try:
+                with contextlib.suppress(json.JSONDecodeError):  # a line being written
                     out.append(json.loads(raw))
-                except json.JSONDecodeError:  # a line being written
-                    pass
         return out
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
