@@ -70,7 +70,7 @@ HELD_P99_MS = 1000.0
 
 
 def assets() -> Path:
-    from vasdk.assets import asset_dir
+    from vasdk.asset_paths import asset_dir
 
     return asset_dir()
 
@@ -418,6 +418,24 @@ def machine() -> dict[str, Any]:
     }
 
 
+def long_run(side: str, model: str, threads: int, minutes: float) -> dict[str, Any]:
+    """4 paced looping channels (INT8, every 3rd frame) for `minutes`; RSS sampled every 5 s."""
+    r = measure(side, model=model, threads=threads, channels=4, interval=3, paced=True, loop=True,
+                seconds=minutes * 60)
+    smp = r["rss_samples"]
+    base = smp[len(smp) // 10][1] if smp else 0  # after warm-up
+    return {
+        "minutes": minutes,
+        "rss_samples": smp,
+        "rss_start_kib": base,
+        "rss_end_kib": smp[-1][1] if smp else 0,
+        "rss_max_kib": max(v for _, v in smp) if smp else 0,
+        "growth_pct": (smp[-1][1] / base - 1) * 100 if smp and base else None,
+        "held": r["held"],
+        "p99_ms": r["p99_ms"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -428,8 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=30, help="length of each real-time trial")
     ap.add_argument("--max-channels", type=int, default=16)
     ap.add_argument("--minutes", type=float, default=0, help="long run for RSS growth (0: skip)")
+    ap.add_argument("--long-only", action="store_true",
+                    help="only the --minutes run (RSS growth), e.g. into its own --out file")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/pipeline.json"))
     args = ap.parse_args(argv)
+    if args.long_only and args.minutes <= 0:
+        ap.error("--long-only needs --minutes")
     if args.worker:
         worker(json.loads(args.worker))
         return 0
@@ -443,6 +465,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     res: dict[str, Any] = {"machine": info, "settings": vars(args) | {"worker": None}, "sides": {}}
     for side in sides:
+        if args.long_only:
+            res["sides"][side] = {"long_run": long_run(side, int8, args.threads, args.minutes)}
+            g = res["sides"][side]["long_run"]
+            rss = f"{g['rss_start_kib'] / 1024:.0f} -> {g['rss_end_kib'] / 1024:.0f} MiB"
+            print(f"  {side:6s} {args.minutes:g} min, 4 paced channels: RSS {rss} "
+                  f"({g['growth_pct']:+.2f} %), held {g['held']}, p99 {g['p99_ms']:.0f} ms", flush=True)
+            continue
         runs = [
             measure(side, model=fp32, threads=args.threads, channels=4, interval=1, frames=args.frames)
             for _ in range(args.repeats)
@@ -462,30 +491,12 @@ def main(argv: list[str] | None = None) -> int:
         if side != "engine":
             s["capacity"] = capacity(side, int8, args.threads, args.seconds, args.max_channels)
             if args.minutes > 0:
-                r = measure(
-                    side,
-                    model=int8,
-                    threads=args.threads,
-                    channels=4,
-                    interval=3,
-                    paced=True,
-                    loop=True,
-                    seconds=args.minutes * 60,
-                )
-                smp = r["rss_samples"]
-                base = smp[len(smp) // 10][1] if smp else 0  # after warm-up
-                s["long_run"] = {
-                    "minutes": args.minutes,
-                    "rss_samples": smp,
-                    "rss_start_kib": base,
-                    "rss_end_kib": smp[-1][1] if smp else 0,
-                    "growth_pct": (smp[-1][1] / base - 1) * 100 if smp and base else None,
-                    "held": r["held"],
-                    "p99_ms": r["p99_ms"],
-                }
+                s["long_run"] = long_run(side, int8, args.threads, args.minutes)
         res["sides"][side] = s
     sd = res["sides"]
     ratios: dict[str, float] = {}
+    if args.long_only:
+        sd = {}  # nothing but the long runs, printed above
     if "peer" in sd and "vasdk" in sd:
         ratios["throughput_vasdk_over_peer"] = sd["vasdk"]["fps_4ch_fp32"] / sd["peer"]["fps_4ch_fp32"]
         ratios["rss_peer_over_vasdk"] = sd["peer"]["peak_rss_mib_4ch"] / sd["vasdk"]["peak_rss_mib_4ch"]

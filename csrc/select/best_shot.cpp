@@ -122,6 +122,9 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
       }
       continue;
     }
+    // A tentative track may be flicker that never becomes a track: no crops, and so no best
+    // shot when it dies. Its crops start once the tracker confirms it.
+    if (o.state == TrackState::kTentative) continue;
     Track& t = tracks_[o.track_id];
     if (!t.seen) {
       t.seen = true;

@@ -276,6 +276,27 @@ TEST(BestShot, PredictedBoxesAndOtherClassesAreNotScored) {
   EXPECT_TRUE(sel.value()->records().empty());
 }
 
+// Flicker: a tentative track that dies unconfirmed leaves no best shot; the same track once
+// confirmed does.
+TEST(BestShot, TentativeTracksGiveNoBestShot) {
+  auto sel = BestShotSelector::create(BestShotConfig{});
+  ASSERT_TRUE(sel.is_ok());
+  Scene sc(160, 120);
+  TrackedObject flicker = face(1, 10, 10, 50, 50);
+  flicker.state = TrackState::kTentative;
+  TrackedObject real = face(2, 60, 10, 100, 50);
+  real.state = TrackState::kTentative;
+  ASSERT_TRUE(sel.value()->update(sc.img.view(), {flicker, real}, 0).is_ok());
+  EXPECT_FALSE(sel.value()->current_best(1, nullptr, nullptr));
+  real.state = TrackState::kConfirmed;
+  ASSERT_TRUE(sel.value()->update(sc.img.view(), {flicker, real}, 1).is_ok());
+  EXPECT_TRUE(sel.value()->current_best(2, nullptr, nullptr));
+  flicker.state = real.state = TrackState::kRemoved;
+  ASSERT_TRUE(sel.value()->update(sc.img.view(), {flicker, real}, 2).is_ok());
+  ASSERT_EQ(sel.value()->records().size(), 1u);
+  EXPECT_EQ(sel.value()->records()[0].track_id, 2);
+}
+
 TEST(BestShot, CropsConvertFromYuvAndGray) {
   // NV12 mid-grey (Y 126, U = V = 128) becomes BGR (128, 128, 128) within rounding.
   const int w = 8, h = 6;
