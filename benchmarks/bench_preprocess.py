@@ -13,8 +13,8 @@ strided slice (the same shortcut, bit-identical) as a peer.
 
 Methods:
 - vasdk (the fastest kernel set this CPU runs) on 1 and on 2 threads, and vasdk's portable
-  kernels (plain C++, what aarch64 boards run until a NEON path exists for them) on 1 thread;
-  output arrays are reused, as a pool buffer would be;
+  kernels (plain C++: what x86 CPUs without AVX2 run, and AArch64 for the formats its NEON
+  pass does not cover) on 1 thread; output arrays are reused, as a pool buffer would be;
 - cv_naive: resize, copyMakeBorder, cvtColor, astype, transpose, allocating on every call
   (NV12: cvtColor of the whole frame first);
 - cv_blob: letterbox, then ``cv2.dnn.blobFromImage``;
