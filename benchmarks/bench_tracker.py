@@ -8,8 +8,9 @@ Every tracker runs with the same lifecycle and gate (``COMMON``): a track surviv
 without a match (max_age), is reported after 3 consecutive matches (min_hits; tracks born on
 the first frame are reported at once, as SORT's and ByteTrack's reference code do), and a
 match needs IoU >= 0.3 (ByteTrack's first round: cost 1 - IoU <= 0.7). The ByteTracks also
-share their score thresholds (0.25 high, 0.35 to start a track, 0.1 low); their second-round
-(0.5) and unconfirmed (0.7) gates are the ones ByteTrack's paper code fixes.
+share their score thresholds (0.25 high, 0.35 to start a track, 0.1 low); vasdk and
+supervision keep the second-round (0.5) and unconfirmed-track (0.7) gates that ByteTrack's
+paper code fixes, while ioutrack-rs exposes only the one IoU threshold.
 
 Compared: vasdk ByteTrack and SORT (C++ through the Python API); ioutrack-rs 0.4 SORT and
 ByteTrack (Rust, a compiled peer from PyPI, used when installed); SORT on filterpy (the
