@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -29,6 +28,9 @@ import onnxruntime as ort
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _env import environment, results_path, write_results  # noqa: E402
 
 from vasdk import _core  # noqa: E402
 from vasdk.asset_paths import asset_path  # noqa: E402
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/engine.json"))
     args = ap.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env = environment(kernels="onnxruntime CPU (MLAS)")
     rows = []
     for name, w, h, video in CASES:
         models = {"fp32": asset_path(f"{name}.onnx"), "int8": int8_model(name, video)}
@@ -114,12 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         speed = f"{fp['ort_ms'] / r['ort_ms']:.2f}x" if r["variant"] == "int8" and fp else ""
         print(f"{r['model']:12s} {r['size']:8s} {r['variant']:5s} {r['threads']:>3d} {r['vasdk_ms']:9.2f} "
               f"{r['vasdk_cpp_ms']:7.2f} {r['ort_ms']:8.2f} {r['overhead_pct']:+8.1f}%  {speed:>8s}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "onnxruntime": ort.__version__},
-        "rows": rows}, indent=1) + "\n")
-    print(f"\nwrote {args.out}")
+    settings = {"reps": args.reps, "threads": args.threads}
+    out = results_path(Path(args.out), settings, {"reps": 30, "threads": "1,2"})
+    result = {"benchmark": "engine", "settings": settings, "environment": env, "rows": rows}
+    print(f"\nwrote {write_results(out, result)}")
     return 0
 
 

@@ -29,6 +29,10 @@ sys.path.insert(0, str(ROOT / "python"))
 
 from vasdk.tools.calibrate import preprocess, read_video_frames  # noqa: E402
 from vasdk.tools.cpuinfo import cpu_info  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _env import environment  # noqa: E402
+
 from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402
 
 EMULATED_CPU = "EPYC-Milan"
@@ -60,6 +64,7 @@ def main() -> int:
     p.add_argument("--frames", default="300", help="vtest.avi frames to compare (default 300)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "int8_cpus.json")
     args = p.parse_args()
+    env = environment(kernels="onnxruntime CPU (MLAS), native and under qemu-x86_64")
     qemu = shutil.which("qemu-x86_64")
     if qemu is None:
         p.error("qemu-x86_64 is missing (apt package qemu-user)")
@@ -86,6 +91,7 @@ def main() -> int:
             rows.append(row)
             print(row, flush=True)
     res = {"model": "yolov3-tiny 768x576, MinMax on 32 vtest frames", "frames": idx, "host_cpu": cpu_info(),
+           "settings": {"frames": args.frames}, "environment": env,
            "emulated_cpu": f"qemu-x86_64 -cpu {EMULATED_CPU}", "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")

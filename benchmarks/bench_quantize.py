@@ -9,20 +9,30 @@ For yolov3-tiny (768x576, vtest.avi) and CenterFace (640x480, Megamind.avi):
   too (what onnxruntime's defaults do); w8a16 (int16 activations, accuracy study only);
 - reported: median latency of one detection through the SDK on 1 and 2 threads (variants
   interleaved frame by frame, repeated ``--reps`` times: median of the repetition medians),
-  size, mAP@0.5 against FP32's detections.
+  size, mAP@0.5 against FP32's detections; for yolov3-tiny also against ground truth: the six
+  walkers of vtest.avi frame 300, labelled by hand (tests/python/hand_labels.py; found = one
+  detection inside each label). CenterFace has no labelled frames, so FP32 is its only yardstick.
+
+The timings mean something only on an idle machine: the CPU-busy share (the share of CPU time
+used over 1 s just before each model's timing, this process sleeping) must be at most 10%, or
+nothing is written (``--allow-busy`` writes it with ``"busy": true`` at the top). At least 7
+repetitions (``--reps``), each interleaving the variants frame by frame; the JSON keeps every
+repetition and the spread. Each run writes its own files; runs with other settings get files
+named after them, never merged into another run's.
 
 Writes benchmarks/results/quantize.json and per-model reports quantize_<model>.{md,json,png}
 (``--tag`` renames them). ``--variants int8-ort-defaults --tag quantize_ortdefaults`` measures
 onnxruntime's defaults (int8 activations, per-tensor weights, outputs quantized) on their own.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_quantize.py [--models yolov3-tiny,centerface]
+        [--reps 7] [--allow-busy]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +43,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests" / "python"))
+
+from _env import BUSY_LIMIT, environment, results_path, write_results  # noqa: E402
+from hand_labels import VTEST_300_WALKERS, match_labels  # noqa: E402
 
 from vasdk.asset_paths import asset_path  # noqa: E402
 from vasdk.tools.calibrate import read_video_frames  # noqa: E402
@@ -78,9 +93,28 @@ def split(n_frames: int, calib_step: int, n_eval: int = 100) -> tuple[list[int],
     return calib, ev
 
 
+MIN_REPS = 7
+
+
+def walkers_found(model: Path, person: int = 0) -> dict[str, Any]:
+    """The hand-labelled walkers of vtest.avi frame 300 that `model` finds (scores >= 0.5)."""
+    import vasdk
+
+    frame = read_video_frames(asset_path("vtest.avi"), [300])[0]
+    det = vasdk.Detector(model, threads=2)
+    d = det(frame)
+    keep = (d.class_ids == person) & (d.scores >= 0.5)
+    pairs = match_labels(VTEST_300_WALKERS, d.boxes[keep])
+    return {"walkers": len(VTEST_300_WALKERS), "found": len(pairs),
+            "extra_person_boxes": int(keep.sum()) - len(pairs),
+            "iou_with_labels": [round(v, 3) for _, _, v in pairs]}
+
+
 def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: int,
               only: list[str], tag: str, all_classes: bool = False,
-              optimization: str = "all", default_set: bool = False) -> dict[str, Any]:
+              optimization: str = "all", default_set: bool = False,
+              env: dict[str, Any] | None = None) -> dict[str, Any]:
+    env = env or environment()
     spec = dict(MODELS[name])
     if all_classes:
         spec["classes"] = None
@@ -113,9 +147,15 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
                                   f"{spec['calib_step']}th)")
     for row in final["variants"]:
         row["quantize"] = quant_info.get(row["name"])
+        if name == "yolov3-tiny":
+            row["ground_truth_vtest_300"] = walkers_found(Path(row["model"]))
+        for t, per_rep in row.get("latency_ms_reps", {}).items():
+            row.setdefault("latency_spread", {})[t] = round(
+                (max(per_rep) - min(per_rep)) / statistics.median(per_rep), 3)
     final["notes"] = [
-        "Latency: median over repetitions of the per-repetition median; the machine (2 cores) was "
-        "shared with other work while measuring.",
+        f"Latency: median over {reps} repetitions of the per-repetition median; latency_spread is "
+        "(max - min) / median of the repetitions. CPU-busy share before the run: "
+        f"{env['cpu_busy_share_before']} (limit {BUSY_LIMIT}).",
         "Every int8 variant uses the default target `portable` (weights in 7 bits, accurate on CPUs "
         "without VNNI) except `-vnni` (full 8-bit weights, accurate only on VNNI x86 or ARM64).",
         "int8-minmax/-percentile/-entropy: uint8 activations, int8 per-channel weights, detection "
@@ -129,8 +169,28 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
         "Entropy uses a 2048-bin histogram and 128 quantized bins (onnxruntime's calibrator "
         "created directly, ranges clipped to the observed min/max).",
     ]
+    final["environment"] = env
     write_report(final, out_dir, f"{tag}_{name}")
     return final
+
+
+def print_table(rep: dict[str, Any]) -> None:
+    print("\ndetect: preprocess + inference + decode (vasdk.Detector); infer: the model alone "
+          "(vasdk._core.Engine); medians, ms; spread: (max - min) / median over the repetitions")
+    print(f"{'variant':20s} {'size MB':>8s} {'det 1t':>7s} {'det 2t':>7s} {'sprd 1t':>7s} {'sprd 2t':>7s} "
+          f"{'x 1t':>6s} {'x 2t':>6s} {'inf 1t':>7s} {'inf 2t':>7s} {'mAP@0.5 vs fp32':>16s} {'walkers':>8s}")
+    for r in rep["variants"]:
+        inf = r.get("inference_ms", {})
+        gt = r.get("ground_truth_vtest_300")
+        sp = r.get("latency_spread", {})
+        nan = float("nan")
+        print(f"{r['name']:20s} {r['size_bytes'] / 1e6:8.2f} {r['latency_ms']['1']:7.1f} "
+              f"{r['latency_ms']['2']:7.1f} {sp.get('1', nan):7.0%} {sp.get('2', nan):7.0%} "
+              f"{r['speedup']['1']:6.2f} {r['speedup']['2']:6.2f} "
+              f"{inf.get('1', float('nan')):7.1f} {inf.get('2', float('nan')):7.1f} "
+              f"{r['map50_vs_reference']:16.3f} "
+              + (f"{gt['found']}/{gt['walkers']:<6d}" if gt else f"{'-':>8s}"))
+    print(flush=True)
 
 
 def main() -> int:
@@ -146,43 +206,47 @@ def main() -> int:
                    help="score agreement over all classes (default: the deployed class list)")
     p.add_argument("--optimization", choices=["basic", "extended", "all"], default="all",
                    help="runtime graph optimization level (default all)")
-    p.add_argument("--reps", type=int, default=3, help="latency repetitions (default 3)")
+    p.add_argument("--reps", type=int, default=MIN_REPS, help=f"latency repetitions (at least {MIN_REPS})")
+    p.add_argument("--allow-busy", action="store_true",
+                   help=f"write results even when the CPU-busy share before the run exceeds {BUSY_LIMIT}, "
+                        "flagged busy")
     p.add_argument("--latency-frames", type=int, default=30, help="frames timed per repetition (default 30)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     args = p.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
         print("note: set OPENBLAS_NUM_THREADS=1 for steadier timings", file=sys.stderr)
+    if args.reps < MIN_REPS:
+        p.error(f"--reps must be at least {MIN_REPS}: fewer cannot show the spread")
     only = (args.variants or ",".join(DEFAULT_VARIANTS)).split(",")
     unknown = set(only) - {v for v, _ in VARIANTS}
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}")
-    results = {}
+    settings = {"models": args.models, "variants": ",".join(only), "tag": args.tag,
+                "all_classes": args.all_classes, "optimization": args.optimization, "reps": args.reps,
+                "latency_frames": args.latency_frames}
+    defaults = {"models": "yolov3-tiny,centerface", "variants": ",".join(DEFAULT_VARIANTS), "tag": "quantize",
+                "all_classes": False, "optimization": "all", "reps": MIN_REPS, "latency_frames": 30}
+    out = results_path(args.out_dir / f"{args.tag}.json", settings, defaults)
+    results: dict[str, Any] = {"benchmark": "quantize", "settings": settings, "busy": False}
     with tempfile.TemporaryDirectory(prefix="vasdk-bench-q-") as tmp:
         for name in args.models.split(","):
-            print(f"{name}:", flush=True)
-            rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, args.tag,
-                            args.all_classes, args.optimization, default_set=args.variants is None)
+            env = environment(kernels="onnxruntime CPU (MLAS)")
+            print(f"{name}: load {env['load_avg_before']}, CPU busy before the run "
+                  f"{env['cpu_busy_share_before']}", flush=True)
+            if env["busy"]:
+                if not args.allow_busy:
+                    busy = env["cpu_busy_share_before"]
+                    print(f"refusing to measure: CPU-busy share {busy} > {BUSY_LIMIT} "
+                          "(other work is running; --allow-busy writes flagged results)", file=sys.stderr)
+                    return 3
+                results["busy"] = True
+            results.setdefault("environment", env)
+            rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, out.stem,
+                            args.all_classes, args.optimization, default_set=args.variants is None, env=env)
             results[name] = rep
-            print()
-            print("detect: preprocess + inference + decode (vasdk.Detector); infer: the model alone "
-                  "(vasdk._core.Engine); medians, ms")
-            print(f"{'variant':20s} {'size MB':>8s} {'det 1t':>7s} {'det 2t':>7s} {'x 1t':>6s} {'x 2t':>6s} "
-                  f"{'inf 1t':>7s} {'inf 2t':>7s} {'x 1t':>6s} {'x 2t':>6s} {'mAP@0.5 vs fp32':>16s}")
-            for r in rep["variants"]:
-                inf = r.get("inference_ms", {})
-                isp = r.get("inference_speedup", {})
-                print(f"{r['name']:20s} {r['size_bytes'] / 1e6:8.2f} {r['latency_ms']['1']:7.1f} "
-                      f"{r['latency_ms']['2']:7.1f} {r['speedup']['1']:6.2f} {r['speedup']['2']:6.2f} "
-                      f"{inf.get('1', float('nan')):7.1f} {inf.get('2', float('nan')):7.1f} "
-                      f"{isp.get('1', float('nan')):6.2f} {isp.get('2', float('nan')):6.2f} "
-                      f"{r['map50_vs_reference']:16.3f}")
-            print(flush=True)
-            # Written after each model, merged with the other models' last results.
-            args.out_dir.mkdir(parents=True, exist_ok=True)
-            out = args.out_dir / f"{args.tag}.json"
-            old = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
-            out.write_text(json.dumps({**old, **results}, indent=2) + "\n", encoding="utf-8")
-            print(f"wrote {out}", flush=True)
+            print_table(rep)
+    # One file per run, written whole: never merged with another run's results.
+    print(f"wrote {write_results(out, results)}", flush=True)
     return 0
 
 

@@ -1,22 +1,34 @@
-"""Tracker throughput and accuracy, side by side on the same detections.
+"""Tracker throughput and accuracy, side by side on the same detections and the same settings.
 
 50 objects per frame over 2000 frames of seeded synthetic motion (tests/python/
 track_reference.py: smooth random velocities, objects leaving and new ids arriving), turned
-into detections with jitter, misses and false positives. Compared: vasdk ByteTrack and SORT
-(through the Python API), SORT built on filterpy (the published algorithm), and supervision
-0.30's ByteTrack. Reports fps (median of repetitions), speed-up ratios, MOTA and IDF1
-(motmetrics, IoU >= 0.5) and HOTA with DetA and AssA (trackeval's HOTA class), prints a table
-and writes benchmarks/results/tracker.json.
+into detections with jitter, misses and false positives.
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tracker.py
+Every tracker runs with the same lifecycle and gate (``COMMON``): a track survives 30 frames
+without a match (max_age), is reported after 3 consecutive matches (min_hits; tracks born on
+the first frame are reported at once, as SORT's and ByteTrack's reference code do), and a
+match needs IoU >= 0.3 (ByteTrack's first round: cost 1 - IoU <= 0.7). The ByteTracks also
+share their score thresholds (0.25 high, 0.35 to start a track, 0.1 low); vasdk and
+supervision keep the second-round (0.5) and unconfirmed-track (0.7) gates that ByteTrack's
+paper code fixes, while ioutrack-rs exposes only the one IoU threshold.
+
+Compared: vasdk ByteTrack and SORT (C++ through the Python API); ioutrack-rs 0.4 SORT and
+ByteTrack (Rust, a compiled peer from PyPI, used when installed); SORT on filterpy (the
+published algorithm, pure Python) and supervision 0.30's ByteTrack (pure Python). The speed
+ratios against pure-Python peers say how much faster than Python, not than another native
+library: the compiled peer is the fair speed comparison.
+
+Reports fps (median of repetitions, with the spread), MOTA and IDF1 (motmetrics, IoU >= 0.5)
+and HOTA with DetA and AssA (trackeval's HOTA class), prints a table and writes
+benchmarks/results/tracker.json.
+
+    OPENBLAS_NUM_THREADS=1 nice .venv/bin/python benchmarks/bench_tracker.py
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
+import importlib.util
 import statistics
 import sys
 import time
@@ -28,7 +40,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _env import environment, results_path, write_results  # noqa: E402
 from track_reference import (  # noqa: E402
     FilterpySort,
     hota_scores,
@@ -41,6 +55,10 @@ import vasdk  # noqa: E402
 
 Frames = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 Hyp = dict[int, np.ndarray]
+
+# The settings every tracker gets (see the module docstring).
+COMMON = {"max_age": 30, "min_hits": 3, "iou_threshold": 0.3}
+BYTE_SCORES = {"high": 0.25, "new_track": 0.35, "low": 0.1}
 
 
 def run_vasdk(kind: str, frames: Frames, **options: Any) -> Callable[[], dict[int, Any]]:
@@ -65,7 +83,7 @@ def run_filterpy_sort(frames: Frames) -> Callable[[], Hyp]:
     dets = [np.concatenate([b, s[:, None]], axis=1).astype(np.float64) for b, s, _ in frames]
 
     def run() -> Hyp:
-        t = FilterpySort(max_age=1, min_hits=3, iou_threshold=0.3)
+        t = FilterpySort(**COMMON)
         hyp: Hyp = {}
         outs = [t.update(d) for d in dets]
         for f, out in enumerate(outs, start=1):
@@ -86,12 +104,41 @@ def run_supervision(frames: Frames) -> Callable[[], Hyp]:
     def run() -> Hyp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # ByteTrack moves out in 0.31
-            t = sv.ByteTrack()
+            # lost_track_buffer counts frames at frame_rate 30; matching is on 1 - IoU.
+            t = sv.ByteTrack(
+                track_activation_threshold=BYTE_SCORES["high"],
+                lost_track_buffer=COMMON["max_age"],
+                minimum_matching_threshold=1 - COMMON["iou_threshold"],
+                frame_rate=30,
+                minimum_consecutive_frames=COMMON["min_hits"],
+            )
         hyp: Hyp = {}
         outs = [t.update_with_detections(d) for d in dets]
         for f, out in enumerate(outs, start=1):
             hyp[f] = np.concatenate([out.tracker_id[:, None].astype(np.float64), out.xyxy], axis=1)
         return hyp
+
+    return run
+
+
+def run_ioutrack(kind: str, frames: Frames) -> Callable[[], Hyp]:
+    import ioutrack
+
+    dets = [np.concatenate([b, s[:, None]], axis=1).astype(np.float32) for b, s, _ in frames]
+
+    def run() -> Hyp:
+        if kind == "sort":
+            t: Any = ioutrack.Sort(**COMMON, init_tracker_min_score=0.0)
+        else:
+            t = ioutrack.ByteTrack(
+                **COMMON,
+                init_tracker_min_score=BYTE_SCORES["new_track"],
+                high_score_threshold=BYTE_SCORES["high"],
+                low_score_threshold=BYTE_SCORES["low"],
+            )
+        outs = [t.update(d) for d in dets]
+        return {f: np.concatenate([o[:, 4:5], o[:, :4]], axis=1).astype(np.float64)
+                for f, o in enumerate(outs, start=1)}
 
     return run
 
@@ -127,19 +174,32 @@ def main() -> None:
     # matching 0.8, 30 frames of lost buffer; confirmed on the second hit, or at once on the
     # first frame, as ByteTrack (and supervision) activates the first frame's tracks.
     bt_options = {
-        "track_thresh": 0.25,
-        "high_thresh": 0.35,
-        "match_thresh": 0.8,
-        "max_age": 30,
-        "min_hits": 2,
+        "track_thresh": BYTE_SCORES["high"],
+        "high_thresh": BYTE_SCORES["new_track"],
+        "low_thresh": BYTE_SCORES["low"],
+        "match_thresh": 1 - COMMON["iou_threshold"],
+        "max_age": COMMON["max_age"],
+        "min_hits": COMMON["min_hits"],
         "confirm_first_frame": True,
     }
+    sort_options = {**COMMON, "confirm_first_frame": True}
     runners = [
         ("vasdk ByteTrack", run_vasdk("bytetrack", frames, **bt_options), args.reps),
-        ("vasdk SORT", run_vasdk("sort", frames, min_hits=3, max_age=30), args.reps),
-        ("filterpy SORT (reference)", run_filterpy_sort(frames), args.ref_reps),
-        ("supervision 0.30 ByteTrack", run_supervision(frames), args.ref_reps),
+        ("vasdk SORT", run_vasdk("sort", frames, **sort_options), args.reps),
     ]
+    compiled_peer = importlib.util.find_spec("ioutrack") is not None
+    if compiled_peer:
+        runners += [
+            ("ioutrack-rs SORT (Rust)", run_ioutrack("sort", frames), args.reps),
+            ("ioutrack-rs ByteTrack (Rust)", run_ioutrack("bytetrack", frames), args.reps),
+        ]
+    else:
+        print("compiled peer skipped: pip install ioutrack-rs", file=sys.stderr)
+    runners += [
+        ("filterpy SORT (pure Python)", run_filterpy_sort(frames), args.ref_reps),
+        ("supervision 0.30 ByteTrack (pure Python)", run_supervision(frames), args.ref_reps),
+    ]
+    env = environment(kernels="vasdk C++ trackers")
     rows: list[dict[str, Any]] = []
     for name, run, reps in runners:
         times = []
@@ -157,6 +217,8 @@ def main() -> None:
                 "tracker": name,
                 "fps_median": args.frames / med,
                 "fps_all": [args.frames / t for t in times],
+                "fps_spread": (max(times) - min(times)) / med,
+                "implementation": "pure Python" if "pure Python" in name else "compiled",
                 "ms_per_frame": 1000.0 * med / args.frames,
                 "mota": scores["mota"],
                 "idf1": scores["idf1"],
@@ -174,62 +236,67 @@ def main() -> None:
         )
 
     by = {r["tracker"]: r for r in rows}
-    ref_sort = by["filterpy SORT (reference)"]["fps_median"]
-    ref_sv = by["supervision 0.30 ByteTrack"]["fps_median"]
+    ref_sort = by["filterpy SORT (pure Python)"]["fps_median"]
+    ref_sv = by["supervision 0.30 ByteTrack (pure Python)"]["fps_median"]
     for r in rows:
         r["x_filterpy_sort"] = r["fps_median"] / ref_sort
         r["x_supervision_bytetrack"] = r["fps_median"] / ref_sv
+        # Against the compiled peer of the same algorithm, where there is one.
+        peer = ("ioutrack-rs SORT (Rust)" if "SORT" in r["tracker"] else "ioutrack-rs ByteTrack (Rust)")
+        r["x_compiled_peer"] = r["fps_median"] / by[peer]["fps_median"] if peer in by else None
 
     print(
         f"\n{args.objects} objects/frame, {args.frames} frames, {n_dets / args.frames:.1f} detections/frame "
-        f"(seed {args.seed}); fps = median of repetitions\n"
+        f"(seed {args.seed}); fps = median of repetitions; every tracker: max_age "
+        f"{COMMON['max_age']}, min_hits {COMMON['min_hits']}, IoU >= {COMMON['iou_threshold']}\n"
     )
     header = (
-        f"{'tracker':<28} {'fps':>9} {'ms/frame':>9} {'x filterpy':>11} {'x sv':>7} "
+        f"{'tracker':<42} {'fps':>9} {'spread':>7} {'ms/frame':>9} {'x Rust':>7} {'x filterpy':>11} "
+        f"{'x sv':>7} "
         f"{'MOTA':>7} {'IDF1':>7} {'HOTA':>7} {'DetA':>7} {'AssA':>7} {'IDsw':>6}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['tracker']:<28} {r['fps_median']:>9.0f} {r['ms_per_frame']:>9.3f} "
-            f"{r['x_filterpy_sort']:>11.1f} {r['x_supervision_bytetrack']:>7.1f} "
+            f"{r['tracker']:<42} {r['fps_median']:>9.0f} {r['fps_spread']:>6.0%} {r['ms_per_frame']:>9.3f} "
+            + (f"{r['x_compiled_peer']:>7.2f} " if r["x_compiled_peer"] else f"{'-':>7} ")
+            + f"{r['x_filterpy_sort']:>11.1f} {r['x_supervision_bytetrack']:>7.1f} "
             f"{r['mota']:>7.3f} {r['idf1']:>7.3f} {r['hota']:>7.3f} {r['deta']:>7.3f} {r['assa']:>7.3f} "
             f"{r['id_switches']:>6d}"
         )
     bt = by["vasdk ByteTrack"]
-    sv_row = by["supervision 0.30 ByteTrack"]
+    sv_row = by["supervision 0.30 ByteTrack (pure Python)"]
     targets = {
         "bytetrack_x_filterpy_sort>=20": bt["x_filterpy_sort"] >= 20,
         "bytetrack_x_supervision>=50": bt["x_supervision_bytetrack"] >= 50,
         "bytetrack_mota>=supervision": bt["mota"] >= sv_row["mota"],
         "bytetrack_idf1>=supervision": bt["idf1"] >= sv_row["idf1"],
         "bytetrack_hota>=supervision": bt["hota"] >= sv_row["hota"],
-        "bytetrack_hota>=filterpy_sort": bt["hota"] >= by["filterpy SORT (reference)"]["hota"],
+        "bytetrack_hota>=filterpy_sort": bt["hota"] >= by["filterpy SORT (pure Python)"]["hota"],
     }
+    if compiled_peer:
+        targets["bytetrack_x_ioutrack_bytetrack>=1"] = bt["x_compiled_peer"] >= 1
+        targets["sort_x_ioutrack_sort>=1"] = by["vasdk SORT"]["x_compiled_peer"] >= 1
     print("\ntargets:", ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in targets.items()))
+    settings = {"objects": args.objects, "frames": args.frames, "seed": args.seed,
+                "reps": args.reps, "ref_reps": args.ref_reps}
+    defaults = {"objects": 50, "frames": 2000, "seed": 2024, "reps": 5, "ref_reps": 3}
     result = {
         "benchmark": "tracker",
-        "objects_per_frame": args.objects,
-        "frames": args.frames,
+        "settings": settings,
+        "environment": env,
         "detections_per_frame": n_dets / args.frames,
-        "seed": args.seed,
-        "reps": {"vasdk": args.reps, "references": args.ref_reps},
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "note": "shared 2-core machine; other engineers' builds ran at the same time",
-        },
+        "common_tracker_settings": COMMON,
+        "bytetrack_scores": BYTE_SCORES,
+        "compiled_peer": ("ioutrack-rs (Rust, PyPI)" if compiled_peer
+                          else "not installed (pip install ioutrack-rs)"),
         "vasdk_bytetrack_options": bt_options,
+        "vasdk_sort_options": sort_options,
         "rows": rows,
         "targets": targets,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
-
+    print(f"wrote {write_results(results_path(args.out, settings, defaults), result)}")
 
 if __name__ == "__main__":
     main()

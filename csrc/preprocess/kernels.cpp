@@ -2,7 +2,8 @@
 // taps, into three float rows, cached across output rows) and a vertical pass fused with
 // normalisation, padding and the store. run_rows_portable is plain C++ for any CPU;
 // run_rows_avx2 and run_rows_avx512 are the same body compiled for AVX2+FMA (gathers) and
-// AVX-512 VBMI (byte permutes) horizontal passes; see kernels_x86.h.
+// AVX-512 VBMI (byte permutes) horizontal passes; see kernels_x86.h. run_rows_neon is the
+// same body with the AArch64 NEON horizontal pass of kernels_neon.h.
 // Built with -O3 (see CMakeLists.txt) so the store loops vectorise.
 #include "preprocess/kernels.h"
 
@@ -12,6 +13,7 @@
 #include <type_traits>
 
 #include "preprocess/kernel_common.h"
+#include "preprocess/kernels_neon.h"
 #include "preprocess/kernels_x86.h"
 
 namespace vas::detail {
@@ -67,7 +69,10 @@ namespace {
 
 using namespace kern;  // NOLINT(google-build-using-namespace): internal helpers
 
-enum class Isa { kPortable, kAvx2, kAvx512 };
+enum class Isa { kPortable, kAvx2, kAvx512, kNeon };
+
+template <Isa I>
+inline constexpr bool kX86 = I == Isa::kAvx2 || I == Isa::kAvx512;
 
 // ---- stores -----------------------------------------------------------------------------
 
@@ -142,7 +147,7 @@ VAS_INLINE int hpass_simd(const Plan& p, const Rows& r, const Rows& next, Sink s
   if constexpr (I == Isa::kAvx512) {
     if (p.perm_groups > 0) return hpass_permute<F>(p, r, next, sink);
   }
-  if constexpr (I != Isa::kPortable) return hpass_gather<F>(p, r, next, sink);
+  if constexpr (kX86<I>) return hpass_gather<F>(p, r, next, sink);
 #endif
   (void)p, (void)r, (void)next, (void)sink;
   return 0;
@@ -153,8 +158,11 @@ template <Isa I, PixelFormat F>
 VAS_INLINE void hpass2(const Plan& p, const ImageView& src, int sy, float* h, int next_sy) {
   const Rows r = rows_of(src, sy);
   int x = 0;
+#if VAS_NEON
+  if constexpr (I == Isa::kNeon) x = hpass_neon<F>(p, r, h);
+#endif
 #if VAS_X86_SIMD
-  if constexpr (I != Isa::kPortable) {
+  if constexpr (kX86<I>) {
     float* const h0 = h;
     float* const h1 = h + p.cw;
     float* const h2 = h + 2 * p.cw;
@@ -233,7 +241,7 @@ VAS_INLINE void rows_typed(const Plan& p, const ImageView& src, T* dst, int yb, 
       // The rows the next output row will read, for prefetching.
       const bool more = r + 1 < p.ch && oy + 1 < ye;
       const int n0 = more ? p.y2.i0[r + 1] : -1;
-      if constexpr (I != Isa::kPortable && std::is_same_v<T, float>) {
+      if constexpr (kX86<I> && std::is_same_v<T, float>) {
         if (!two && p.xstride == 1 && cache.tag[0] != y0 && cache.tag[1] != y0) {
           fill_pad<T>(p, dst, oy, 0, p.cx0);
           fill_pad<T>(p, dst, oy, p.cx0 + p.cw, p.W);
@@ -310,6 +318,22 @@ void run_rows_portable(const Plan& p, const ImageView& src, void* dst, int y_beg
                        float* scratch) {
   rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
 }
+
+#if VAS_NEON
+void run_rows_neon(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
+                   float* scratch) {
+  rows_impl<Isa::kNeon>(p, src, dst, y_begin, y_end, scratch);
+}
+
+bool neon_supported() { return true; }  // Advanced SIMD is part of every AArch64 CPU
+#else
+void run_rows_neon(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
+                   float* scratch) {
+  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
+}
+
+bool neon_supported() { return false; }
+#endif
 
 #if VAS_X86_SIMD
 VAS_AVX2 void run_rows_avx2(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,

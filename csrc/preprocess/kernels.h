@@ -85,6 +85,12 @@ void run_rows_avx512(const Plan& p, const ImageView& src, void* dst, int y_begin
                      float* scratch);
 bool avx2_supported();
 bool avx512_supported();  // AVX2 + FMA + AVX-512 F, BW, VL and VBMI
+// AArch64 NEON horizontal pass for BGR/RGB and NV12 (other formats run the portable pass);
+// only valid when neon_supported(), true on every AArch64 build. Elsewhere it runs the
+// portable path.
+void run_rows_neon(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
+                   float* scratch);
+bool neon_supported();
 
 // IEEE half from float, round to nearest even (portable; F16C is not assumed).
 uint16_t float_to_half(float f);

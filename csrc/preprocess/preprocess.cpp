@@ -433,6 +433,7 @@ Preprocessor::Preprocessor(int threads, Impl impl) : impl_(impl) {
   }
   if (impl_ == Impl::kAvx512 && !avx512_available()) impl_ = Impl::kAuto;
   if (impl_ == Impl::kAvx2 && !avx2_available()) impl_ = Impl::kPortable;
+  if (impl_ == Impl::kNeon && !neon_available()) impl_ = Impl::kPortable;
 }
 Preprocessor::~Preprocessor() = default;
 Preprocessor::Preprocessor(Preprocessor&&) noexcept = default;
@@ -440,6 +441,7 @@ Preprocessor& Preprocessor::operator=(Preprocessor&&) noexcept = default;
 
 bool Preprocessor::avx2_available() { return detail::avx2_supported(); }
 bool Preprocessor::avx512_available() { return detail::avx512_supported(); }
+bool Preprocessor::neon_available() { return detail::neon_supported(); }
 
 Status Preprocessor::set_impl(Impl impl) {
   if (impl == Impl::kAvx2 && !avx2_available()) {
@@ -449,6 +451,9 @@ Status Preprocessor::set_impl(Impl impl) {
     return unsupported(
         "preprocess: the AVX-512 kernels need an x86-64 CPU with AVX-512 F, BW, VL and VBMI");
   }
+  if (impl == Impl::kNeon && !neon_available()) {
+    return unsupported("preprocess: the NEON kernels need an AArch64 build");
+  }
   impl_ = impl;
   return Status::ok();
 }
@@ -456,7 +461,8 @@ Status Preprocessor::set_impl(Impl impl) {
 Preprocessor::Impl Preprocessor::resolved_impl() const {
   if (impl_ != Impl::kAuto) return impl_;
   if (avx512_available()) return Impl::kAvx512;
-  return avx2_available() ? Impl::kAvx2 : Impl::kPortable;
+  if (avx2_available()) return Impl::kAvx2;
+  return neon_available() ? Impl::kNeon : Impl::kPortable;
 }
 
 void Preprocessor::set_thread_pool(ThreadPool* pool) {
@@ -524,6 +530,9 @@ void Preprocessor::execute(const ImageView& src, void* dst) {
         break;
       case Impl::kAvx512:
         detail::run_rows_avx512(p, src, dst, y0, y1, scratch);
+        break;
+      case Impl::kNeon:
+        detail::run_rows_neon(p, src, dst, y0, y1, scratch);
         break;
       default:
         detail::run_rows_portable(p, src, dst, y0, y1, scratch);

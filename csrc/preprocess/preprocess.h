@@ -84,7 +84,7 @@ struct Plan;
 // ThreadPool is borrowed and may be shared by objects used from the same thread.
 class Preprocessor {
  public:
-  enum class Impl { kAuto, kReference, kPortable, kAvx2, kAvx512 };
+  enum class Impl { kAuto, kReference, kPortable, kAvx2, kAvx512, kNeon };
 
   Preprocessor();
   // threads > 1 creates an owned ThreadPool of that size.
@@ -93,12 +93,13 @@ class Preprocessor {
   Preprocessor(Preprocessor&&) noexcept;
   Preprocessor& operator=(Preprocessor&&) noexcept;
 
-  // kUnsupported when kAvx2 / kAvx512 is asked for on a CPU (or build) without it.
+  // kUnsupported when kAvx2 / kAvx512 / kNeon is asked for on a CPU (or build) without it.
   Status set_impl(Impl impl);
   Impl impl() const { return impl_; }
   Impl resolved_impl() const;  // what kAuto stands for on this CPU
   static bool avx2_available();
   static bool avx512_available();  // AVX-512 F, BW, VL and VBMI, plus AVX2 and FMA
+  static bool neon_available();    // AArch64 builds
   // Borrowed; nullptr runs on the calling thread only. Replaces an owned pool.
   void set_thread_pool(ThreadPool* pool);
   int threads() const { return pool_ ? pool_->threads() : 1; }

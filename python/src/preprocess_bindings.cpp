@@ -55,8 +55,9 @@ vas::Preprocessor::Impl parse_impl(const std::string& s) {
   if (s == "portable") return vas::Preprocessor::Impl::kPortable;
   if (s == "avx2") return vas::Preprocessor::Impl::kAvx2;
   if (s == "avx512") return vas::Preprocessor::Impl::kAvx512;
-  throw_status(
-      vas::invalid_argument("unknown impl '" + s + "' (auto, reference, portable, avx2, avx512)"));
+  if (s == "neon") return vas::Preprocessor::Impl::kNeon;
+  throw_status(vas::invalid_argument("unknown impl '" + s +
+                                     "' (auto, reference, portable, avx2, avx512, neon)"));
 }
 
 const char* impl_name(vas::Preprocessor::Impl i) {
@@ -69,6 +70,8 @@ const char* impl_name(vas::Preprocessor::Impl i) {
       return "avx2";
     case vas::Preprocessor::Impl::kAvx512:
       return "avx512";
+    case vas::Preprocessor::Impl::kNeon:
+      return "neon";
     default:
       return "auto";
   }

@@ -4,6 +4,8 @@
 //   SortKalman / XyahKalman  the trackers' motion models, stepped from Python (tests compare
 //                            them with filterpy step by step); this is what needs Eigen here.
 //   MemoryFloor              the memory floor of a preprocessing call (bench_preprocess.py).
+//   SpanFloor                the same, reading only the byte spans a kernel's taps read.
+//   evict                    flushes an array's cache lines (x86), for "cold" timings.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -12,6 +14,10 @@
 #include <cstring>
 #include <memory>
 #include <string>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "common.h"
 #include "core/thread_pool.h"
@@ -145,6 +151,85 @@ class MemoryFloor {
   std::unique_ptr<vas::ThreadPool> pool_;
 };
 
+// The floor of a call that reads only some of its input: OR-reduces the given (offset,
+// length) byte spans of src, the bytes a kernel's taps read, and writes every byte of dst.
+// Spans and dst are cut into the same number of chunks, so 2 threads split both alike.
+class SpanFloor {
+ public:
+  explicit SpanFloor(int threads) {
+    if (threads < 1 || threads > 64) {
+      throw_status(vas::invalid_argument("threads must be 1..64, got " + std::to_string(threads)));
+    }
+    if (threads > 1) pool_ = std::make_unique<vas::ThreadPool>(threads);
+  }
+
+  bool run(const py::array& src, const py::array_t<int64_t, py::array::c_style>& spans,
+           py::array& dst) {
+    if (!(src.flags() & py::array::c_style) || !(dst.flags() & py::array::c_style)) {
+      throw_status(vas::invalid_argument("span floor: src and dst must be C-contiguous"));
+    }
+    if (!dst.writeable()) throw_status(vas::invalid_argument("span floor: dst is read-only"));
+    if (spans.ndim() != 2 || spans.shape(1) != 2) {
+      throw_status(vas::invalid_argument("span floor: spans must be N x 2 (offset, length)"));
+    }
+    const auto* s = static_cast<const uint8_t*>(src.data());
+    auto* d = static_cast<uint8_t*>(dst.mutable_data());
+    const int64_t* sp = spans.data();
+    const auto n = static_cast<size_t>(spans.shape(0));
+    const auto ns = static_cast<int64_t>(src.nbytes());
+    for (size_t i = 0; i < n; ++i) {
+      if (sp[2 * i] < 0 || sp[2 * i + 1] < 0 || sp[2 * i] + sp[2 * i + 1] > ns) {
+        throw_status(
+            vas::invalid_argument("span floor: span " + std::to_string(i) + " is outside src"));
+      }
+    }
+    const size_t nd = dst.nbytes();
+    constexpr int kChunks = 64;
+    std::atomic<uint64_t> seen{0};
+    auto body = [&](int b, int e) {
+      uint64_t acc = 0;
+      for (size_t i = n * b / kChunks; i < n * e / kChunks; ++i) {
+        acc |= or_bytes(s + sp[2 * i], static_cast<size_t>(sp[2 * i + 1]));
+      }
+      seen.fetch_or(acc, std::memory_order_relaxed);
+      const size_t d0 = nd * b / kChunks, d1 = nd * e / kChunks;
+      std::memset(d + d0, 0x3f, d1 - d0);
+    };
+    {
+      py::gil_scoped_release release;
+      if (pool_) {
+        pool_->parallel_for(kChunks, body);
+      } else {
+        body(0, kChunks);
+      }
+    }
+    return seen.load() != 0;
+  }
+
+ private:
+  std::unique_ptr<vas::ThreadPool> pool_;
+};
+
+// Writes back and drops every cache line of `a` from all cache levels, so that the next read
+// comes from memory, as it does for a freshly decoded frame that no core has touched.
+void evict(const py::buffer& a) {
+#if defined(__x86_64__)
+  const py::buffer_info info = a.request();
+  if (info.size > 0 && info.strides.back() != info.itemsize) {
+    throw_status(vas::invalid_argument("evict: the array must be C-contiguous"));
+  }
+  const auto* p = static_cast<const char*>(info.ptr);
+  const auto bytes = static_cast<size_t>(info.size * info.itemsize);
+  py::gil_scoped_release release;
+  for (size_t i = 0; i < bytes; i += 64) _mm_clflush(p + i);
+  if (bytes) _mm_clflush(p + bytes - 1);
+  _mm_mfence();
+#else
+  (void)a;
+  throw_status(vas::unsupported("evict: cache-line flushes are only implemented for x86-64"));
+#endif
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_testing, m) {
@@ -164,4 +249,9 @@ PYBIND11_MODULE(_testing, m) {
   py::class_<MemoryFloor>(m, "MemoryFloor")
       .def(py::init<int>(), py::arg("threads"))
       .def("run", &MemoryFloor::run, py::arg("src"), py::arg("dst"));
+  py::class_<SpanFloor>(m, "SpanFloor")
+      .def(py::init<int>(), py::arg("threads"))
+      .def("run", &SpanFloor::run, py::arg("src"), py::arg("spans"), py::arg("dst"));
+  m.def("evict", &evict, py::arg("array"),
+        "Flushes the array's cache lines (x86-64); the next read comes from memory.");
 }

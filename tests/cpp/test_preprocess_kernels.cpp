@@ -129,6 +129,7 @@ std::vector<Preprocessor::Impl> fast_impls() {
   std::vector<Preprocessor::Impl> v{Preprocessor::Impl::kPortable};
   if (Preprocessor::avx2_available()) v.push_back(Preprocessor::Impl::kAvx2);
   if (Preprocessor::avx512_available()) v.push_back(Preprocessor::Impl::kAvx512);
+  if (Preprocessor::neon_available()) v.push_back(Preprocessor::Impl::kNeon);
   return v;
 }
 
@@ -138,6 +139,8 @@ const char* impl_name(Preprocessor::Impl i) {
       return "avx2";
     case Preprocessor::Impl::kAvx512:
       return "avx512";
+    case Preprocessor::Impl::kNeon:
+      return "neon";
     default:
       return "portable";
   }
