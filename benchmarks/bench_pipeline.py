@@ -18,7 +18,9 @@ Measured, each side in its own subprocess (so peak RSS belongs to that side alon
                p99 latency, camera time -> result, stays under 1 s)
   p99 latency  at the largest channel count both sides hold
   peak RSS     ru_maxrss / VmHWM of the 4-channel throughput run
-  RSS growth   --minutes M: 4 paced looping channels for M minutes, RSS sampled every 5 s
+  RSS growth   --minutes M: 4 paced looping channels for M minutes, RSS and malloc's heap in
+               use sampled every 5 s; growth = median of the last quarter over the median of the
+               first quarter after a 10 % warm-up
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pipeline.py [--frames 120]
         [--seconds 30] [--max-channels 16] [--minutes 0] [--sides peer,vasdk,engine]
@@ -316,15 +318,35 @@ def run_engine(cfg: dict[str, Any]) -> dict[str, Any]:
     return {"frames": [total], "wall_s": wall, "latency_ms": [[]], "crossings": [0]}
 
 
+def heap_in_use_kib() -> int:
+    """Bytes glibc's malloc has handed out and not had back (mallinfo2), in kiB: unlike RSS it
+    does not move when the allocator opens an arena or keeps freed pages, so a leak shows here."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+                     "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallinfo2"):
+        return 0
+    libc.mallinfo2.restype = MallInfo2
+    m = libc.mallinfo2()
+    return (m.uordblks + m.hblkhd) // 1024
+
+
 def worker(cfg: dict[str, Any]) -> None:
     run = {"peer": run_peer, "vasdk": run_vasdk, "engine": run_engine}[cfg["side"]]
     samples: list[tuple[float, int]] = []
+    heap: list[tuple[float, int]] = []
     stop = threading.Event()
 
-    def sample_rss() -> None:  # for --minutes: RSS over time
+    def sample_rss() -> None:  # for --minutes: RSS and heap in use over time
         t0 = time.perf_counter()
         while not stop.wait(5.0):
             samples.append((time.perf_counter() - t0, rss_kib()["vm_rss_kib"]))
+            heap.append((time.perf_counter() - t0, heap_in_use_kib()))
 
     sampler = threading.Thread(target=sample_rss, daemon=True)
     sampler.start()
@@ -332,6 +354,7 @@ def worker(cfg: dict[str, Any]) -> None:
     stop.set()
     r.update(rss_kib())
     r["rss_samples"] = samples
+    r["heap_samples"] = heap
     print("RESULT " + json.dumps(r), flush=True)
 
 
@@ -422,15 +445,32 @@ def long_run(side: str, model: str, threads: int, minutes: float) -> dict[str, A
     """4 paced looping channels (INT8, every 3rd frame) for `minutes`; RSS sampled every 5 s."""
     r = measure(side, model=model, threads=threads, channels=4, interval=3, paced=True, loop=True,
                 seconds=minutes * 60)
-    smp = r["rss_samples"]
-    base = smp[len(smp) // 10][1] if smp else 0  # after warm-up
+    smp, heap = r["rss_samples"], r.get("heap_samples", [])
+
+    def growth(series: list[tuple[float, int]]) -> tuple[float, float, float | None]:
+        # Median of the last quarter against the median of the first quarter after a 10 %
+        # warm-up: one sample's noise does not decide it.
+        v = [x for _, x in series]
+        if len(v) < 8:
+            return 0.0, 0.0, None
+        w = len(v) // 10
+        q = max(1, (len(v) - w) // 4)
+        a, b = statistics.median(v[w:w + q]), statistics.median(v[-q:])
+        return a, b, (b / a - 1) * 100 if a else None
+
+    ra, rb, rg = growth(smp)
+    ha, hb, hg = growth(heap)
     return {
         "minutes": minutes,
         "rss_samples": smp,
-        "rss_start_kib": base,
-        "rss_end_kib": smp[-1][1] if smp else 0,
+        "heap_samples": heap,
+        "rss_start_kib": ra,
+        "rss_end_kib": rb,
         "rss_max_kib": max(v for _, v in smp) if smp else 0,
-        "growth_pct": (smp[-1][1] / base - 1) * 100 if smp and base else None,
+        "growth_pct": rg,
+        "heap_start_kib": ha,
+        "heap_end_kib": hb,
+        "heap_growth_pct": hg,
         "held": r["held"],
         "p99_ms": r["p99_ms"],
     }
@@ -469,8 +509,10 @@ def main(argv: list[str] | None = None) -> int:
             res["sides"][side] = {"long_run": long_run(side, int8, args.threads, args.minutes)}
             g = res["sides"][side]["long_run"]
             rss = f"{g['rss_start_kib'] / 1024:.0f} -> {g['rss_end_kib'] / 1024:.0f} MiB"
+            heap = f"{g['heap_start_kib'] / 1024:.0f} -> {g['heap_end_kib'] / 1024:.0f} MiB"
             print(f"  {side:6s} {args.minutes:g} min, 4 paced channels: RSS {rss} "
-                  f"({g['growth_pct']:+.2f} %), held {g['held']}, p99 {g['p99_ms']:.0f} ms", flush=True)
+                  f"({g['growth_pct']:+.2f} %), malloc heap in use {heap} ({g['heap_growth_pct']:+.2f} %), "
+                  f"held {g['held']}, p99 {g['p99_ms']:.0f} ms", flush=True)
             continue
         runs = [
             measure(side, model=fp32, threads=args.threads, channels=4, interval=1, frames=args.frames)

@@ -740,10 +740,13 @@ typedef struct vas_pipeline_event {
   uint32_t struct_size; /* sizeof(vas_pipeline_event_t) of the library */
   int32_t class_id;     /* -1 when not about one object */
   const char* channel;
-  const char* kind;    /* "rule", "best_shot", "track_start", "track_end", "source" */
+  const char* kind;    /* "rule", "best_shot", "track_start", "track_end", "source",
+                          "cluster" (this node took or gave up the channel), "sink" (channel
+                          "": a sink lost or regained its broker or file) */
   const char* subkind; /* rule: cross_in, cross_out, enter, exit, ...; source: connected,
                           disconnected, reconnected, end_of_stream, error; best_shot:
-                          track_ended, interval, flush; "" otherwise */
+                          track_ended, interval, flush; cluster: assigned, revoked; sink:
+                          disconnected, reconnected; "" otherwise */
   const char* rule_id; /* "" when not a rule event */
   const char* message; /* human-readable detail, e.g. the cause of a disconnect; may be "" */
   int64_t track_id;    /* -1 when not about one object */
@@ -763,7 +766,8 @@ typedef struct vas_pipeline_event {
    vas_pipeline_remove_channel of its own channel and vas_pipeline_destroy fail there with
    VAS_ERR_INVALID_ARGUMENT. Keep it short: a slow callback delays its channel. */
 typedef void (*vas_result_callback_t)(const vas_frame_result_t* result, void* user);
-/* Events: same thread and rules as the result callback of the event's channel. */
+/* Events: same thread and rules as the result callback of the event's channel, except "sink"
+   events, which arrive on that sink's own thread (possibly while a worker runs a callback). */
 typedef void (*vas_event_callback_t)(const vas_pipeline_event_t* event, void* user);
 /* Zero-copy pushes: called exactly once when the pipeline no longer reads the pixels, on a
    pipeline thread or, when the push fails or the frame is dropped at once, before

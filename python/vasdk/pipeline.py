@@ -67,8 +67,11 @@ class FrameResult:
 class PipelineEvent:
     """A rule event, a best shot, a track start or end, or a source state change.
 
-    ``kind`` is "rule", "best_shot", "track_start", "track_end" or "source"; ``subkind`` says
-    which (cross_in, enter, ...; connected, disconnected, reconnected, end_of_stream, error).
+    ``kind`` is "rule", "best_shot", "track_start", "track_end", "source", "cluster" (this node
+    took or gave up the channel: assigned, revoked) or "sink" (channel "": a sink lost or
+    regained its broker: disconnected, reconnected; delivered on the sink's own thread);
+    ``subkind`` says which (cross_in, enter, ...; connected, disconnected, reconnected,
+    end_of_stream, error).
     Best shots carry ``crop`` (BGR copy) and ``jpeg`` (bytes) when the channel asks for them.
     """
 

@@ -453,3 +453,44 @@ TEST(SinkSet, BrokerTypesUnsupportedOnlyWithoutTheirLibraries) {
 
 }  // namespace
 }  // namespace vas
+
+namespace vas {
+namespace {
+
+// Kafka over TLS (the sink and the cluster membership share these): the properties librdkafka
+// gets, and a CA file that cannot be read named before librdkafka's own vaguer message.
+TEST(KafkaTls, PropertiesAndUnreadableFiles) {
+  TlsConfig off;
+  EXPECT_TRUE(kafka_tls_properties(off).empty());
+  TlsConfig t;
+  t.enabled = true;
+  t.ca_file = "/etc/ssl/ca.pem";
+  t.cert_file = "/etc/ssl/client.pem";
+  t.key_file = "/etc/ssl/client.key";
+  auto p = kafka_tls_properties(t);
+  EXPECT_EQ(p["security.protocol"], "ssl");
+  EXPECT_EQ(p["ssl.ca.location"], "/etc/ssl/ca.pem");
+  EXPECT_EQ(p["ssl.certificate.location"], "/etc/ssl/client.pem");
+  EXPECT_EQ(p["ssl.key.location"], "/etc/ssl/client.key");
+  EXPECT_EQ(p["enable.ssl.certificate.verification"], "true") << "verification on by default";
+  EXPECT_EQ(p["ssl.endpoint.identification.algorithm"], "https");
+  t.verify = false;
+  EXPECT_EQ(kafka_tls_properties(t)["enable.ssl.certificate.verification"], "false");
+
+  TlsConfig missing;
+  missing.enabled = true;
+  missing.ca_file = "/nonexistent/ca.pem";
+  const Status s = check_tls_files(missing);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("tls.ca_file"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("/nonexistent/ca.pem"), std::string::npos) << s.message();
+
+  auto set = SinkSet::create(R"([{"type": "kafka", "brokers": "127.0.0.1:1",
+      "tls": {"cert_file": "c.pem"}}])");
+  ASSERT_FALSE(set.is_ok());
+  EXPECT_NE(set.status().message().find("sinks[0].tls.key_file"), std::string::npos)
+      << set.status().message();
+}
+
+}  // namespace
+}  // namespace vas
