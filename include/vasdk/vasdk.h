@@ -608,9 +608,9 @@ VAS_API vas_status_t vas_preprocess_batch(vas_preprocessor_t* preprocessor,
 typedef struct vas_pool vas_pool_t;
 
 /* Limits vas_pool_create() checks: max_block at most VAS_POOL_MAX_BLOCK (2^48) and alignment
-   at most VAS_POOL_MAX_ALIGNMENT (2 MiB). */
-#define VAS_POOL_MAX_BLOCK ((size_t)1 << 48)
-#define VAS_POOL_MAX_ALIGNMENT ((size_t)1 << 21)
+   at most VAS_POOL_MAX_ALIGNMENT (2 MiB). Plain literals, so that cffi can read them. */
+#define VAS_POOL_MAX_BLOCK 0x1000000000000ull
+#define VAS_POOL_MAX_ALIGNMENT 0x200000u
 
 typedef struct vas_pool_config {
   uint32_t struct_size;  /* set by vas_pool_config_init() */
