@@ -185,7 +185,9 @@ typedef struct vas_video_reader_config {
 /* Zeroes *config, sets struct_size and output_format = BGR24. Thread safety: any thread. */
 VAS_API void vas_video_reader_config_init(vas_video_reader_config_t* config);
 
-/* Opens a video. On success the caller frees *out with vas_video_reader_destroy().
+/* Opens a video. On success the caller frees *out with vas_video_reader_destroy(). Errors:
+   VAS_ERR_NOT_FOUND (no such file), VAS_ERR_IO (empty, corrupt or unrecognisable data),
+   VAS_ERR_UNSUPPORTED (no video stream, no decoder, unknown protocol), VAS_ERR_TIMEOUT.
    Thread safety: any thread. */
 VAS_API vas_status_t vas_video_reader_create(const vas_video_reader_config_t* config,
                                              vas_video_reader_t** out);
@@ -210,6 +212,20 @@ VAS_API vas_status_t vas_video_reader_get_info(const vas_video_reader_t* reader,
    last frame. out_pts_us may be NULL. Thread safety: per handle. */
 VAS_API vas_status_t vas_video_reader_read(vas_video_reader_t* reader, vas_image_t* frame,
                                            int64_t* out_pts_us);
+
+/* What reading has found so far. A stream that ended with decoded < the info's frame_count,
+   damaged or rejected_packets above 0, or truncated set, was incomplete or damaged. */
+typedef struct vas_video_reader_stats {
+  uint32_t struct_size;     /* set by the caller to sizeof(vas_video_reader_stats_t) */
+  int32_t truncated;        /* 1: the input ended in a read error, not a clean end of file */
+  int64_t decoded;          /* frames returned by vas_video_reader_read() */
+  int64_t damaged;          /* frames the decoder flagged as damaged; dropped */
+  int64_t rejected_packets; /* packets the decoder refused */
+} vas_video_reader_stats_t;
+
+/* Fills the first min(stats->struct_size, sizeof) bytes of *stats. Thread safety: per handle. */
+VAS_API vas_status_t vas_video_reader_get_stats(const vas_video_reader_t* reader,
+                                                vas_video_reader_stats_t* stats);
 
 /* ---- Tracker ---------------------------------------------------------------------------- */
 

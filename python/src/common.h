@@ -19,6 +19,14 @@ struct StatusError {
 
 [[noreturn]] inline void throw_status(const vas::Status& st) { throw StatusError{st}; }
 
+// Paths and URLs arrive as bytes or str; C would cut one at an embedded NUL, so refuse it.
+inline const std::string& no_nul(const std::string& s, const char* what) {
+  if (s.find('\0') != std::string::npos) {
+    throw_status(vas::invalid_argument(std::string(what) + " contains a NUL byte"));
+  }
+  return s;
+}
+
 inline void check(const vas::Status& st) {
   if (!st.is_ok()) throw_status(st);
 }
