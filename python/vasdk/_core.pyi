@@ -81,6 +81,7 @@ class Tracker:
         class_ids: typing.Any = None,
         timestamp_us: typing.SupportsInt | typing.SupportsIndex = 0,
         embeddings: typing.Any = None,
+        landmarks: typing.Any = None,
     ) -> tuple: ...
     @property
     def embedding_dim(self) -> int: ...

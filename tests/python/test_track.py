@@ -363,3 +363,31 @@ def test_c_abi_tracker_through_cffi() -> None:
     assert ffi.sizeof("vas_track_t") == 104
     assert lib.vas_tracker_predict(tracker, -1, tracks, n) == lib.VAS_ERR_INVALID_ARGUMENT
     assert b"is earlier" in ffi.string(lib.vas_last_error_message())
+
+
+def test_tracks_carry_landmarks_to_the_best_shot_selector() -> None:
+    # The README flow: shots.update(frame, tracker.update(dets), ts). A frontal face's landmarks
+    # must reach the selector, or every face scores as non-frontal.
+    frontal = np.array([[28, 30], [44, 30], [36, 38], [30, 46], [42, 46]], np.float32)
+    tracker = vasdk.Tracker(min_hits=1)
+    shots = vasdk.BestShotSelector(classes=[0])
+    frame = np.random.default_rng(6).integers(0, 255, (96, 96, 3), dtype=np.uint8)
+    tracks = None
+    for t in range(4):
+        lm = (frontal + np.float32([t, 0]))[None]
+        dets = vasdk.Detections(np.array([[20 + t, 20, 52 + t, 60]], np.float32), np.array([0.9], np.float32),
+                                np.zeros(1, np.int32), lm, ["face"])
+        tracks = tracker.update(dets)
+        assert tracks.landmarks.shape == (len(tracks), 5, 2)
+        np.testing.assert_allclose(tracks.landmarks[0], lm[0])
+        shots.update(frame, tracks, t * 40_000)
+    assert tracks is not None
+    first = tracks.select(tracks.ids == tracks.ids[0])
+    np.testing.assert_allclose(first.landmarks[0], frontal + np.float32([3, 0]))
+    coast = tracker.predict()
+    assert np.isnan(coast.landmarks).all()  # not matched on this frame
+    out = shots.flush(200_000)
+    assert out and out[0].terms["frontal"] > 0.9
+    # Without landmarks (NaN rows), tracks report none.
+    plain = vasdk.Tracker(min_hits=1).update(np.array([[0, 0, 10, 10]], np.float32))
+    assert np.isnan(plain.landmarks).all()
