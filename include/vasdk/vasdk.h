@@ -266,7 +266,7 @@ typedef struct vas_tracker_config {
      Both: "min_hits" (default 2 for bytetrack, 3 for sort), "max_age" (30 frames),
      "per_class" (false), "confirm_first_frame" (false: confirm tracks born on the first
      frame at once). sort: "min_score" (0), "iou_threshold" (0.3). bytetrack:
-     "track_thresh" (0.5), "low_thresh" (0.1), "high_thresh" (0.6), "match_thresh" (0.8),
+     "track_thresh" (0.2), "low_thresh" (0.1), "high_thresh" (0.25), "match_thresh" (0.8),
      "second_match_thresh" (0.5), "unconfirmed_match_thresh" (0.7), "fuse_score" (true).
      Optional costs beyond IoU (both types; with both weights 0, the default, the cost is
      1 - IoU): "center_weight" (0..1, default 0) mixes in the centre distance as

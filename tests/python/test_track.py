@@ -391,3 +391,35 @@ def test_tracks_carry_landmarks_to_the_best_shot_selector() -> None:
     # Without landmarks (NaN rows), tracks report none.
     plain = vasdk.Tracker(min_hits=1).update(np.array([[0, 0, 10, 10]], np.float32))
     assert np.isnan(plain.landmarks).all()
+
+
+def test_bytetrack_defaults_keep_up_with_supervision_on_spread_scores(assets: Path) -> None:
+    # Scores spread over [0.3, 1) for true boxes (#16): the old defaults (track_thresh 0.5,
+    # high_thresh 0.6) could not start tracks from true boxes scored below 0.6 (MOTA 0.82 here
+    # against supervision's 0.88). benchmarks/tune_bytetrack.py measured the new ones.
+    import warnings
+
+    import supervision as sv
+
+    gt = load_mot(assets / "TUD-Campus" / "gt.txt")
+    frames = sorted(gt)
+    ours, ref = np.zeros(2), np.zeros(2)
+    for seed in range(3):  # one seed alone swings IDF1 by a few points
+        dets = noisy_detections(gt, seed=seed, true_scores=(0.3, 1.0), false_scores=(0.1, 0.6))
+        s = mot_scores(gt, run_vasdk(vasdk.Tracker("bytetrack"), dets, frames))
+        ours += [s["mota"] / 3, s["idf1"] / 3]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            ref_tracker = sv.ByteTrack(frame_rate=25)
+        hyp = {}
+        for f in frames:
+            d = dets.get(f, np.zeros((0, 5)))
+            out = ref_tracker.update_with_detections(
+                sv.Detections(xyxy=d[:, :4], confidence=d[:, 4], class_id=np.zeros(len(d), int))
+            )
+            hyp[f] = np.concatenate([out.tracker_id[:, None].astype(np.float64), out.xyxy], axis=1)
+        r = mot_scores(gt, hyp)
+        ref += [r["mota"] / 3, r["idf1"] / 3]
+    # MOTA within 0.015 of supervision's (0.870 vs 0.880 measured), IDF1 above it.
+    assert ours[0] >= ref[0] - 0.015, (ours, ref)
+    assert ours[1] >= ref[1], (ours, ref)
