@@ -7,13 +7,24 @@
 
 namespace vas {
 
+namespace {
+
+// v clamped to [0, hi] before the conversion, which is undefined for values outside int
+// (a caller's box may lie anywhere); NaN maps to 0.
+int to_pixel(double v, int hi) {
+  if (!(v > 0)) return 0;
+  return v >= hi ? hi : static_cast<int>(v);
+}
+
+}  // namespace
+
 Rect crop_rect(const TrackedObject& obj, int w, int h, float margin) {
-  const float bw = obj.x2 - obj.x1, bh = obj.y2 - obj.y1;
+  const float bw = obj.x2 - obj.x1, bh = obj.y2 - obj.y1;  // float, as the scores were tuned
   Rect r;
-  r.x0 = std::clamp(static_cast<int>(std::floor(obj.x1 - margin * bw)), 0, w);
-  r.y0 = std::clamp(static_cast<int>(std::floor(obj.y1 - margin * bh)), 0, h);
-  r.x1 = std::clamp(static_cast<int>(std::ceil(obj.x2 + margin * bw)), 0, w);
-  r.y1 = std::clamp(static_cast<int>(std::ceil(obj.y2 + margin * bh)), 0, h);
+  r.x0 = to_pixel(std::floor(obj.x1 - margin * bw), w);
+  r.y0 = to_pixel(std::floor(obj.y1 - margin * bh), h);
+  r.x1 = to_pixel(std::ceil(obj.x2 + margin * bw), w);
+  r.y1 = to_pixel(std::ceil(obj.y2 + margin * bh), h);
   if (r.x1 < r.x0) r.x1 = r.x0;
   if (r.y1 < r.y0) r.y1 = r.y0;
   return r;
