@@ -211,14 +211,7 @@ PYBIND11_MODULE(_core, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const vas_py::StatusError& e) {
-      py::object errors = py::module_::import("vasdk.errors");
-      // Messages echo caller strings (paths) that need not be UTF-8.
-      const std::string& msg = e.status.message();
-      py::object text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
-          msg.data(), static_cast<Py_ssize_t>(msg.size()), "backslashreplace"));
-      if (!text) throw py::error_already_set();
-      py::object exc = errors.attr("from_status")(static_cast<int>(e.status.code()), text);
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+      vas_py::set_python_error(e.status);
     }
   });
 
