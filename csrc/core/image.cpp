@@ -58,6 +58,15 @@ Result<PooledImage> PooledImage::allocate(Pool& pool, PixelFormat format, int wi
     return invalid_argument("pooled image: row_align " + std::to_string(row_align) +
                             " is not a power of two");
   }
+  if (width <= 0 || height <= 0 || width > kMaxImageDimension || height > kMaxImageDimension) {
+    return invalid_argument("pooled image: size " + std::to_string(width) + "x" +
+                            std::to_string(height) + " is not within 1.." +
+                            std::to_string(kMaxImageDimension) + " per side");
+  }
+  if (row_align > 4096) {
+    return invalid_argument("pooled image: row_align " + std::to_string(row_align) +
+                            " is over 4096");
+  }
   ImageView v;
   v.format = format;
   v.width = width;
@@ -117,6 +126,12 @@ Status ImageView::validate() const {
     return invalid_argument("image: size must be positive, got " + std::to_string(width) + "x" +
                             std::to_string(height));
   }
+  // Bounding the size keeps every later row and offset computation inside int.
+  if (width > kMaxImageDimension || height > kMaxImageDimension) {
+    return invalid_argument("image: size " + std::to_string(width) + "x" + std::to_string(height) +
+                            " exceeds the limit of " + std::to_string(kMaxImageDimension) +
+                            " per side");
+  }
   const bool yuv = plane_count(format) > 1;
   if (yuv && (width % 2 != 0 || height % 2 != 0)) {
     return invalid_argument(std::string("image: ") + pixel_format_name(format) +
@@ -129,11 +144,19 @@ Status ImageView::validate() const {
       return invalid_argument("image: plane " + std::to_string(p) + " is NULL");
     }
     // Row bytes of plane p: luma/packed rows, then interleaved UV (w bytes) or I420 U/V (w/2).
-    const int row = p == 0 ? width * bpp : (format == PixelFormat::kI420 ? width / 2 : width);
+    const int64_t row =
+        p == 0 ? int64_t{width} * bpp : (format == PixelFormat::kI420 ? width / 2 : int64_t{width});
     if (strides[p] < row) {
       return invalid_argument("image: stride of plane " + std::to_string(p) + " is " +
                               std::to_string(strides[p]) + ", smaller than its row of " +
                               std::to_string(row) + " bytes");
+    }
+    const int64_t bytes = int64_t{strides[p]} * plane_rows(format, p, height);
+    if (bytes > kMaxPlaneBytes) {
+      return invalid_argument("image: plane " + std::to_string(p) + " spans " +
+                              std::to_string(bytes) + " bytes (stride " +
+                              std::to_string(strides[p]) + "), over the limit of " +
+                              std::to_string(kMaxPlaneBytes));
     }
   }
   return Status::ok();

@@ -2,6 +2,7 @@
 // The view never owns memory; the caller keeps the planes alive while it is in use.
 #pragma once
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -25,6 +26,11 @@ const char* pixel_format_name(PixelFormat format);
 // Number of planes a format uses (1 for packed, 2 for NV12/NV21, 3 for I420).
 int plane_count(PixelFormat format);
 
+// Size limits, equal to the C header's VAS_IMAGE_MAX_DIMENSION and VAS_IMAGE_MAX_PLANE_BYTES:
+// a validated view's row and offset arithmetic (y * stride + x * bpp) fits in int.
+constexpr int kMaxImageDimension = 32768;
+constexpr int64_t kMaxPlaneBytes = INT32_MAX;
+
 struct ImageView {
   PixelFormat format = PixelFormat::kBGR24;
   int width = 0;
@@ -32,7 +38,8 @@ struct ImageView {
   const uint8_t* planes[3] = {nullptr, nullptr, nullptr};
   int strides[3] = {0, 0, 0};  // bytes per row of each plane
 
-  // Checks sizes, strides, plane pointers and chroma alignment; the message names the field.
+  // Checks sizes (1..kMaxImageDimension), strides (a row at least, stride * rows at most
+  // kMaxPlaneBytes), plane pointers and chroma alignment; the message names the field.
   Status validate() const;
 
   static ImageView packed(PixelFormat format, int width, int height, const uint8_t* data,

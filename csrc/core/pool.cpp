@@ -2,26 +2,20 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
 #include <new>
+#include <unordered_map>
 #include <vector>
 
 #include "core/log.h"
 
 namespace vas {
-namespace {
-// Bytes of the back pointer (a PoolBlock*) stored just before each block's data.
-constexpr size_t kBackPointerBytes = sizeof(void*);
-}  // namespace
 
 namespace detail {
 
 // Header in front of every block's data. The pool's free lists are intrusive (next), so
 // acquiring and releasing never allocate.
 struct PoolBlock {
-  static constexpr uint64_t kMagic = 0x766173706f6f6c31ull;  // "vaspool1"
-  uint64_t magic = kMagic;
   PoolCore* core = nullptr;
   PoolBlock* next = nullptr;
   std::atomic<int> refs{0};
@@ -29,6 +23,48 @@ struct PoolBlock {
   size_t size = 0;  // requested bytes
   unsigned char* data = nullptr;
 };
+
+// The data pointers of every live block of every pool, so that a pointer coming back through
+// the C API (vas_buffer_retain/release) is recognised by lookup, without reading memory in
+// front of a pointer that may not be ours. Process-wide by necessity: those calls take no
+// pool. Only block allocation, block free and the C API lookups take its lock.
+class BlockRegistry {
+ public:
+  bool add(PoolBlock* b) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      blocks_.emplace(b->data, b);
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+    return true;
+  }
+  void remove(PoolBlock* b) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.erase(b->data);
+  }
+  // The block whose data starts at `data` and which is out (has a reference), with `extra`
+  // references added under the lock; nullptr for anything else.
+  PoolBlock* find_out(const void* data, int extra) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = blocks_.find(data);
+    if (it == blocks_.end()) return nullptr;
+    PoolBlock* b = it->second;
+    if (b->refs.load(std::memory_order_acquire) <= 0) return nullptr;  // back in the cache
+    if (extra != 0) b->refs.fetch_add(extra, std::memory_order_relaxed);
+    return b;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<const void*, PoolBlock*> blocks_;
+};
+
+// Never destroyed: buffers may be released from static destructors after main returns.
+BlockRegistry& block_registry() {
+  static auto* registry = new BlockRegistry();
+  return *registry;
+}
 
 class PoolCore {
  public:
@@ -40,9 +76,7 @@ class PoolCore {
       config_.allocator = hook_allocator_.get();
     }
     if (config_.allocator == nullptr) config_.allocator = default_allocator();
-    // The header ends with a back pointer to the block, just before the data.
-    header_ = (sizeof(PoolBlock) + kBackPointerBytes + config_.alignment - 1) / config_.alignment *
-              config_.alignment;
+    header_ = (sizeof(PoolBlock) + config_.alignment - 1) / config_.alignment * config_.alignment;
     stats_.capacity_bytes = config_.capacity_bytes;
   }
 
@@ -191,7 +225,12 @@ class PoolCore {
     b->core = this;
     b->size_class = cls;
     b->data = static_cast<unsigned char*>(mem) + header_;
-    std::memcpy(b->data - kBackPointerBytes, &b, kBackPointerBytes);
+    if (!block_registry().add(b)) {
+      b->~PoolBlock();
+      config_.allocator->deallocate(mem, header_ + need, config_.alignment);
+      return Status(StatusCode::kOutOfMemory,
+                    "pool '" + config_.name + "': out of memory registering a block");
+    }
     stats_.reserved_bytes += need;
     return b;
   }
@@ -199,7 +238,7 @@ class PoolCore {
   void free_block_locked(PoolBlock* b) noexcept {
     const size_t need = classes_[b->size_class];
     stats_.reserved_bytes -= need;
-    b->magic = 0;
+    block_registry().remove(b);
     b->~PoolBlock();
     config_.allocator->deallocate(b, header_ + need, config_.alignment);
   }
@@ -274,30 +313,20 @@ void PoolBuffer::reset() noexcept {
   if (b && b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) b->core->release(b);
 }
 
-namespace {
-
-detail::PoolBlock* block_of(void* data) {
-  if (data == nullptr) return nullptr;
-  detail::PoolBlock* b = nullptr;
-  std::memcpy(&b, static_cast<unsigned char*>(data) - kBackPointerBytes, kBackPointerBytes);
-  if (b == nullptr || b->magic != detail::PoolBlock::kMagic || b->data != data) return nullptr;
-  return b;
-}
-
-}  // namespace
-
 void* PoolBuffer::detach() noexcept {
   detail::PoolBlock* b = block_;
   block_ = nullptr;
   return b ? b->data : nullptr;
 }
 
-PoolBuffer PoolBuffer::attach(void* data) noexcept { return PoolBuffer(block_of(data)); }
+PoolBuffer PoolBuffer::attach(void* data) noexcept {
+  if (data == nullptr) return PoolBuffer();
+  return PoolBuffer(detail::block_registry().find_out(data, 0));
+}
 
 PoolBuffer PoolBuffer::share(void* data) noexcept {
-  detail::PoolBlock* b = block_of(data);
-  if (b) b->refs.fetch_add(1, std::memory_order_relaxed);
-  return PoolBuffer(b);
+  if (data == nullptr) return PoolBuffer();
+  return PoolBuffer(detail::block_registry().find_out(data, 1));
 }
 
 // ---- Pool -------------------------------------------------------------------------------
@@ -309,9 +338,15 @@ Result<std::unique_ptr<Pool>> Pool::create(const PoolConfig& config) {
     return invalid_argument(who + "max_block " + std::to_string(config.max_block) +
                             " is smaller than min_block " + std::to_string(config.min_block));
   }
-  if (config.alignment < alignof(void*) || (config.alignment & (config.alignment - 1)) != 0) {
+  if (config.max_block > kMaxPoolBlockBytes) {
+    return invalid_argument(who + "max_block " + std::to_string(config.max_block) +
+                            " is over the limit of " + std::to_string(kMaxPoolBlockBytes));
+  }
+  if (config.alignment < alignof(void*) || (config.alignment & (config.alignment - 1)) != 0 ||
+      config.alignment > kMaxPoolAlignment) {
     return invalid_argument(who + "alignment " + std::to_string(config.alignment) +
-                            " is not a power of two >= " + std::to_string(alignof(void*)));
+                            " is not a power of two in " + std::to_string(alignof(void*)) + ".." +
+                            std::to_string(kMaxPoolAlignment));
   }
   if ((config.hooks.alloc == nullptr) != (config.hooks.free == nullptr)) {
     return invalid_argument(who + "allocator hooks need both alloc and free");
@@ -321,6 +356,12 @@ Result<std::unique_ptr<Pool>> Pool::create(const PoolConfig& config) {
                             " cannot hold one block of " + std::to_string(config.min_block) +
                             " bytes");
   }
+  if (config.capacity_bytes < config.max_block) {
+    return invalid_argument(who + "capacity_bytes " + std::to_string(config.capacity_bytes) +
+                            " cannot hold one block of max_block " +
+                            std::to_string(config.max_block) + " bytes");
+  }
+  // max_block <= kMaxPoolBlockBytes, so the doubling below cannot wrap (at most 49 classes).
   std::vector<size_t> classes;
   for (size_t s = config.min_block; s < config.max_block; s *= 2) classes.push_back(s);
   classes.push_back(config.max_block);

@@ -33,16 +33,23 @@ class PoolCore;
 struct PoolBlock;
 }  // namespace detail
 
+// Limits checked by Pool::create, equal to the C header's VAS_POOL_MAX_BLOCK and
+// VAS_POOL_MAX_ALIGNMENT: block sizes and header arithmetic never wrap.
+constexpr size_t kMaxPoolBlockBytes = size_t{1} << 48;
+constexpr size_t kMaxPoolAlignment = size_t{1} << 21;
+
 struct PoolConfig {
   std::string name = "pool";  // used in messages
   // Size classes are min_block, 2*min_block, 4*min_block, ... up to max_block (the last class
   // is exactly max_block). A fixed-size block pool has min_block == max_block.
   size_t min_block = 4096;
-  size_t max_block = 4096;
-  // Hard bound on the block bytes the pool holds from its allocator (cached + in use).
+  size_t max_block = 4096;  // at most kMaxPoolBlockBytes
+  // Hard bound on the block bytes the pool holds from its allocator (cached + in use); at
+  // least max_block.
   size_t capacity_bytes = 0;
   bool thread_safe = true;
-  size_t alignment = 64;  // power of two; data() of every buffer is aligned to it
+  // Power of two in alignof(void*)..kMaxPoolAlignment; data() of every buffer is aligned to it.
+  size_t alignment = 64;
   // Borrowed; nullptr means default_allocator(). Must outlive every buffer of the pool.
   Allocator* allocator = nullptr;
   // C hooks (the C API's allocator): used when `allocator` is nullptr and hooks.alloc and
@@ -85,8 +92,8 @@ class PoolBuffer {
 
   // For the C API, whose buffers are plain data pointers: detach() gives up this handle and
   // returns data() carrying its reference; attach() turns such a pointer back into a handle
-  // that owns that reference. attach() of a pointer that is not a detached pool buffer
-  // returns an empty handle when it can tell (a magic number guards the block header).
+  // that owns that reference. attach() of a pointer that is not the data of a live block with
+  // a reference out returns an empty handle; the pointer is looked up, never dereferenced.
   void* detach() noexcept;
   static PoolBuffer attach(void* data) noexcept;
   // A new reference to the block holding a detached pointer (empty if not recognised).

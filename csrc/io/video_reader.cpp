@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdarg>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -18,6 +19,9 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "core/log.h"
+#include "io/ffmpeg_log.h"
+
 namespace vas {
 namespace {
 
@@ -26,13 +30,21 @@ constexpr int kMaxConsecutiveErrors = 100;
 // Budget for the RTSP TEARDOWN and socket close when the reader is destroyed.
 constexpr int64_t kCloseTimeoutUs = 1000 * 1000;
 
-// FFmpeg logs at INFO by default, which prints banners and per-stream notes. Lower it once, and
-// only when the application has not chosen a level of its own.
-void quiet_ffmpeg_logs_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_ERROR);
-  });
+// FFmpeg's messages (concealed errors, damaged headers) go through vasdk's log sink, so an
+// application that routes vasdk logging (vas_set_log_callback) sees them there instead of as
+// raw lines on stderr. Errors become warnings: the reader reports damage itself, in stats().
+void ffmpeg_log_to_vasdk(void* avcl, int level, const char* fmt, va_list args) {
+  if (level > av_log_get_level()) return;
+  const LogLevel ours = level <= AV_LOG_WARNING ? LogLevel::kWarn
+                        : level <= AV_LOG_INFO  ? LogLevel::kInfo
+                                                : LogLevel::kDebug;
+  if (!log_enabled(ours)) return;
+  char line[1024];
+  int print_prefix = 1;
+  av_log_format_line2(avcl, level, fmt, args, line, sizeof(line), &print_prefix);
+  std::string text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (!text.empty()) log(ours, "ffmpeg: " + text);
 }
 
 std::string av_error_text(int err) {
@@ -99,6 +111,16 @@ struct SwsKey {
 
 }  // namespace
 
+// FFmpeg logs at INFO by default, which prints banners and per-stream notes. Lower it once, and
+// only when the application has not chosen a level of its own.
+void route_ffmpeg_logs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_ERROR);
+    av_log_set_callback(&ffmpeg_log_to_vasdk);
+  });
+}
+
 std::string redact_url(const std::string& url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) return url;
@@ -132,7 +154,8 @@ class VideoReader::Impl {
   Status read(Frame* out);
   Status read(Pool& pool, VideoFrame* out);
   const VideoInfo& info() const { return info_; }
-  int64_t skipped_packets() const { return skipped_packets_; }
+  int64_t skipped_packets() const { return stats_.damaged + stats_.rejected_packets; }
+  const VideoReaderStats& stats() const { return stats_; }
 
  private:
   static int interrupt_callback(void* opaque) {
@@ -197,7 +220,7 @@ class VideoReader::Impl {
   AVRational time_base_{0, 1};
   int64_t start_pts_ = AV_NOPTS_VALUE;
   int64_t next_index_ = 0;
-  int64_t skipped_packets_ = 0;
+  VideoReaderStats stats_;
   int consecutive_errors_ = 0;
   bool packet_pending_ = false;  // packet_ holds data the decoder has not taken yet
   bool flushing_ = false;        // demuxer hit EOF and the decoder was sent the flush packet
@@ -221,9 +244,13 @@ Status VideoReader::Impl::open_error(const std::string& what, int err) const {
   }
   const std::string msg = prefix + av_error_text(err);
   if (err == AVERROR(ENOENT) || err == AVERROR_HTTP_NOT_FOUND) return not_found(msg);
-  if (err == AVERROR_INVALIDDATA || err == AVERROR_PROTOCOL_NOT_FOUND ||
-      err == AVERROR_DEMUXER_NOT_FOUND || err == AVERROR_DECODER_NOT_FOUND ||
-      err == AVERROR_PATCHWELCOME) {
+  // Empty, truncated or corrupt data (and data that is no container at all) is an I/O problem
+  // of this input, not a missing feature.
+  if (err == AVERROR_INVALIDDATA || err == AVERROR_EOF) {
+    return io_error(msg + " (empty, truncated or corrupt, or not a video)");
+  }
+  if (err == AVERROR_PROTOCOL_NOT_FOUND || err == AVERROR_DEMUXER_NOT_FOUND ||
+      err == AVERROR_DECODER_NOT_FOUND || err == AVERROR_PATCHWELCOME) {
     return unsupported(msg);
   }
   return io_error(msg);
@@ -310,8 +337,8 @@ Status VideoReader::Impl::open() {
   info_.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
   info_.codec = codec_name;
   if (info_.width <= 0 || info_.height <= 0) {
-    return unsupported("video_reader: '" + name_ + "': cannot determine the frame size of its " +
-                       codec_name + " stream (truncated or corrupt?)");
+    return io_error("video_reader: '" + name_ + "': cannot determine the frame size of its " +
+                    codec_name + " stream (truncated or corrupt?)");
   }
   if (options_.output_format == PixelFormat::kNV12 && (info_.width % 2 || info_.height % 2)) {
     return unsupported("video_reader: '" + name_ + "' is " + std::to_string(info_.width) + "x" +
@@ -341,7 +368,9 @@ Status VideoReader::Impl::read_packet() {
     if (err < 0 && (cancelled_ || cancel_requested())) return cancelled_status();
     if (err == AVERROR_EOF ||
         (err < 0 && !timeout && format_->pb != nullptr && avio_feof(format_->pb))) {
-      // A truncated file ends in a read error at the end of the data; treat it as the end too.
+      // A truncated file ends in a read error at the end of the data; treat it as the end too,
+      // and say so in stats().
+      if (err != AVERROR_EOF) stats_.truncated = true;
       flushing_ = true;
       return Status::ok();
     }
@@ -376,7 +405,7 @@ Status VideoReader::Impl::decode() {
           (frame_->decode_error_flags != 0 || (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0)) {
         // The decoder concealed damage (e.g. msmpeg4 and H.264 after corrupt or lost data): the
         // frame is progress, so it does not count towards the error limit, but it is not shown.
-        ++skipped_packets_;
+        ++stats_.damaged;
         av_frame_unref(frame_.get());
         continue;
       }
@@ -389,7 +418,7 @@ Status VideoReader::Impl::decode() {
     }
     if (err != AVERROR(EAGAIN)) {
       // Frame-threaded decoders report a bad packet here rather than from send.
-      ++skipped_packets_;
+      ++stats_.rejected_packets;
     } else {
       if (!packet_pending_) {
         VAS_RETURN_IF_ERROR(read_packet());
@@ -405,7 +434,7 @@ Status VideoReader::Impl::decode() {
         av_packet_unref(packet_.get());
         packet_pending_ = false;
         if (err >= 0) continue;
-        ++skipped_packets_;
+        ++stats_.rejected_packets;
       }
     }
     if (++consecutive_errors_ > kMaxConsecutiveErrors) {
@@ -466,6 +495,7 @@ void VideoReader::Impl::convert(uint8_t* const dst[4], const int dst_stride[4], 
   const AVFrame* f = frame_.get();
   sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, dst_stride);
   *index = next_index_++;
+  ++stats_.decoded;
   int64_t ts = f->best_effort_timestamp;
   if (ts != AV_NOPTS_VALUE && time_base_.num > 0 && time_base_.den > 0) {
     if (start_pts_ != AV_NOPTS_VALUE) ts -= start_pts_;
@@ -538,8 +568,11 @@ Status VideoReader::Impl::read(Pool& pool, VideoFrame* out) {
 
 Result<std::unique_ptr<VideoReader>> VideoReader::open(const std::string& url,
                                                        const VideoReaderOptions& options) {
-  quiet_ffmpeg_logs_once();
+  route_ffmpeg_logs();
   if (url.empty()) return invalid_argument("video_reader: url is empty");
+  if (url.find('\0') != std::string::npos) {
+    return invalid_argument("video_reader: url contains a NUL byte");
+  }
   const PixelFormat f = options.output_format;
   if (f != PixelFormat::kBGR24 && f != PixelFormat::kRGB24 && f != PixelFormat::kNV12) {
     return invalid_argument(std::string("video_reader: output_format must be BGR24, RGB24 or "
@@ -571,5 +604,6 @@ Status VideoReader::read(Pool& pool, VideoFrame* out) {
 }
 
 int64_t VideoReader::skipped_packets() const { return impl_->skipped_packets(); }
+VideoReaderStats VideoReader::stats() const { return impl_->stats(); }
 
 }  // namespace vas

@@ -52,6 +52,15 @@ struct VideoInfo {
   std::string codec;         // FFmpeg codec name, e.g. "h264" or "msmpeg4v3"
 };
 
+// What reading has found so far; against VideoInfo::frame_count it tells a complete stream
+// from a truncated or damaged one.
+struct VideoReaderStats {
+  int64_t decoded = 0;           // frames returned by read()
+  int64_t damaged = 0;           // frames the decoder flagged (concealed errors), dropped
+  int64_t rejected_packets = 0;  // packets the decoder refused (no frame came of them)
+  bool truncated = false;        // the input ended in a read error instead of a clean EOF
+};
+
 struct Frame {
   ImageView image;     // borrowed: valid until the next read() or until the reader is destroyed
   int64_t index = 0;   // 0-based count of frames returned so far
@@ -66,8 +75,10 @@ struct Frame {
 class VideoReader {
  public:
   // Opens url (a path or a URL FFmpeg understands, e.g. rtsp://) and its decoder.
-  // Errors: kNotFound for a missing file, kUnsupported for data that is not video (or has no
-  // video stream or decoder), kTimeout for a silent network source, kIoError otherwise.
+  // Errors: kNotFound for a missing file; kIoError for an empty, corrupt or unrecognisable
+  // file, or one whose frame size cannot be read; kUnsupported for a container without a video
+  // stream, a codec without a decoder or an unknown protocol; kTimeout for a silent network
+  // source; kIoError otherwise.
   // The message names the url (credentials hidden) and FFmpeg's description of the cause.
   static Result<std::unique_ptr<VideoReader>> open(const std::string& url,
                                                    const VideoReaderOptions& options = {});
@@ -97,6 +108,7 @@ class VideoReader {
   // Packets the decoder rejected, plus decoded frames dropped because the decoder flagged them
   // damaged (drop_corrupt_frames).
   int64_t skipped_packets() const;
+  VideoReaderStats stats() const;
 
  private:
   class Impl;

@@ -4,7 +4,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
-#include <mutex>
 #include <string>
 #include <utility>
 
@@ -16,20 +15,13 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "io/ffmpeg_log.h"
+
 namespace vas {
 namespace {
 
 // Upper bound that catches a frame interval passed as fps (e.g. 0.04 vs 25 is fine, 1e9 is not).
 constexpr double kMaxFps = 1000.0;
-
-// FFmpeg logs at INFO by default (x264 prints several lines per file). Lower it once, and only
-// when the application has not chosen a level of its own.
-void quiet_ffmpeg_logs_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_ERROR);
-  });
-}
 
 std::string av_error_text(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -284,7 +276,7 @@ Status VideoWriter::Impl::close() {
 Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::string& path, int width,
                                                        int height,
                                                        const VideoWriterOptions& options) {
-  quiet_ffmpeg_logs_once();
+  route_ffmpeg_logs();
   if (path.empty()) return invalid_argument("video_writer: path is empty");
   const std::string who = "video_writer '" + path + "': ";
   if (width <= 0 || height <= 0) {

@@ -44,6 +44,31 @@ Result<BestShotConfig> parse_best_shot_config(const std::string& text) {
   return c;
 }
 
+void BestShotSelector::judge_noise(Track* track, QualityTerms* q) {
+  std::vector<double>& h = track->noise;
+  if (h.size() < kNoiseHistory) {
+    h.push_back(q->noise_sigma);
+  } else {
+    h[track->noise_next] = q->noise_sigma;
+    track->noise_next = (track->noise_next + 1) % kNoiseHistory;
+  }
+  // The lower median: with one clean and one noisy observation, the clean one is typical.
+  std::vector<double> sorted(h);
+  const auto mid = sorted.begin() + static_cast<std::ptrdiff_t>((sorted.size() - 1) / 2);
+  std::nth_element(sorted.begin(), mid, sorted.end());
+  const double typical = *mid;
+  auto judge = [typical](QualityTerms* t) {
+    t->damage = std::max(t->structural, noise_damage(t->noise_sigma, typical));
+    t->total = t->undamaged * (1.0f - t->damage);
+  };
+  judge(q);
+  for (BestShotCrop& c : track->crops) judge(&c.quality);
+  std::stable_sort(track->crops.begin(), track->crops.end(),
+                   [](const BestShotCrop& a, const BestShotCrop& b) {
+                     return a.quality.total > b.quality.total;
+                   });
+}
+
 Result<std::unique_ptr<BestShotSelector>> BestShotSelector::create(const BestShotConfig& config) {
   if (config.top_k < 1) return invalid_config("top_k: must be at least 1");
   if (config.jpeg_quality < 1 || config.jpeg_quality > 100)
@@ -141,8 +166,8 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     const Rect box = crop_rect(o, frame.width, frame.height, 0.0f);
     if (box.width() < 1 || box.height() < 1) continue;
     extract_luma(frame, box, &gray_);
-    const QualityTerms q =
-        score_observation(o, frame.width, frame.height, gray_, box, config_.quality);
+    QualityTerms q = score_observation(o, frame.width, frame.height, gray_, box, config_.quality);
+    judge_noise(&t, &q);
     if (q.total < config_.min_quality) continue;
     const bool full = static_cast<int>(t.crops.size()) >= config_.top_k;
     if (full && q.total <= t.crops.back().quality.total) continue;

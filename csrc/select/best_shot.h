@@ -115,9 +115,16 @@ class BestShotSelector {
     bool seen = false;
     bool dirty = false;  // a crop changed since the last interval record
     std::vector<BestShotCrop> crops;
+    std::vector<double> noise;  // noise sigma of the latest observations (ring of kNoiseHistory)
+    size_t noise_next = 0;
   };
 
   Status emit(int64_t track_id, Track* track, BestShotReason reason, int64_t ts, bool move);
+  // Records the observation's noise in the track's history, then judges it and the crops the
+  // track keeps against the history's median: noise far above it counts as damage (scaling
+  // the total), so a noisy first observation loses its place once clean ones arrive.
+  static void judge_noise(Track* track, QualityTerms* q);
+  static constexpr size_t kNoiseHistory = 31;
 
   BestShotConfig config_;
   std::unique_ptr<Pool> pool_;       // declared first: destroyed after every crop it backs

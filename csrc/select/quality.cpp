@@ -2,16 +2,29 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <vector>
 
 namespace vas {
 
+namespace {
+
+// v clamped to [0, hi] before the conversion, which is undefined for values outside int
+// (a caller's box may lie anywhere); NaN maps to 0.
+int to_pixel(double v, int hi) {
+  if (!(v > 0)) return 0;
+  return v >= hi ? hi : static_cast<int>(v);
+}
+
+}  // namespace
+
 Rect crop_rect(const TrackedObject& obj, int w, int h, float margin) {
-  const float bw = obj.x2 - obj.x1, bh = obj.y2 - obj.y1;
+  const float bw = obj.x2 - obj.x1, bh = obj.y2 - obj.y1;  // float, as the scores were tuned
   Rect r;
-  r.x0 = std::clamp(static_cast<int>(std::floor(obj.x1 - margin * bw)), 0, w);
-  r.y0 = std::clamp(static_cast<int>(std::floor(obj.y1 - margin * bh)), 0, h);
-  r.x1 = std::clamp(static_cast<int>(std::ceil(obj.x2 + margin * bw)), 0, w);
-  r.y1 = std::clamp(static_cast<int>(std::ceil(obj.y2 + margin * bh)), 0, h);
+  r.x0 = to_pixel(std::floor(obj.x1 - margin * bw), w);
+  r.y0 = to_pixel(std::floor(obj.y1 - margin * bh), h);
+  r.x1 = to_pixel(std::ceil(obj.x2 + margin * bw), w);
+  r.y1 = to_pixel(std::ceil(obj.y2 + margin * bh), h);
   if (r.x1 < r.x0) r.x1 = r.x0;
   if (r.y1 < r.y0) r.y1 = r.y0;
   return r;
@@ -56,6 +69,150 @@ double laplacian_variance(const uint8_t* g, int w, int h, int stride) {
   const double n = static_cast<double>(w - 2) * (h - 2);
   const double mean = sum / n;
   return std::max(0.0, sum2 / n - mean * mean);
+}
+
+namespace {
+
+// A row (or column) where nearly every pixel jumps against its neighbour, in a crop whose
+// rows mostly do not: an overlay line, the edge of a bar. Natural edges in a crop are neither
+// straight nor that long; a fine texture jumps everywhere and is left alone.
+constexpr int kJump = 24;
+constexpr double kLineShare = 0.85;
+constexpr double kTypicalShare = 0.5;
+
+bool has_outlier(std::vector<int> counts, int length) {
+  if (counts.size() < 3) return false;
+  const int top = *std::max_element(counts.begin(), counts.end());
+  std::nth_element(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(counts.size() / 2),
+                   counts.end());
+  const int median = counts[counts.size() / 2];
+  return top >= kLineShare * length && median <= kTypicalShare * length;
+}
+
+float line_damage(const uint8_t* g, int w, int h) {
+  if (w < 16 || h < 16) return 0;
+  std::vector<int> rows(static_cast<size_t>(h - 1), 0), cols(static_cast<size_t>(w - 1), 0);
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* r = g + static_cast<size_t>(y) * w;
+    for (int x = 1; x < w; ++x) cols[x - 1] += std::abs(r[x] - r[x - 1]) >= kJump;
+    if (y == 0) continue;
+    const uint8_t* above = r - w;
+    for (int x = 0; x < w; ++x) rows[y - 1] += std::abs(r[x] - above[x]) >= kJump;
+  }
+  return has_outlier(rows, w) || has_outlier(cols, h) ? 1.0f : 0.0f;
+}
+
+// A band of rows shifted sideways against the rows above it (a torn or misplaced slice): the
+// row differs from the one above far more than it does after a horizontal shift.
+float tear_damage(const uint8_t* g, int w, int h) {
+  if (w < 32 || h < 16) return 0;
+  const int max_shift = std::min(24, w / 4);  // wider searches mistook natural rows for shifts
+  auto row_diff = [&](int y, int shift) {
+    const uint8_t* a = g + static_cast<size_t>(y - 1) * w;
+    const uint8_t* b = a + w;
+    int64_t sum = 0;
+    for (int x = max_shift; x < w - max_shift; ++x) sum += std::abs(b[x] - a[x + shift]);
+    return static_cast<double>(sum) / (w - 2 * max_shift);
+  };
+  std::vector<double> d(static_cast<size_t>(h), 0.0);
+  for (int y = 1; y < h; ++y) d[y] = row_diff(y, 0);
+  std::vector<double> sorted(d.begin() + 1, d.end());
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
+                   sorted.end());
+  const double typical = sorted[sorted.size() / 2];
+  for (int y = 1; y < h; ++y) {
+    if (d[y] < 6 || d[y] < 3 * typical) continue;  // only rows that stand out are tried
+    double best = d[y];
+    int best_shift = 0;
+    for (int s = -max_shift; s <= max_shift; ++s) {
+      const double v = row_diff(y, s);
+      if (v < best) best = v, best_shift = s;
+    }
+    if (std::abs(best_shift) >= 4 && best < 0.4 * d[y]) return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+double noise_sigma(const uint8_t* g, int w, int h) {
+  if (w < 3 || h < 3) return 0;
+  double sum = 0;
+  for (int y = 1; y < h - 1; ++y) {
+    const uint8_t* u = g + static_cast<size_t>(y - 1) * w;
+    const uint8_t* m = u + w;
+    const uint8_t* d = m + w;
+    for (int x = 1; x < w - 1; ++x) {
+      const int v = u[x - 1] - 2 * u[x] + u[x + 1] - 2 * m[x - 1] + 4 * m[x] - 2 * m[x + 1] +
+                    d[x - 1] - 2 * d[x] + d[x + 1];
+      sum += std::abs(v);
+    }
+  }
+  constexpr double kHalfPi = 1.5707963267948966;
+  return std::sqrt(kHalfPi) * sum / (6.0 * (w - 2) * (h - 2));
+}
+
+float noise_damage(double sigma, double typical) {
+  if (!(typical > 0) || sigma < 4) return 0;
+  return static_cast<float>(std::clamp((sigma / std::max(typical, 1.0) - 2.0) / 2.0, 0.0, 1.0));
+}
+
+namespace {
+
+// Codec blocks gone wrong (flat 8x8 blocks with steps between them): steps on the block grid
+// far above the differences inside blocks. Also rows copied down from the row above, the
+// smear of error concealment.
+float block_damage(const uint8_t* g, int w, int h, int x0, int y0) {
+  if (w < 16 || h < 16) return 0;
+  double grid = 0, inner = 0;
+  int64_t n_grid = 0, n_inner = 0;
+  int copied = 0;
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* r = g + static_cast<size_t>(y) * w;
+    for (int x = 1; x < w; ++x) {
+      const int d = std::abs(r[x] - r[x - 1]);
+      if ((x0 + x) % 8 == 0) {
+        grid += d;
+        ++n_grid;
+      } else {
+        inner += d;
+        ++n_inner;
+      }
+    }
+    if (y > 0) {
+      const uint8_t* above = r - w;
+      const bool on_grid = (y0 + y) % 8 == 0;
+      int same = 0, lo = 255, hi = 0;
+      for (int x = 0; x < w; ++x) {
+        const int d = std::abs(r[x] - above[x]);
+        same += d == 0;
+        lo = std::min<int>(lo, r[x]);
+        hi = std::max<int>(hi, r[x]);
+        (on_grid ? grid : inner) += d;
+        ++(on_grid ? n_grid : n_inner);
+      }
+      // A flat row (dark background) repeats naturally; a textured one does not.
+      copied += same >= 0.95 * w && hi - lo >= 16;
+    }
+  }
+  float blocks = 0;
+  if (n_grid > 0 && n_inner > 0) {
+    const double g_mean = grid / static_cast<double>(n_grid);
+    const double i_mean = inner / static_cast<double>(n_inner);
+    if (g_mean >= 3)
+      blocks = static_cast<float>(std::clamp((g_mean / (i_mean + 0.5) - 3) / 3, 0.0, 1.0));
+  }
+  const float smear =
+      std::clamp(static_cast<float>(copied) / (0.2f * static_cast<float>(h)), 0.0f, 1.0f);
+  return std::max(blocks, smear);
+}
+
+}  // namespace
+
+float crop_damage(const uint8_t* gray, int width, int height, int x0, int y0) {
+  if (gray == nullptr || width <= 0 || height <= 0) return 0;
+  return std::max({line_damage(gray, width, height), tear_damage(gray, width, height),
+                   block_damage(gray, width, height, x0, y0)});
 }
 
 float face_frontalness(const float lm[10]) {
@@ -106,7 +263,11 @@ QualityTerms score_observation(const TrackedObject& obj, int image_width, int im
     sum += w.frontal * t.frontal;
     wsum += w.frontal;
   }
-  t.total = wsum > 0 ? sum / wsum : 0.0f;
+  t.structural = crop_damage(gray.data(), rect.width(), rect.height(), rect.x0, rect.y0);
+  t.damage = t.structural;
+  t.noise_sigma = noise_sigma(gray.data(), rect.width(), rect.height());
+  t.undamaged = wsum > 0 ? sum / wsum : 0.0f;
+  t.total = t.undamaged * (1.0f - t.damage);
   return t;
 }
 

@@ -1,7 +1,9 @@
 // Per-observation quality for best-frame selection: detector score, box size, sharpness
 // (variance of the Laplacian on the crop), truncation at the frame edges, aspect ratio and, for
 // faces, frontalness from the 5 landmarks. Each term is in [0, 1]; the total is their weighted
-// mean. Stateless free functions; safe from any thread.
+// mean, scaled down by the crop's damage (decoder noise, overlay lines and bars, torn rows,
+// block artefacts, smeared rows), which raises the Laplacian's variance without being detail.
+// Stateless free functions; safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,10 @@ struct QualityParams {
 struct QualityTerms {
   float detector = 0, size = 0, sharpness = 0, truncation = 0, aspect = 0, frontal = 0;
   double laplacian_variance = 0;
+  float damage = 0;        // 0 for a clean crop, up to 1; the total is scaled by 1 - damage
+  float structural = 0;    // the part of damage crop_damage() found (the rest is noise)
+  double noise_sigma = 0;  // the crop's noise estimate, judged against the track's history
+  float undamaged = 0;     // the weighted mean of the terms
   float total = 0;
 };
 
@@ -54,6 +60,20 @@ void extract_luma(const ImageView& image, const Rect& rect, std::vector<uint8_t>
 // Variance of the 4-neighbour Laplacian [0 1 0; 1 -4 1; 0 1 0] over the interior pixels of a
 // width x height gray buffer (the 1-pixel border is skipped). 0 for buffers under 3x3.
 double laplacian_variance(const uint8_t* gray, int width, int height, int stride);
+
+// Signs of damage in a width x height gray crop whose top-left pixel is (x0, y0) in the frame
+// (codec blocks are aligned to the frame): overlay lines and bars, torn bands, block artefacts
+// and smeared rows. 0 when none is found, up to 1. Clean crops score 0, so the ranking of
+// undamaged observations does not change.
+float crop_damage(const uint8_t* gray, int width, int height, int x0, int y0);
+
+// Immerkaer's estimate of the sigma of additive white noise in a gray crop.
+double noise_sigma(const uint8_t* gray, int width, int height);
+
+// Noise is damage only against the same object's other observations: a fine texture is noisy
+// on every frame, a damaged frame is far noisier than its track's typical (median) sigma.
+// 0 without a history (typical <= 0).
+float noise_damage(double sigma, double typical);
 
 // 1 for a face looking at the camera, falling towards 0 as it turns (nose off the eyes'
 // midline) or rolls (tilted eye line). Landmarks: left eye, right eye, nose, mouth corners.

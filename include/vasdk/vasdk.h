@@ -85,7 +85,15 @@ typedef enum vas_pixel_format {
   VAS_PIXEL_FORMAT_I420 = 6   /* Y, U, V in planes[0..2]; even sizes */
 } vas_pixel_format_t;
 
-/* A borrowed view of an image; vasdk never frees the planes. strides are bytes per row. */
+/* Image size limits. Every call that takes a vas_image_t rejects, with
+   VAS_ERR_INVALID_ARGUMENT, a width or height outside 1..VAS_IMAGE_MAX_DIMENSION and a plane
+   whose stride * rows exceeds VAS_IMAGE_MAX_PLANE_BYTES, so no size arithmetic can wrap. */
+#define VAS_IMAGE_MAX_DIMENSION 32768
+#define VAS_IMAGE_MAX_PLANE_BYTES 2147483647
+
+/* A borrowed view of an image; vasdk never frees the planes. strides are bytes per row, at
+   least the row's bytes (width * 3 for BGR24/RGB24, width for the other planes but I420's U
+   and V, width / 2). */
 typedef struct vas_image {
   uint32_t struct_size; /* sizeof(vas_image_t), set by vas_image_init() */
   int32_t format;       /* vas_pixel_format_t */
@@ -177,7 +185,9 @@ typedef struct vas_video_reader_config {
 /* Zeroes *config, sets struct_size and output_format = BGR24. Thread safety: any thread. */
 VAS_API void vas_video_reader_config_init(vas_video_reader_config_t* config);
 
-/* Opens a video. On success the caller frees *out with vas_video_reader_destroy().
+/* Opens a video. On success the caller frees *out with vas_video_reader_destroy(). Errors:
+   VAS_ERR_NOT_FOUND (no such file), VAS_ERR_IO (empty, corrupt or unrecognisable data),
+   VAS_ERR_UNSUPPORTED (no video stream, no decoder, unknown protocol), VAS_ERR_TIMEOUT.
    Thread safety: any thread. */
 VAS_API vas_status_t vas_video_reader_create(const vas_video_reader_config_t* config,
                                              vas_video_reader_t** out);
@@ -202,6 +212,20 @@ VAS_API vas_status_t vas_video_reader_get_info(const vas_video_reader_t* reader,
    last frame. out_pts_us may be NULL. Thread safety: per handle. */
 VAS_API vas_status_t vas_video_reader_read(vas_video_reader_t* reader, vas_image_t* frame,
                                            int64_t* out_pts_us);
+
+/* What reading has found so far. A stream that ended with decoded < the info's frame_count,
+   damaged or rejected_packets above 0, or truncated set, was incomplete or damaged. */
+typedef struct vas_video_reader_stats {
+  uint32_t struct_size;     /* set by the caller to sizeof(vas_video_reader_stats_t) */
+  int32_t truncated;        /* 1: the input ended in a read error, not a clean end of file */
+  int64_t decoded;          /* frames returned by vas_video_reader_read() */
+  int64_t damaged;          /* frames the decoder flagged as damaged; dropped */
+  int64_t rejected_packets; /* packets the decoder refused */
+} vas_video_reader_stats_t;
+
+/* Fills the first min(stats->struct_size, sizeof) bytes of *stats. Thread safety: per handle. */
+VAS_API vas_status_t vas_video_reader_get_stats(const vas_video_reader_t* reader,
+                                                vas_video_reader_stats_t* stats);
 
 /* ---- Tracker ---------------------------------------------------------------------------- */
 
@@ -242,7 +266,7 @@ typedef struct vas_tracker_config {
      Both: "min_hits" (default 2 for bytetrack, 3 for sort), "max_age" (30 frames),
      "per_class" (false), "confirm_first_frame" (false: confirm tracks born on the first
      frame at once). sort: "min_score" (0), "iou_threshold" (0.3). bytetrack:
-     "track_thresh" (0.5), "low_thresh" (0.1), "high_thresh" (0.6), "match_thresh" (0.8),
+     "track_thresh" (0.2), "low_thresh" (0.1), "high_thresh" (0.25), "match_thresh" (0.8),
      "second_match_thresh" (0.5), "unconfirmed_match_thresh" (0.7), "fuse_score" (true).
      Optional costs beyond IoU (both types; with both weights 0, the default, the cost is
      1 - IoU): "center_weight" (0..1, default 0) mixes in the centre distance as
@@ -599,14 +623,19 @@ VAS_API vas_status_t vas_preprocess_batch(vas_preprocessor_t* preprocessor,
    VAS_ERR_POOL_EXHAUSTED, which the caller can act on (drop a frame, wait, degrade). */
 typedef struct vas_pool vas_pool_t;
 
+/* Limits vas_pool_create() checks: max_block at most VAS_POOL_MAX_BLOCK (2^48) and alignment
+   at most VAS_POOL_MAX_ALIGNMENT (2 MiB). Plain literals, so that cffi can read them. */
+#define VAS_POOL_MAX_BLOCK 0x1000000000000ull
+#define VAS_POOL_MAX_ALIGNMENT 0x200000u
+
 typedef struct vas_pool_config {
   uint32_t struct_size;  /* set by vas_pool_config_init() */
   const char* name;      /* used in messages; NULL means "pool"; copied */
   size_t min_block;      /* bytes of the smallest size class; > 0 */
-  size_t max_block;      /* bytes of the largest size class; >= min_block */
-  size_t capacity_bytes; /* hard bound on block bytes held (cached + in use); >= min_block */
+  size_t max_block;      /* bytes of the largest size class; min_block..VAS_POOL_MAX_BLOCK */
+  size_t capacity_bytes; /* hard bound on block bytes held (cached + in use); >= max_block */
   int32_t thread_safe;   /* nonzero: locked, any thread; 0: unlocked, one thread at a time */
-  size_t alignment;      /* power of two >= sizeof(void*); 0 means 64 */
+  size_t alignment;      /* power of two in sizeof(void*)..VAS_POOL_MAX_ALIGNMENT; 0 means 64 */
   /* Optional allocator hooks; both NULL means the built-in allocator. alloc must return
      memory aligned to `alignment` or NULL; free gets the pointer and size alloc saw. They are
      called from the threads that use the pool and must stay valid until every buffer of the
@@ -634,7 +663,8 @@ VAS_API void vas_pool_config_init(vas_pool_config_t* config);
 VAS_API void vas_pool_stats_init(vas_pool_stats_t* stats);
 
 /* Creates an empty pool; the config is copied. *out is freed with vas_pool_destroy().
-   Thread safety: any thread. */
+   VAS_ERR_INVALID_ARGUMENT, with a message naming the field, for a config outside the limits
+   above. Thread safety: any thread. */
 VAS_API vas_status_t vas_pool_create(const vas_pool_config_t* config, vas_pool_t** out);
 
 /* Destroys a pool; NULL is a no-op. Buffers still out stay valid: this is reported on stderr
@@ -650,11 +680,12 @@ VAS_API void vas_pool_destroy(vas_pool_t* pool);
 VAS_API vas_status_t vas_pool_acquire(vas_pool_t* pool, size_t size, void** out_data);
 
 /* Adds a reference to a buffer from vas_pool_acquire() (so two owners can release it
-   independently). VAS_ERR_INVALID_ARGUMENT for NULL or a pointer that is not a pool
-   buffer. Thread safety: any thread. */
+   independently). VAS_ERR_INVALID_ARGUMENT for NULL or a pointer that is not a pool buffer
+   still out; such a pointer is looked up, never read. Thread safety: any thread. */
 VAS_API vas_status_t vas_buffer_retain(void* data);
 
-/* Drops one reference; the last one returns the block to its pool. NULL is a no-op.
+/* Drops one reference; the last one returns the block to its pool. NULL, and a pointer that
+   is not a pool buffer still out, is a no-op.
    Thread safety: as vas_pool_acquire for the buffer's pool. */
 VAS_API void vas_buffer_release(void* data);
 

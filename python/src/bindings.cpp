@@ -29,7 +29,7 @@ class PyDetector {
   PyDetector(const std::string& model_path, const std::string& options_json) {
     auto opts = take(vas::parse_detector_options(options_json));
     py::gil_scoped_release release;
-    impl_ = take(vas::Detector::create(model_path, opts));
+    impl_ = take(vas::Detector::create(no_nul(model_path, "model path"), opts));
   }
 
   // Returns (boxes[N,4] float32, scores[N] float32, class_ids[N] int32, landmarks[N,5,2] float32).
@@ -102,7 +102,7 @@ class PyVideoReader {
     o.open_timeout_ms = open_timeout_ms;
     o.read_timeout_ms = read_timeout_ms;
     py::gil_scoped_release release;
-    impl_ = take(vas::VideoReader::open(url, o));
+    impl_ = take(vas::VideoReader::open(no_nul(url, "video url"), o));
   }
 
   // Next frame as a new array (H, W, 3) or (H*3/2, W) for NV12, or None at end of stream.
@@ -135,7 +135,20 @@ class PyVideoReader {
     return std::move(out);
   }
 
-  void close() { impl_.reset(); }
+  void close() {
+    if (impl_) final_stats_ = impl_->stats();
+    impl_.reset();
+  }
+  // Decoded, damaged and rejected counts so far (after close(): the final ones).
+  py::dict stats() const {
+    const vas::VideoReaderStats s = impl_ ? impl_->stats() : final_stats_;
+    py::dict d;
+    d["decoded"] = s.decoded;
+    d["damaged"] = s.damaged;
+    d["rejected_packets"] = s.rejected_packets;
+    d["truncated"] = s.truncated;
+    return d;
+  }
   const vas::VideoInfo& info() const {
     if (!impl_) throw_status(vas::invalid_argument("video reader is closed"));
     return impl_->info();
@@ -145,6 +158,7 @@ class PyVideoReader {
 
  private:
   std::unique_ptr<vas::VideoReader> impl_;
+  vas::VideoReaderStats final_stats_;
   int64_t last_index_ = -1, last_pts_us_ = 0;
 };
 
@@ -156,7 +170,7 @@ class PyVideoWriter {
     o.fps = fps;
     if (!codec.empty()) o.codec = codec;
     py::gil_scoped_release release;
-    impl_ = take(vas::VideoWriter::open(path, width, height, o));
+    impl_ = take(vas::VideoWriter::open(no_nul(path, "video path"), width, height, o));
   }
   void write(const py::array& frame, const std::string& format) {
     if (!impl_) throw_status(vas::invalid_argument("video writer is closed"));
@@ -197,10 +211,7 @@ PYBIND11_MODULE(_core, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const vas_py::StatusError& e) {
-      py::object errors = py::module_::import("vasdk.errors");
-      py::object exc =
-          errors.attr("from_status")(static_cast<int>(e.status.code()), e.status.message());
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+      vas_py::set_python_error(e.status);
     }
   });
 
@@ -250,6 +261,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("read_timeout_ms") = 5000)
       .def("read", &PyVideoReader::read)
       .def("close", &PyVideoReader::close)
+      .def("stats", &PyVideoReader::stats)
       .def_property_readonly("info", &PyVideoReader::info, py::return_value_policy::copy)
       .def_property_readonly("last_index", &PyVideoReader::last_index)
       .def_property_readonly("last_pts_us", &PyVideoReader::last_pts_us);

@@ -19,6 +19,27 @@ struct StatusError {
 
 [[noreturn]] inline void throw_status(const vas::Status& st) { throw StatusError{st}; }
 
+// Sets the vasdk.errors exception for a status, for the modules' exception translators (each
+// module registers one, and the last imported is tried first, so all must agree). Messages
+// echo caller strings (paths) that need not be UTF-8, hence backslashreplace.
+inline void set_python_error(const vas::Status& st) {
+  py::object errors = py::module_::import("vasdk.errors");
+  const std::string& msg = st.message();
+  py::object text = py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(msg.data(), static_cast<Py_ssize_t>(msg.size()), "backslashreplace"));
+  if (!text) throw py::error_already_set();
+  py::object exc = errors.attr("from_status")(static_cast<int>(st.code()), text);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+}
+
+// Paths and URLs arrive as bytes or str; C would cut one at an embedded NUL, so refuse it.
+inline const std::string& no_nul(const std::string& s, const char* what) {
+  if (s.find('\0') != std::string::npos) {
+    throw_status(vas::invalid_argument(std::string(what) + " contains a NUL byte"));
+  }
+  return s;
+}
+
 inline void check(const vas::Status& st) {
   if (!st.is_ok()) throw_status(st);
 }

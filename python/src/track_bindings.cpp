@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -28,9 +29,11 @@ class PyTracker {
     impl_ = take(vas::Tracker::create(config_json));
   }
 
-  // boxes (N, 4) x1 y1 x2 y2, scores (N,), class_ids (N,) or None, embeddings (N, D) or None.
+  // boxes (N, 4) x1 y1 x2 y2, scores (N,), class_ids (N,) or None, embeddings (N, D) or None,
+  // landmarks (N, 5, 2) or (N, 10) or None, NaN rows for detections without landmarks.
   py::tuple update(const FloatArray& boxes, const FloatArray& scores, const py::object& class_ids,
-                   int64_t timestamp_us, const py::object& embeddings) {
+                   int64_t timestamp_us, const py::object& embeddings,
+                   const py::object& landmarks) {
     if (boxes.ndim() != 2 || boxes.shape(1) != 4) {
       throw_status(vas::invalid_argument("tracker update: boxes must have shape (N, 4)"));
     }
@@ -61,6 +64,18 @@ class PyTracker {
       dim = static_cast<size_t>(emb.shape(1));
       emb_data = emb.data();
     }
+    std::optional<FloatArray> lm_holder;
+    const float* lm = nullptr;
+    if (!landmarks.is_none()) {
+      const FloatArray& l = lm_holder.emplace(landmarks.cast<FloatArray>());
+      const bool ok = (l.ndim() == 3 && l.shape(0) == n && l.shape(1) == 5 && l.shape(2) == 2) ||
+                      (l.ndim() == 2 && l.shape(0) == n && l.shape(1) == 10);
+      if (!ok) {
+        throw_status(vas::invalid_argument("tracker update: landmarks must have shape (" +
+                                           std::to_string(n) + ", 5, 2) to match boxes"));
+      }
+      lm = l.data();
+    }
     dets_.resize(static_cast<size_t>(n));
     const float* b = boxes.data();
     const float* s = scores.data();
@@ -73,6 +88,11 @@ class PyTracker {
       d.y2 = b[4 * i + 3];
       d.score = s[i];
       d.class_id = c ? c[i] : 0;
+      d.num_landmarks = 0;
+      if (lm != nullptr && std::isfinite(lm[10 * i])) {
+        d.num_landmarks = 5;
+        std::memcpy(d.landmarks, lm + 10 * i, sizeof(d.landmarks));
+      }
     }
     vas::Status st;
     {
@@ -93,7 +113,8 @@ class PyTracker {
 
  private:
   // (ids int64 (N,), boxes float32 (N, 4), scores float32 (N,), class_ids int32 (N,),
-  //  info int32 (N, 4): state, hits, age, time_since_update).
+  //  info int32 (N, 4): state, hits, age, time_since_update, landmarks float32 (N, 5, 2): the
+  //  matched detection's, NaN when it had none or the track was not matched on this frame).
   py::tuple result() const {
     const std::vector<vas::TrackedObject>& t = impl_->tracks();
     const auto n = static_cast<ssize_t>(t.size());
@@ -102,6 +123,8 @@ class PyTracker {
     py::array_t<float> scores({n});
     py::array_t<int32_t> classes({n});
     py::array_t<int32_t> info({n, ssize_t{4}});
+    py::array_t<float> landmarks({n, ssize_t{5}, ssize_t{2}});
+    float* pl = landmarks.mutable_data();
     int64_t* pi = ids.mutable_data();
     float* pb = boxes.mutable_data();
     float* ps = scores.mutable_data();
@@ -120,8 +143,11 @@ class PyTracker {
       pn[4 * i + 1] = o.hits;
       pn[4 * i + 2] = o.age;
       pn[4 * i + 3] = o.time_since_update;
+      for (int k = 0; k < 10; ++k) {
+        pl[10 * i + k] = o.num_landmarks > 0 ? o.landmarks[k] : std::nanf("");
+      }
     }
-    return py::make_tuple(ids, boxes, scores, classes, info);
+    return py::make_tuple(ids, boxes, scores, classes, info, landmarks);
   }
 
   std::unique_ptr<vas::Tracker> impl_;
@@ -135,7 +161,7 @@ void init_track(py::module_& m) {
       .def(py::init<const std::string&>(), py::arg("config_json") = "")
       .def("update", &PyTracker::update, py::arg("boxes"), py::arg("scores"),
            py::arg("class_ids") = py::none(), py::arg("timestamp_us") = 0,
-           py::arg("embeddings") = py::none())
+           py::arg("embeddings") = py::none(), py::arg("landmarks") = py::none())
       .def("predict", &PyTracker::predict, py::arg("timestamp_us") = 0)
       .def_property_readonly("frame_count", &PyTracker::frame_count)
       .def_property_readonly("embedding_dim", &PyTracker::embedding_dim);

@@ -238,10 +238,7 @@ PYBIND11_MODULE(_testing, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const vas_py::StatusError& e) {
-      py::object errors = py::module_::import("vasdk.errors");
-      py::object exc =
-          errors.attr("from_status")(static_cast<int>(e.status.code()), e.status.message());
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+      vas_py::set_python_error(e.status);
     }
   });
   bind_kalman<vas::SortMotion>(m, "SortKalman");

@@ -51,6 +51,7 @@ __all__ = [
     "UnsupportedError",
     "VasError",
     "VideoReader",
+    "VideoStats",
     "VideoWriter",
     "__version__",
 ]
@@ -68,6 +69,7 @@ _LAZY = {
     "Detector": "detector",
     "Detections": "detector",
     "VideoReader": "video",
+    "VideoStats": "video",
     "VideoWriter": "video",
     "Pool": "preprocess",
     "Preprocessor": "preprocess",
@@ -85,7 +87,7 @@ if TYPE_CHECKING:
     from .pipeline import ChannelStats, FrameResult, Pipeline, PipelineEvent, PipelineStats, StageStats
     from .preprocess import Pool, Preprocessor
     from .track import Tracker, Tracks, TrackState
-    from .video import VideoReader, VideoWriter
+    from .video import VideoReader, VideoStats, VideoWriter
 
 
 def __getattr__(name: str) -> Any:

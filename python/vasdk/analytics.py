@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from . import _core
 from .detector import Detections
+from .errors import InvalidArgumentError
 from .track import Tracks, _tracks
 
 __all__ = [
@@ -74,7 +75,10 @@ def _arrays(tracks: TracksLike) -> tuple[np.ndarray, ...]:
         lm = np.full((n, 10), np.nan, np.float32)
     else:
         lm = np.ascontiguousarray(lm, dtype=np.float32)
-        lm = lm.reshape(lm.shape[0], -1) if lm.ndim == 3 else lm  # (N, 5, 2) -> (N, 10)
+        if lm.ndim == 3 and lm.shape[1:] == (5, 2):
+            lm = lm.reshape(lm.shape[0], 10)  # (N, 5, 2) -> (N, 10); N may be 0
+        if lm.shape != (n, 10):
+            raise InvalidArgumentError(f"landmarks must have shape ({n}, 5, 2) or ({n}, 10), got {lm.shape}")
     out.append(lm)
     return tuple(out)
 

@@ -78,5 +78,7 @@ def check(status: int) -> int:
     """Returns non-negative statuses (VAS_OK, VAS_END_OF_STREAM); raises for errors."""
     if status < 0:
         lib = load()
-        raise from_status(status, ffi.string(lib.vas_last_error_message()).decode())
+        # Messages echo caller strings (paths) that need not be UTF-8.
+        message = ffi.string(lib.vas_last_error_message())
+        raise from_status(status, message.decode("utf-8", "backslashreplace"))
     return status

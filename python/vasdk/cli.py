@@ -87,12 +87,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
     per_class: Counter[str] = Counter()
     max_per_frame: Counter[str] = Counter()
     frames = 0
+    stopped_early = False  # by --max-frames, not by the stream
     t0 = time.perf_counter()
     try:
         with tqdm(total=total, unit="frame", disable=args.quiet or not sys.stderr.isatty(),
                   desc=Path(args.video).name) as bar:
             for frame in reader:
                 if args.max_frames and frames >= args.max_frames:
+                    stopped_early = True
                     break
                 t = time.perf_counter()
                 dets = det(frame)
@@ -116,12 +118,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
             jsonl.close()
         reader.close()
     wall = time.perf_counter() - t0
+    vstats = reader.stats()
+    partial = not stopped_early and _incomplete(vstats, reader.frame_count)
 
     out = sys.stdout
     out.write(f"\nvasdk detect: {args.video}\n")
     out.write(f"  model     {det.name} ({det.backend}), input {det.input_size[0]}x{det.input_size[1]}, "
               f"threads {args.threads}\n")
     out.write(f"  frames    {frames} in {wall:.1f} s ({frames / wall if wall else 0:.1f} fps end to end)\n")
+    out.write(f"  input     {_input_summary(vstats, reader.frame_count)}\n")
     out.write(f"  detect    median {statistics.median(latencies) if latencies else float('nan'):.1f} ms, "
               f"p90 {_percentile(latencies, 90):.1f} ms per frame (preprocess + inference + decode)\n")
     if args.out:
@@ -135,7 +140,36 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if len(rows) == 1:
         rows.append(["(none)", "0", "0.00", "0"])
     _table(rows, out)
+    if partial:
+        verdict = ("accepted (--allow-partial)" if args.allow_partial
+                   else "failing; pass --allow-partial to accept")
+        print(f"vasdk detect: warning: {args.video} is incomplete or damaged: "
+              f"{_input_summary(vstats, reader.frame_count)}; {verdict}", file=sys.stderr)
+        if not args.allow_partial:
+            return 3
     return 0
+
+
+def _incomplete(stats: Any, frame_count: int) -> bool:
+    """True when the stream ended before the container's frame count, or with damage."""
+    if stats.truncated or stats.damaged or stats.rejected_packets:
+        return True
+    return bool(frame_count > 0 and stats.decoded < frame_count)
+
+
+def _input_summary(stats: Any, frame_count: int) -> str:
+    """Decoded, damaged and missing frames against the container's count."""
+    if frame_count > 0:
+        missing = max(frame_count - stats.decoded - stats.damaged, 0)
+        text = (f"{stats.decoded} of {frame_count} frames decoded, {stats.damaged} damaged, "
+                f"{missing} missing")
+    else:
+        text = f"{stats.decoded} frames decoded (count unknown), {stats.damaged} damaged"
+    if stats.rejected_packets:
+        text += f", {stats.rejected_packets} packets rejected"
+    if stats.truncated:
+        text += ", input truncated"
+    return text
 
 
 def _stats_rows(st: Any) -> list[list[str]]:
@@ -271,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     d.add_argument("--max-frames", type=int, default=0, help="stop after N frames")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--allow-partial", action="store_true",
+                   help="exit 0 even when the video ends before its frame count or has damaged frames "
+                   "(default: exit 3)")
     d.set_defaults(func=cmd_detect)
 
     r = sub.add_parser("run", help="run a pipeline config (JSON or YAML) with a live per-channel table")

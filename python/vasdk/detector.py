@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._paths import PathArg, native_path
 
 __all__ = ["Detections", "Detector"]
 
@@ -65,9 +65,9 @@ class Detector:
     Not thread-safe: use one Detector per thread. Detection releases the GIL.
     """
 
-    def __init__(self, model: str | os.PathLike[str], **options: Any) -> None:
+    def __init__(self, model: PathArg, **options: Any) -> None:
         opts = {k: v for k, v in options.items() if v is not None}
-        self._impl = _core.Detector(os.fspath(model), json.dumps(opts) if opts else "")
+        self._impl = _core.Detector(native_path(model, "model"), json.dumps(opts) if opts else "")
         self.classes: list[str] = list(self._impl.classes)
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,8 +37,9 @@ class Tracks:
     ``ids`` (N,) int64; ``boxes`` (N, 4) float32 x1, y1, x2, y2 (the Kalman filter's box);
     ``scores`` (N,) float32, the matched detection's score or 0 when only predicted;
     ``class_ids``, ``states`` (:class:`TrackState` values), ``hits``, ``ages`` and
-    ``time_since_update`` (N,) int32. Every live track is reported, plus each track removed
-    on this frame once with state ``REMOVED``.
+    ``time_since_update`` (N,) int32; ``landmarks`` (N, 5, 2) float32, the matched detection's
+    landmarks, NaN when it had none or the track was not matched on this frame. Every live
+    track is reported, plus each track removed on this frame once with state ``REMOVED``.
     """
 
     ids: npt.NDArray[np.int64]
@@ -49,6 +50,12 @@ class Tracks:
     hits: npt.NDArray[np.int32]
     ages: npt.NDArray[np.int32]
     time_since_update: npt.NDArray[np.int32]
+    landmarks: npt.NDArray[np.float32] = field(default_factory=lambda: np.full((0, 5, 2), np.nan, np.float32))
+
+    def __post_init__(self) -> None:
+        # Built without landmarks (e.g. by hand): NaN rows, one per track.
+        if self.landmarks.shape[0] != self.ids.shape[0]:
+            object.__setattr__(self, "landmarks", np.full((self.ids.shape[0], 5, 2), np.nan, np.float32))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -64,6 +71,7 @@ class Tracks:
             self.hits[mask],
             self.ages[mask],
             self.time_since_update[mask],
+            self.landmarks[mask],
         )
 
     def confirmed(self, *, matched_only: bool = True) -> Tracks:
@@ -123,6 +131,7 @@ class Tracker:
         *,
         timestamp_us: int | None = None,
         embeddings: npt.ArrayLike | None = None,
+        landmarks: npt.ArrayLike | None = None,
     ) -> Tracks:
         """Matches one frame's detections and returns the tracks.
 
@@ -131,21 +140,22 @@ class Tracker:
         ``class_ids`` to zeros. ``update()`` with no boxes is a frame where nothing was seen.
         ``embeddings`` (N, D) float, one appearance vector per detection (any scale), needs
         ``appearance_weight`` > 0; D must stay the same for the tracker's lifetime.
+        ``landmarks`` (N, 5, 2), NaN rows where absent, come from Detections when given those;
+        each track reports its matched detection's landmarks.
         """
         if isinstance(boxes, Detections):
-            if scores is not None or class_ids is not None:
-                raise TypeError("pass either Detections or boxes/scores/class_ids, not both")
-            boxes, scores, class_ids = boxes.boxes, boxes.scores, boxes.class_ids
+            if scores is not None or class_ids is not None or landmarks is not None:
+                raise TypeError("pass either Detections or boxes/scores/class_ids/landmarks, not both")
+            boxes, scores, class_ids, landmarks = boxes.boxes, boxes.scores, boxes.class_ids, boxes.landmarks
         b = np.zeros((0, 4), np.float32) if boxes is None else np.asarray(boxes, np.float32)
         if b.ndim == 1 and b.size == 0:
             b = b.reshape(0, 4)
         s = np.ones(len(b), np.float32) if scores is None else np.asarray(scores, np.float32)
         c = None if class_ids is None else np.asarray(class_ids, np.int32)
         ts = self._timestamp(timestamp_us)
-        if embeddings is None:
-            out = self._impl.update(b, s, c, ts)
-        else:
-            out = self._impl.update(b, s, c, ts, np.asarray(embeddings, np.float32))
+        lm = None if landmarks is None else np.asarray(landmarks, np.float32)
+        emb = None if embeddings is None else np.asarray(embeddings, np.float32)
+        out = self._impl.update(b, s, c, ts, emb, lm)
         self._last_ts = ts
         return _tracks(out)
 
@@ -158,5 +168,7 @@ class Tracker:
 
 
 def _tracks(out: tuple[Any, ...]) -> Tracks:
-    ids, boxes, scores, class_ids, info = out
-    return Tracks(ids, boxes, scores, class_ids, info[:, 0], info[:, 1], info[:, 2], info[:, 3])
+    ids, boxes, scores, class_ids, info, *rest = out
+    # Landmarks come from Tracker; callers without them get NaN rows (see Tracks).
+    landmarks = rest[0] if rest else np.full((len(ids), 5, 2), np.nan, np.float32)
+    return Tracks(ids, boxes, scores, class_ids, info[:, 0], info[:, 1], info[:, 2], info[:, 3], landmarks)

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._paths import PathArg, native_path
 
-__all__ = ["VideoReader", "VideoWriter"]
+__all__ = ["VideoReader", "VideoStats", "VideoWriter"]
+
+
+@dataclass(frozen=True)
+class VideoStats:
+    """What reading found. ``decoded`` frames were returned; ``damaged`` frames were flagged by
+    the decoder and dropped; ``rejected_packets`` never became frames; ``truncated`` means the
+    input ended in a read error. Compare ``decoded`` with ``VideoReader.frame_count``."""
+
+    decoded: int
+    damaged: int
+    rejected_packets: int
+    truncated: bool
 
 
 class VideoReader:
@@ -22,12 +35,12 @@ class VideoReader:
 
     def __init__(
         self,
-        url: str | os.PathLike[str],
+        url: PathArg,
         format: str = "BGR",  # noqa: A002
         open_timeout_ms: int = 5000,
         read_timeout_ms: int = 5000,
     ) -> None:
-        self._impl = _core.VideoReader(os.fspath(url), format, open_timeout_ms, read_timeout_ms)
+        self._impl = _core.VideoReader(native_path(url, "url"), format, open_timeout_ms, read_timeout_ms)
         info = self._impl.info
         self.width: int = info.width
         self.height: int = info.height
@@ -48,6 +61,10 @@ class VideoReader:
         while (frame := self._impl.read()) is not None:
             yield frame
 
+    def stats(self) -> VideoStats:
+        """Frames decoded, damaged and rejected so far (after :meth:`close`, the final counts)."""
+        return VideoStats(**self._impl.stats())
+
     def close(self) -> None:
         self._impl.close()
 
@@ -64,9 +81,9 @@ class VideoWriter:
     """Encodes frames (H.264 when available) into mp4/mkv/avi; use as a context manager."""
 
     def __init__(
-        self, path: str | os.PathLike[str], width: int, height: int, fps: float = 25.0, codec: str = ""
+        self, path: PathArg, width: int, height: int, fps: float = 25.0, codec: str = ""
     ) -> None:
-        self._impl = _core.VideoWriter(os.fspath(path), width, height, fps, codec)
+        self._impl = _core.VideoWriter(native_path(path), width, height, fps, codec)
 
     def write(self, frame: npt.NDArray[np.uint8], format: str = "BGR") -> None:  # noqa: A002
         self._impl.write(frame, format)

@@ -18,12 +18,16 @@ static_assert(offsetof(vas_image_t, format) == 4, "ABI");
 static_assert(offsetof(vas_image_t, planes) == 16, "ABI");
 static_assert(offsetof(vas_image_t, strides) == 40, "ABI");
 static_assert(sizeof(vas_image_t) == 56, "ABI");
+static_assert(VAS_IMAGE_MAX_DIMENSION == vas::kMaxImageDimension, "limits");
+static_assert(VAS_IMAGE_MAX_PLANE_BYTES == vas::kMaxPlaneBytes, "limits");
 static_assert(sizeof(vas_detection_t) == 68, "ABI");
 static_assert(offsetof(vas_detection_t, landmarks) == 28, "ABI");
 static_assert(offsetof(vas_detector_config_t, options_json) == 16, "ABI");
 static_assert(sizeof(vas_detector_info_t) == 32, "ABI");
 static_assert(offsetof(vas_video_reader_config_t, read_timeout_ms) == 24, "ABI");
 static_assert(sizeof(vas_video_info_t) == 32, "ABI");
+static_assert(offsetof(vas_video_reader_stats_t, decoded) == 8, "ABI");
+static_assert(sizeof(vas_video_reader_stats_t) == 32, "ABI");
 static_assert(static_cast<int>(vas::StatusCode::kInternal) == VAS_ERR_INTERNAL, "codes");
 static_assert(static_cast<int>(vas::PixelFormat::kI420) == VAS_PIXEL_FORMAT_I420, "formats");
 
@@ -218,6 +222,24 @@ vas_status_t vas_video_reader_get_info(const vas_video_reader_t* reader, vas_vid
     v.fps = i.fps;
     v.frame_count = i.frame_count;
     write_versioned(v, info);
+    return VAS_OK;
+  });
+}
+
+vas_status_t vas_video_reader_get_stats(const vas_video_reader_t* reader,
+                                        vas_video_reader_stats_t* stats) {
+  constexpr const char* fn = "vas_video_reader_get_stats";
+  return guarded(fn, [&]() -> vas_status_t {
+    VAS_CHECK_ARG(reader != nullptr && stats != nullptr, fn, "reader or stats is NULL");
+    VAS_CHECK_ARG(stats->struct_size >= sizeof(uint32_t), fn, "stats.struct_size is not set");
+    const vas::VideoReaderStats s = reader->impl->stats();
+    vas_video_reader_stats_t v{};
+    v.struct_size = sizeof(v);
+    v.truncated = s.truncated ? 1 : 0;
+    v.decoded = s.decoded;
+    v.damaged = s.damaged;
+    v.rejected_packets = s.rejected_packets;
+    write_versioned(v, stats);
     return VAS_OK;
   });
 }

@@ -22,6 +22,8 @@ static_assert(offsetof(vas_pool_stats_t, capacity_bytes) == 8, "ABI");
 static_assert(offsetof(vas_pool_stats_t, failed) == 64, "ABI");
 static_assert(sizeof(vas_pool_stats_t) == 72, "ABI");
 static_assert(static_cast<int>(vas::StatusCode::kPoolExhausted) == VAS_ERR_POOL_EXHAUSTED, "codes");
+static_assert(VAS_POOL_MAX_BLOCK == vas::kMaxPoolBlockBytes, "limits");
+static_assert(VAS_POOL_MAX_ALIGNMENT == vas::kMaxPoolAlignment, "limits");
 
 struct vas_pool {
   std::unique_ptr<vas::Pool> impl;

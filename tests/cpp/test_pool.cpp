@@ -155,6 +155,54 @@ TEST(Pool, RejectsBadConfig) {
   EXPECT_EQ(pool->acquire(0).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(Pool, RejectsConfigsPastTheLimitsNamingTheField) {
+  PoolConfig cfg;
+  cfg.min_block = 4096;
+  // (max_block near SIZE_MAX, which used to hang, is tested in a child process with a
+  // deadline by tests/capi/test_capi_limits.c.)
+  cfg.max_block = kMaxPoolBlockBytes + 1;
+  cfg.capacity_bytes = 1 << 20;
+  auto huge = Pool::create(cfg);
+  EXPECT_EQ(huge.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("max_block"), std::string::npos);
+  cfg.capacity_bytes = SIZE_MAX;
+  EXPECT_NE(Pool::create(cfg).status().message().find("max_block"), std::string::npos);
+  cfg.max_block = kMaxPoolBlockBytes;
+  EXPECT_TRUE(Pool::create(cfg).is_ok());
+  cfg.max_block = 8192;
+  cfg.capacity_bytes = 4096;
+  EXPECT_NE(Pool::create(cfg).status().message().find("capacity_bytes"), std::string::npos);
+  cfg.capacity_bytes = 1 << 20;
+  cfg.alignment = size_t{1} << 62;
+  EXPECT_NE(Pool::create(cfg).status().message().find("alignment"), std::string::npos);
+  cfg.alignment = kMaxPoolAlignment;
+  auto aligned = Pool::create(cfg);
+  ASSERT_TRUE(aligned.is_ok()) << aligned.status().message();
+  auto buf = aligned.value()->acquire(100);
+  ASSERT_TRUE(buf.is_ok()) << buf.status().message();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buf->data()) % kMaxPoolAlignment, 0u);
+}
+
+TEST(Pool, AttachAndShareRecogniseOnlyBuffersStillOut) {
+  auto pool = make_block_pool(256, 2);
+  auto r = pool->acquire(256);
+  ASSERT_TRUE(r.is_ok());
+  void* data = r.value().detach();
+  std::vector<unsigned char> foreign(512);
+  EXPECT_FALSE(PoolBuffer::share(foreign.data() + 64));
+  EXPECT_FALSE(PoolBuffer::attach(foreign.data() + 64));
+  EXPECT_FALSE(PoolBuffer::share(static_cast<unsigned char*>(data) + 1));
+  PoolBuffer again = PoolBuffer::share(data);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again.use_count(), 2);
+  again.reset();
+  PoolBuffer::attach(data).reset();  // the last reference: back to the cache
+  EXPECT_EQ(pool->outstanding(), 0u);
+  EXPECT_FALSE(PoolBuffer::share(data));  // cached, not out
+  EXPECT_FALSE(PoolBuffer::attach(data));
+  EXPECT_EQ(pool->outstanding(), 0u);
+}
+
 TEST(Pool, EveryAllocatorFailureIsReportedAndRecoverable) {
   // Fail the 1st, 2nd, 3rd allocation in turn: each failing acquire reports kOutOfMemory,
   // leaves the pool consistent, and later acquisitions succeed.

@@ -59,6 +59,25 @@ float* face_landmarks(TrackedObject* o, float nose_dx, float roll_dy) {
   return o->landmarks;
 }
 
+TEST(Quality, CropRectClampsBoxesOutsideTheIntRange) {
+  // Found by fuzz_capi_sequence: the box was converted to int before clamping, undefined for
+  // coordinates beyond int (x86 gave INT_MIN, so a box covering the frame cropped nothing).
+  TrackedObject o;
+  o.x1 = -1e10f, o.y1 = -1e10f, o.x2 = 1e10f, o.y2 = 1e10f;
+  Rect r = crop_rect(o, 320, 240, 0.15f);
+  EXPECT_EQ(r.x0, 0);
+  EXPECT_EQ(r.y0, 0);
+  EXPECT_EQ(r.x1, 320);
+  EXPECT_EQ(r.y1, 240);
+  o.x1 = 3e9f, o.x2 = 3e9f + 50;  // right of the frame: empty
+  r = crop_rect(o, 320, 240, 0.15f);
+  EXPECT_EQ(r.width(), 0);
+  o.x1 = NAN;
+  r = crop_rect(o, 320, 240, 0.15f);
+  EXPECT_GE(r.x0, 0);
+  EXPECT_LE(r.x1, 320);
+}
+
 TEST(Quality, FrontalnessFallsAsTheFaceTurnsOrRolls) {
   TrackedObject o;
   o.x1 = 0, o.y1 = 0, o.x2 = 100, o.y2 = 100;

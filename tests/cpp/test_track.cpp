@@ -408,7 +408,8 @@ TEST_P(TrackerTypes, ConfirmFirstFrameConfirmsOnlyTheFirstFramesTracks) {
 }
 
 TEST(ByteTrack, LowScoreDetectionsKeepTracksButNeverStartThem) {
-  auto t = make(R"({"type":"bytetrack","min_hits":1,"track_thresh":0.5,"low_thresh":0.1})");
+  auto t = make(
+      R"({"type":"bytetrack","min_hits":1,"track_thresh":0.5,"low_thresh":0.1,"high_thresh":0.6})");
   Detection d = det(100, 100);
   ASSERT_TRUE(t->update(&d, 1, 0).is_ok());
   // A weak detection of the same object keeps the track confirmed...

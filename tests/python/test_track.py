@@ -373,3 +373,63 @@ def test_c_abi_tracker_through_cffi() -> None:
     assert ffi.sizeof("vas_track_t") == 104
     assert lib.vas_tracker_predict(tracker, -1, tracks, n) == lib.VAS_ERR_INVALID_ARGUMENT
     assert b"is earlier" in ffi.string(lib.vas_last_error_message())
+
+
+def test_tracks_carry_landmarks_to_the_best_shot_selector() -> None:
+    # The README flow: shots.update(frame, tracker.update(dets), ts). A frontal face's landmarks
+    # must reach the selector, or every face scores as non-frontal.
+    frontal = np.array([[28, 30], [44, 30], [36, 38], [30, 46], [42, 46]], np.float32)
+    tracker = vasdk.Tracker(min_hits=1)
+    shots = vasdk.BestShotSelector(classes=[0])
+    frame = np.random.default_rng(6).integers(0, 255, (96, 96, 3), dtype=np.uint8)
+    tracks = None
+    for t in range(4):
+        lm = (frontal + np.float32([t, 0]))[None]
+        dets = vasdk.Detections(np.array([[20 + t, 20, 52 + t, 60]], np.float32), np.array([0.9], np.float32),
+                                np.zeros(1, np.int32), lm, ["face"])
+        tracks = tracker.update(dets)
+        assert tracks.landmarks.shape == (len(tracks), 5, 2)
+        np.testing.assert_allclose(tracks.landmarks[0], lm[0])
+        shots.update(frame, tracks, t * 40_000)
+    assert tracks is not None
+    first = tracks.select(tracks.ids == tracks.ids[0])
+    np.testing.assert_allclose(first.landmarks[0], frontal + np.float32([3, 0]))
+    coast = tracker.predict()
+    assert np.isnan(coast.landmarks).all()  # not matched on this frame
+    out = shots.flush(200_000)
+    assert out and out[0].terms["frontal"] > 0.9
+    # Without landmarks (NaN rows), tracks report none.
+    plain = vasdk.Tracker(min_hits=1).update(np.array([[0, 0, 10, 10]], np.float32))
+    assert np.isnan(plain.landmarks).all()
+
+
+def test_bytetrack_defaults_keep_up_with_supervision_on_spread_scores(assets: Path) -> None:
+    # Scores spread over [0.3, 1) for true boxes (#16): the old defaults (track_thresh 0.5,
+    # high_thresh 0.6) could not start tracks from true boxes scored below 0.6 (MOTA 0.82 here
+    # against supervision's 0.88). benchmarks/tune_bytetrack.py measured the new ones.
+    import warnings
+
+    import supervision as sv
+
+    gt = load_mot(assets / "TUD-Campus" / "gt.txt")
+    frames = sorted(gt)
+    ours, ref = np.zeros(2), np.zeros(2)
+    for seed in range(3):  # one seed alone swings IDF1 by a few points
+        dets = noisy_detections(gt, seed=seed, true_scores=(0.3, 1.0), false_scores=(0.1, 0.6))
+        s = mot_scores(gt, run_vasdk(vasdk.Tracker("bytetrack"), dets, frames))
+        ours += [s["mota"] / 3, s["idf1"] / 3]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            ref_tracker = sv.ByteTrack(frame_rate=25)
+        hyp = {}
+        for f in frames:
+            d = dets.get(f, np.zeros((0, 5)))
+            out = ref_tracker.update_with_detections(
+                sv.Detections(xyxy=d[:, :4], confidence=d[:, 4], class_id=np.zeros(len(d), int))
+            )
+            hyp[f] = np.concatenate([out.tracker_id[:, None].astype(np.float64), out.xyxy], axis=1)
+        r = mot_scores(gt, hyp)
+        ref += [r["mota"] / 3, r["idf1"] / 3]
+    # MOTA within 0.015 of supervision's (0.870 vs 0.880 measured), IDF1 above it.
+    assert ours[0] >= ref[0] - 0.015, (ours, ref)
+    assert ours[1] >= ref[1], (ours, ref)

@@ -151,9 +151,19 @@ def noisy_detections(
     miss_rate: float = 0.1,
     fp_per_frame: float = 1.0,
     frame_size: tuple[float, float] = (640.0, 480.0),
+    true_scores: tuple[float, float] | np.ndarray = (0.35, 1.0),
+    false_scores: tuple[float, float] | np.ndarray = (0.1, 0.6),
 ) -> dict[int, np.ndarray]:
     """{frame: (N, 5) x1 y1 x2 y2 score}: jittered boxes (sigma = jitter * size), misses,
-    Poisson false positives; true boxes score in [0.35, 1), false ones in [0.1, 0.6)."""
+    Poisson false positives. Scores are uniform over a (low, high) range, by default [0.35, 1)
+    for true boxes and [0.1, 0.6) for false ones, or drawn from an array of samples (e.g. a
+    detector's measured scores)."""
+
+    def draw(spec: tuple[float, float] | np.ndarray, n: int) -> np.ndarray:
+        if isinstance(spec, np.ndarray):
+            return rng.choice(spec, n) if n else np.zeros(0)
+        return rng.uniform(spec[0], spec[1], n)
+
     rng = np.random.default_rng(seed)
     out: dict[int, np.ndarray] = {}
     for f in sorted(gt):
@@ -163,7 +173,7 @@ def noisy_detections(
         h = (boxes[:, 3] - boxes[:, 1])[:, None]
         noise = rng.normal(0.0, jitter, boxes.shape) * np.concatenate([w, h, w, h], axis=1)
         boxes = boxes + noise
-        scores = rng.uniform(0.35, 1.0, len(boxes))
+        scores = draw(true_scores, len(boxes))
         n_fp = rng.poisson(fp_per_frame)
         fw = rng.uniform(20, 120, n_fp)
         fh = fw * rng.uniform(1.5, 3.0, n_fp)
@@ -171,7 +181,7 @@ def noisy_detections(
         fy = rng.uniform(0, frame_size[1] - fh)
         fp = np.stack([fx, fy, fx + fw, fy + fh], axis=1)
         all_boxes = np.concatenate([boxes, fp])
-        all_scores = np.concatenate([scores, rng.uniform(0.1, 0.6, n_fp)])
+        all_scores = np.concatenate([scores, draw(false_scores, n_fp)])
         # Fix x2 >= x1 after jitter on tiny boxes.
         all_boxes[:, 2] = np.maximum(all_boxes[:, 2], all_boxes[:, 0] + 1)
         all_boxes[:, 3] = np.maximum(all_boxes[:, 3], all_boxes[:, 1] + 1)
