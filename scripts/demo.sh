@@ -97,7 +97,7 @@ config = {
         # Detect every 3rd frame; the tracker predicts in between (people move a few pixels).
         "detect_interval": 3,
         # A track must be seen 3 times before it counts: flicker makes no tracks, no best shots.
-        # Score thresholds for yolov3-tiny, whose walkers score 0.3 to 0.9 (0.5/0.6 lost most).
+        # Score thresholds as supervision's ByteTrack uses them (yolov3-tiny's walkers: 0.3-0.9).
         # With detection every 3rd frame a walker moves ~3x as far between matches; the centre
         # distance cost keeps those matches (first 400 frames of vtest at 512x384: 4.3 tracked
         # walkers per frame with it, 1.5 without; 5.2 when detecting every frame).

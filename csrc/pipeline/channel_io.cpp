@@ -163,6 +163,8 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
   if (ch.decode_stop) ch.source->interrupt();
   Source& src = *ch.source;
   std::unique_ptr<Pool> probe;
+  uint64_t damage_reported = 0;
+  int64_t damage_event_us = steady_us() - 1000000;
   while (!ch.decode_stop) {
     trim_retired(ch);
     Pool* pool = ch.pool.get();
@@ -180,6 +182,21 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
     VideoFrame f;
     const int64_t t0 = steady_us();
     Status st = src.read(*pool, &f);
+    // Damage the decoder skipped (corrupt packets, concealed frames) is an event, at most one
+    // a second per channel; the count itself is in the source's stats.
+    const uint64_t skipped = src.stats().skipped_packets;
+    if (skipped > damage_reported && steady_us() - damage_event_us >= 1000000) {
+      PipelineEvent ev;
+      ev.channel = ch.cfg.id;
+      ev.kind = "source";
+      ev.subkind = "damaged";
+      ev.message = std::to_string(skipped - damage_reported) +
+                   " corrupt packet(s) or damaged frame(s) skipped (" + std::to_string(skipped) +
+                   " in all)";
+      queue_source_event(ch, std::move(ev));
+      damage_reported = skipped;
+      damage_event_us = steady_us();
+    }
     if (st.is_ok()) {
       decode_lat_.add(static_cast<double>(steady_us() - t0) / 1000.0);
       if (f.capture_us == 0) f.capture_us = wall_us();

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -568,6 +569,46 @@ TEST(Pipeline, SinkOutageIsAnEvent) {
   std::remove(jsonl.c_str());
   EXPECT_NE(lines.find(R"("kind":"sink")"), std::string::npos) << lines;
   EXPECT_NE(lines.find(R"("node_id":"n1")"), std::string::npos) << lines;
+}
+
+// A file damaged in the middle: the channel goes on, and the skipped damage is a "source" /
+// "damaged" event rather than a silent gap.
+TEST(Pipeline, CorruptFileMidStreamIsReported) {
+  std::string bytes = vas::testing::read_file(short_clip());
+  ASSERT_GT(bytes.size(), 4096u);
+  for (size_t i = bytes.size() / 3; i < bytes.size() / 2; ++i)
+    bytes[i] = static_cast<char>(i * 131);
+  const std::string path =
+      vas::testing::temp_dir() + "/vasdk_pipe_corrupt_" + std::to_string(getpid()) + ".mp4";
+  vas::testing::write_file(path, bytes);
+  auto p = make(config(R"({"id": "bad", "source": {"url": ")" + path + R"("}, "policy": "block"},
+                          {"id": "good", "source": {"url": ")" +
+                       short_clip() + R"("}, "policy": "block"})"));
+  ASSERT_TRUE(p);
+  Collector c;
+  c.attach(*p);
+  ASSERT_TRUE(p->start().is_ok());
+  for (int i = 0; i < 500; ++i) {
+    const PipelineStats st = p->stats();
+    if (std::all_of(st.channels.begin(), st.channels.end(),
+                    [](const ChannelStats& ch) { return ch.state == "ended"; }))
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(p->stop(true).is_ok());
+  std::remove(path.c_str());
+  expect_accounting(p->stats());
+  std::lock_guard<std::mutex> lock(c.mu);
+  EXPECT_EQ(c.results["good"].size(), 16u) << "the healthy channel is untouched";
+  EXPECT_LT(c.results["bad"].size(), 16u);
+  bool damaged = false;
+  for (const PipelineEvent& e : c.events["bad"]) {
+    if (e.kind == "source" && e.subkind == "damaged") {
+      damaged = true;
+      EXPECT_NE(e.message.find("skipped"), std::string::npos) << e.message;
+    }
+  }
+  EXPECT_TRUE(damaged) << "no damaged event for a file with garbage in the middle";
 }
 
 TEST(Pipeline, BadConfigNamesTheField) {
