@@ -153,6 +153,7 @@ Status Pipeline::Impl::set_result_callback(std::function<void(const FrameResult&
 }
 
 Status Pipeline::Impl::set_event_callback(std::function<void(const PipelineEvent&)> cb) {
+  std::lock_guard<std::mutex> sink_lock(sink_event_mu_);  // sink threads read on_event_ too
   std::lock_guard<std::mutex> lock(mu_);
   if (state_ == State::kRunning || state_ == State::kStopping) {
     return invalid_argument("set_event_callback: the pipeline is running; set it before start()");
@@ -263,6 +264,12 @@ Status Pipeline::Impl::start() {
     std::lock_guard<std::mutex> lock(cluster_mu_);
     member_ = std::move(m).value();
   }
+  control.unlock();
+  // Sink events from before the first start, on this thread, now that nothing is locked.
+  std::lock_guard<std::mutex> lock(sink_event_mu_);
+  sink_events_live_ = true;
+  for (const PipelineEvent& ev : early_sink_events_) deliver_sink_event_locked(ev);
+  early_sink_events_.clear();
   return Status::ok();
 }
 
@@ -276,7 +283,18 @@ void Pipeline::Impl::sink_event(const SinkEvent& e) {
   // takes it without blocking.
   if (sinks_) sinks_->publish(to_sink_message(ev, cfg_.node_id));
   std::lock_guard<std::mutex> lock(sink_event_mu_);
-  if (!on_event_ || stopping_sinks_) return;
+  if (stopping_sinks_) return;
+  if (!sink_events_live_) {
+    // Before the first start() (a broker down from the outset is reported at create time):
+    // kept, and delivered when start() returns.
+    if (early_sink_events_.size() < 64) early_sink_events_.push_back(std::move(ev));
+    return;
+  }
+  deliver_sink_event_locked(ev);
+}
+
+void Pipeline::Impl::deliver_sink_event_locked(const PipelineEvent& ev) {
+  if (!on_event_) return;
   try {
     on_event_(ev);
   } catch (...) {

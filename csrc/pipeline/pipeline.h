@@ -65,7 +65,8 @@ struct PipelineEvent {
   // "rule", "best_shot", "track_start", "track_end", "source",
   // "cluster" (scale-out through a Kafka consumer group: this node took or gave up the channel),
   // "sink" (channel "": a sink lost or regained its broker or file; delivered on that sink's
-  // own thread, the only event not delivered by a channel's worker)
+  // own thread, the only event not delivered by a channel's worker; those from before the
+  // first start() are delivered by start() on its caller's thread, after its locks)
   std::string kind;
   // rule: the rule event (cross_in, cross_out, enter, exit, loiter, crowd...); source:
   // connected, disconnected, reconnected, end_of_stream, error; best_shot: track_ended,

@@ -72,6 +72,7 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   // A sink lost or regained its broker or file: a "sink" event (channel "") to the callback,
   // on that sink's thread, and to the other sinks.
   void sink_event(const SinkEvent& e);
+  void deliver_sink_event_locked(const PipelineEvent& ev);  // under sink_event_mu_
 
  private:
   // --- batcher and workers (pipeline.cpp) ---
@@ -114,6 +115,8 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   std::atomic<bool> cluster_closing_{false};
   std::mutex sink_event_mu_;  // on_event_ from a sink's thread vs. shutdown
   bool stopping_sinks_ = false;
+  bool sink_events_live_ = false;  // set by the first start()
+  std::vector<PipelineEvent> early_sink_events_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;  // channels_ and state_
   std::vector<ChannelPtr> channels_;

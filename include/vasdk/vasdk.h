@@ -798,7 +798,8 @@ typedef struct vas_pipeline_event {
    VAS_ERR_INVALID_ARGUMENT. Keep it short: a slow callback delays its channel. */
 typedef void (*vas_result_callback_t)(const vas_frame_result_t* result, void* user);
 /* Events: same thread and rules as the result callback of the event's channel, except "sink"
-   events, which arrive on that sink's own thread (possibly while a worker runs a callback). */
+   events, which arrive on that sink's own thread (possibly while a worker runs a callback);
+   those from before the first vas_pipeline_start are delivered by it, on its caller's thread. */
 typedef void (*vas_event_callback_t)(const vas_pipeline_event_t* event, void* user);
 /* Zero-copy pushes: called exactly once when the pipeline no longer reads the pixels, on a
    pipeline thread or, when the push fails or the frame is dropped at once, before
