@@ -2,6 +2,8 @@
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
+#include <mutex>
+#include <vector>
 
 #include "core/log.h"
 #include "pipeline/pipeline_impl.h"
@@ -42,19 +44,35 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_jso
                                    cfg.inference.threads, cfg.inference.spinning);
   if (!det.is_ok()) return det.status().with_context("pipeline config: models.detector");
   std::unique_ptr<SinkSet> sinks;
-  // Sink outages become pipeline events; the Impl that relays them is made after the sinks.
-  auto relay = std::make_shared<std::atomic<Impl*>>(nullptr);
+  // Sink outages become pipeline events. The Impl that relays them is made after the sinks,
+  // which may already have failed to connect: those events wait in the relay.
+  struct Relay {
+    std::mutex mu;
+    Impl* impl = nullptr;
+    std::vector<SinkEvent> early;
+  };
+  auto relay = std::make_shared<Relay>();
   if (!cfg.sinks_json.empty()) {
     auto s = SinkSet::create(cfg.sinks_json, [relay](const SinkEvent& e) {
       log_warn("sink '" + e.sink + "': " + e.kind + ": " + e.cause);
-      if (Impl* impl = relay->load()) impl->sink_event(e);
+      std::lock_guard<std::mutex> lock(relay->mu);
+      if (relay->impl) {
+        relay->impl->sink_event(e);
+      } else if (relay->early.size() < 64) {
+        relay->early.push_back(e);
+      }
     });
     if (!s.is_ok()) return s.status().with_context("pipeline config: sinks");
     sinks = std::move(s).value();
   }
   auto impl = std::make_shared<Impl>(std::move(cfg), std::move(det).value());
   impl->sinks_ = std::move(sinks);
-  relay->store(impl.get());  // the sinks close in shutdown(), before the Impl goes
+  {
+    std::lock_guard<std::mutex> lock(relay->mu);
+    relay->impl = impl.get();  // the sinks close in shutdown(), before the Impl goes
+    for (const SinkEvent& e : relay->early) impl->sink_event(e);
+    relay->early.clear();
+  }
   // In a cluster the channels are the shared list; the group decides which of them run here.
   for (size_t i = 0; !impl->cfg_.cluster.enabled && i < impl->cfg_.channels.size(); ++i) {
     VAS_RETURN_IF_ERROR(impl->add_channel_config(impl->cfg_.channels[i])
