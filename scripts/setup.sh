@@ -79,6 +79,10 @@ install_venv() {
   log "pip install requirements"
   "$VENV/bin/pip" install -q --upgrade pip >/dev/null
   "$VENV/bin/pip" install -q -r "$ROOT/scripts/requirements.txt"
+  # The compiled tracker peer of benchmarks/bench_tracker.py (Rust SORT and ByteTrack). Optional:
+  # wheels only (no Rust toolchain here); without one the benchmark skips its rows and says so.
+  "$VENV/bin/pip" install -q --only-binary=:all: ioutrack-rs==0.4.0 ||
+    log "ioutrack-rs has no wheel for this Python; bench_tracker.py will skip the Rust peer"
   echo "$want" >"$stamp"
 }
 
