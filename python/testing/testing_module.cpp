@@ -108,14 +108,32 @@ uint64_t or_bytes(const uint8_t* p, size_t n) {
   return or_words(p, n);
 }
 
-class MemoryFloor {
+// Runs body(b, e) over [0, chunks) on `threads` threads (inline for 1), without the GIL.
+class Chunks {
  public:
-  explicit MemoryFloor(int threads) {
+  explicit Chunks(int threads) {
     if (threads < 1 || threads > 64) {
       throw_status(vas::invalid_argument("threads must be 1..64, got " + std::to_string(threads)));
     }
     if (threads > 1) pool_ = std::make_unique<vas::ThreadPool>(threads);
   }
+  template <typename Body>
+  void run(int chunks, Body&& body) {
+    py::gil_scoped_release release;
+    if (pool_) {
+      pool_->parallel_for(chunks, body);
+    } else {
+      body(0, chunks);
+    }
+  }
+
+ private:
+  std::unique_ptr<vas::ThreadPool> pool_;
+};
+
+class MemoryFloor {
+ public:
+  explicit MemoryFloor(int threads) : chunks_(threads) {}
 
   // Returns whether any byte past the copied part was non-zero (so the reads stay live).
   bool run(const py::array& src, py::array& dst) {
@@ -136,19 +154,12 @@ class MemoryFloor {
       const uint64_t acc = or_bytes(s + copy + r0, r1 - r0);
       seen.fetch_or(acc, std::memory_order_relaxed);
     };
-    {
-      py::gil_scoped_release release;
-      if (pool_) {
-        pool_->parallel_for(kChunks, body);
-      } else {
-        body(0, kChunks);
-      }
-    }
+    chunks_.run(kChunks, body);
     return seen.load() != 0;
   }
 
  private:
-  std::unique_ptr<vas::ThreadPool> pool_;
+  Chunks chunks_;
 };
 
 // The floor of a call that reads only some of its input: OR-reduces the given (offset,
@@ -156,12 +167,7 @@ class MemoryFloor {
 // Spans and dst are cut into the same number of chunks, so 2 threads split both alike.
 class SpanFloor {
  public:
-  explicit SpanFloor(int threads) {
-    if (threads < 1 || threads > 64) {
-      throw_status(vas::invalid_argument("threads must be 1..64, got " + std::to_string(threads)));
-    }
-    if (threads > 1) pool_ = std::make_unique<vas::ThreadPool>(threads);
-  }
+  explicit SpanFloor(int threads) : chunks_(threads) {}
 
   bool run(const py::array& src, const py::array_t<int64_t, py::array::c_style>& spans,
            py::array& dst) {
@@ -195,19 +201,12 @@ class SpanFloor {
       const size_t d0 = nd * b / kChunks, d1 = nd * e / kChunks;
       std::memset(d + d0, 0x3f, d1 - d0);
     };
-    {
-      py::gil_scoped_release release;
-      if (pool_) {
-        pool_->parallel_for(kChunks, body);
-      } else {
-        body(0, kChunks);
-      }
-    }
+    chunks_.run(kChunks, body);
     return seen.load() != 0;
   }
 
  private:
-  std::unique_ptr<vas::ThreadPool> pool_;
+  Chunks chunks_;
 };
 
 // Writes back and drops every cache line of `a` from all cache levels, so that the next read
