@@ -105,6 +105,21 @@ int count_entries(const char* dir) {
   return n;
 }
 int thread_count() { return count_entries("/proc/self/task"); }
+// thread_count() once it equals `expected`, polling for up to `budget`; otherwise the count at
+// the end. A std::thread that join() has returned for can still be listed in /proc/self/task
+// for a moment: the kernel wakes the joiner (clearing the thread id in exit_mm) before it
+// removes the task (exit_notify), and on a loaded machine the exiting task can be preempted in
+// between. Only threads that are already joined may be waited for like this; a thread that
+// outlives stop() still runs after the budget and fails the comparison.
+int settled_thread_count(int expected, std::chrono::milliseconds budget = std::chrono::seconds(2)) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  int n = thread_count();
+  while (n != expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    n = thread_count();
+  }
+  return n;
+}
 int fd_count() { return count_entries("/proc/self/fd") - 1; }  // minus opendir's own
 
 // Collects results per channel, thread-safe.
@@ -472,20 +487,21 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
     cycles(20);
     pushing = false;
     ASSERT_TRUE(p->stop(true).is_ok());
-    const int stopped = thread_count();
+    // stop() has joined the pipeline's threads; only the pusher is left beside the baseline.
+    const int stopped = settled_thread_count(baseline + 1);
     const size_t heap0 = heap_in_use();
     const long rss0 = rss_kib();
 
     ASSERT_TRUE(p->start().is_ok());
     pushing = true;
     cycles(100);
-    EXPECT_EQ(thread_count(), running) << "threads after 100 add/remove cycles";
+    EXPECT_EQ(settled_thread_count(running), running) << "threads after 100 add/remove cycles";
     pushing = false;
     expect_accounting_in_flight(p->stats());
     ASSERT_TRUE(p->stop(false).is_ok());
     expect_accounting(p->stats());
     EXPECT_GT(pushed_extra.load(), 0) << "the added channel took frames";
-    EXPECT_EQ(thread_count(), stopped);
+    EXPECT_EQ(settled_thread_count(stopped), stopped);
     const size_t heap1 = heap_in_use();
     const long rss1 = rss_kib();
     // One channel's queue, pool and state is far above 2.5 KiB; 100 leaked would show.
@@ -502,7 +518,7 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
       pushing = false;
       ASSERT_TRUE(p->stop(round % 2 == 0).is_ok()) << round;
       expect_accounting(p->stats());
-      EXPECT_EQ(thread_count(), stopped) << "threads after stop " << round;
+      EXPECT_EQ(settled_thread_count(stopped), stopped) << "threads after stop " << round;
     }
     const size_t heap2 = heap_in_use();
     EXPECT_LT(static_cast<double>(heap2) - static_cast<double>(heap1), 256.0 * 1024)
@@ -513,7 +529,7 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
     if (getenv("VASDK_TEST_VERBOSE"))
       std::fprintf(stderr, "heap %zu %zu %zu rss %ld %ld\n", heap0, heap1, heap2, rss0, rss1);
   }
-  EXPECT_EQ(thread_count(), baseline) << "threads after destroy";
+  EXPECT_EQ(settled_thread_count(baseline), baseline) << "threads after destroy";
   EXPECT_EQ(fd_count(), fds) << "file descriptors after destroy";
 }
 
