@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/config_reader.h"
+
 namespace vas {
 namespace {
 
@@ -13,7 +15,8 @@ using json = nlohmann::json;
 template <typename T, typename Parse>
 Status parse_member(const json& v, const char* name, Parse parse, T* out) {
   if (!v.is_object()) {
-    return invalid_config(std::string(name) + ": must be a JSON object, got " + v.dump());
+    return invalid_config(std::string(name) + ": must be a JSON object, got " +
+                          config_value_text(v));
   }
   Result<T> r = parse(v.dump());
   if (!r.is_ok()) return r.status().with_context(name);
@@ -43,6 +46,20 @@ const char* track_event_kind_name(TrackEventKind kind) {
   return "unknown";
 }
 
+const char* track_end_reason_name(TrackEndReason reason) {
+  switch (reason) {
+    case TrackEndReason::kNone:
+      return "";
+    case TrackEndReason::kRemoved:
+      return "removed";
+    case TrackEndReason::kFlush:
+      return "flush";
+    case TrackEndReason::kSourceGap:
+      return "source_gap";
+  }
+  return "";
+}
+
 void AnalyticsOutput::clear() {
   tracks.clear();
   track_events.clear();
@@ -51,12 +68,7 @@ void AnalyticsOutput::clear() {
 }
 
 Result<AnalyticsConfig> parse_analytics_config(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalid_config(std::string("analytics config is not valid JSON: ") + e.what());
-  }
+  VAS_ASSIGN_OR_RETURN(json j, parse_config_json(text, "analytics config"));
   if (!j.is_object()) return invalid_config("analytics config must be a JSON object");
   AnalyticsConfig c;
   bool have_channel = false;
@@ -65,7 +77,7 @@ Result<AnalyticsConfig> parse_analytics_config(const std::string& text) {
     const json& v = it.value();
     if (k == "channel") {
       if (!v.is_string() || v.get<std::string>().empty())
-        return invalid_config("channel: must be a non-empty string, got " + v.dump());
+        return invalid_config("channel: must be a non-empty string, got " + config_value_text(v));
       c.channel = v.get<std::string>();
       have_channel = true;
     } else if (k == "tracker") {
@@ -158,8 +170,8 @@ Status Analytics::downstream(const ImageView* frame, int64_t ts, AnalyticsOutput
     if (o.state == TrackState::kRemoved) {
       auto it = started_.find(o.track_id);
       if (it == started_.end()) continue;
-      out->track_events.push_back(
-          {TrackEventKind::kEnd, o.track_id, o.class_id, ts, it->second.start_us});
+      out->track_events.push_back({TrackEventKind::kEnd, o.track_id, o.class_id, ts,
+                                   it->second.start_us, TrackEndReason::kRemoved});
       started_.erase(it);
       continue;
     }
@@ -189,6 +201,16 @@ Status Analytics::downstream(const ImageView* frame, int64_t ts, AnalyticsOutput
 }
 
 Status Analytics::flush(int64_t ts, AnalyticsOutput* out) {
+  return end_all(ts, TrackEndReason::kFlush, out);
+}
+
+Status Analytics::end_tracks(int64_t ts, AnalyticsOutput* out) {
+  VAS_RETURN_IF_ERROR(end_all(ts, TrackEndReason::kSourceGap, out));
+  tracker_->clear_tracks();
+  return Status::ok();
+}
+
+Status Analytics::end_all(int64_t ts, TrackEndReason reason, AnalyticsOutput* out) {
   VAS_RETURN_IF_ERROR(begin(nullptr, out));
   if (selector_) {
     Status st = selector_->flush(ts);
@@ -206,7 +228,7 @@ Status Analytics::flush(int64_t ts, AnalyticsOutput* out) {
   std::sort(ids.begin(), ids.end());
   for (int64_t id : ids) {
     const Started& s = started_[id];
-    out->track_events.push_back({TrackEventKind::kEnd, id, s.class_id, ts, s.start_us});
+    out->track_events.push_back({TrackEventKind::kEnd, id, s.class_id, ts, s.start_us, reason});
   }
   started_.clear();
   return Status::ok();

@@ -20,43 +20,7 @@ std::string format_bound(double x) {
   return buf;
 }
 
-// nlohmann's what() starts with "[json.exception.parse_error.101] parse error at line 1,
-// column 2: "; keep only the cause, the position is reported by parse_config_json itself.
-std::string json_error_cause(const std::string& what) {
-  std::string s = what;
-  if (s.rfind("[json.exception.", 0) == 0) {
-    const auto close = s.find("] ");
-    if (close != std::string::npos) s = s.substr(close + 2);
-  }
-  if (s.rfind("parse error", 0) == 0) {
-    const auto colon = s.find(": ");
-    if (colon != std::string::npos) s = s.substr(colon + 2);
-  }
-  return s;
-}
-
 }  // namespace
-
-Result<json> parse_config_json(const std::string& text, const std::string& what) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.byte is 1-based and points at the last character read: the offending one.
-    const size_t at = std::min(e.byte > 0 ? e.byte - 1 : 0, text.size());
-    size_t line = 1, line_start = 0;
-    for (size_t i = 0; i < at; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
-    }
-    const size_t column = at - line_start + 1;
-    return invalid_config(what + " is not valid JSON at line " + std::to_string(line) +
-                          ", column " + std::to_string(column) + ": " + json_error_cause(e.what()));
-  } catch (const json::exception& e) {  // out_of_range: a number such as 1e400 overflows
-    return invalid_config(what + " is not valid JSON: " + json_error_cause(e.what()));
-  }
-}
 
 bool NumberRange::contains(double x) const {
   if (std::isnan(x)) return false;
@@ -75,12 +39,6 @@ std::string NumberRange::describe(bool integer) const {
   if (has_lo) return (lo_open ? "> " : ">= ") + format_bound(lo);
   if (has_hi) return (hi_open ? "< " : "<= ") + format_bound(hi);
   return "";
-}
-
-std::string config_value_text(const json& v) {
-  std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
 }
 
 namespace config_detail {

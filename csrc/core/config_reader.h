@@ -39,8 +39,19 @@
 
 namespace vas {
 
-// Parses `text`; a syntax error names `what`, the line and the column:
-// "<what> is not valid JSON at line 2, column 5: <cause>".
+// Limits on every JSON text parse_config_json accepts (VAS_CONFIG_MAX_BYTES and
+// VAS_CONFIG_MAX_DEPTH in vasdk.h).
+constexpr size_t kConfigMaxBytes = 1048576;
+constexpr size_t kConfigMaxDepth = 64;
+
+// Parses untrusted `text`. Every failure is kInvalidConfig and names `what`:
+//   "<what> is not valid JSON at line 2, column 5: <cause>"
+//   "<what> nests arrays and objects deeper than the limit of 64 ... at line 1, column 65"
+//   "<what> is 2000000 bytes, over the limit of 1048576 ..."
+//   "<what>: channels[0].source.url: the string contains a NUL character ..."
+//   "<what>: rules[1].id: duplicate key ..."
+// Size and depth are checked before parsing, so a parsed document is at most kConfigMaxDepth
+// deep and recursing over it is safe.
 Result<nlohmann::json> parse_config_json(const std::string& text, const std::string& what);
 
 // A numeric constraint and its wording in errors ("in 1..64", ">= 0", "in (0, 1]").
@@ -64,8 +75,10 @@ inline NumberRange at_most(double hi) { return {-std::numeric_limits<double>::in
 inline NumberRange in_range(double lo, double hi) { return {lo, hi}; }
 inline NumberRange in_range_open_lo(double lo, double hi) { return {lo, hi, true, false}; }
 
-// Short JSON text of a value for error messages (long values are cut).
+// Short JSON text of a value for error messages: at most 60 characters, never the whole value.
 std::string config_value_text(const nlohmann::json& v);
+// The same with a chosen length; strings unquoted when `quote_strings` is false.
+std::string config_value_excerpt(const nlohmann::json& v, size_t max_chars, bool quote_strings);
 
 // Type wording for errors: "an integer", "a number", "a list of numbers", ...
 template <typename T>

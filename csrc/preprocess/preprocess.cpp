@@ -273,6 +273,11 @@ Status validate_spec(const PreprocessSpec& spec) {
     return invalid_argument("preprocess: network input size must be positive, got " +
                             std::to_string(spec.width) + "x" + std::to_string(spec.height));
   }
+  if (spec.width > kMaxImageDimension || spec.height > kMaxImageDimension) {
+    return invalid_argument("preprocess: network input size must be at most " +
+                            std::to_string(kMaxImageDimension) + " a side, got " +
+                            std::to_string(spec.width) + "x" + std::to_string(spec.height));
+  }
   if (spec.dtype != DataType::kFloat32 && spec.dtype != DataType::kFloat16 &&
       spec.dtype != DataType::kUInt8 && spec.dtype != DataType::kInt8) {
     return invalid_argument(std::string("preprocess: output dtype ") + data_type_name(spec.dtype) +
@@ -584,12 +589,16 @@ Status Preprocessor::run_batch(const ImageView* images, int n, const PreprocessS
     return invalid_argument("preprocess: batch needs at least one image, got " + std::to_string(n));
   }
   if (dst == nullptr) return invalid_argument("preprocess: output tensor is NULL");
+  VAS_RETURN_IF_ERROR(validate_spec(spec));
   const size_t item = preprocess_output_bytes(spec);
-  if (item == 0) VAS_RETURN_IF_ERROR(validate_spec(spec));
   if (dst_bytes / item < static_cast<size_t>(n)) {
+    // item * n may not fit in size_t: name both factors, and the product only when it fits.
+    const bool fits = item <= SIZE_MAX / static_cast<size_t>(n);
     return invalid_argument("preprocess: output holds " + std::to_string(dst_bytes) +
-                            " bytes, a batch of " + std::to_string(n) + " needs " +
-                            std::to_string(item * n));
+                            " bytes, a batch of " + std::to_string(n) + " tensors of " +
+                            std::to_string(item) + " bytes needs " +
+                            (fits ? std::to_string(item * static_cast<size_t>(n))
+                                  : "more than " + std::to_string(SIZE_MAX)));
   }
   for (int i = 0; i < n; ++i) {
     Status st =

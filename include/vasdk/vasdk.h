@@ -91,6 +91,15 @@ typedef enum vas_pixel_format {
 #define VAS_IMAGE_MAX_DIMENSION 32768
 #define VAS_IMAGE_MAX_PLANE_BYTES 2147483647
 
+/* Limits on every JSON text vasdk parses (options_json, config_json, model cards, channel and
+   rules JSON): at most VAS_CONFIG_MAX_BYTES bytes, and arrays and objects nested at most
+   VAS_CONFIG_MAX_DEPTH deep. Both are checked before parsing; beyond them the call fails with
+   VAS_ERR_INVALID_CONFIG and a message naming the limit and the line and column where it was
+   hit. Strings are also refused, naming the field, when they hold an escaped NUL (\u0000)
+   and when an object repeats a key. Error messages quote at most a short excerpt of a value. */
+#define VAS_CONFIG_MAX_BYTES 1048576
+#define VAS_CONFIG_MAX_DEPTH 64
+
 /* A borrowed view of an image; vasdk never frees the planes. strides are bytes per row, at
    least the row's bytes (width * 3 for BGR24/RGB24, width for the other planes but I420's U
    and V, width / 2). */
@@ -773,27 +782,37 @@ typedef struct vas_pipeline_event {
   const char* channel;
   const char* kind;    /* "rule", "best_shot", "track_start", "track_end", "source",
                           "cluster" (this node took or gave up the channel), "sink" (channel
-                          "": a sink lost or regained its broker or file) */
+                          "": a sink lost or regained its broker or file), "channel" */
   const char* subkind; /* rule: cross_in, cross_out, enter, exit, ...; source: connected,
                           disconnected, reconnected, end_of_stream, error; best_shot:
                           track_ended, interval, flush; cluster: assigned, revoked; sink:
-                          disconnected, reconnected; "" otherwise */
+                          disconnected, reconnected; channel: removed (the channel's last
+                          event; message holds its final counters as the JSON object of
+                          vas_pipeline_stats_json's "channels"); "" otherwise */
   const char* rule_id; /* "" when not a rule event */
   const char* message; /* human-readable detail, e.g. the cause of a disconnect; may be "" */
   int64_t track_id;    /* -1 when not about one object */
-  int64_t ts_us;
+  int64_t ts_us;       /* media_us, except for "source" and "sink" events: wall_us of the
+                          occurrence (kept as it was; read media_us and wall_us instead) */
   int64_t best_shot_id; /* -1 if none */
   float quality;        /* best_shot: the crop's quality score */
   int32_t reserved;     /* 0 */
   vas_image_t crop;     /* best_shot: the BGR24 crop; width and height 0 otherwise */
   const uint8_t* jpeg;  /* best_shot with JPEG enabled: the encoded crop; else NULL */
   size_t jpeg_size;
+  /* Both clocks, on every event (check struct_size covers them). media_us: the channel's
+     media time (analytics time of its frames, never going backwards) the event belongs to;
+     for source events the last frame's before it, 0 before any. wall_us: wall clock, us since
+     the Unix epoch, when the event left the pipeline. */
+  int64_t media_us;
+  int64_t wall_us;
 } vas_pipeline_event_t;
 
 /* Called on a pipeline worker thread for every frame of every channel: one call at a time
    per channel, in frame order (different channels may call concurrently from different
    threads). It may call vas_pipeline_push_frame, vas_pipeline_update_rules,
-   vas_pipeline_add_channel and vas_pipeline_stats_json; vas_pipeline_stop,
+   vas_pipeline_add_channel, vas_pipeline_stats_json and vas_pipeline_remove_channel of
+   another channel (which then finishes after the callback returns); vas_pipeline_stop,
    vas_pipeline_remove_channel of its own channel and vas_pipeline_destroy fail there with
    VAS_ERR_INVALID_ARGUMENT. Keep it short: a slow callback delays its channel. */
 typedef void (*vas_result_callback_t)(const vas_frame_result_t* result, void* user);
@@ -846,8 +865,13 @@ VAS_API vas_status_t vas_pipeline_stop(vas_pipeline_t* pipeline, int32_t drain);
    Thread safety: any thread, callbacks included. */
 VAS_API vas_status_t vas_pipeline_add_channel(vas_pipeline_t* pipeline, const char* channel_json);
 
-/* Stops a channel (queued frames are dropped) and forgets it. VAS_ERR_NOT_FOUND for an unknown
-   id. Thread safety: any thread except that channel's callbacks. */
+/* Stops a channel (queued frames are dropped as "removed") and forgets it. Its last event is
+   "channel"/"removed", whose message holds its final counters (decoded == processed +
+   dropped), delivered on the thread that finishes the removal: the caller's, before this
+   returns; or, when called from another channel's callback, a pipeline thread after that
+   callback returns (this call then only stops the channel's intake). VAS_ERR_NOT_FOUND for
+   an unknown id. Thread safety: any thread, callbacks of other channels included; from the
+   channel's own callbacks VAS_ERR_INVALID_ARGUMENT. */
 VAS_API vas_status_t vas_pipeline_remove_channel(vas_pipeline_t* pipeline, const char* channel_id);
 
 /* Replaces a channel's rules ({"rules": [...]} as in analytics.rules), applied before its
@@ -857,10 +881,12 @@ VAS_API vas_status_t vas_pipeline_update_rules(vas_pipeline_t* pipeline, const c
 
 /* Queues one frame on a running "push": true channel. With release NULL the pixels are copied
    before the call returns. Otherwise they are borrowed (zero copy) and release(release_user)
-   is called exactly once when the pipeline is done with them (also on error). Errors:
-   VAS_ERR_NOT_FOUND (unknown channel), VAS_ERR_INVALID_ARGUMENT (not a push channel, not
-   running, bad image or a format/size other than the channel's), VAS_ERR_POOL_EXHAUSTED
-   (queue full under drop_newest; the frame is counted as dropped). pts_us must not go
+   is called exactly once when the pipeline is done with them (also on error or drop). VAS_OK
+   means the frame was queued. Errors: VAS_ERR_NOT_FOUND (unknown channel),
+   VAS_ERR_INVALID_ARGUMENT (not a push channel, not running, bad image or a format/size other
+   than the channel's), VAS_ERR_POOL_EXHAUSTED (no free frame buffer, or the queue was full
+   under drop_newest: the frame was dropped and counted as such). Under drop_oldest a full
+   queue drops an older frame instead and the push returns VAS_OK. pts_us must not go
    backwards. Thread safety: any thread, callbacks included. */
 VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const char* channel_id,
                                              const vas_image_t* image, int64_t pts_us,

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from . import _core
 from .detector import Detections
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, InvalidConfigError
 from .track import Tracks, _tracks
 
 __all__ = [
@@ -89,7 +89,10 @@ def _json(config: Mapping[str, Any] | str | os.PathLike[str] | None, options: di
     if options:
         raise TypeError("pass either a config or keyword options, not both")
     if isinstance(config, Mapping):
-        return json.dumps(dict(config))
+        try:
+            return json.dumps(dict(config))
+        except RecursionError as e:
+            raise InvalidConfigError("config: nested too deep (the limit is 64 levels)") from e
     text = os.fspath(config)
     if isinstance(config, os.PathLike) or (not text.lstrip().startswith("{") and os.path.exists(text)):
         with open(text, encoding="utf-8") as f:

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capi_util.h"
+#include "core/config_reader.h"
 #include "core/status.h"
 #include "io/video_reader.h"
 #include "models/detector.h"
@@ -20,6 +21,8 @@ static_assert(offsetof(vas_image_t, strides) == 40, "ABI");
 static_assert(sizeof(vas_image_t) == 56, "ABI");
 static_assert(VAS_IMAGE_MAX_DIMENSION == vas::kMaxImageDimension, "limits");
 static_assert(VAS_IMAGE_MAX_PLANE_BYTES == vas::kMaxPlaneBytes, "limits");
+static_assert(VAS_CONFIG_MAX_BYTES == vas::kConfigMaxBytes, "limits");
+static_assert(VAS_CONFIG_MAX_DEPTH == vas::kConfigMaxDepth, "limits");
 static_assert(sizeof(vas_detection_t) == 68, "ABI");
 static_assert(offsetof(vas_detection_t, landmarks) == 28, "ABI");
 static_assert(offsetof(vas_detector_config_t, options_json) == 16, "ABI");

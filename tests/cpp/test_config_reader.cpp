@@ -246,5 +246,98 @@ TEST(ConfigReader, LongValuesAreCutInMessages) {
   EXPECT_NE(m.find("..."), std::string::npos);
 }
 
+std::string nested(size_t depth, char open, char close) {
+  return std::string(depth, open) + std::string(depth, close);
+}
+
+TEST(ConfigJson, NestingBeyondTheLimitIsRefusedBeforeParsingWithItsPosition) {
+  // At the limit: accepted, and the document can be copied, dumped and destroyed.
+  auto ok = parse_config_json(nested(kConfigMaxDepth, '[', ']'), "rules config");
+  ASSERT_TRUE(ok.is_ok()) << ok.status().message();
+  EXPECT_EQ(json(ok.value()).dump().size(), 2 * kConfigMaxDepth);
+  // One deeper, and 50,000 deep (the stack overflow once seen through every entry point),
+  // objects and arrays mixed.
+  for (const std::string& text :
+       {nested(kConfigMaxDepth + 1, '[', ']'), nested(50000, '[', ']'),
+        R"({"a": )" + std::string(30000, '[') + R"({"b": {"c": 1})" + std::string(30000, ']') + "}",
+        std::string(50000, '[')}) {
+    auto r = parse_config_json(text, "rules config");
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidConfig);
+    const std::string& m = r.status().message();
+    EXPECT_EQ(m.rfind("rules config nests arrays and objects deeper than the limit of 64 "
+                      "(VAS_CONFIG_MAX_DEPTH) at line 1, column ",
+                      0),
+              0u)
+        << m;
+    EXPECT_LT(m.size(), 200u);
+  }
+  auto r = parse_config_json("{\n \"a\":\n  " + nested(70, '{', '}') + "}", "card");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("at line 3, column 66"), std::string::npos)
+      << r.status().message();
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(parse_config_json(R"({"s": ")" + std::string(500, '[') + R"(\"[["})", "x").is_ok());
+}
+
+TEST(ConfigJson, ConfigsOverTheSizeLimitAreRefused) {
+  std::string text = R"({"s": ")" + std::string(kConfigMaxBytes, 'x') + R"("})";
+  auto r = parse_config_json(text, "pipeline config");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(), "pipeline config is " + std::to_string(text.size()) +
+                                      " bytes, over the limit of 1048576 (VAS_CONFIG_MAX_BYTES)");
+  text = R"({"s": ")" + std::string(kConfigMaxBytes - 10, 'x') + R"("})";
+  EXPECT_TRUE(parse_config_json(text, "pipeline config").is_ok());
+}
+
+TEST(ConfigJson, EmbeddedNulIsRefusedNamingTheField) {
+  const struct {
+    const char* text;
+    const char* path;
+  } cases[] = {
+      {R"({"model": "yolo.onnx\u0000.bak"})", "model"},
+      {R"({"channels": [{"id": "a"}, {"id": "cam\u00002"}]})", "channels[1].id"},
+      {R"({"sinks": {"mqtt": {"topic": ["x", "\u0000"]}}})", "sinks.mqtt.topic[1]"},
+      {R"({"u\u0000rl": "rtsp://x"})", "\"u\\u0000rl\""},
+      {R"(["\u0000"])", "[0]"},
+      {R"("\u0000")", "(root)"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_config_json(c.text, "pipeline config");
+    ASSERT_FALSE(r.is_ok()) << c.text;
+    const std::string& m = r.status().message();
+    EXPECT_EQ(m.rfind(std::string("pipeline config: ") + c.path + ": ", 0), 0u) << m;
+    EXPECT_NE(m.find("NUL character (\\u0000)"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\0'), std::string::npos);
+  }
+  // Other escapes stay legal.
+  EXPECT_TRUE(parse_config_json(R"({"s": "tab\tnew\nline\u0001\u00e9"})", "x").is_ok());
+}
+
+TEST(ConfigJson, DuplicateKeysAreRefusedNamingTheField) {
+  auto r = parse_config_json(R"({"rules": [{"id": "a", "type": "x", "id": "b"}]})", "rules config");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(),
+            "rules config: rules[0].id: duplicate key (each key may appear once)");
+  // The same key in sibling objects is fine.
+  EXPECT_TRUE(parse_config_json(R"([{"id": 1}, {"id": 2}, {"a": {"id": 3}}])", "x").is_ok());
+}
+
+TEST(ConfigJson, MessagesQuoteOnlyAnExcerptOfAValue) {
+  // A wide value (100,000 items) at an allowed depth, rejected by a reader for its type.
+  std::string big = "[";
+  for (int i = 0; i < 100000; ++i) big += (i ? ",\"" : "\"") + std::string(3, 'a') + "\"";
+  big += "]";
+  auto parsed = parse_config_json(R"({"n": )" + big + "}", "x");
+  ASSERT_TRUE(parsed.is_ok());
+  ConfigObject o(parsed.value(), "tracker", "");
+  int n = 0;
+  EXPECT_FALSE(o.opt("n", &n));
+  EXPECT_LT(o.status().message().size(), 160u) << o.status().message().substr(0, 300);
+  EXPECT_EQ(config_value_text(json(std::string(1000000, 'z'))).size(), 60u);
+  EXPECT_EQ(config_value_excerpt(json("short"), 60, false), "short");
+  EXPECT_EQ(config_value_text(json::parse("[1, {\"a\": 2}]")), "[1,{\"a\":2}]");
+}
+
 }  // namespace
 }  // namespace vas

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -393,6 +394,22 @@ TEST(PreprocessKernels, BatchPacksImagesBackToBack) {
   Status small = pre.run_batch(imgs, 2, spec, batch.data(), item, nullptr);
   EXPECT_EQ(small.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(small.message().find("a batch of 2"), std::string::npos);
+  // Sizes whose product does not fit in size_t are named, not wrapped to "needs 0".
+  PreprocessSpec huge = spec;
+  huge.width = huge.height = 32768;
+  huge.dtype = DataType::kFloat32;
+  // The size check comes before any image is read, so two images stand for INT32_MAX.
+  Status wrap = pre.run_batch(imgs, INT32_MAX, huge, batch.data(), batch.size(), nullptr);
+  EXPECT_EQ(wrap.message(),
+            "preprocess: output holds " + std::to_string(batch.size()) +
+                " bytes, a batch of 2147483647 tensors of 12884901888 bytes needs more than " +
+                std::to_string(SIZE_MAX))
+      << wrap.message();
+  huge.width = 32769;
+  EXPECT_NE(pre.run_batch(imgs, 2, huge, batch.data(), batch.size(), nullptr)
+                .message()
+                .find("at most 32768 a side"),
+            std::string::npos);
   ImageView bad[2] = {a.view, b.view};
   bad[1].strides[0] = 1;
   Status named = pre.run_batch(bad, 2, spec, batch.data(), batch.size(), nullptr);
