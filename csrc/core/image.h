@@ -37,6 +37,10 @@ struct ImageView {
   int height = 0;
   const uint8_t* planes[3] = {nullptr, nullptr, nullptr};
   int strides[3] = {0, 0, 0};  // bytes per row of each plane
+  // The decoder flagged these pixels, or they follow a decode error before the next clean
+  // keyframe (io/video_reader.h): they may show concealment, so consumers that pick frames
+  // for their looks (best shots) skip them. Views of copies and crops start out false.
+  bool damaged = false;
 
   // Checks sizes (1..kMaxImageDimension), strides (a row at least, stride * rows at most
   // kMaxPlaneBytes), plane pointers and chroma alignment; the message names the field.

@@ -58,6 +58,7 @@ class FileSource final : public Source {
     std::lock_guard<std::mutex> lock(stats_mutex_);
     ++stats_.frames;
     stats_.skipped_packets = skipped_before_ + reader_->skipped_packets();
+    stats_.damage = total_damage();
     return Status::ok();
   }
 
@@ -80,6 +81,7 @@ class FileSource final : public Source {
   // seeking in files with broken indexes, and a file open costs little next to a loop's length.
   Status restart() {
     const int64_t skipped = reader_->skipped_packets();
+    add_damage(reader_->stats(), &damage_before_);
     reader_.reset();
     Result<std::unique_ptr<VideoReader>> r = VideoReader::open(path_, reader_options());
     if (!r.is_ok()) return fail(r.status().with_context("source: cannot loop"));
@@ -110,26 +112,74 @@ class FileSource final : public Source {
     return due <= now ? !interrupter_.triggered() : interrupter_.sleep_until(due);
   }
 
+  static void add_damage(const VideoReaderStats& r, SourceDamage* d) {
+    d->rejected_packets += static_cast<uint64_t>(r.rejected_packets);
+    d->corrupt_frames += static_cast<uint64_t>(r.damaged);
+    d->skipped_bytes += static_cast<uint64_t>(r.skipped_bytes);
+    d->after_error += static_cast<uint64_t>(r.after_error);
+    d->missing_frames += static_cast<uint64_t>(r.missing_frames);
+    d->truncated = d->truncated || r.truncated;
+  }
+  SourceDamage total_damage() const {
+    SourceDamage d = damage_before_;
+    if (reader_) add_damage(reader_->stats(), &d);
+    return d;
+  }
+
   // Maps a reader error to the source's answer. The end of the file and errors are final and
-  // become one event each.
+  // become one event each; a damaged or truncated file first reports its damage (kDamaged),
+  // so that consumers know why before they hear of the end.
   Status fail(const Status& s) {
     const StatusCode code = s.code();
     if (code == StatusCode::kCancelled) return s;
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    if (code == StatusCode::kPoolExhausted) {
-      ++stats_.pool_exhausted;
-      return s;
+    SourceEvent damaged = make_event(SourceEvent::Kind::kDamaged, "");
+    SourceEvent last = make_event(code == StatusCode::kEndOfStream ? SourceEvent::Kind::kEndOfStream
+                                                                   : SourceEvent::Kind::kError,
+                                  s.message());
+    {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      if (code == StatusCode::kPoolExhausted) {
+        ++stats_.pool_exhausted;
+        return s;
+      }
+      stats_.skipped_packets = skipped_before_ + (reader_ ? reader_->skipped_packets() : 0);
+      stats_.damage = total_damage();
+      stats_.connected = false;
+      stats_.last_cause = s.message();
+      if (code == StatusCode::kEndOfStream) {
+        stats_.end_reason = stats_.damage.truncated ? "truncated"
+                            : stats_.damage.any()   ? "damaged"
+                                                    : "complete";
+        last.end_reason = stats_.end_reason;
+        last.cause = stats_.end_reason + ": " + s.message();
+      }
+      damaged.damage = last.damage = stats_.damage;
+      damaged.cause = "source '" + path_ + "': " + describe(stats_.damage);
     }
-    stats_.skipped_packets = skipped_before_ + (reader_ ? reader_->skipped_packets() : 0);
-    stats_.connected = false;
-    stats_.last_cause = s.message();
     final_ = s;  // the end, or an error the reader cannot get past: later calls repeat it
+    // Events go out without the stats lock held, so a callback may read stats().
     if (on_event_) {
-      on_event_(make_event(code == StatusCode::kEndOfStream ? SourceEvent::Kind::kEndOfStream
-                                                            : SourceEvent::Kind::kError,
-                           s.message()));
+      if (damaged.damage.any()) on_event_(damaged);
+      on_event_(last);
     }
     return s;
+  }
+
+  // "3 corrupt packet(s) or damaged frame(s) skipped (...)": the counts of a damage report.
+  std::string describe(const SourceDamage& d) const {
+    std::string text =
+        std::to_string(d.rejected_packets + d.corrupt_frames) +
+        " corrupt packet(s) or damaged frame(s) skipped (" + std::to_string(d.rejected_packets) +
+        " packet(s) rejected, " + std::to_string(d.corrupt_frames) + " frame(s) flagged corrupt, " +
+        std::to_string(d.skipped_bytes) + " byte(s) skipped, " + std::to_string(d.after_error) +
+        " frame(s) after an error, " + std::to_string(d.missing_frames) + " frame(s) missing)";
+    const int64_t expected = reader_ ? reader_->info().frame_count : -1;
+    if (expected > 0 && !config_.loop) {
+      text += "; " + std::to_string(stats_.frames) + " of " + std::to_string(expected) +
+              " frame(s) decoded";
+    }
+    if (d.truncated) text += "; the file is truncated";
+    return text;
   }
   Status cancelled() const {
     return Status(StatusCode::kCancelled, "source '" + path_ + "': interrupted");
@@ -145,6 +195,7 @@ class FileSource final : public Source {
   int64_t next_index_ = 0;
   int64_t frames_since_open_ = 0;  // a looping file that yields no frame must not spin
   int64_t skipped_before_ = 0;     // skipped packets of the readers of earlier loops
+  SourceDamage damage_before_;     // damage found by the readers of earlier loops
   Status final_;                   // set once the file has ended or failed for good
   bool anchored_ = false;
   Clock::time_point anchor_wall_;

@@ -20,6 +20,8 @@ const char* source_event_kind_name(SourceEvent::Kind kind) {
       return "end_of_stream";
     case SourceEvent::Kind::kError:
       return "error";
+    case SourceEvent::Kind::kDamaged:
+      return "damaged";
   }
   return "unknown";
 }

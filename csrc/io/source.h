@@ -37,14 +37,31 @@ struct SourceConfig {             // parsed from the channel's "source" JSON obj
   PixelFormat format = PixelFormat::kBGR24;  // BGR24, RGB24 or NV12
 };
 
+// What a source lost to damaged or missing input so far (files: the whole file at the end).
+struct SourceDamage {
+  uint64_t rejected_packets = 0;  // packets the decoder refused
+  uint64_t corrupt_frames = 0;    // frames the decoder flagged corrupt (dropped)
+  uint64_t skipped_bytes = 0;     // bytes of rejected or corrupt packets and resync gaps
+  uint64_t after_error = 0;       // frames passed on after an error, before a clean keyframe
+  uint64_t missing_frames = 0;    // frames short of the declared end, in a whole file
+  bool truncated = false;         // the file ended before its declared end
+  bool any() const {
+    return truncated || rejected_packets || corrupt_frames || skipped_bytes || missing_frames;
+  }
+};
+
 struct SourceEvent {
-  enum class Kind { kConnected, kDisconnected, kReconnected, kEndOfStream, kError };
+  // kDamaged: a file's source reports it once, just before kEndOfStream, when the file was
+  // damaged or truncated (`damage` holds the totals). kEndOfStream carries `end_reason`.
+  enum class Kind { kConnected, kDisconnected, kReconnected, kEndOfStream, kError, kDamaged };
   Kind kind = Kind::kError;
   std::string cause;  // what happened, naming the url (credentials hidden)
   int64_t wall_us = 0;
+  SourceDamage damage;     // kDamaged and kEndOfStream: the totals
+  std::string end_reason;  // kEndOfStream: "complete", "truncated" or "damaged"
 };
 
-// "connected", "disconnected", "reconnected", "end_of_stream", "error".
+// "connected", "disconnected", "reconnected", "end_of_stream", "error", "damaged".
 const char* source_event_kind_name(SourceEvent::Kind kind);
 
 struct SourceStats {
@@ -57,6 +74,8 @@ struct SourceStats {
   uint64_t loops = 0;            // times a looping file started again
   bool connected = false;        // a stream is open now
   std::string last_cause;        // the cause of the last disconnect or error
+  SourceDamage damage;           // files: what the decoder lost (all loops)
+  std::string end_reason;        // files, once ended: "complete", "truncated" or "damaged"
 };
 
 // Thread safety: read() is for one thread at a time (the channel's decode thread), which is also

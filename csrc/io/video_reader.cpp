@@ -1,10 +1,15 @@
 #include "io/video_reader.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -29,6 +34,11 @@ namespace {
 constexpr int kMaxConsecutiveErrors = 100;
 // Budget for the RTSP TEARDOWN and socket close when the reader is destroyed.
 constexpr int64_t kCloseTimeoutUs = 1000 * 1000;
+// A hole in the file between demuxed packets larger than this is data the demuxer skipped to
+// resynchronise. Containers put chunk headers, JUNK or free boxes and index entries between
+// packets; Megamind.avi (XviD from VirtualDub) has one JUNK run of 11 KB, so the bar sits well
+// above that.
+constexpr int64_t kMaxPacketGapBytes = 24 * 1024;
 
 // FFmpeg's messages (concealed errors, damaged headers) go through vasdk's log sink, so an
 // application that routes vasdk logging (vas_set_log_callback) sees them there instead of as
@@ -51,6 +61,52 @@ std::string av_error_text(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
   if (av_strerror(err, buf, sizeof(buf)) < 0) return "FFmpeg error " + std::to_string(err);
   return buf;
+}
+
+// The size a file's container declares for itself, from its top-level chunks: RIFF (AVI,
+// including OpenDML's AVIX chunks) and ISO-BMFF boxes (MP4, MOV). -1 when the format has no
+// such framing or the header cannot be read. A file shorter than this was cut.
+int64_t declared_file_size(const std::string& path, const char* format_name) {
+  const std::string name = format_name ? format_name : "";
+  const bool riff = name == "avi";
+  const bool bmff = name.find("mp4") != std::string::npos || name.find("mov") != std::string::npos;
+  if (!riff && !bmff) return -1;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return -1;
+  int64_t at = 0;
+  int64_t end = -1;
+  for (int chunks = 0; chunks < 100000; ++chunks) {
+    unsigned char h[16];
+    if (fseeko(f, at, SEEK_SET) != 0 || std::fread(h, 1, 8, f) != 8) break;
+    int64_t size = 0;
+    if (riff) {
+      if (std::memcmp(h, "RIFF", 4) != 0) break;
+      size = 8 + (int64_t{h[4]} | int64_t{h[5]} << 8 | int64_t{h[6]} << 16 | int64_t{h[7]} << 24);
+      size += size & 1;
+    } else {
+      size = int64_t{h[0]} << 24 | int64_t{h[1]} << 16 | int64_t{h[2]} << 8 | int64_t{h[3]};
+      if (size == 1) {  // 64-bit size after the type
+        if (std::fread(h + 8, 1, 8, f) != 8) break;
+        size = 0;
+        for (int i = 8; i < 16; ++i) size = size << 8 | h[i];
+      } else if (size == 0) {
+        break;  // the last box runs to the end of the file, whatever that is
+      }
+      if (size < 8) break;
+    }
+    at += size;
+    end = at;
+  }
+  std::fclose(f);
+  return end;
+}
+
+bool is_keyframe(const AVFrame& f) {
+#ifdef AV_FRAME_FLAG_KEY
+  return (f.flags & AV_FRAME_FLAG_KEY) != 0 || f.pict_type == AV_PICTURE_TYPE_I;
+#else
+  return f.key_frame != 0 || f.pict_type == AV_PICTURE_TYPE_I;
+#endif
 }
 
 // yuvj* formats are yuv* with full range; naming the range explicitly keeps swscale from
@@ -139,6 +195,13 @@ std::string url_scheme(const std::string& url) {
   return s;
 }
 
+const char* end_reason(const VideoReaderStats& s) {
+  if (s.truncated) return "truncated";
+  if (s.damaged > 0 || s.rejected_packets > 0 || s.skipped_bytes > 0 || s.missing_frames > 0)
+    return "damaged";
+  return "complete";
+}
+
 class VideoReader::Impl {
  public:
   Impl(std::string url, const VideoReaderOptions& options)
@@ -191,12 +254,20 @@ class VideoReader::Impl {
 
   Status open_error(const std::string& what, int err) const;
   Status read_packet();
+  // Positions and times of demuxed packets: gaps the demuxer skipped, and how far the stream
+  // got against the end the container declares.
+  void note_packet(const AVPacket& p);
+  // At the end of the input: sets stats_.truncated when the stream stopped short.
+  void judge_end();
+  // A decode error: frames are unreliable until the next clean keyframe.
+  void taint() { tainted_ = true; }
   // Makes frame_ hold the next decoded frame (frame_ready_), unless one is already waiting.
   Status decode();
   // (Re)builds sws_ for frame_ and the output format.
   Status prepare_converter();
   // Converts frame_ into the given planes, fills the index and pts, and releases frame_.
-  void convert(uint8_t* const dst[4], const int dst_stride[4], int64_t* index, int64_t* pts_us);
+  void convert(uint8_t* const dst[4], const int dst_stride[4], int64_t* index, int64_t* pts_us,
+               bool* damaged);
   Status end_of_stream() const {
     return Status(StatusCode::kEndOfStream, "video_reader '" + name_ + "': end of stream");
   }
@@ -225,8 +296,22 @@ class VideoReader::Impl {
   bool packet_pending_ = false;  // packet_ holds data the decoder has not taken yet
   bool flushing_ = false;        // demuxer hit EOF and the decoder was sent the flush packet
   bool ended_ = false;
-  Status stalled_;            // the read timeout fired: every later read fails the same way
-  bool frame_ready_ = false;  // frame_ holds a decoded frame that no read() has returned yet
+  Status stalled_;              // the read timeout fired: every later read fails the same way
+  bool frame_ready_ = false;    // frame_ holds a decoded frame that no read() has returned yet
+  bool frame_damaged_ = false;  // the ready frame was flagged or follows a decode error
+  bool tainted_ = false;        // a decode error since the last clean keyframe
+  int64_t pending_packet_bytes_ = 0;  // size of the packet handed to the decoder last
+  // Files: byte ranges covered by demuxed packets, start -> end, merged across small gaps.
+  std::map<int64_t, int64_t> covered_;
+  std::array<int64_t, 64> recent_pos_{};  // positions of the latest packets (a ring)
+  size_t recent_next_ = 0;
+  bool last_packet_corrupt_ = false;       // the last demuxed packet was short or flagged corrupt
+  int64_t video_end_ = AV_NOPTS_VALUE;     // latest pts + duration of a video packet (time_base_)
+  int64_t declared_end_ = AV_NOPTS_VALUE;  // the container's end of the video (time_base_)
+  int64_t end_tolerance_ = 0;              // how far short of it still counts as complete
+  int64_t frame_ticks_ = 0;                // one frame interval (time_base_), 0 if unknown
+  int64_t declared_size_ = -1;             // the container's own size of the file, -1 unknown
+  int64_t file_size_ = -1;
 
   int64_t deadline_us_ = 0;  // av_gettime_relative() limit for blocking I/O; 0 means none
   bool timed_out_ = false;
@@ -303,9 +388,11 @@ Status VideoReader::Impl::open() {
     if (stream == nullptr && s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
         !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
       stream = s;
-    } else {
+    } else if (network_ || (s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
       s->discard = AVDISCARD_ALL;  // lets the demuxer skip packets nobody reads
     }
+    // Files keep their other streams: their packets are dropped unread, but their positions
+    // tell a gap the demuxer skipped (garbage) from the audio between two video packets.
   }
   if (stream == nullptr) {
     return unsupported("video_reader: '" + name_ + "' has no video stream (format " +
@@ -336,6 +423,26 @@ Status VideoReader::Impl::open() {
   info_.fps = (rate.num > 0 && rate.den > 0) ? av_q2d(rate) : 0.0;
   info_.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
   info_.codec = codec_name;
+  // The end the container declares: the stream's own duration where it has one (AVI, MP4),
+  // else the file's (Matroska), which may include a longer audio track, so it gets more slack.
+  if (!network_ && time_base_.num > 0 && time_base_.den > 0) {
+    const int64_t start = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
+    const int64_t frame = info_.fps > 0 ? av_rescale_q(std::llround(1e6 / info_.fps),
+                                                       AVRational{1, 1000000}, time_base_)
+                                        : 0;
+    frame_ticks_ = frame;
+    file_size_ = ctx->pb != nullptr ? avio_size(ctx->pb) : -1;
+    const std::string path = url_.rfind("file:", 0) == 0 ? url_.substr(5) : url_;
+    declared_size_ = declared_file_size(path, ctx->iformat->name);
+    if (stream->duration > 0) {
+      declared_end_ = start + stream->duration;
+      end_tolerance_ = std::max(frame * 3 / 2, stream->duration / 200);
+    } else if (ctx->duration > 0) {
+      declared_end_ = start + av_rescale_q(ctx->duration, AVRational{1, AV_TIME_BASE}, time_base_);
+      end_tolerance_ = std::max(av_rescale_q(500000, AVRational{1, 1000000}, time_base_),
+                                (declared_end_ - start) / 50);
+    }
+  }
   if (info_.width <= 0 || info_.height <= 0) {
     return io_error("video_reader: '" + name_ + "': cannot determine the frame size of its " +
                     codec_name + " stream (truncated or corrupt?)");
@@ -371,6 +478,7 @@ Status VideoReader::Impl::read_packet() {
       // A truncated file ends in a read error at the end of the data; treat it as the end too,
       // and say so in stats().
       if (err != AVERROR_EOF) stats_.truncated = true;
+      judge_end();
       flushing_ = true;
       return Status::ok();
     }
@@ -384,12 +492,81 @@ Status VideoReader::Impl::read_packet() {
       }
       return io_error("video_reader '" + name_ + "': read failed: " + av_error_text(err));
     }
+    note_packet(*packet_);
     if (packet_->stream_index == stream_index_) {
+      if (packet_->flags & AV_PKT_FLAG_CORRUPT) {
+        // Short (the file ended inside it) or damaged by the demuxer: it may still decode, but
+        // what comes of it is suspect.
+        stats_.skipped_bytes += packet_->size;
+        taint();
+      }
+      pending_packet_bytes_ = packet_->size;
       packet_pending_ = true;
       return Status::ok();
     }
     av_packet_unref(packet_.get());
   }
+}
+
+void VideoReader::Impl::note_packet(const AVPacket& p) {
+  if (network_) return;
+  last_packet_corrupt_ = (p.flags & AV_PKT_FLAG_CORRUPT) != 0;
+  if (p.pos >= 0 && p.size > 0) {
+    // Demuxers read interleaved streams out of file order (by time), so a forward jump is not
+    // yet a gap: ranges are merged as packets fill them in, and a hole is final once every
+    // recent packet lies beyond it.
+    auto it = covered_.lower_bound(p.pos);
+    int64_t start = p.pos, end = p.pos + p.size;
+    if (it != covered_.begin() && std::prev(it)->second >= start - kMaxPacketGapBytes) --it;
+    while (it != covered_.end() && it->first <= end + kMaxPacketGapBytes) {
+      start = std::min(start, it->first);
+      end = std::max(end, it->second);
+      it = covered_.erase(it);
+    }
+    covered_[start] = end;
+    recent_pos_[recent_next_++ % recent_pos_.size()] = p.pos;
+    const int64_t low = *std::min_element(recent_pos_.begin(), recent_pos_.end());
+    while (covered_.size() > 1 && std::next(covered_.begin())->first <= low) {
+      auto first = covered_.begin();
+      auto second = std::next(first);
+      stats_.skipped_bytes += second->first - first->second;
+      taint();
+      const int64_t merged_end = std::max(first->second, second->second);
+      const int64_t merged_start = first->first;
+      covered_.erase(first, std::next(second));
+      covered_[merged_start] = merged_end;
+    }
+  }
+  if (p.stream_index == stream_index_) {
+    const int64_t ts = p.pts != AV_NOPTS_VALUE ? p.pts : p.dts;
+    if (ts != AV_NOPTS_VALUE) {
+      const int64_t end = ts + std::max<int64_t>(p.duration, 0);
+      if (video_end_ == AV_NOPTS_VALUE || end > video_end_) video_end_ = end;
+    }
+  }
+}
+
+void VideoReader::Impl::judge_end() {
+  if (network_) return;
+  // Holes that no packet came back to fill.
+  for (auto it = covered_.begin(); it != covered_.end() && std::next(it) != covered_.end(); ++it)
+    stats_.skipped_bytes += std::next(it)->first - it->second;
+  covered_.clear();
+  if (last_packet_corrupt_) stats_.truncated = true;  // EOF in the middle of a packet
+  if (declared_size_ > 0 && file_size_ >= 0 && file_size_ < declared_size_) {
+    stats_.truncated = true;  // shorter than its container says
+  }
+  const bool short_of_end =
+      declared_end_ != AV_NOPTS_VALUE &&
+      (video_end_ == AV_NOPTS_VALUE || video_end_ < declared_end_ - end_tolerance_);
+  if (!short_of_end) return;
+  const int64_t got = video_end_ == AV_NOPTS_VALUE ? 0 : video_end_;
+  stats_.missing_frames =
+      frame_ticks_ > 0 ? std::max<int64_t>(1, (declared_end_ - got) / frame_ticks_) : 1;
+  // The stream stopped short of its declared end. In a file whose container framing is
+  // whole, that is frames lost in the middle (damage); without framing to check, the data
+  // ran out (truncation).
+  if (declared_size_ <= 0) stats_.truncated = true;
 }
 
 Status VideoReader::Impl::decode() {
@@ -401,14 +578,23 @@ Status VideoReader::Impl::decode() {
     int err = avcodec_receive_frame(decoder_.get(), frame_.get());
     if (err >= 0) {
       consecutive_errors_ = 0;
-      if (options_.drop_corrupt_frames &&
-          (frame_->decode_error_flags != 0 || (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0)) {
-        // The decoder concealed damage (e.g. msmpeg4 and H.264 after corrupt or lost data): the
-        // frame is progress, so it does not count towards the error limit, but it is not shown.
+      const bool flagged =
+          frame_->decode_error_flags != 0 || (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0;
+      if (flagged) {
         ++stats_.damaged;
-        av_frame_unref(frame_.get());
-        continue;
+        taint();  // later frames predict from this one
+        if (options_.drop_corrupt_frames) {
+          // The decoder concealed damage (e.g. msmpeg4 and H.264 after corrupt or lost data):
+          // the frame is progress, so it does not count towards the error limit, but it is not
+          // shown.
+          av_frame_unref(frame_.get());
+          continue;
+        }
+      } else if (is_keyframe(*frame_)) {
+        tainted_ = false;  // a clean keyframe predicts from nothing before it
       }
+      frame_damaged_ = flagged || tainted_;
+      if (frame_damaged_) ++stats_.after_error;
       frame_ready_ = true;
       return Status::ok();
     }
@@ -419,6 +605,7 @@ Status VideoReader::Impl::decode() {
     if (err != AVERROR(EAGAIN)) {
       // Frame-threaded decoders report a bad packet here rather than from send.
       ++stats_.rejected_packets;
+      taint();
     } else {
       if (!packet_pending_) {
         VAS_RETURN_IF_ERROR(read_packet());
@@ -435,6 +622,8 @@ Status VideoReader::Impl::decode() {
         packet_pending_ = false;
         if (err >= 0) continue;
         ++stats_.rejected_packets;
+        stats_.skipped_bytes += pending_packet_bytes_;
+        taint();
       }
     }
     if (++consecutive_errors_ > kMaxConsecutiveErrors) {
@@ -491,7 +680,8 @@ Status VideoReader::Impl::prepare_converter() {
 }
 
 void VideoReader::Impl::convert(uint8_t* const dst[4], const int dst_stride[4], int64_t* index,
-                                int64_t* pts_us) {
+                                int64_t* pts_us, bool* damaged) {
+  *damaged = frame_damaged_;
   const AVFrame* f = frame_.get();
   sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, dst_stride);
   *index = next_index_++;
@@ -541,7 +731,8 @@ Status VideoReader::Impl::read(Frame* out) {
     img.planes[p] = dst[p];
     img.strides[p] = dst_stride[p];
   }
-  convert(dst, dst_stride, &out->index, &out->pts_us);
+  convert(dst, dst_stride, &out->index, &out->pts_us, &out->damaged);
+  img.damaged = out->damaged;
   return Status::ok();
 }
 
@@ -559,7 +750,7 @@ Status VideoReader::Impl::read(Pool& pool, VideoFrame* out) {
     dst[p] = const_cast<uint8_t*>(frame.view.planes[p]);
     dst_stride[p] = frame.view.strides[p];
   }
-  convert(dst, dst_stride, &frame.index, &frame.pts_us);
+  convert(dst, dst_stride, &frame.index, &frame.pts_us, &frame.view.damaged);
   frame.capture_us = wall_clock_us();
   frame.ts_us = frame.pts_us;
   *out = std::move(frame);

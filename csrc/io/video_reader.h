@@ -55,16 +55,38 @@ struct VideoInfo {
 // What reading has found so far; against VideoInfo::frame_count it tells a complete stream
 // from a truncated or damaged one.
 struct VideoReaderStats {
-  int64_t decoded = 0;           // frames returned by read()
-  int64_t damaged = 0;           // frames the decoder flagged (concealed errors), dropped
+  int64_t decoded = 0;  // frames returned by read()
+  // Frames the decoder flagged (AV_FRAME_FLAG_CORRUPT or decode_error_flags: concealed errors);
+  // dropped unless VideoReaderOptions::drop_corrupt_frames is off.
+  int64_t damaged = 0;
   int64_t rejected_packets = 0;  // packets the decoder refused (no frame came of them)
-  bool truncated = false;        // the input ended in a read error instead of a clean EOF
+  // Input bytes that never reached the decoder as good data: packets the decoder rejected or
+  // the demuxer marked corrupt, and gaps the demuxer jumped over to find the next packet (files
+  // only; garbage it resynchronised past).
+  int64_t skipped_bytes = 0;
+  // Frames returned after a decode error and before the next clean keyframe: they may show
+  // concealment (smeared or grey blocks), so they carry Frame::damaged / ImageView::damaged.
+  int64_t after_error = 0;
+  // Files: frames short of the end the container declares (duration / frame interval) when
+  // the stream stopped early; set with kEndOfStream.
+  int64_t missing_frames = 0;
+  // Files: the file is shorter than the size its container declares (AVI's RIFF chunks, MP4's
+  // boxes), it ended in the middle of a packet, or (containers without such framing) its
+  // video stopped short of the declared duration. Set once read() has returned kEndOfStream.
+  bool truncated = false;
 };
+
+// Why a stream ended, from its final stats: "truncated" (truncated set), "damaged" (any packet
+// rejected, frame flagged, byte skipped or frame missing) or "complete".
+const char* end_reason(const VideoReaderStats& stats);
 
 struct Frame {
   ImageView image;     // borrowed: valid until the next read() or until the reader is destroyed
   int64_t index = 0;   // 0-based count of frames returned so far
   int64_t pts_us = 0;  // presentation time from the stream start, or index / fps if unknown
+  // The decoder flagged the frame, or it follows a decode error before the next clean
+  // keyframe (image.damaged says the same).
+  bool damaged = false;
 };
 
 // Reads one video stream frame by frame.
@@ -100,7 +122,8 @@ class VideoReader {
 
   // Like read(Frame*), but converts the frame straight into a block from `pool` (rows padded to
   // 64 bytes), so the frame owns its pixels and may outlive later reads and the reader itself;
-  // capture_us is the wall clock at decode and ts_us equals pts_us (sources re-base it).
+  // capture_us is the wall clock at decode and ts_us equals pts_us (sources re-base it);
+  // view.damaged marks a flagged frame or one after a decode error, as Frame::damaged does.
   // kPoolExhausted (or another error of the pool) is returned as is and consumes nothing: the
   // decoded frame is kept, and the next call returns it with the same index.
   Status read(Pool& pool, VideoFrame* out);

@@ -1,5 +1,6 @@
 // The producer side of a channel: its decode thread, pushed frames, queue admission under the
 // drop policy, and the channel's frame pool.
+#include <atomic>
 #include <cstring>
 
 #include "pipeline/pipeline_impl.h"
@@ -41,6 +42,15 @@ Status size_pool_from(Channel& ch, size_t frame_bytes) {
   if (ch.pool) ch.retired_pools.push_back(std::move(ch.pool));
   ch.pool = std::move(p);
   return Status::ok();
+}
+
+// A final error of the channel's own (not the source's) in the source's event form.
+SourceEvent source_error(const std::string& cause) {
+  SourceEvent e;
+  e.kind = SourceEvent::Kind::kError;
+  e.cause = cause;
+  e.wall_us = wall_us();
+  return e;
 }
 
 }  // namespace
@@ -129,8 +139,15 @@ void Pipeline::Impl::admit(const ChannelPtr& chp, VideoFrame frame) {
 
 void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
   Channel& ch = *chp;
-  auto on_event = [this, chp](const SourceEvent& e) {
+  // Damage reported so far, as the source's skipped_packets count: a file's final "damaged"
+  // event (sent by the source before end_of_stream) covers all of it, so the periodic report
+  // below does not repeat it after the end.
+  auto damage_reported = std::make_shared<std::atomic<uint64_t>>(0);
+  auto on_event = [this, chp, damage_reported](const SourceEvent& e) {
     if (e.kind == SourceEvent::Kind::kReconnected) chp->reconnects++;
+    if (e.kind == SourceEvent::Kind::kDamaged) {
+      damage_reported->store(e.damage.rejected_packets + e.damage.corrupt_frames);
+    }
     PipelineEvent ev;
     ev.channel = chp->cfg.id;
     ev.kind = "source";
@@ -152,7 +169,7 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
       std::lock_guard<std::mutex> lock(ch.mu);
       ch.state = "error";
     }
-    on_event({SourceEvent::Kind::kError, opened.status().message(), wall_us()});
+    on_event(source_error(opened.status().message()));
     return;
   }
   {
@@ -163,7 +180,6 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
   if (ch.decode_stop) ch.source->interrupt();
   Source& src = *ch.source;
   std::unique_ptr<Pool> probe;
-  uint64_t damage_reported = 0;
   int64_t damage_event_us = steady_us() - 1000000;
   while (!ch.decode_stop) {
     trim_retired(ch);
@@ -172,7 +188,7 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
       if (!probe) {
         auto p = probe_pool(ch.cfg.id);
         if (!p.is_ok()) {
-          on_event({SourceEvent::Kind::kError, p.status().message(), wall_us()});
+          on_event(source_error(p.status().message()));
           break;
         }
         probe = std::move(p).value();
@@ -185,16 +201,17 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
     // Damage the decoder skipped (corrupt packets, concealed frames) is an event, at most one
     // a second per channel; the count itself is in the source's stats.
     const uint64_t skipped = src.stats().skipped_packets;
-    if (skipped > damage_reported && steady_us() - damage_event_us >= 1000000) {
+    const uint64_t reported = damage_reported->load();
+    if (st.is_ok() && skipped > reported && steady_us() - damage_event_us >= 1000000) {
       PipelineEvent ev;
       ev.channel = ch.cfg.id;
       ev.kind = "source";
       ev.subkind = "damaged";
-      ev.message = std::to_string(skipped - damage_reported) +
+      ev.message = std::to_string(skipped - reported) +
                    " corrupt packet(s) or damaged frame(s) skipped (" + std::to_string(skipped) +
                    " in all)";
       queue_source_event(ch, std::move(ev));
-      damage_reported = skipped;
+      damage_reported->store(skipped);
       damage_event_us = steady_us();
     }
     if (st.is_ok()) {
@@ -204,7 +221,7 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
       if (pool == probe.get()) {
         Status s = size_pool_from(ch, f.buffer ? f.buffer.size() : 0);
         if (!s.is_ok()) {
-          on_event({SourceEvent::Kind::kError, s.message(), wall_us()});
+          on_event(source_error(s.message()));
           break;
         }
         ch.retired_pools.push_back(std::move(probe));

@@ -161,6 +161,9 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     t.last_frame = now;
     if (o.time_since_update != 0) continue;  // predicted box: nothing was observed
     if (!frame_or_null) continue;            // no pixels to crop from
+    // The decoder flagged the frame or it follows a decode error: its pixels may be concealment
+    // that no score can tell from detail, so it is never a best shot.
+    if (frame_or_null->damaged) continue;
     const ImageView& frame = *frame_or_null;
     // Score on the box itself; the kept crop adds the margin around it.
     const Rect box = crop_rect(o, frame.width, frame.height, 0.0f);

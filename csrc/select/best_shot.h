@@ -75,7 +75,8 @@ class BestShotSelector {
   static Result<std::unique_ptr<BestShotSelector>> create(const BestShotConfig& config);
 
   // Scores the observed objects on this frame (time_since_update == 0), keeps the best crops,
-  // and fills records() with the tracks that ended (state kRemoved, or absent for more than
+  // (none from a frame with frame.damaged set: the decoder flagged it or it follows a decode
+  // error), and fills records() with the tracks that ended (state kRemoved, or absent for more than
   // max_missing updates) and the interval records that are due.
   Status update(const ImageView& frame, const std::vector<TrackedObject>& objects,
                 int64_t timestamp_us);

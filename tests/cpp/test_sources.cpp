@@ -376,8 +376,15 @@ TEST_F(SourcesTest, TruncatedFileEndsWithEndOfStream) {
   EXPECT_LT(frames, 795);
   VideoFrame f;
   EXPECT_EQ(source.value()->read(*pool, &f).code(), StatusCode::kEndOfStream);
-  ASSERT_EQ(log.events.size(), 1u);
-  EXPECT_EQ(log.events[0].kind, SourceEvent::Kind::kEndOfStream);
+  // The damage first, with its counts, then the end, which says why.
+  ASSERT_EQ(log.events.size(), 2u);
+  EXPECT_EQ(log.events[0].kind, SourceEvent::Kind::kDamaged);
+  EXPECT_TRUE(log.events[0].damage.truncated);
+  EXPECT_NE(log.events[0].cause.find("truncated"), std::string::npos) << log.events[0].cause;
+  EXPECT_EQ(log.events[1].kind, SourceEvent::Kind::kEndOfStream);
+  EXPECT_EQ(log.events[1].end_reason, "truncated");
+  EXPECT_EQ(log.events[1].cause.rfind("truncated: ", 0), 0u) << log.events[1].cause;
+  EXPECT_EQ(source.value()->stats().end_reason, "truncated");
 }
 
 TEST_F(SourcesTest, BadUrlsAndConfigs) {
