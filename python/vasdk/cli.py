@@ -180,6 +180,27 @@ def _stats_rows(st: Any) -> list[list[str]]:
     return rows
 
 
+# `vasdk run` exit codes (README, CLI section): 0 clean, 1 error, 3 a file source ended
+# truncated or damaged (unless --accept-damaged), 130 interrupted.
+EXIT_DAMAGED = 3
+
+
+def source_verdicts(events: Sequence[Any]) -> dict[str, str]:
+    """Per channel, how its source ended: the reason an ``end_of_stream`` event starts with
+    ("complete", "truncated" or "damaged"), or "damaged" for a channel that reported damage
+    without an end (an RTSP camera). Channels with neither are left out."""
+    out: dict[str, str] = {}
+    for e in events:
+        if e.kind != "source":
+            continue
+        if e.subkind == "end_of_stream":
+            reason = e.message.split(":", 1)[0]
+            out[e.channel] = reason if reason in ("complete", "truncated", "damaged") else "complete"
+        elif e.subkind == "damaged" and out.get(e.channel) != "truncated":
+            out[e.channel] = "damaged"
+    return out
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs a pipeline config; a live per-channel table (in place on a terminal, lines when piped)."""
     import io
@@ -193,8 +214,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     rule_counts: dict[str, Counter[str]] = defaultdict(Counter)
     kind_counts: dict[str, Counter[str]] = defaultdict(Counter)
 
+    source_events: list[Any] = []
+
     def count(e: Any) -> None:  # pipeline threads; Counter updates are GIL-atomic enough here
         kind_counts[e.channel][e.kind] += 1
+        if e.kind == "source" and e.subkind in ("damaged", "end_of_stream"):
+            source_events.append(e)  # list.append is atomic under the GIL
         if e.kind == "rule":
             rule_counts[e.channel][f"{e.rule_id}.{e.subkind}"] += 1
 
@@ -239,8 +264,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                "sinks": getattr(final, "sinks", []),
                "rule_counts": {ch: dict(c) for ch, c in rule_counts.items()},
                "event_counts": {ch: dict(c) for ch, c in kind_counts.items()}}
+        doc["sources"] = source_verdicts(source_events)
         args.summary.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    return 130 if interrupted else 0
+    if interrupted:
+        return 130
+    bad = {ch: v for ch, v in source_verdicts(source_events).items() if v != "complete"}
+    if bad:
+        listing = ", ".join(f"{ch} {v}" for ch, v in sorted(bad.items()))
+        verdict = ("accepted (--accept-damaged)" if args.accept_damaged
+                   else f"exit {EXIT_DAMAGED}; pass --accept-damaged to accept")
+        print(f"vasdk run: warning: damaged or truncated input: {listing}; {verdict}", file=sys.stderr)
+        if not args.accept_damaged:
+            return EXIT_DAMAGED
+    return 0
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
@@ -318,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     r.add_argument("--summary", type=Path, help="write the final stats and event counts per channel "
                                                 "and rule (JSON) to this file")
+    r.add_argument("--accept-damaged", action="store_true",
+                   help="exit 0 even when a file source ended truncated or damaged (default: exit 3)")
     r.set_defaults(func=cmd_run)
 
     a = sub.add_parser("assets", help="locate the real models and clips (assets path NAME)")
