@@ -28,12 +28,14 @@ struct SourceConfig {             // parsed from the channel's "source" JSON obj
   std::string transport = "tcp";  // rtsp: "tcp" or "udp"
   int open_timeout_ms = 5000;     // rtsp: bound on one connection attempt
   int read_timeout_ms = 5000;     // rtsp: silence that counts as a lost connection
-  // rtsp: delay before reconnect attempt n (n = 0, 1, ...) is
-  // min(reconnect_max_ms, reconnect_initial_ms * 2^n), times a random factor in [0.8, 1.2]
-  // (jitter, so that cameras behind one switch do not all retry at once), never above
-  // reconnect_max_ms.
+  // rtsp: the first attempt after a lost connection is immediate; the delay before the next
+  // one, n (n = 0, 1, ...), is min(reconnect_max_ms, reconnect_initial_ms * 2^n), times a random
+  // factor in [0.8, 1.2] (jitter, so that cameras behind one switch do not all retry at once),
+  // never above reconnect_max_ms. A refused attempt in the first 60 s of an outage that
+  // follows a healthy run (a camera restarting) waits reconnect_initial_ms (n stays 0). With
+  // the defaults a camera is tried at least every 2 s, and a restarting one about every 0.5 s.
   int reconnect_initial_ms = 500;
-  int reconnect_max_ms = 10000;
+  int reconnect_max_ms = 2000;
   PixelFormat format = PixelFormat::kBGR24;  // BGR24, RGB24 or NV12
 };
 

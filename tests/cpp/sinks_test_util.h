@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -148,7 +149,7 @@ inline const char* kNoBroker =
     "mosquitto mosquitto-clients libmosquitto-dev)";
 
 // A mosquitto broker on 127.0.0.1:port, configured by `extra` conf lines after the default
-// plain listener. The conf and the log live in `dir`.
+// plain listener. The conf, the log and (with keep_sessions()) the database live in `dir`.
 class Broker {
  public:
   Broker(std::string dir, std::string extra = "") : dir_(std::move(dir)), extra_(std::move(extra)) {
@@ -156,6 +157,26 @@ class Broker {
   }
   ~Broker() { stop(SIGKILL); }
   int port() const { return port_; }
+
+  // Before start(): persistence on, in `dir`, saved only by save() and at a clean exit, so a
+  // broker killed with SIGKILL comes back with exactly the state of the last save(). Offline
+  // persistent sessions keep every QoS 1 message (no queue limit).
+  void keep_sessions() { persistent_ = true; }
+
+  // Writes the database now (SIGUSR1) and waits until it is on disk (up to 5 s): mosquitto
+  // writes a temporary file and renames it, so the file's existence means a complete save.
+  bool save() {
+    if (pid_ <= 0 || !persistent_) return false;
+    const std::string db = dir_ + "/mosquitto.db";
+    std::remove(db.c_str());
+    kill(pid_, SIGUSR1);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < until) {
+      if (access(db.c_str(), R_OK) == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
 
   // Starts the broker and waits until it accepts connections (up to 5 s).
   bool start(int also_wait_port = 0) {
@@ -168,7 +189,13 @@ class Broker {
       // Run as ourselves: as root, mosquitto would otherwise switch to the "mosquitto" user and
       // could not read the test's private key files.
       if (pw) f << "user " << pw->pw_name << "\n";
-      f << "persistence false\nallow_anonymous true\nlog_dest stderr\n";
+      if (persistent_) {
+        f << "persistence true\npersistence_location " << dir_ << "/\nautosave_interval 0\n"
+          << "max_queued_messages 0\n";
+      } else {
+        f << "persistence false\n";
+      }
+      f << "allow_anonymous true\nlog_dest stderr\n";
       f << "listener " << port_ << " 127.0.0.1\n" << extra_;
     }
     const std::string log = dir_ + "/mosquitto.log";
@@ -217,10 +244,14 @@ class Broker {
   std::string dir_, extra_;
   int port_ = -1;
   pid_t pid_ = -1;
+  bool persistent_ = false;
 };
 
 #ifdef VASDK_WITH_MOSQUITTO
 // Subscribes to `topic` (QoS 1) with its own libmosquitto thread and records what arrives.
+// With a `client_id` and clean_session false the session is persistent: the broker keeps the
+// subscription and queues QoS 1 messages while the subscriber is away, and a later Subscriber
+// with the same id receives them.
 class Subscriber {
  public:
   struct Message {
@@ -229,9 +260,10 @@ class Subscriber {
 
   ~Subscriber() { stop(); }
 
-  bool start(int port, const std::string& topic) {
+  bool start(int port, const std::string& topic, const std::string& client_id = "",
+             bool clean_session = true) {
     mosquitto_lib_init();
-    mosq_ = mosquitto_new(nullptr, true, this);
+    mosq_ = mosquitto_new(client_id.empty() ? nullptr : client_id.c_str(), clean_session, this);
     if (!mosq_) return false;
     mosquitto_message_callback_set(mosq_, [](mosquitto*, void* self, const mosquitto_message* m) {
       auto* s = static_cast<Subscriber*>(self);

@@ -110,12 +110,17 @@ TEST(SinkMqtt, BrokerRestartAtQos1LosesNothingBeyondStats) {
 #ifdef VASDK_WITH_MOSQUITTO
   TempDir dir;
   vas_test::Broker broker(dir.path());
+  // The subscriber's session is persistent and on disk before the crash, as in a deployment
+  // that must not lose QoS 1 messages: the restarted broker holds what the sink sends for it
+  // whether the sink or the subscriber reconnects first. (With a clean session, whatever the
+  // sink flushed before the new subscriber had subscribed was accepted and dropped.)
+  broker.keep_sessions();
   ASSERT_TRUE(broker.start()) << broker.log();
+  const std::string sub_id = "vt-restart-sub";
   auto sub = std::make_unique<vas_test::Subscriber>();
-  ASSERT_TRUE(sub->start(broker.port(), "vt/#"));
+  ASSERT_TRUE(sub->start(broker.port(), "vt/#", sub_id, false));
+  ASSERT_TRUE(broker.save()) << broker.log();
   Events events;
-  // The first reconnect attempt comes 400-600 ms after the outage is noticed, which leaves the
-  // test time to restart the broker and subscribe again before the sink publishes.
   auto set = SinkSet::create(
       json::array({mqtt_config(broker.port(), 1,
                                R"({"reconnect_initial_ms": 500, "reconnect_max_ms": 500,
@@ -150,7 +155,7 @@ TEST(SinkMqtt, BrokerRestartAtQos1LosesNothingBeyondStats) {
   sub->stop();
   ASSERT_TRUE(broker.start()) << broker.log();
   auto sub2 = std::make_unique<vas_test::Subscriber>();
-  ASSERT_TRUE(sub2->start(broker.port(), "vt/#"));
+  ASSERT_TRUE(sub2->start(broker.port(), "vt/#", sub_id, false));
   EXPECT_NE(events.wait("sink_reconnected", 5000), "");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   stop = true;
