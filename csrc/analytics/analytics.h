@@ -58,12 +58,22 @@ Result<AnalyticsConfig> parse_analytics_config(const std::string& json);
 enum class TrackEventKind : int { kStart = 0, kEnd = 1 };
 const char* track_event_kind_name(TrackEventKind kind);
 
+// Why a track ended.
+enum class TrackEndReason : int {
+  kNone = 0,       // kStart events
+  kRemoved = 1,    // the tracker gave it up (unseen for max_age frames)
+  kFlush = 2,      // end of stream, or the channel stopped
+  kSourceGap = 3,  // the source reconnected or its media time jumped: see end_tracks()
+};
+const char* track_end_reason_name(TrackEndReason reason);  // "", "removed", "flush", "source_gap"
+
 struct TrackEvent {
   TrackEventKind kind = TrackEventKind::kStart;
   int64_t track_id = -1;
   int class_id = 0;
   int64_t timestamp_us = 0;
   int64_t start_us = 0;  // when the track started (== timestamp_us for kStart)
+  TrackEndReason reason = TrackEndReason::kNone;
 };
 
 struct AnalyticsOutput {
@@ -102,6 +112,12 @@ class Analytics {
   // crowding, and every live started track ends. `tracks` is empty.
   Status flush(int64_t timestamp_us, AnalyticsOutput* out);
 
+  // A gap in the source (a reconnect, or media time jumping): what was seen before it cannot
+  // be trusted to continue after it (the camera may point elsewhere, people moved while it was
+  // away). As flush(), with reason kSourceGap, and the tracker forgets every track: new ids
+  // follow the old ones, so none is reused, and dwell timers start again.
+  Status end_tracks(int64_t timestamp_us, AnalyticsOutput* out);
+
   // Replaces the rules while running (or adds them, or removes them with an empty rules
   // list). A rule parsed from the same JSON as a running one (same id, type and fields) keeps
   // its state and line counts; every other rule starts fresh (a track already in its zone
@@ -130,6 +146,7 @@ class Analytics {
   Status begin(const ImageView* frame, AnalyticsOutput* out) const;
   Status downstream(const ImageView* frame, int64_t timestamp_us, AnalyticsOutput* out);
   Status fail(const Status& status, AnalyticsOutput* out) const;
+  Status end_all(int64_t timestamp_us, TrackEndReason reason, AnalyticsOutput* out);
 
   AnalyticsConfig config_;
   std::unique_ptr<Tracker> tracker_;

@@ -59,6 +59,7 @@ struct Slot {
   std::string error;      // detection failed: the frame is dropped with kError
   int64_t queued_us = 0;  // steady clock, when it entered the queue
   int64_t ready_us = 0;   // steady clock, when detection finished (or it was queued if skipped)
+  uint64_t epoch = 0;     // the channel's reconnect count when the frame was admitted
 };
 using SlotPtr = std::shared_ptr<Slot>;
 
@@ -80,6 +81,7 @@ struct Channel : std::enable_shared_from_this<Channel> {
   bool discard = false;    // frames coming back from the batcher are dropped (stop/remove)
   DropReason discard_reason = DropReason::kStopped;
   bool flush_requested = false, flushed = false;
+  bool remove_requested = false;  // remove_channel() from a callback; the reaper finishes it
   std::vector<PipelineEvent> pending_events;  // source events, delivered by the worker
   int64_t next_index = 0;
   int64_t last_ts_us = INT64_MIN;
@@ -103,6 +105,10 @@ struct Channel : std::enable_shared_from_this<Channel> {
   // --- analytics: only the thread that holds `scheduled` (a worker, or update_rules) ---
   std::unique_ptr<Analytics> analytics;
   AnalyticsOutput out;
+  // The last frame analysed: a frame of another epoch, or later by more than max_gap_s, ends
+  // the tracks first (a source gap).
+  uint64_t last_epoch = 0;
+  int64_t last_analysed_ts_us = INT64_MIN;
   FrameResult result;
   std::unique_ptr<AnnotatedVideo> annotated;          // opened at the first frame (its size)
   std::map<std::string, uint64_t> rule_event_counts;  // for the annotated video's text

@@ -94,7 +94,9 @@ Status Pipeline::set_event_callback(std::function<void(const PipelineEvent&)> cb
 Status Pipeline::start() { return impl_->start(); }
 Status Pipeline::stop(bool drain) { return impl_->stop(drain); }
 Status Pipeline::add_channel(const std::string& j) { return impl_->add_channel(j); }
-Status Pipeline::remove_channel(const std::string& id) { return impl_->remove_channel(id); }
+Status Pipeline::remove_channel(const std::string& id, ChannelStats* final_stats) {
+  return impl_->remove_channel(id, final_stats);
+}
 Status Pipeline::update_rules(const std::string& id, const std::string& rules) {
   return impl_->update_rules(id, rules);
 }
@@ -111,6 +113,7 @@ bool Pipeline::in_callback_thread() const { return impl_->in_callback_thread(); 
 Pipeline::Impl::~Impl() {
   // Normally shutdown() has joined everything; this covers an Impl that outlived a destroy
   // from its own callback (then this runs on that detached worker, which must not join itself).
+  stop_reaper();
   for (auto& t : workers_) {
     if (t.joinable()) {
       if (t.get_id() == std::this_thread::get_id()) {
@@ -212,6 +215,8 @@ Status Pipeline::Impl::start_channel(const ChannelPtr& chp) {
     if (restart) ch.has_pending_rules = false;
     ch.next_index = 0;
     ch.last_ts_us = INT64_MIN;
+    ch.last_analysed_ts_us = INT64_MIN;
+    ch.last_epoch = 0;
     ch.push_width = ch.push_height = 0;
     ch.state = "running";
   }
@@ -225,6 +230,7 @@ Status Pipeline::Impl::start_channel(const ChannelPtr& chp) {
 Status Pipeline::Impl::start() {
   std::unique_lock<std::timed_mutex> control;
   VAS_RETURN_IF_ERROR(lock_control(&control));
+  if (!in_callback_thread()) finish_removals_locked();
   std::vector<ChannelPtr> chans;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -404,6 +410,7 @@ void Pipeline::Impl::close_channel(const ChannelPtr& chp, DropReason reason) {
   }
   if (ch.decode_thread.joinable()) ch.decode_thread.join();
   wait_idle(chp, false);
+  ch.rate.freeze();
   std::lock_guard<std::mutex> lock(ch.mu);
   while (drop_oldest_locked(ch, reason)) {
   }
@@ -431,6 +438,9 @@ void Pipeline::Impl::stop_threads() {
     }
   }
   workers_.clear();
+  decode_rate_.freeze();
+  infer_rate_.freeze();
+  analytics_rate_.freeze();
 }
 
 Status Pipeline::Impl::stop(bool drain) {
@@ -441,6 +451,7 @@ Status Pipeline::Impl::stop(bool drain) {
   }
   stop_cluster();  // first: its revoke path takes control_mu_
   std::unique_lock<std::timed_mutex> control(control_mu_);
+  finish_removals_locked();
   std::vector<ChannelPtr> chans;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -475,6 +486,8 @@ Status Pipeline::Impl::stop(bool drain) {
   }
   for (const auto& ch : chans) close_channel(ch, DropReason::kStopped);
   stop_threads();
+  // No callback runs now, so no removal can be asked for any more: finish those that were.
+  finish_removals_locked();
   // The workers are joined: finish the annotated videos so the files are complete now.
   for (const auto& ch : chans) ch->annotated.reset();
   std::lock_guard<std::mutex> lock(mu_);
@@ -486,6 +499,7 @@ Status Pipeline::Impl::stop(bool drain) {
 void Pipeline::Impl::shutdown() {
   cluster_closing_ = true;
   stop_cluster();
+  stop_reaper();  // removals it has not finished are finished below, or go with the Impl
   std::unique_lock<std::timed_mutex> control;
   if (!lock_control(&control).is_ok()) return;  // another thread is stopping it right now
   std::vector<ChannelPtr> chans;
@@ -497,6 +511,7 @@ void Pipeline::Impl::shutdown() {
   stopping_ = true;
   for (const auto& ch : chans) close_channel(ch, DropReason::kStopped);
   stop_threads();
+  if (!in_callback_thread()) finish_removals_locked();
   // The workers are joined: finish the annotated videos so the files are complete now.
   for (const auto& ch : chans) ch->annotated.reset();
   // Nothing publishes any more: flush what the sinks hold (bounded) and join their threads.
@@ -520,7 +535,15 @@ Status Pipeline::Impl::add_channel(const std::string& json) {
 Status Pipeline::Impl::add_parsed_channel(ChannelConfig c) {
   std::unique_lock<std::timed_mutex> control;
   VAS_RETURN_IF_ERROR(lock_control(&control));
-  if (find(c.id)) return invalid_argument("add_channel: channel '" + c.id + "' already exists");
+  // From a callback the removals cannot be waited for: a channel on its way out is reported.
+  if (!in_callback_thread()) finish_removals_locked();
+  if (ChannelPtr old = find(c.id)) {
+    std::lock_guard<std::mutex> lock(old->mu);
+    return invalid_argument("add_channel: channel '" + c.id + "' " +
+                            (old->remove_requested ? "is being removed; add it again once its "
+                                                     "\"channel\"/\"removed\" event has come"
+                                                   : "already exists"));
+  }
   VAS_ASSIGN_OR_RETURN(ChannelPtr ch, make_channel(std::move(c)));
   bool running;
   {
@@ -540,20 +563,125 @@ Status Pipeline::Impl::add_parsed_channel(ChannelConfig c) {
   return Status::ok();
 }
 
-Status Pipeline::Impl::remove_channel(const std::string& id) {
+Status Pipeline::Impl::remove_channel(const std::string& id, ChannelStats* final_stats) {
   if (in_callback_thread()) {
-    return invalid_argument("remove_channel('" + id +
-                            "'): called from a pipeline callback; call it from another thread");
+    // Closing a channel waits for its worker, which may be waiting for this callback's own
+    // worker: stop its intake now and let the reaper finish, outside every callback.
+    ChannelPtr ch = find(id);
+    if (!ch) return not_found("remove_channel: no channel '" + id + "'");
+    if (tl_channel == ch.get()) {
+      return invalid_argument("remove_channel('" + id +
+                              "'): called from that channel's own callback; call it from "
+                              "another thread or another channel's callback");
+    }
+    {
+      std::lock_guard<std::mutex> lock(ch->mu);
+      if (ch->remove_requested) return Status::ok();
+      ch->remove_requested = true;
+      ch->accepting = false;
+      ch->discard = true;
+      ch->discard_reason = DropReason::kRemoved;
+      ch->cv.notify_all();
+    }
+    ch->decode_stop = true;
+    {
+      std::lock_guard<std::mutex> lock(ch->source_mu);
+      if (ch->source) ch->source->interrupt();
+    }
+    std::lock_guard<std::mutex> lock(reap_mu_);
+    to_reap_.push_back(ch);
+    if (!reaper_.joinable() && !reap_stop_) {
+      reaper_ = std::thread([self = shared_from_this()] { self->reaper_loop(); });
+    }
+    reap_cv_.notify_all();
+    return Status::ok();
   }
   std::unique_lock<std::timed_mutex> control(control_mu_);
+  for (ChannelStats& done : finish_removals_locked()) {
+    if (done.id != id) continue;
+    if (final_stats) *final_stats = std::move(done);  // asked for from a callback: done now
+    return Status::ok();
+  }
   ChannelPtr ch = find(id);
   if (!ch) return not_found("remove_channel: no channel '" + id + "'");
+  const ChannelStats last = remove_locked(ch);
+  if (final_stats) *final_stats = last;
+  return Status::ok();
+}
+
+ChannelStats Pipeline::Impl::remove_locked(const ChannelPtr& ch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    channels_.erase(std::find(channels_.begin(), channels_.end(), ch));
+    auto it = std::find(channels_.begin(), channels_.end(), ch);
+    if (it != channels_.end()) channels_.erase(it);
   }
   close_channel(ch, DropReason::kRemoved);
-  return Status::ok();
+  size_t waiting = 0, ready = 0;
+  ChannelStats last = channel_stats(*ch, &waiting, &ready);
+  // Nothing of the channel runs any more: its last event comes from this thread, marked as
+  // one of its callbacks so that it cannot wait for itself.
+  PipelineEvent ev;
+  ev.channel = ch->cfg.id;
+  ev.kind = "channel";
+  ev.subkind = "removed";
+  {
+    std::lock_guard<std::mutex> lock(ch->mu);
+    ev.ts_us = ch->last_ts_us == INT64_MIN ? 0 : ch->last_ts_us;
+  }
+  ++last.events;  // this event itself
+  ev.message =
+      channel_stats_json(last).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  {
+    CallbackScope scope(this, ch.get());
+    emit_event(*ch, ev);
+  }
+  return last;
+}
+
+std::vector<ChannelStats> Pipeline::Impl::finish_removals_locked() {
+  std::vector<ChannelPtr> chans;
+  {
+    std::lock_guard<std::mutex> lock(reap_mu_);
+    chans.swap(to_reap_);
+  }
+  std::vector<ChannelStats> done;
+  for (const auto& ch : chans) done.push_back(remove_locked(ch));
+  return done;
+}
+
+void Pipeline::Impl::reaper_loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(reap_mu_);
+      reap_cv_.wait(lock, [&] { return reap_stop_ || !to_reap_.empty(); });
+      if (reap_stop_) return;
+    }
+    // stop() may hold control_mu_ and finish these removals itself: keep checking.
+    std::unique_lock<std::timed_mutex> control(control_mu_, std::defer_lock);
+    while (!control.try_lock_for(std::chrono::milliseconds(20))) {
+      std::lock_guard<std::mutex> lock(reap_mu_);
+      if (reap_stop_) return;
+    }
+    finish_removals_locked();
+  }
+}
+
+void Pipeline::Impl::stop_reaper() {
+  std::thread t;
+  {
+    std::lock_guard<std::mutex> lock(reap_mu_);
+    reap_stop_ = true;
+    t = std::move(reaper_);
+  }
+  reap_cv_.notify_all();
+  if (!t.joinable()) return;
+  if (t.get_id() == std::this_thread::get_id() || in_callback_thread()) {
+    // Destroyed from a callback: the reaper may be waiting for this very worker. It holds the
+    // Impl and exits on reap_stop_ once it gets there.
+    t.detach();
+  } else {
+    t.join();
+  }
 }
 
 Status Pipeline::Impl::update_rules(const std::string& id, const std::string& rules_json) {

@@ -15,14 +15,14 @@
 //
 // Thread safety: every method may be called from any thread, except set_*_callback (before
 // start()). Callbacks run on an analytics worker thread, one call at a time per channel, in
-// frame order; their arguments are borrowed for the duration of the call. stop() and
-// remove_channel() called from inside a callback return kInvalidArgument instead of waiting for
-// themselves. Destroying the pipeline from its own callback is an error: callers that can
-// report one (the C API) check in_callback_thread() first and refuse; the destructor itself,
-// if reached there anyway, does not deadlock: it stops everything, and the calling worker's
-// last references are released when that callback returns.
-// Ownership: the Pipeline owns all of its threads, sources, pools and models; all threads are
-// joined by stop() and by the destructor.
+// frame order; their arguments are borrowed for the duration of the call. stop(), and
+// remove_channel() of the callback's own channel, called from inside a callback return
+// kInvalidArgument instead of waiting for themselves. Destroying the pipeline from its own callback
+// is an error: callers that can report one (the C API) check in_callback_thread() first and refuse;
+// the destructor itself, if reached there anyway, does not deadlock: it stops everything, and the
+// calling worker's last references are released when that callback returns. Ownership: the Pipeline
+// owns all of its threads, sources, pools and models; all threads are joined by stop() and by the
+// destructor.
 #pragma once
 
 #include <cstdint>
@@ -75,7 +75,12 @@ struct PipelineEvent {
   std::string rule_id;
   int64_t track_id = -1;
   int class_id = -1;
+  // media_us, except for "source" and "sink" events, where it is the wall clock of the
+  // occurrence (as it always was; new code reads media_us and wall_us).
   int64_t ts_us = 0;
+  // The channel's media time (analytics time of its frames) the event belongs to; for source
+  // events the last frame's before it (0 before any). Set by the pipeline when delivered.
+  int64_t media_us = 0;
   int64_t wall_us = 0;  // wall clock (us since the epoch) when the event was delivered
   std::string message;
   int64_t best_shot_id = -1;
@@ -143,9 +148,14 @@ class Pipeline {
   // Adds a channel (the same JSON object as an element of "channels"); it starts at once when
   // the pipeline runs. Errors: bad config (naming the field), duplicate id.
   Status add_channel(const std::string& channel_json);
-  // Stops the channel (its queued frames are dropped as "removed"), joins its decode thread and
-  // forgets it. kNotFound for an unknown id; kInvalidArgument from that channel's callback.
-  Status remove_channel(const std::string& channel_id);
+  // Stops the channel (its queued frames are dropped as "removed"), joins its decode thread,
+  // forgets it and emits its last event, "channel"/"removed", whose message is its final
+  // counters as JSON (the object of stats_json's "channels"), on the calling thread; those
+  // counters also go to *final_stats when given. From another channel's callback it stops the
+  // channel's intake at once and returns; the removal finishes on a pipeline thread after the
+  // callback returns (*final_stats is not filled then: the event carries them). kNotFound for
+  // an unknown id; kInvalidArgument from that channel's own callback.
+  Status remove_channel(const std::string& channel_id, ChannelStats* final_stats = nullptr);
   // Replaces the rules of a channel: a rules object as in "analytics": {"rules": {...}}
   // ({"rules": [...], "forget_after_s": ...}). Validated here (errors name the field); the
   // channel's worker applies them before its next frame (at once when called from that

@@ -66,6 +66,7 @@ void read_channel(ConfigObject& o, const InferenceConfig& inference, ChannelConf
            "drop_oldest or drop_newest");
   }
   o.opt("detect_interval", &c.detect_interval, in_range(1, 10000));
+  o.opt("max_gap_s", &c.max_gap_s, in_range(0, 86400));
   ConfigObject annotate = o.object("annotate");
   if (annotate.present()) {
     if (annotate.req("path", &c.annotate_path) && c.annotate_path.empty())

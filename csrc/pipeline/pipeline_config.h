@@ -30,6 +30,10 @@ struct ChannelConfig {
   DropPolicy policy = DropPolicy::kDropOldest;
   int detect_interval = 1;  // detect every Nth frame; the tracker predicts in between
   int pool_frames = 0;      // frame pool capacity in frames; 0 = queue + max_batch + 2
+  // "max_gap_s": media time jumping forward by more than this (or the source reconnecting)
+  // is a gap: the channel's tracks end ("source_gap") and dwell timers restart. 0 = only
+  // reconnects are gaps.
+  double max_gap_s = 5.0;
   // "analytics": {"tracker", "best_shot", "associator", "rules"}, validated, with "channel"
   // set to the id (kept as JSON: see detector_stage.h for why this header includes neither
   // the analytics nor the detector).

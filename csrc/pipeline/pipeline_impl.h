@@ -21,6 +21,20 @@ namespace vas {
 extern thread_local const Pipeline::Impl* tl_owner;
 extern thread_local const Channel* tl_channel;
 
+// Marks the current thread as running `c`'s callbacks for as long as it lives.
+struct CallbackScope {
+  CallbackScope(const Pipeline::Impl* p, const Channel* c) {
+    tl_owner = p;
+    tl_channel = c;
+  }
+  ~CallbackScope() {
+    tl_owner = nullptr;
+    tl_channel = nullptr;
+  }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+};
+
 class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
  public:
   Impl(PipelineConfig cfg, std::unique_ptr<DetectorStage> detector)
@@ -33,7 +47,7 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   Status start();
   Status stop(bool drain);
   Status add_channel(const std::string& json);
-  Status remove_channel(const std::string& id);
+  Status remove_channel(const std::string& id, ChannelStats* final_stats = nullptr);
   Status update_rules(const std::string& id, const std::string& rules_json);
   Status push_frame(const std::string& id, const ImageView& image, int64_t pts_us,
                     std::function<void()> release);
@@ -60,6 +74,16 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   void stop_threads();
   // add_channel() after parsing.
   Status add_parsed_channel(ChannelConfig c);
+  // Under control_mu_: takes `ch` out of the pipeline, closes it and emits its last event
+  // ("channel"/"removed", the final counters) on this thread.
+  ChannelStats remove_locked(const ChannelPtr& ch);
+  // Under control_mu_, never on a callback thread: finishes the removals asked for from
+  // callbacks and returns their final counters.
+  std::vector<ChannelStats> finish_removals_locked();
+  // The thread that finishes removals asked for from callbacks (they cannot wait for them).
+  void reaper_loop();
+  void stop_reaper();
+  ChannelStats channel_stats(Channel& ch, size_t* waiting, size_t* ready) const;
 
   // --- scale-out (pipeline.cpp): the consumer group's assign and revoke, on its thread ---
   void cluster_assign(const std::vector<int>& partitions);
@@ -82,6 +106,9 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   void worker_loop();
   void process_channel(const ChannelPtr& ch);
   void process_slot(Channel& ch, Slot& slot);
+  // Before analysing `slot`: a reconnect or a media-time jump since the last frame ends the
+  // channel's tracks (Analytics::end_tracks) and delivers their end events.
+  void end_tracks_at_gap(Channel& ch, const Slot& slot);
   void deliver_output(Channel& ch, const Slot* slot, bool detected);
   void annotate(Channel& ch, const Slot& slot);  // channel_annotate.cpp
   // Stamps ev.wall_us, publishes it to the sinks and calls the event callback.
@@ -90,8 +117,11 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
  public:
   // --- used by channel_io.cpp ---
   void decode_loop(const ChannelPtr& ch);
-  // Queues a frame under the channel's policy; the frame is counted as decoded here.
-  void admit(const ChannelPtr& ch, VideoFrame frame);
+  // Queues a frame under the channel's policy; the frame is counted as decoded here. False
+  // when the frame was dropped instead (counted, and *dropped_for set when given).
+  bool admit(const ChannelPtr& ch, VideoFrame frame, DropReason* dropped_for = nullptr);
+  // push_frame's admit: kPoolExhausted when drop_newest dropped the frame, naming why.
+  Status admitted(const ChannelPtr& ch, VideoFrame frame);
   // Under ch.mu: puts the channel on the run queue when its front slot is ready or it has
   // events or a flush to deliver.
   void maybe_schedule_locked(Channel& ch);
@@ -135,6 +165,14 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   std::condition_variable wcv_;
   std::deque<ChannelPtr> runq_;
   bool wstop_ = false;
+
+  // Removals asked for from a callback; reaper_ (started on the first) finishes them under
+  // control_mu_, or stop()/shutdown() do when they hold it first.
+  std::mutex reap_mu_;
+  std::condition_variable reap_cv_;
+  std::vector<ChannelPtr> to_reap_;
+  bool reap_stop_ = false;
+  std::thread reaper_;
 
   // Stage stats.
   RateMeter decode_rate_, infer_rate_, analytics_rate_;

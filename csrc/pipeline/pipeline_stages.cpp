@@ -10,17 +10,6 @@
 namespace vas {
 namespace {
 
-struct CallbackScope {
-  CallbackScope(const Pipeline::Impl* p, const Channel* c) {
-    tl_owner = p;
-    tl_channel = c;
-  }
-  ~CallbackScope() {
-    tl_owner = nullptr;
-    tl_channel = nullptr;
-  }
-};
-
 ObjectResult to_object(const TrackedObject& t) {
   ObjectResult o;
   o.track_id = t.track_id;
@@ -190,6 +179,12 @@ void Pipeline::Impl::worker_loop() {
 void Pipeline::Impl::emit_event(Channel& ch, PipelineEvent& ev) {
   ch.events++;
   ev.wall_us = wall_clock_us();
+  if (ev.kind == "source") {
+    // Its ts_us is the wall clock of the occurrence: place it after the last frame analysed.
+    ev.media_us = ch.last_analysed_ts_us == INT64_MIN ? 0 : ch.last_analysed_ts_us;
+  } else {
+    ev.media_us = ev.ts_us;
+  }
   if (sinks_) sinks_->publish(to_sink_message(ev, cfg_.node_id));
   if (!on_event_) return;
   try {
@@ -236,6 +231,7 @@ void Pipeline::Impl::deliver_output(Channel& ch, const Slot* slot, bool detected
     PipelineEvent ev;
     ev.channel = ch.cfg.id;
     ev.kind = t.kind == TrackEventKind::kStart ? "track_start" : "track_end";
+    ev.subkind = track_end_reason_name(t.reason);
     ev.track_id = t.track_id;
     ev.class_id = t.class_id;
     ev.ts_us = t.timestamp_us;
@@ -283,6 +279,30 @@ void Pipeline::Impl::deliver_output(Channel& ch, const Slot* slot, bool detected
   }
 }
 
+void Pipeline::Impl::end_tracks_at_gap(Channel& ch, const Slot& slot) {
+  const int64_t ts = slot.frame.ts_us;
+  const int64_t last = ch.last_analysed_ts_us;
+  const bool reconnected = slot.epoch != ch.last_epoch;
+  const bool jumped = ch.cfg.max_gap_s > 0 && last != INT64_MIN &&
+                      static_cast<double>(ts - last) > ch.cfg.max_gap_s * 1e6;
+  ch.last_epoch = slot.epoch;
+  ch.last_analysed_ts_us = ts;
+  if (last == INT64_MIN || (!reconnected && !jumped)) return;
+  // The tracks end when they were last seen, before the gap.
+  const Status st = ch.analytics->end_tracks(last, &ch.out);
+  if (st.is_ok()) {
+    deliver_output(ch, nullptr, false);
+  } else {
+    PipelineEvent ev;
+    ev.channel = ch.cfg.id;
+    ev.kind = "error";
+    ev.subkind = "analytics";
+    ev.ts_us = ts;
+    ev.message = "ending the tracks at a source gap: " + st.message();
+    emit_event(ch, ev);
+  }
+}
+
 void Pipeline::Impl::process_slot(Channel& ch, Slot& slot) {
   auto fail = [&](const std::string& stage, const std::string& msg) {
     ch.count_drop(DropReason::kError);
@@ -296,6 +316,7 @@ void Pipeline::Impl::process_slot(Channel& ch, Slot& slot) {
   };
   if (!slot.error.empty()) return fail("detection", slot.error);
   const int64_t ts = slot.frame.ts_us;
+  end_tracks_at_gap(ch, slot);
   const Status st = slot.detect ? ch.analytics->update(&slot.frame.view, slot.dets.data(),
                                                        slot.dets.size(), ts, &ch.out)
                                 : ch.analytics->predict(&slot.frame.view, ts, &ch.out);
@@ -374,6 +395,41 @@ void Pipeline::Impl::process_channel(const ChannelPtr& chp) {
 // ----------------------------------------------------------------------------------------------
 // Stats.
 
+ChannelStats Pipeline::Impl::channel_stats(Channel& ch, size_t* waiting, size_t* ready) const {
+  ChannelStats c;
+  c.id = ch.cfg.id;
+  {
+    std::lock_guard<std::mutex> lock(ch.mu);
+    c.state = ch.state;
+    c.queue_depth = ch.queued;
+    for (const auto& sl : ch.q) {
+      if (sl->state == SlotState::kWaiting) ++*waiting;
+      if (sl->state == SlotState::kReady) ++*ready;
+    }
+  }
+  // Read dropped before decoded: a frame counted in between is then never missing from both.
+  for (int r = 0; r < kDropReasons; ++r) {
+    const uint64_t n = ch.dropped[static_cast<size_t>(r)].load();
+    c.dropped_by_reason[drop_reason_name(static_cast<DropReason>(r))] = n;
+    c.dropped += n;
+  }
+  c.processed = ch.processed;
+  c.decoded = ch.decoded;
+  c.reconnects = ch.reconnects;
+  c.events = ch.events;
+  c.fps = ch.rate.rate();
+  ch.latency.percentiles(&c.latency_p50_ms, &c.latency_p99_ms);
+  {
+    std::lock_guard<std::mutex> lock(ch.pool_mu);
+    if (ch.pool) {
+      const PoolStats ps = ch.pool->stats();
+      c.pool_in_use_bytes = ps.in_use_bytes;
+      c.pool_capacity_bytes = ps.capacity_bytes;
+    }
+  }
+  return c;
+}
+
 PipelineStats Pipeline::Impl::stats() const {
   PipelineStats s;
   std::vector<ChannelPtr> chans;
@@ -382,41 +438,7 @@ PipelineStats Pipeline::Impl::stats() const {
     chans = channels_;
   }
   size_t waiting = 0, ready = 0;
-  for (const auto& chp : chans) {
-    Channel& ch = *chp;
-    ChannelStats c;
-    c.id = ch.cfg.id;
-    {
-      std::lock_guard<std::mutex> lock(ch.mu);
-      c.state = ch.state;
-      c.queue_depth = ch.queued;
-      for (const auto& sl : ch.q) {
-        if (sl->state == SlotState::kWaiting) ++waiting;
-        if (sl->state == SlotState::kReady) ++ready;
-      }
-    }
-    // Read dropped before decoded: a frame counted in between is then never missing from both.
-    for (int r = 0; r < kDropReasons; ++r) {
-      const uint64_t n = ch.dropped[static_cast<size_t>(r)].load();
-      c.dropped_by_reason[drop_reason_name(static_cast<DropReason>(r))] = n;
-      c.dropped += n;
-    }
-    c.processed = ch.processed;
-    c.decoded = ch.decoded;
-    c.reconnects = ch.reconnects;
-    c.events = ch.events;
-    c.fps = ch.rate.rate();
-    ch.latency.percentiles(&c.latency_p50_ms, &c.latency_p99_ms);
-    {
-      std::lock_guard<std::mutex> lock(ch.pool_mu);
-      if (ch.pool) {
-        const PoolStats ps = ch.pool->stats();
-        c.pool_in_use_bytes = ps.in_use_bytes;
-        c.pool_capacity_bytes = ps.capacity_bytes;
-      }
-    }
-    s.channels.push_back(std::move(c));
-  }
+  for (const auto& chp : chans) s.channels.push_back(channel_stats(*chp, &waiting, &ready));
   s.decode.fps = decode_rate_.rate();
   decode_lat_.percentiles(&s.decode.latency_p50_ms, &s.decode.latency_p99_ms);
   s.inference.fps = infer_rate_.rate();

@@ -44,7 +44,7 @@ SinkMessage to_sink_message(const FrameResult& r, const std::string& node_id, in
 SinkMessage to_sink_message(const PipelineEvent& e, const std::string& node_id) {
   nlohmann::json j = {{"node_id", node_id},     {"wall_us", e.wall_us}, {"channel", e.channel},
                       {"kind", e.kind},         {"subkind", e.subkind}, {"track_id", e.track_id},
-                      {"class_id", e.class_id}, {"ts_us", e.ts_us}};
+                      {"class_id", e.class_id}, {"ts_us", e.ts_us},     {"media_us", e.media_us}};
   if (!e.rule_id.empty()) j["rule_id"] = e.rule_id;
   if (!e.message.empty()) j["message"] = e.message;
   if (e.kind == "best_shot" || e.best_shot_id >= 0) {
@@ -58,6 +58,23 @@ SinkMessage to_sink_message(const PipelineEvent& e, const std::string& node_id) 
   m.json = j.dump();
   m.image = e.jpeg;
   return m;
+}
+
+nlohmann::json channel_stats_json(const ChannelStats& c) {
+  return {{"id", c.id},
+          {"state", c.state},
+          {"decoded", c.decoded},
+          {"processed", c.processed},
+          {"dropped", c.dropped},
+          {"dropped_by_reason", c.dropped_by_reason},
+          {"reconnects", c.reconnects},
+          {"events", c.events},
+          {"fps", c.fps},
+          {"latency_p50_ms", c.latency_p50_ms},
+          {"latency_p99_ms", c.latency_p99_ms},
+          {"queue_depth", c.queue_depth},
+          {"pool_in_use_bytes", c.pool_in_use_bytes},
+          {"pool_capacity_bytes", c.pool_capacity_bytes}};
 }
 
 }  // namespace vas

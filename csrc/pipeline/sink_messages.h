@@ -13,6 +13,8 @@
 // JPEG travels in SinkMessage::image; the best-shot store turns it into "image_path".
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "pipeline/pipeline.h"
 #include "sinks/sink.h"
 
@@ -21,5 +23,8 @@ namespace vas {
 SinkMessage to_sink_message(const FrameResult& r, const std::string& node_id, int64_t wall_us);
 // Copies the event's JPEG bytes (the event is borrowed for the callback only).
 SinkMessage to_sink_message(const PipelineEvent& e, const std::string& node_id);
+// One channel's counters as in vas_pipeline_stats_json's "channels" (also the message of the
+// "channel"/"removed" event).
+nlohmann::json channel_stats_json(const ChannelStats& c);
 
 }  // namespace vas

@@ -78,6 +78,7 @@ class RateMeter {
     const int64_t now = steady_us();
     const int64_t sec = now / 1000000;
     std::lock_guard<std::mutex> lock(mu_);
+    if (frozen_ >= 0) return frozen_;
     const_cast<RateMeter*>(this)->roll(sec);
     if (first_sec_ < 0) return 0;
     uint64_t total = 0;
@@ -88,8 +89,16 @@ class RateMeter {
     const double span = span_full + static_cast<double>(now % 1000000) / 1e6;
     return span > 0.05 ? static_cast<double>(total) / span : 0;
   }
+  // Keeps the rate as it is now until reset(): a stopped channel reports the fps it had when
+  // it stopped, not one that decays toward zero as if time went on.
+  void freeze() {
+    const double r = rate();
+    std::lock_guard<std::mutex> lock(mu_);
+    frozen_ = r;
+  }
   void reset() {
     std::lock_guard<std::mutex> lock(mu_);
+    frozen_ = -1;
     counts_.fill(0);
     first_sec_ = -1;
     last_sec_ = -1;
@@ -109,6 +118,7 @@ class RateMeter {
   mutable std::mutex mu_;
   std::array<uint64_t, kBuckets> counts_{};
   int64_t first_sec_ = -1, last_sec_ = -1;
+  double frozen_ = -1;  // >= 0 once frozen
 };
 
 }  // namespace vas

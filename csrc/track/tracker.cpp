@@ -87,6 +87,10 @@ class KalmanTracker final : public Tracker {
   }
 
   const std::vector<TrackedObject>& tracks() const override { return out_; }
+  void clear_tracks() override {
+    tracks_.clear();
+    out_.clear();
+  }
   const TrackerConfig& config() const override { return config_; }
   int64_t frame_count() const override { return frame_count_; }
   size_t embedding_dim() const override { return dim_; }

@@ -124,6 +124,10 @@ class Tracker {
   // A frame on which detection did not run: every track is predicted one frame ahead.
   virtual Status predict(int64_t timestamp_us) = 0;
 
+  // Forgets every track, as after a gap in the source. Ids keep counting, so no id is ever
+  // reused; tracks() is empty until the next call.
+  virtual void clear_tracks() = 0;
+
   // Tracks reported by the last call, ordered by track id.
   virtual const std::vector<TrackedObject>& tracks() const = 0;
 

@@ -70,6 +70,8 @@ py::dict event_dict(const vas::PipelineEvent& e) {
   d["track_id"] = e.track_id;
   d["class_id"] = e.class_id;
   d["ts_us"] = e.ts_us;
+  d["media_us"] = e.media_us;
+  d["wall_us"] = e.wall_us;
   d["message"] = e.message;
   d["best_shot_id"] = e.best_shot_id;
   d["quality"] = e.quality;
@@ -102,26 +104,28 @@ py::dict stage_dict(const vas::StageStats& s) {
   return d;
 }
 
+py::dict channel_dict(const vas::ChannelStats& c) {
+  py::dict d;
+  d["id"] = c.id;
+  d["state"] = c.state;
+  d["decoded"] = c.decoded;
+  d["processed"] = c.processed;
+  d["dropped"] = c.dropped;
+  d["dropped_by_reason"] = c.dropped_by_reason;
+  d["reconnects"] = c.reconnects;
+  d["events"] = c.events;
+  d["fps"] = c.fps;
+  d["latency_p50_ms"] = c.latency_p50_ms;
+  d["latency_p99_ms"] = c.latency_p99_ms;
+  d["queue_depth"] = c.queue_depth;
+  d["pool_in_use_bytes"] = c.pool_in_use_bytes;
+  d["pool_capacity_bytes"] = c.pool_capacity_bytes;
+  return d;
+}
+
 py::dict stats_dict(const vas::PipelineStats& st) {
   py::list channels;
-  for (const vas::ChannelStats& c : st.channels) {
-    py::dict d;
-    d["id"] = c.id;
-    d["state"] = c.state;
-    d["decoded"] = c.decoded;
-    d["processed"] = c.processed;
-    d["dropped"] = c.dropped;
-    d["dropped_by_reason"] = c.dropped_by_reason;
-    d["reconnects"] = c.reconnects;
-    d["events"] = c.events;
-    d["fps"] = c.fps;
-    d["latency_p50_ms"] = c.latency_p50_ms;
-    d["latency_p99_ms"] = c.latency_p99_ms;
-    d["queue_depth"] = c.queue_depth;
-    d["pool_in_use_bytes"] = c.pool_in_use_bytes;
-    d["pool_capacity_bytes"] = c.pool_capacity_bytes;
-    channels.append(d);
-  }
+  for (const vas::ChannelStats& c : st.channels) channels.append(channel_dict(c));
   py::dict d;
   d["channels"] = channels;
   d["decode"] = stage_dict(st.decode);
@@ -207,10 +211,17 @@ class PyPipeline {
     py::gil_scoped_release release;
     check(p->add_channel(json));
   }
-  void remove_channel(const std::string& id) {
+  // The final counters; None when called from another channel's callback (the removal then
+  // finishes later, and its "channel"/"removed" event carries them).
+  py::object remove_channel(const std::string& id) {
     vas::Pipeline* p = live();
-    py::gil_scoped_release release;
-    check(p->remove_channel(id));
+    vas::ChannelStats last;
+    {
+      py::gil_scoped_release release;
+      check(p->remove_channel(id, &last));
+    }
+    if (last.id.empty()) return py::none();
+    return channel_dict(last);
   }
   void update_rules(const std::string& id, const std::string& json) {
     vas::Pipeline* p = live();

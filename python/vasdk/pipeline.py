@@ -154,13 +154,42 @@ def _resolve_paths(doc: dict[str, Any], base: Path) -> dict[str, Any]:
     return doc
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise InvalidConfigError(f"pipeline config: duplicate key {key!r} (each key may appear once)")
+        doc[key] = value
+    return doc
+
+
+def _parse_json(text: str, what: str) -> Any:
+    """JSON as the native parser reads it: duplicate keys refused, deep nesting an error."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as e:
+        raise InvalidConfigError(f"{what}: not valid JSON: {e}") from e
+    except RecursionError as e:
+        raise InvalidConfigError(f"{what}: nested too deep (the limit is 64 levels)") from e
+
+
+def _dumps(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value)
+    except RecursionError as e:
+        raise InvalidConfigError(f"{what}: nested too deep (the limit is 64 levels)") from e
+    except (TypeError, ValueError) as e:
+        raise InvalidConfigError(f"{what}: not JSON data: {e}") from e
+
+
 def load_config(config: ConfigLike) -> dict[str, Any]:
     """A pipeline config as a dict, from a dict, a JSON string, or a .json / .yaml / .yml file."""
     if isinstance(config, Mapping):
-        return json.loads(json.dumps(config))  # a deep copy that is surely JSON
+        # A deep copy that is surely JSON.
+        return _parse_json(_dumps(config, "pipeline config"), "pipeline config")
     text = os.fspath(config)
     if isinstance(text, str) and text.lstrip().startswith("{"):
-        doc = json.loads(text)
+        doc = _parse_json(text, "pipeline config")
         base = None
     else:
         path = Path(text)
@@ -177,10 +206,7 @@ def load_config(config: ConfigLike) -> dict[str, Any]:
             except yaml.YAMLError as e:
                 raise InvalidConfigError(f"{path}: not valid YAML: {e}") from e
         else:
-            try:
-                doc = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise InvalidConfigError(f"{path}: not valid JSON: {e}") from e
+            doc = _parse_json(raw, str(path))
         base = path.resolve().parent
     if not isinstance(doc, dict):
         raise InvalidConfigError(f"pipeline config must be an object/mapping, got {type(doc).__name__}")
@@ -321,16 +347,22 @@ class Pipeline:
 
     def add_channel(self, channel: Mapping[str, Any] | str) -> None:
         """Adds a channel (a dict or JSON object like an element of ``channels``)."""
-        self._impl.add_channel(channel if isinstance(channel, str) else json.dumps(channel))
+        self._impl.add_channel(channel if isinstance(channel, str) else _dumps(channel, "channel"))
 
-    def remove_channel(self, channel_id: str) -> None:
-        self._impl.remove_channel(channel_id)
+    def remove_channel(self, channel_id: str) -> dict[str, Any] | None:
+        """Stops and forgets a channel; returns its final counters (as in ``stats()``).
+
+        From another channel's callback the removal finishes after that callback returns and
+        this returns None: the channel's last event, ``channel``/``removed``, carries the
+        counters (as JSON in its message) in every case.
+        """
+        return self._impl.remove_channel(channel_id)
 
     def update_rules(self, channel_id: str, rules: Mapping[str, Any] | list[Any] | str) -> None:
         """Replaces a channel's rules: {"rules": [...], ...}, the list of rules alone, or JSON."""
         if isinstance(rules, list):
             rules = {"rules": rules}
-        self._impl.update_rules(channel_id, rules if isinstance(rules, str) else json.dumps(rules))
+        self._impl.update_rules(channel_id, rules if isinstance(rules, str) else _dumps(rules, "rules"))
 
     def push(
         self,

@@ -16,6 +16,7 @@
 #include "capi_util.h"
 #include "core/log.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/sink_messages.h"
 
 // Frozen layouts: these offsets are ABI. Grow structs only at the end.
 static_assert(offsetof(vas_pipeline_config_t, config_json) == 8, "ABI");
@@ -42,7 +43,8 @@ static_assert(offsetof(vas_pipeline_event_t, quality) == 72, "ABI");
 static_assert(offsetof(vas_pipeline_event_t, crop) == 80, "ABI");
 static_assert(offsetof(vas_pipeline_event_t, jpeg) == 136, "ABI");
 static_assert(offsetof(vas_pipeline_event_t, jpeg_size) == 144, "ABI");
-static_assert(sizeof(vas_pipeline_event_t) == 152, "ABI");
+static_assert(offsetof(vas_pipeline_event_t, media_us) == 152, "ABI");
+static_assert(sizeof(vas_pipeline_event_t) == 168, "ABI");
 static_assert(VAS_LOG_OFF == static_cast<int>(vas::LogLevel::kOff), "levels");
 static_assert(VAS_LOG_WARN == static_cast<int>(vas::LogLevel::kWarn), "levels");
 
@@ -100,6 +102,8 @@ void to_c(const vas::PipelineEvent& e, vas_pipeline_event_t* out) {
   out->message = e.message.c_str();
   out->track_id = e.track_id;
   out->ts_us = e.ts_us;
+  out->media_us = e.media_us;
+  out->wall_us = e.wall_us;
   out->best_shot_id = e.best_shot_id;
   out->quality = e.quality;
   vas_image_init(&out->crop);
@@ -129,20 +133,7 @@ nlohmann::json stage_json(const vas::StageStats& s) {
 std::string stats_json(const vas::PipelineStats& st) {
   nlohmann::json channels = nlohmann::json::array();
   for (const vas::ChannelStats& c : st.channels) {
-    channels.push_back({{"id", c.id},
-                        {"state", c.state},
-                        {"decoded", c.decoded},
-                        {"processed", c.processed},
-                        {"dropped", c.dropped},
-                        {"dropped_by_reason", c.dropped_by_reason},
-                        {"reconnects", c.reconnects},
-                        {"events", c.events},
-                        {"fps", c.fps},
-                        {"latency_p50_ms", c.latency_p50_ms},
-                        {"latency_p99_ms", c.latency_p99_ms},
-                        {"queue_depth", c.queue_depth},
-                        {"pool_in_use_bytes", c.pool_in_use_bytes},
-                        {"pool_capacity_bytes", c.pool_capacity_bytes}});
+    channels.push_back(vas::channel_stats_json(c));
   }
   nlohmann::json sinks = nlohmann::json::array();
   for (const vas::SinkStats& k : st.sinks) {
