@@ -5,8 +5,16 @@
 // emits kDisconnected with the cause, and read() then reconnects with capped exponential
 // backoff and jitter, answering kTimeout between attempts so the caller can check its stop
 // flag. Timestamps continue across reconnects through a TimestampRebaser.
+//
+// A camera that was streaming and now refuses connections is restarting: its server is back
+// within seconds, and a refused attempt costs one round trip. So after a healthy run, refused
+// attempts are retried at the first backoff step for a while instead of backing off (see
+// kQuickRetryWindow). Right after a connect, the frames that the server and the probe have
+// buffered come out no faster than kCatchUpSpeed times real time, so the connect burst does
+// not overflow a short channel queue.
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -17,6 +25,10 @@
 
 #include "io/source_internal.h"
 #include "io/video_reader.h"
+
+extern "C" {
+#include <libavutil/error.h>
+}
 
 namespace vas {
 namespace source_detail {
@@ -31,12 +43,32 @@ using Ms = std::chrono::milliseconds;
 // rest is the server preparing its pipeline).
 constexpr int kAnalyzeMs = 200;
 
+// How long into an outage that follows a healthy run (the last connection delivered frames) a
+// refused attempt is retried at the first backoff step instead of the growing one. Beyond it,
+// or for other failures (timeouts, unreachable hosts, RTSP errors), the normal capped backoff.
+constexpr Ms kQuickRetryWindow{60000};
+
+// Frames buffered at connect (the probe's packets, the server's preroll) are released at no
+// more than this multiple of real time, measured by PTS from the connection's first frame,
+// during the connection's first kCatchUpSpan of media time. A stream that arrives in real time
+// is never held; a burst of B frames is spread over about B frame intervals / (speed - 1).
+constexpr double kCatchUpSpeed = 2.0;
+constexpr int64_t kCatchUpSpanUs = 5000000;
+
+// FFmpeg's text for a refused TCP connection, as the reader's open errors quote it.
+std::string refused_text() {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(AVERROR(ECONNREFUSED), buf, sizeof(buf));
+  return buf;
+}
+
 class RtspSource final : public Source {
  public:
   RtspSource(const SourceConfig& config, SourceEventCallback on_event)
       : config_(config),
         name_(redact_url(config.url)),
         on_event_(std::move(on_event)),
+        refused_(refused_text()),
         rng_(std::random_device{}()) {}
 
   Status read(Pool& pool, VideoFrame* out) override {
@@ -57,6 +89,8 @@ class RtspSource final : public Source {
       return Status(StatusCode::kTimeout,
                     "source '" + name_ + "': disconnected (" + lost_cause_ + "); reconnecting");
     }
+    if (!catch_up(frame.pts_us)) return cancelled();
+    healthy_ = true;
     frame.ts_us = rebaser_.map(frame.pts_us);
     frame.index = next_index_++;
     *out = std::move(frame);
@@ -91,10 +125,13 @@ class RtspSource final : public Source {
       if (r.status().code() == StatusCode::kCancelled || interrupter_.triggered()) {
         return cancelled();
       }
-      attempt_failed(r.status().message());
+      const bool refused =
+          !refused_.empty() && r.status().message().find(refused_) != std::string::npos;
+      attempt_failed(r.status().message(), refused);
       return waiting("cannot connect");
     }
     reader_ = std::move(r).value();
+    first_pts_us_ = -1;
     const VideoInfo& info = reader_->info();
     fps_.store(info.fps);
     rebaser_.set_fps(info.fps);
@@ -124,6 +161,7 @@ class RtspSource final : public Source {
     ever_connected_ = true;
     outage_reported_ = false;
     failed_attempts_ = 0;
+    backoff_step_ = 0;
     emit(event);
     return Status::ok();
   }
@@ -133,6 +171,8 @@ class RtspSource final : public Source {
   void lost(const std::string& cause) {
     skipped_before_ += reader_->skipped_packets();
     reader_.reset();
+    quick_retry_ = healthy_;
+    healthy_ = false;
     lost_cause_ = cause;
     down_since_ = Clock::now();
     next_attempt_ = down_since_;
@@ -148,8 +188,12 @@ class RtspSource final : public Source {
                     "lost '" + name_ + "': " + cause + "; reconnecting"));
   }
 
-  void attempt_failed(const std::string& cause) {
-    const Ms delay = backoff(failed_attempts_++);
+  void attempt_failed(const std::string& cause, bool refused) {
+    ++failed_attempts_;
+    // A restarting camera (refused soon after a healthy run) is tried again at the first step;
+    // anything else moves the backoff on towards reconnect_max_ms.
+    const bool quick = refused && quick_retry_ && Clock::now() - down_since_ < kQuickRetryWindow;
+    const Ms delay = backoff(quick ? 0 : backoff_step_++);
     next_attempt_ = Clock::now() + delay;
     last_attempt_cause_ = cause + "; next attempt in " + std::to_string(delay.count()) + " ms";
     bool report = false;
@@ -169,6 +213,26 @@ class RtspSource final : public Source {
       emit(make_event(SourceEvent::Kind::kDisconnected,
                       "cannot connect to '" + name_ + "': " + last_attempt_cause_));
     }
+  }
+
+  // Holds a frame that is ahead of kCatchUpSpeed times real time since the connection's first
+  // frame (the connect burst); false when interrupted while waiting.
+  bool catch_up(int64_t pts_us) {
+    const Clock::time_point now = Clock::now();
+    if (first_pts_us_ < 0 || pts_us < first_pts_us_) {
+      first_pts_us_ = pts_us;  // -1 (unknown) keeps pacing off until a PTS comes
+      first_at_ = now;
+      return true;
+    }
+    const int64_t media_us = pts_us - first_pts_us_;
+    if (media_us >= kCatchUpSpanUs) return true;
+    const Clock::time_point due =
+        first_at_ + std::chrono::microseconds(static_cast<int64_t>(media_us / kCatchUpSpeed));
+    // Never more than two frame intervals for one frame, whatever the PTS says.
+    const Clock::time_point until =
+        std::min(due, now + std::chrono::microseconds(2 * rebaser_.interval_us()));
+    if (until <= now) return true;
+    return interrupter_.sleep_until(until);
   }
 
   Ms backoff(int n) {
@@ -201,6 +265,7 @@ class RtspSource final : public Source {
   const SourceConfig config_;
   const std::string name_;  // url without credentials
   SourceEventCallback on_event_;
+  const std::string refused_;  // FFmpeg's text for ECONNREFUSED
   Interrupter interrupter_;
   std::unique_ptr<VideoReader> reader_;
   std::atomic<double> fps_{0.0};
@@ -210,7 +275,12 @@ class RtspSource final : public Source {
   int64_t skipped_before_ = 0;  // skipped packets of earlier connections
   bool ever_connected_ = false;
   bool outage_reported_ = false;  // kDisconnected already sent for the current outage
+  bool healthy_ = false;          // the open connection has delivered a frame
+  bool quick_retry_ = false;      // the current outage follows a healthy run
   int failed_attempts_ = 0;       // in the current outage
+  int backoff_step_ = 0;          // n of the next backoff delay (refused quick retries skip it)
+  int64_t first_pts_us_ = -1;     // PTS of the connection's first frame (catch-up pacing)
+  Clock::time_point first_at_{};  // when it was read
   Clock::time_point next_attempt_{};
   Clock::time_point down_since_{};
   std::string lost_cause_;

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -169,6 +170,116 @@ TEST_F(RtspSourceTest, ReconnectsAfterServerRestart) {
   RecordProperty("reconnect_ms", static_cast<int>(reconnect_ms));
   std::printf("reconnected %lld ms after the server returned; events:\n%s",
               static_cast<long long>(reconnect_ms), log.dump().c_str());
+}
+
+// With the default timeouts and backoff, a camera that was streaming is back within 2 s of its
+// server returning from a 4 s outage (the old default backoff, 0.5 s doubling to 10 s, would
+// have waited until 7.5 s). The source is read continuously on its own thread, as a channel
+// reads it, so no attempt waits for the test.
+TEST_F(RtspSourceTest, DefaultBackoffFirstFrameWithinTwoSecondsOfServerReturn) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  SourceConfig c;
+  c.url = server.url();
+  std::mutex mu;
+  EventLog log;
+  std::vector<Clock::time_point> frames;
+  auto source = open_source(c, [&](const SourceEvent& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    log.callback()(e);
+  });
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  Source* src = source.value().get();
+  std::thread reader([&] {
+    for (;;) {
+      VideoFrame f;
+      const Status s = src->read(*pool_, &f);
+      if (s.code() == StatusCode::kCancelled) return;
+      if (!s.is_ok()) continue;
+      std::lock_guard<std::mutex> lock(mu);
+      frames.push_back(Clock::now());
+    }
+  });
+  auto frames_since = [&](Clock::time_point t) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::count_if(frames.begin(), frames.end(), [&](Clock::time_point f) { return f >= t; });
+  };
+  auto first_frame_since = [&](Clock::time_point t, int budget_ms) -> int64_t {
+    const Clock::time_point deadline = t + std::chrono::milliseconds(budget_ms);
+    while (Clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        for (Clock::time_point f : frames) {
+          if (f >= t) return ms_between(t, f);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return -1;
+  };
+  const Clock::time_point started = Clock::now();
+  EXPECT_GE(first_frame_since(started, 10000), 0);
+  while (frames_since(started) < 5 && Clock::now() < started + std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const int port = server.port();
+  server.kill_now();
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  const uint64_t attempts = src->stats().attempts;
+  const bool start_ok = server.start(port, &error);
+  const Clock::time_point back = Clock::now();
+  const int64_t first_ms = start_ok ? first_frame_since(back, 10000) : -1;
+  src->interrupt();
+  reader.join();
+  ASSERT_TRUE(start_ok) << error;
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_GE(first_ms, 0) << "no frame within 10 s of the server's return\n" << log.dump();
+  EXPECT_LT(first_ms, 2000) << "first frame after the server returned\n" << log.dump();
+  EXPECT_GE(attempts, 3u) << "refused attempts while the server was down";
+  EXPECT_LE(attempts, 12u) << "a refused camera is retried about every 0.5 s, not faster";
+  EXPECT_EQ(log.find(Kind::kReconnected), 2) << log.dump();
+  RecordProperty("first_frame_ms", static_cast<int>(first_ms));
+  std::printf(
+      "default backoff: %llu refused attempts in a 4 s outage; first frame %lld ms after "
+      "the server returned\n",
+      static_cast<unsigned long long>(attempts), static_cast<long long>(first_ms));
+}
+
+// The frames a server and the probe buffer at connect come out no faster than twice real time
+// (the stream is 10 fps): a channel's short queue never sees the whole burst at once, and a
+// stream that arrives in real time is not held.
+TEST_F(RtspSourceTest, ConnectBurstComesOutAtMostTwiceRealTime) {
+  RtspServer server(dir_ / "server.log");
+  std::string error;
+  ASSERT_TRUE(server.start(0, &error)) << error;
+  auto source = open_source(config(server.url()));
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  std::vector<Clock::time_point> at;
+  std::vector<int64_t> pts;
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(15);
+  while (at.size() < 30 && Clock::now() < deadline) {
+    VideoFrame f;
+    const Status s = source.value()->read(*pool_, &f);
+    if (!s.is_ok()) continue;
+    at.push_back(Clock::now());
+    pts.push_back(f.pts_us);
+  }
+  ASSERT_EQ(at.size(), 30u);
+  std::string timeline;
+  for (size_t i = 1; i < at.size(); ++i)
+    timeline += std::to_string(ms_between(at[i - 1], at[i])) + " ";
+  for (size_t i = 1; i < at.size(); ++i) {
+    // Frame i may come out at (pts_i - pts_0) / 2 after the first, and not earlier (5 ms of
+    // clock slack).
+    const int64_t media_ms = (pts[i] - pts[0]) / 1000;
+    EXPECT_GE(ms_between(at[0], at[i]) + 5, media_ms / 2)
+        << "frame " << i << "; gaps ms: " << timeline;
+  }
+  // Paced at 10 fps after the catch-up: 30 frames take well under their 3 s of media time
+  // plus the 2x catch-up of the burst.
+  EXPECT_LT(ms_between(at[0], at.back()), 3500) << "gaps ms: " << timeline;
+  std::printf("gaps between the first 30 frames (ms): %s\n", timeline.c_str());
 }
 
 TEST_F(RtspSourceTest, ReadTimeoutOnFrozenServerThenRecovers) {
