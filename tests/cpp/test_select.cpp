@@ -183,6 +183,38 @@ TEST(BestShot, SharpLargeFrontalFrameWins) {
   EXPECT_EQ(s.live_tracks(), 0u);
 }
 
+// A frame the decoder flagged (or one after a decode error) is never a best shot, however well
+// it scores: its pixels may be concealment. The track lives on through it.
+TEST(BestShot, DecoderFlaggedFramesAreNeverBestShots) {
+  BestShotConfig cfg;
+  cfg.top_k = 4;
+  auto sel = BestShotSelector::create(cfg);
+  ASSERT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  Scene sharp(320, 240), blurred(320, 240);
+  blurred.blur(100, 60, 200, 160, 4);
+  ImageView flagged = sharp.img.view();
+  flagged.damaged = true;
+  ASSERT_TRUE(s.update(blurred.img.view(), {face(3, 100, 60, 200, 160)}, 0).is_ok());
+  ASSERT_TRUE(s.update(flagged, {face(3, 100, 60, 200, 160)}, 40000).is_ok());
+  int64_t shot = -1;
+  ASSERT_TRUE(s.current_best(3, &shot, nullptr));
+  TrackedObject gone = face(3, 100, 60, 200, 160);
+  gone.state = TrackState::kRemoved;
+  ASSERT_TRUE(s.update(flagged, {gone}, 80000).is_ok());
+  ASSERT_EQ(s.records().size(), 1u);
+  ASSERT_EQ(s.records()[0].crops.size(), 1u) << "the flagged frame was kept";
+  EXPECT_EQ(s.records()[0].crops[0].frame_index, 0);
+  // Without the flag both observations are kept (top_k 4), so the flag is what kept it out.
+  auto plain = BestShotSelector::create(cfg);
+  ASSERT_TRUE(plain.is_ok());
+  ASSERT_TRUE(plain.value()->update(blurred.img.view(), {face(3, 100, 60, 200, 160)}, 0).is_ok());
+  ASSERT_TRUE(plain.value()->update(sharp.img.view(), {face(3, 100, 60, 200, 160)}, 40000).is_ok());
+  ASSERT_TRUE(plain.value()->update(sharp.img.view(), {gone}, 80000).is_ok());
+  ASSERT_EQ(plain.value()->records().size(), 1u);
+  EXPECT_EQ(plain.value()->records()[0].crops.size(), 2u);
+}
+
 TEST(BestShot, EachTermRanksTheWorseObservationLower) {
   Scene sharp(320, 240), blurred(320, 240);
   blurred.blur(100, 60, 200, 160, 4);
