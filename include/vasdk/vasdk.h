@@ -740,7 +740,9 @@ typedef struct vas_pipeline_config {
      "policy" (drop_oldest|drop_newest|block), "detect_interval", "pool_frames",
      "analytics": {"tracker", "best_shot", "associator", "rules"}}]}. Every field but the
      model has a default; unknown fields and bad values are VAS_ERR_INVALID_CONFIG with a
-     message naming the field, e.g. "channels[1].policy". */
+     message naming the field, e.g. "channels[1].policy". RTSP reconnects: at once, then after
+     reconnect_initial_ms (500) doubling up to reconnect_max_ms (2000), +-20% jitter; a refused
+     attempt within 60 s of losing a healthy stream waits reconnect_initial_ms. */
   const char* config_json;
 } vas_pipeline_config_t;
 
