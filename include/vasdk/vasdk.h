@@ -738,6 +738,8 @@ typedef struct vas_pipeline_config {
      "channels": [{"id", "source": {"url", "loop", "realtime", "transport", "open_timeout_ms",
      "read_timeout_ms", "reconnect_initial_ms", "reconnect_max_ms"}, "push", "queue",
      "policy" (drop_oldest|drop_newest|block), "detect_interval", "pool_frames",
+     "max_gap_s" (5; a reconnect, or media time jumping further, ends the channel's tracks
+     with track_end "source_gap"; 0 = reconnects only),
      "analytics": {"tracker", "best_shot", "associator", "rules"}}]}. Every field but the
      model has a default; unknown fields and bad values are VAS_ERR_INVALID_CONFIG with a
      message naming the field, e.g. "channels[1].policy". RTSP reconnects: at once, then after

@@ -71,8 +71,12 @@ class PipelineEvent:
     took or gave up the channel: assigned, revoked) or "sink" (channel "": a sink lost or
     regained its broker: disconnected, reconnected; delivered on the sink's own thread);
     ``subkind`` says which (cross_in, enter, ...; connected, disconnected, reconnected,
-    end_of_stream, error).
+    end_of_stream, error; for track_end why: removed, flush or source_gap). "channel" /
+    "removed" is a removed channel's last event; ``message`` holds its final counters as JSON.
     Best shots carry ``crop`` (BGR copy) and ``jpeg`` (bytes) when the channel asks for them.
+    ``media_us`` is the channel's media time of the event, ``wall_us`` the wall clock (us since
+    the epoch) when it left the pipeline; ``ts_us`` is media time except for source and sink
+    events, where it is the wall clock of the occurrence.
     """
 
     channel: str
@@ -87,6 +91,8 @@ class PipelineEvent:
     quality: float
     crop: npt.NDArray[np.uint8] | None = None
     jpeg: bytes | None = None
+    media_us: int = 0
+    wall_us: int = 0
 
 
 @dataclass(frozen=True)
@@ -349,14 +355,15 @@ class Pipeline:
         """Adds a channel (a dict or JSON object like an element of ``channels``)."""
         self._impl.add_channel(channel if isinstance(channel, str) else _dumps(channel, "channel"))
 
-    def remove_channel(self, channel_id: str) -> dict[str, Any] | None:
+    def remove_channel(self, channel_id: str) -> ChannelStats | None:
         """Stops and forgets a channel; returns its final counters (as in ``stats()``).
 
         From another channel's callback the removal finishes after that callback returns and
         this returns None: the channel's last event, ``channel``/``removed``, carries the
         counters (as JSON in its message) in every case.
         """
-        return self._impl.remove_channel(channel_id)
+        last = self._impl.remove_channel(channel_id)
+        return None if last is None else ChannelStats(**last)
 
     def update_rules(self, channel_id: str, rules: Mapping[str, Any] | list[Any] | str) -> None:
         """Replaces a channel's rules: {"rules": [...], ...}, the list of rules alone, or JSON."""

@@ -197,3 +197,35 @@ def test_file_channel_counts_add_up(assets: Path) -> None:
     assert [r.frame for r in got] == list(range(9))
     assert [r.detected for r in got] == [True, False, False] * 3
     assert c.decoded == c.processed + c.dropped
+
+
+def test_remove_channel_hands_back_final_counters(assets: Path, frames: list[np.ndarray]) -> None:
+    events: list[vasdk.PipelineEvent] = []
+    removed_from_callback: list[object] = []
+    cfg = config(assets)
+    cfg["channels"].append({"id": "cam2", "push": True, "queue": 8, "policy": "block"})
+    cfg["channels"].append({"id": "cam3", "push": True, "queue": 8, "policy": "block"})
+    with vasdk.Pipeline(cfg) as pipe:
+
+        def on_result(r: vasdk.FrameResult) -> None:
+            if r.channel == "cam1" and r.frame == 0:
+                # Another channel's removal from a callback finishes after it: None here.
+                removed_from_callback.append(pipe.remove_channel("cam3"))
+
+        pipe.on_result(on_result)
+        pipe.on_event(events.append)
+        pipe.start()
+        for i, f in enumerate(frames):
+            pipe.push("cam2", f, pts_us=i * 100_000)
+        last = pipe.remove_channel("cam2")
+        assert last is not None and last.id == "cam2" and last.state == "removed"
+        assert last.decoded == N and last.decoded == last.processed + last.dropped
+        pipe.push("cam1", frames[0], pts_us=0)
+        pipe.stop(drain=True)
+    assert removed_from_callback == [None]
+    ends = {e.channel: e for e in events if e.kind == "channel" and e.subkind == "removed"}
+    assert set(ends) == {"cam2", "cam3"}
+    assert json.loads(ends["cam2"].message)["processed"] == last.processed
+    assert json.loads(ends["cam3"].message)["decoded"] == 0
+    for e in events:
+        assert e.wall_us > 0 and e.media_us >= 0
