@@ -90,7 +90,7 @@ void Pipeline::Impl::queue_source_event(Channel& ch, PipelineEvent ev) {
   maybe_schedule_locked(ch);
 }
 
-void Pipeline::Impl::admit(const ChannelPtr& chp, VideoFrame frame) {
+bool Pipeline::Impl::admit(const ChannelPtr& chp, VideoFrame frame, DropReason* dropped_for) {
   Channel& ch = *chp;
   std::unique_lock<std::mutex> lock(ch.mu);
   ch.decoded++;
@@ -99,30 +99,29 @@ void Pipeline::Impl::admit(const ChannelPtr& chp, VideoFrame frame) {
   if (frame.ts_us == 0) frame.ts_us = frame.pts_us;
   if (ch.last_ts_us != INT64_MIN && frame.ts_us < ch.last_ts_us) frame.ts_us = ch.last_ts_us;
   ch.last_ts_us = frame.ts_us;
-  if (!ch.accepting) {
-    ch.count_drop(ch.discard ? ch.discard_reason : DropReason::kStopped);
-    return;
-  }
+  auto drop = [&](DropReason r) {
+    ch.count_drop(r);
+    if (dropped_for) *dropped_for = r;
+    return false;  // `frame` (and a borrowed frame's release) goes when we return
+  };
+  if (!ch.accepting) return drop(ch.discard ? ch.discard_reason : DropReason::kStopped);
   const size_t cap = static_cast<size_t>(ch.cfg.queue);
   while (ch.queued >= cap) {
     if (ch.cfg.policy == DropPolicy::kDropOldest) {
       drop_oldest_locked(ch, DropReason::kQueueFull);
     } else if (ch.cfg.policy == DropPolicy::kDropNewest) {
-      ch.count_drop(DropReason::kQueueFull);
-      return;
+      return drop(DropReason::kQueueFull);
     } else {
       // block: the stop signal is `accepting`; the timeout only re-checks it.
       ch.cv.wait_for(lock, std::chrono::milliseconds(50));
-      if (!ch.accepting) {
-        ch.count_drop(ch.discard ? ch.discard_reason : DropReason::kStopped);
-        return;
-      }
+      if (!ch.accepting) return drop(ch.discard ? ch.discard_reason : DropReason::kStopped);
     }
   }
   auto slot = std::make_shared<Slot>();
   slot->detect = frame.index % ch.cfg.detect_interval == 0;
   slot->frame = std::move(frame);
   slot->queued_us = steady_us();
+  slot->epoch = ch.reconnects.load();
   slot->state = slot->detect ? SlotState::kWaiting : SlotState::kReady;
   if (!slot->detect) slot->ready_us = slot->queued_us;
   const bool detect = slot->detect;
@@ -135,6 +134,7 @@ void Pipeline::Impl::admit(const ChannelPtr& chp, VideoFrame frame) {
     lock.unlock();
     notify_batcher();
   }
+  return true;
 }
 
 void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
@@ -320,8 +320,7 @@ Status Pipeline::Impl::push_frame(const std::string& id, const ImageView& image,
     guard.fn = nullptr;
     f.external = std::shared_ptr<void>(nullptr, [fn](void*) { (*fn)(); });
     f.view = image;
-    admit(chp, std::move(f));
-    return Status::ok();
+    return admitted(chp, std::move(f));
   }
   trim_retired(ch);
   Result<PooledImage> img = invalid_argument("unset");
@@ -368,8 +367,21 @@ Status Pipeline::Impl::push_frame(const std::string& id, const ImageView& image,
   }
   f.view = dst.view;
   f.buffer = std::move(dst.buffer);
-  admit(chp, std::move(f));
-  return Status::ok();
+  return admitted(chp, std::move(f));
+}
+
+Status Pipeline::Impl::admitted(const ChannelPtr& chp, VideoFrame frame) {
+  DropReason why = DropReason::kQueueFull;
+  if (admit(chp, std::move(frame), &why)) return Status::ok();
+  const std::string& id = chp->cfg.id;
+  if (why == DropReason::kQueueFull) {
+    return Status(StatusCode::kPoolExhausted, "push_frame: channel '" + id +
+                                                  "' queue is full (queue " +
+                                                  std::to_string(chp->cfg.queue) +
+                                                  ", policy drop_newest); the frame was dropped");
+  }
+  return invalid_argument("push_frame: channel '" + id + "' stopped (" + drop_reason_name(why) +
+                          ") while the frame was pushed; the frame was dropped");
 }
 
 }  // namespace vas
