@@ -86,6 +86,22 @@ install_venv() {
   echo "$want" >"$stamp"
 }
 
+# Optional extra: the openvino wheel, whose libopenvino_c the "openvino" engine backend loads at
+# run time. A failure here (no wheel for this platform, no network) is logged, not fatal:
+# vasdk then runs on ONNX Runtime as before. VASDK_NO_OPENVINO=1 skips it.
+install_openvino() {
+  local req=$ROOT/scripts/requirements-openvino.txt stamp=$VENV/.requirements-openvino.md5 want
+  if [ "${VASDK_NO_OPENVINO:-0}" = 1 ]; then log "openvino skipped (VASDK_NO_OPENVINO=1)"; return; fi
+  want=$(md5sum "$req" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then log "openvino present"; return; fi
+  log "pip install openvino (optional)"
+  if "$VENV/bin/pip" install -q -r "$req"; then
+    echo "$want" >"$stamp"
+  else
+    log "openvino could not be installed; the OpenVINO backend is unavailable (vasdk uses ONNX Runtime)"
+  fi
+}
+
 install_trackeval() {
   # trackeval 1.3.0 (HOTA for the tracking tests and benchmark) declares opencv-python, which
   # would install next to opencv-python-headless and clash over the cv2 module. trackeval
@@ -119,6 +135,7 @@ main() {
   install_apt
   install_ort_headers
   install_venv
+  install_openvino
   install_trackeval
   build_vasdk
   fetch_assets

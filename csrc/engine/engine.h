@@ -28,6 +28,13 @@ struct EngineOptions {
   // runtime lacks is skipped and reported in Engine::notes(); if none is usable, creation fails.
   std::vector<std::string> providers = {"cpu"};
   int warmup_runs = 0;  // runs on zero inputs at creation (fixed-shape inputs only)
+  // OpenVINO backend only (engine/openvino); the other backends ignore these.
+  std::string
+      openvino_library;        // libopenvino_c.so.*; empty = search (engine/openvino/ov_runtime.h)
+  std::string precision_hint;  // "" (the plugin's default for this CPU) | f32 | bf16 | f16
+  std::string performance_hint;  // "" (the plugin's default) | latency | throughput
+  int streams = 0;               // 0 = as the performance hint decides
+  int infer_requests = 0;        // concurrent run() calls in flight; 0 = the plugin's optimum
 };
 
 // Latency statistics over the most recent runs (a fixed window; no allocation per run).

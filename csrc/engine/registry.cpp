@@ -1,6 +1,7 @@
 #include <utility>
 
 #include "engine/engine.h"
+#include "engine/openvino/ov_engine.h"
 #include "engine/ort/ort_engine.h"
 #ifdef VASDK_WITH_OPENCV_DNN
 #include "engine/opencv/opencv_engine.h"
@@ -23,6 +24,13 @@ Result<std::unique_ptr<Engine>> make_ort(const ModelSource& m, const EngineOptio
                 : create_ort_engine(m.name, o);
 }
 
+// Always built: OpenVINO is loaded at run time, so without the wheel creation fails with
+// kBackendUnavailable and an install hint, like ORT without onnxruntime.
+Result<std::unique_ptr<Engine>> make_openvino(const ModelSource& m, const EngineOptions& o) {
+  return m.data ? create_openvino_engine_from_memory(m.data, m.size, m.name, o)
+                : create_openvino_engine(m.name, o);
+}
+
 #ifdef VASDK_WITH_OPENCV_DNN
 Result<std::unique_ptr<Engine>> make_opencv(const ModelSource& m, const EngineOptions& o) {
   return m.data ? create_opencv_engine_from_memory(m.data, m.size, m.name, o)
@@ -35,6 +43,7 @@ Result<std::unique_ptr<Engine>> make_opencv(const ModelSource& m, const EngineOp
 const std::vector<std::pair<std::string, Factory>>& backends() {
   static const std::vector<std::pair<std::string, Factory>> table = {
       {"ort", &make_ort},
+      {"openvino", &make_openvino},
 #ifdef VASDK_WITH_OPENCV_DNN
       {"opencv", &make_opencv},
 #endif

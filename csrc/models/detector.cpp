@@ -33,6 +33,12 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
   r.opt("optimization", &e.optimization);
   r.opt("providers", &e.providers);
   r.opt("warmup_runs", &e.warmup_runs, in_range(0, 1000));
+  // OpenVINO backend ("backend": "openvino"); values are checked when the engine is created.
+  r.opt("openvino_library", &e.openvino_library);
+  r.opt("precision_hint", &e.precision_hint);
+  r.opt("performance_hint", &e.performance_hint);
+  r.opt("streams", &e.streams, in_range(0, 256));
+  r.opt("infer_requests", &e.infer_requests, in_range(0, 256));
   r.opt("card", &o.card_path);
   r.opt("input_width", &o.input_width, in_range(0, 16384));
   r.opt("input_height", &o.input_height, in_range(0, 16384));
