@@ -34,6 +34,7 @@ struct SourceConfig {             // parsed from the channel's "source" JSON obj
   // never above reconnect_max_ms. A refused attempt in the first 60 s of an outage that
   // follows a healthy run (a camera restarting) waits reconnect_initial_ms (n stays 0). With
   // the defaults a camera is tried at least every 2 s, and a restarting one about every 0.5 s.
+  // A config that sets only reconnect_initial_ms above 2000 gets reconnect_max_ms equal to it.
   int reconnect_initial_ms = 500;
   int reconnect_max_ms = 2000;
   PixelFormat format = PixelFormat::kBGR24;  // BGR24, RGB24 or NV12

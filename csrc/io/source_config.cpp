@@ -17,12 +17,17 @@ Status parse_source_config(ConfigObject& o, SourceConfig* config) {
   o.opt("open_timeout_ms", &c.open_timeout_ms, in_range(1, 600000));
   o.opt("read_timeout_ms", &c.read_timeout_ms, in_range(1, 600000));
   o.opt("reconnect_initial_ms", &c.reconnect_initial_ms, in_range(1, 3600000));
-  o.opt("reconnect_max_ms", &c.reconnect_max_ms, in_range(1, 3600000));
+  const bool max_given = o.opt("reconnect_max_ms", &c.reconnect_max_ms, in_range(1, 3600000));
   o.opt_choice("format", &c.format,
                {{"bgr24", PixelFormat::kBGR24},
                 {"rgb24", PixelFormat::kRGB24},
                 {"nv12", PixelFormat::kNV12}});
   if (o.ok() && c.url.empty()) o.fail("url", "must not be empty");
+  // An initial delay above the default cap, with no cap given, is a constant delay: configs
+  // written when the default cap was 10 s stay valid.
+  if (o.ok() && !max_given && c.reconnect_max_ms < c.reconnect_initial_ms) {
+    c.reconnect_max_ms = c.reconnect_initial_ms;
+  }
   if (o.ok() && c.reconnect_max_ms < c.reconnect_initial_ms) {
     o.fail("reconnect_max_ms", "must be >= reconnect_initial_ms (" +
                                    std::to_string(c.reconnect_initial_ms) + "), got " +

@@ -358,6 +358,26 @@ TEST_F(RtspSourceTest, EveryClientStartsAtTheFirstFrame) {
   }
 }
 
+// The reconnect defaults, and a config that sets only an initial delay above the default cap
+// (valid when the cap was 10 s) still parses: its cap follows it.
+TEST(RtspSourceConfig, ReconnectDefaultsAndInitialAboveTheDefaultCap) {
+  auto d = parse_source_config(R"({"url": "rtsp://127.0.0.1:1/x"})", "source");
+  ASSERT_TRUE(d.is_ok()) << d.status().message();
+  EXPECT_EQ(d.value().reconnect_initial_ms, 500);
+  EXPECT_EQ(d.value().reconnect_max_ms, 2000);
+  auto slow =
+      parse_source_config(R"({"url": "rtsp://127.0.0.1:1/x", "reconnect_initial_ms": 5000})", "");
+  ASSERT_TRUE(slow.is_ok()) << slow.status().message();
+  EXPECT_EQ(slow.value().reconnect_initial_ms, 5000);
+  EXPECT_EQ(slow.value().reconnect_max_ms, 5000);
+  auto bad = parse_source_config(
+      R"({"url": "rtsp://127.0.0.1:1/x", "reconnect_initial_ms": 5000, "reconnect_max_ms": 3000})",
+      "source");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("source.reconnect_max_ms"), std::string::npos)
+      << bad.status().message();
+}
+
 // A port nobody listens on: not a create error; read() reports the cause and keeps retrying.
 TEST_F(RtspSourceTest, DeadCameraAtStartUpKeepsRetrying) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
