@@ -250,19 +250,21 @@ TEST_F(PipelineRtspTest, CameraFaultsLeaveOtherChannelsAtFullRate) {
     const double during_freeze = rec.fps(ch, frozen, freeze_b);
     std::printf("%s fps: healthy %.2f, server killed %.2f, server frozen %.2f\n", ch, base,
                 during_kill, during_freeze);
+    // Below 9 fps the detector cannot keep up with 3 channels at 10 fps at all: every channel
+    // drops frames by its queue policy, burst or not.
+    if (base < 9.0) starved = true;
     if (kSanitized && base < 9.0) {
       // ThreadSanitizer on a shared machine may not keep 3 channels at 10 fps at all; then
       // the rates say nothing about isolation (the plain build checks them).
       std::printf("%s: the healthy rate is below 9 fps under the sanitizer; rates not compared\n",
                   ch);
-      starved = true;
       continue;
     }
     EXPECT_GT(base, 9.0) << ch << " paced at 10 fps";
     EXPECT_NEAR(during_kill, base, 0.10 * base) << ch << " while the camera's server was down";
     EXPECT_NEAR(during_freeze, base, 0.10 * base) << ch << " while the camera's server hung";
   }
-  // A detector that a sanitizer starves may fall behind any channel, burst or not.
+  // (A starved pipeline already fails the rate check above in the plain build.)
   if (!starved) EXPECT_EQ(cam_queue_full, 0u) << "cam frames dropped as queue_full";
   std::printf(
       "cam: reconnected %.0f ms after the server returned, first result after %.0f ms; timeout"
