@@ -134,12 +134,17 @@ typedef struct vas_detector vas_detector_t;
 typedef struct vas_detector_config {
   uint32_t struct_size;   /* set by vas_detector_config_init() */
   const char* model_path; /* ONNX file; its model card is the same path with .json */
-  /* JSON object or NULL. Fields (all optional): "backend" ("ort"), "ort_library" (path),
+  /* JSON object or NULL. Fields (all optional): "backend" ("ort" (default), "openvino" (needs
+     the optional openvino pip package, else VAS_ERR_BACKEND_UNAVAILABLE), or "opencv" where
+     built), "ort_library" (path),
      "threads", "spinning", "optimization" (none|basic|extended|all), "providers" (list in
      order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
      an error names them if none is usable), "warmup_runs", "card" (path),
      "input_width", "input_height", "score_threshold", "nms_iou", "classes" (list of names
-     to keep), "class_agnostic_nms", "max_detections". Unknown fields are an error. */
+     to keep), "class_agnostic_nms", "max_detections". OpenVINO only: "openvino_library"
+     (path to libopenvino_c.so.*), "precision_hint" ("f32", "bf16", "f16"; default the
+     plugin's), "performance_hint" ("latency", "throughput"), "streams", "infer_requests".
+     Unknown fields are an error. */
   const char* options_json;
 } vas_detector_config_t;
 

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -323,6 +326,63 @@ TEST(OpenVinoEngine, PrecisionHintIsReportedAsRun) {
   if (all.find("inference precision bf16") == std::string::npos) {
     EXPECT_NE(all.find("precision_hint 'bf16' was requested"), std::string::npos) << all;
   }
+}
+
+// Throughput driver for benchmarks/bench_openvino.py (not a test: disabled unless asked for with
+// --gtest_also_run_disabled_tests). One engine from the detector option JSON in
+// VASDK_BENCH_OPTIONS, VASDK_BENCH_CALLERS threads calling run() on it back to back for
+// VASDK_BENCH_SECONDS on a 1x3xHxW input (VASDK_BENCH_SHAPE "HxW"); writes
+// {"runs", "seconds", "fps", "median_ms", "backend", "notes"} to VASDK_BENCH_OUT. It lives here
+// because the Python binding's Engine reuses one output list and is not for concurrent calls.
+TEST(OpenVinoEngineBench, DISABLED_Throughput) {
+  auto env = [](const char* k, const char* d) {
+    const char* v = std::getenv(k);
+    return std::string(v && *v ? v : d);
+  };
+  auto parsed = parse_detector_options(env("VASDK_BENCH_OPTIONS", "{}"));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+  auto created = create_engine(env("VASDK_BENCH_MODEL", ""), parsed.value().engine);
+  ASSERT_TRUE(created.is_ok()) << created.status().message();
+  Engine& e = *created.value();
+  const std::string shape = env("VASDK_BENCH_SHAPE", "576x768");
+  const int h = std::atoi(shape.c_str());
+  const int w = std::atoi(shape.c_str() + shape.find('x') + 1);
+  const int callers = std::atoi(env("VASDK_BENCH_CALLERS", "2").c_str());
+  const double seconds = std::atof(env("VASDK_BENCH_SECONDS", "10").c_str());
+  Tensor in = random_input(h, w, 1);
+  {
+    std::vector<Tensor> out;  // warm-up: one run per caller slot, shapes learned
+    for (int i = 0; i < callers + 1; ++i) ASSERT_TRUE(e.run({in.view()}, &out).is_ok());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::duration<double>(seconds);
+  std::atomic<long> runs{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < callers; ++t) {
+    threads.emplace_back([&] {
+      std::vector<Tensor> out;
+      while (std::chrono::steady_clock::now() < until) {
+        if (!e.run({in.view()}, &out).is_ok()) ++failures;
+        ++runs;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(failures.load(), 0);
+  std::string notes;
+  for (const auto& n : e.notes()) {
+    std::string q;
+    for (char c : n) q += (c == '"' || c == '\\') ? '\'' : c;
+    notes += (notes.empty() ? "\"" : ", \"") + q + "\"";
+  }
+  std::ofstream(env("VASDK_BENCH_OUT", "/dev/stdout"))
+      << "{\"runs\": " << runs.load() << ", \"seconds\": " << elapsed
+      << ", \"fps\": " << runs.load() / elapsed << ", \"median_ms\": " << e.stats().median_ms
+      << ", \"callers\": " << callers << ", \"backend\": \"" << e.backend_name()
+      << "\", \"notes\": [" << notes << "]}\n";
 }
 
 }  // namespace
