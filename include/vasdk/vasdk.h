@@ -865,7 +865,9 @@ VAS_API vas_status_t vas_pipeline_start(vas_pipeline_t* pipeline);
 
 /* drain nonzero: stop the sources, finish every queued frame, flush the analytics (final
    best shots, track ends), then join. drain 0: drop queued frames and return within about
-   1 s. Stopping a stopped pipeline is VAS_OK. Callbacks are not called after it returns.
+   1 s. Stopping a stopped pipeline is VAS_OK. Callbacks are not called after it returns,
+   but for the "channel"/"removed" event of a later vas_pipeline_remove_channel (on its
+   caller's thread).
    Thread safety: any thread but the pipeline's callbacks (VAS_ERR_INVALID_ARGUMENT there). */
 VAS_API vas_status_t vas_pipeline_stop(vas_pipeline_t* pipeline, int32_t drain);
 

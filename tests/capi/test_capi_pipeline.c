@@ -58,6 +58,8 @@ typedef struct {
   vas_status_t destroy_rc; /* vas_pipeline_destroy from inside the callback */
   vas_status_t stop_rc;    /* vas_pipeline_stop from inside the callback */
   int tried_reentry;
+  int removed_events;     /* "channel"/"removed" */
+  char removed_msg[1024]; /* the last one's message: the channel's final counters */
 } seen_t;
 
 static void on_result(const vas_frame_result_t* r, void* user) {
@@ -87,11 +89,15 @@ static void on_result(const vas_frame_result_t* r, void* user) {
 static void on_event(const vas_pipeline_event_t* e, void* user) {
   seen_t* s = (seen_t*)user;
   if (e == NULL || e->struct_size < sizeof(vas_pipeline_event_t) || e->kind == NULL ||
-      e->channel == NULL) {
+      e->channel == NULL || e->wall_us <= 0 || e->media_us < 0) {
     ++s->bad_struct;
     return;
   }
   ++s->events;
+  if (strcmp(e->kind, "channel") == 0 && strcmp(e->subkind, "removed") == 0) {
+    ++s->removed_events;
+    snprintf(s->removed_msg, sizeof s->removed_msg, "%s", e->message);
+  }
 }
 
 static int g_released = 0;
@@ -312,6 +318,15 @@ static void test_push_run(void) {
   CHECK(strstr(stats, "\"processed\":6") != NULL || strstr(stats, "\"processed\": 6") != NULL);
   CHECK(vas_pipeline_update_rules(p, "nope", "{\"rules\": []}") == VAS_ERR_NOT_FOUND);
   CHECK(vas_pipeline_remove_channel(p, "nope") == VAS_ERR_NOT_FOUND);
+  /* Removing hands back the final counters in the channel's last event, before the return. */
+  CHECK(seen.removed_events == 0);
+  CHECK(vas_pipeline_remove_channel(p, "cam1") == VAS_OK);
+  CHECK(seen.removed_events == 1);
+  CHECK(strstr(seen.removed_msg, "\"id\":\"cam1\"") != NULL);
+  CHECK(strstr(seen.removed_msg, "\"state\":\"removed\"") != NULL);
+  CHECK(strstr(seen.removed_msg, "\"decoded\":6,") != NULL);
+  CHECK(strstr(seen.removed_msg, "\"processed\":6,") != NULL);
+  CHECK(vas_pipeline_add_channel(p, kPushChannel) == VAS_OK); /* the id is free again */
   CHECK(vas_pipeline_add_channel(p, "{\"id\": \"cam1\", \"push\": true}") != VAS_OK); /* dup */
   CHECK_MSG_HAS("cam1");
   CHECK(vas_pipeline_destroy(p) == VAS_OK);
