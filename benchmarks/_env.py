@@ -9,6 +9,10 @@ this is not worth much on a shared 2-core machine.
 ``write_results`` writes one run to one file. A run whose settings differ from the
 benchmark's defaults goes to a file named after the difference, so runs with different
 settings never share a file.
+
+``score_row`` and ``write_scoreboard`` are the scoreboard's row protocol (see
+benchmarks/run_all.py): a script states its targets where it measures, builds its rows with
+``score_row`` and hands them to ``write_scoreboard``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,16 @@ from typing import Any
 
 from vasdk.tools.cpuinfo import cpu_info
 
-__all__ = ["BUSY_LIMIT", "cpu_busy_share", "environment", "results_path", "write_results"]
+__all__ = [
+    "BUSY_LIMIT",
+    "SCOREBOARD_ENV",
+    "cpu_busy_share",
+    "environment",
+    "results_path",
+    "score_row",
+    "write_results",
+    "write_scoreboard",
+]
 
 # Above this share of CPU time used by other processes before a run, timings are not trusted.
 BUSY_LIMIT = 0.10
@@ -141,3 +154,70 @@ def write_results(path: Path, result: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+# ---- the scoreboard row protocol (benchmarks/run_all.py) ----------------------------------
+
+# run_all.py names the file a script writes its rows to in this variable.
+SCOREBOARD_ENV = "VASDK_SCOREBOARD"
+_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b}
+
+
+def score_row(
+    measure: str,
+    unit: str,
+    vasdk: float | None,
+    peer: float | None,
+    peer_name: str | None,
+    *,
+    better: str,
+    target: tuple[str, str, float],
+    note: str | None = None,
+) -> dict[str, Any]:
+    """One scoreboard row. `better` is "higher" or "lower" (for `vasdk` and `peer`); the ratio
+    is always oriented so that above 1 means vasdk is better (vasdk / peer when higher is
+    better, peer / vasdk when lower is). `target` is (what, op, value): what is "ratio" or
+    "vasdk", op one of >=, <=, ==; `met` is that comparison (false when the value is missing)."""
+    if better not in ("higher", "lower"):
+        raise ValueError(f"better must be 'higher' or 'lower', not {better!r}")
+    what, op, value = target
+    if what not in ("ratio", "vasdk") or op not in _OPS:
+        raise ValueError(f"bad target {target!r}")
+    ratio: float | None = None
+    if vasdk is not None and peer is not None:
+        num, den = (vasdk, peer) if better == "higher" else (peer, vasdk)
+        ratio = float(num) / float(den) if den else None
+    got = ratio if what == "ratio" else vasdk
+    met = bool(got is not None and _OPS[op](float(got), value))
+    return {
+        "measure": measure,
+        "unit": unit,
+        "vasdk": None if vasdk is None else float(vasdk),
+        "peer": None if peer is None else float(peer),
+        "peer_name": peer_name,
+        "ratio": None if ratio is None else round(ratio, 4),
+        "better": better,
+        "target": f"{what} {op} {value:g}",
+        "met": met,
+        "note": note,
+    }
+
+
+def write_scoreboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Writes `rows` where run_all.py asked (the file named by $VASDK_SCOREBOARD), and returns
+    them so the script can keep them in its own results JSON too. Without the variable (a
+    script run by hand) it only prints them."""
+    for r in rows:
+        missing = {"measure", "unit", "vasdk", "peer", "peer_name", "ratio", "target", "met"} - set(r)
+        if missing:
+            raise ValueError(f"scoreboard row {r.get('measure')!r} lacks {sorted(missing)}")
+    path = os.environ.get(SCOREBOARD_ENV)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(rows, indent=2) + "\n")
+    print("\nscoreboard:")
+    for r in rows:
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        print(f"  {r['measure']}: vasdk {r['vasdk']} {r['unit']}, {r['peer_name'] or '-'} {r['peer']}, "
+              f"ratio {ratio}, target {r['target']}: {'met' if r['met'] else 'MISSED'}")
+    return rows

@@ -10,6 +10,10 @@ and cached under .cache/bench). Prints a table and writes benchmarks/results/eng
 "vasdk" times ``vasdk._core.Engine.run`` from Python (input check, binding, run, outputs copied
 into new numpy arrays); "vasdk C++" is the engine's own run() timer for the same calls, without
 the Python layer. Overhead = vasdk / ORT - 1 on medians.
+
+Scoreboard (benchmarks/run_all.py): one row per model, size and precision at 1 thread, vasdk
+from Python against ORT's session.run; the target is at most 2 % overhead (ratio ORT / vasdk
+>= 0.98). --quick runs 5 repetitions at 1 thread instead of 30 at 1 and 2.
 """
 
 from __future__ import annotations
@@ -30,10 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _env import environment, results_path, write_results  # noqa: E402
+from _env import environment, results_path, score_row, write_results, write_scoreboard  # noqa: E402
 
 from vasdk import _core  # noqa: E402
 from vasdk.asset_paths import asset_path  # noqa: E402
+
+# How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
+SCOREBOARD = {"full": [], "quick": ["--reps", "5", "--threads", "1"], "out": ["--out", "{dir}/engine.json"]}
+# vasdk's Python call may cost at most 2 % more than ORT's session.run on the same model.
+MAX_OVERHEAD = 0.02
 
 CASES = [  # (model asset, width, height, calibration video)
     ("yolov3-tiny", 416, 416, "vtest.avi"),
@@ -119,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['vasdk_cpp_ms']:7.2f} {r['ort_ms']:8.2f} {r['overhead_pct']:+8.1f}%  {speed:>8s}")
     settings = {"reps": args.reps, "threads": args.threads}
     out = results_path(Path(args.out), settings, {"reps": 30, "threads": "1,2"})
-    result = {"benchmark": "engine", "settings": settings, "environment": env, "rows": rows}
+    score = write_scoreboard([
+        score_row(f"engine {r['model']} {r['size']} {r['variant'].upper()}, 1 thread", "ms", r["vasdk_ms"],
+                  r["ort_ms"], "onnxruntime session.run", better="lower",
+                  target=("ratio", ">=", round(1 / (1 + MAX_OVERHEAD), 2)))
+        for r in rows if r["threads"] == 1
+    ])
+    result = {"benchmark": "engine", "settings": settings, "environment": env, "rows": rows,
+              "scoreboard": score}
     print(f"\nwrote {write_results(out, result)}")
     return 0
 

@@ -10,6 +10,12 @@ emulated Zen 3 (its u8s8 pair sums saturate).
 
 About 4 minutes per frame and target under emulation on a 2-core machine. Writes
 benchmarks/results/int8_cpus.json.
+
+Scoreboard (benchmarks/run_all.py): the ``portable`` target against full 8-bit weights (the
+``vnni`` target, which is what onnxruntime's quantizer gives by default): its relative error on
+the emulated Zen 3 must be no worse (ratio >= 1), and its outputs there must equal the native
+ones bit for bit. --quick runs the same frame: there is nothing to cut but frames, and one is
+the least.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from vasdk.tools.calibrate import preprocess, read_video_frames  # noqa: E402
 from vasdk.tools.cpuinfo import cpu_info  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _env import environment  # noqa: E402
+from _env import environment, score_row, write_scoreboard  # noqa: E402
 
 from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402
 
+# How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
+SCOREBOARD = {"full": [], "quick": [], "out": ["--out", "{dir}/int8_cpus.json"]}
 EMULATED_CPU = "EPYC-Milan"
 RUN = """
 import sys, numpy as np, onnxruntime as ort
@@ -90,9 +98,19 @@ def main() -> int:
                    "bitwise_equal": all(np.array_equal(a, b) for a, b in zip(native, zen3))}
             rows.append(row)
             print(row, flush=True)
+    by = {r["target"]: r for r in rows}
+    peer = "8-bit weights (vnni target, as onnxruntime quantizes)"
+    score = write_scoreboard([
+        score_row("INT8 yolov3-tiny error vs FP32 on a Zen 3 (AVX2, emulated)", "rel. L2",
+                  by["portable"]["rel_err_emulated_zen3"], by["vnni"]["rel_err_emulated_zen3"], peer,
+                  better="lower", target=("ratio", ">=", 1)),
+        score_row("INT8 yolov3-tiny: Zen 3 (emulated) outputs equal this CPU's", "equal (1/0)",
+                  float(by["portable"]["bitwise_equal"]), float(by["vnni"]["bitwise_equal"]), peer,
+                  better="higher", target=("vasdk", "==", 1)),
+    ])
     res = {"model": "yolov3-tiny 768x576, MinMax on 32 vtest frames", "frames": idx, "host_cpu": cpu_info(),
            "settings": {"frames": args.frames}, "environment": env,
-           "emulated_cpu": f"qemu-x86_64 -cpu {EMULATED_CPU}", "rows": rows}
+           "emulated_cpu": f"qemu-x86_64 -cpu {EMULATED_CPU}", "rows": rows, "scoreboard": score}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     print(f"wrote {args.out}")

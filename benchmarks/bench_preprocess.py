@@ -32,6 +32,10 @@ and vasdk / floor (1 would be as fast as moving the bytes). Each peer's largest 
 difference from vasdk's output is recorded too: the NV12 cv_best resamples chroma on another
 grid, so it differs in more than rounding.
 
+Scoreboard (benchmarks/run_all.py): the headline cases, BGR and NV12, warm, vasdk on 1 thread
+against the best peer; the target is vasdk at least as fast (ratio best peer / vasdk >= 1).
+--quick runs 2 repetitions of 5 calls instead of 7 of 15.
+
 Run: OPENBLAS_NUM_THREADS=1 nice .venv/bin/python benchmarks/bench_preprocess.py [--reps 7]
 Writes benchmarks/results/preprocess.json (other settings: a file named after them).
 """
@@ -49,11 +53,15 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import environment, results_path, write_results
+from _env import environment, results_path, score_row, write_results, write_scoreboard
 
 from vasdk import _testing
 from vasdk.preprocess import Preprocessor
 
+# How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
+SCOREBOARD = {"full": [], "quick": ["--reps", "2", "--iters", "5"], "out": ["--out", "{dir}/preprocess.json"]}
+# Scoreboard target: vasdk (1 thread) at least as fast as the best peer on the headline cases.
+MIN_RATIO = 1.0
 PAD = 114
 SCALE = np.float32(1 / 255)
 # (label, source width, source height, network size, headline)
@@ -347,6 +355,13 @@ def main() -> None:
 
     settings = {"reps": args.reps, "iters": args.iters, "cases": args.cases}
     out = results_path(args.out, settings, {"reps": 7, "iters": 15, "cases": "all"})
+    headline = {c[0] for c in CASES if c[4]}
+    score = write_scoreboard([
+        score_row(f"preprocess {row['case']} {row['format'].upper()}, warm, 1 thread", "ms",
+                  row["warm"]["median_ms"]["vasdk_1t"], row["warm"]["median_ms"][row["warm"]["best_peer"]],
+                  row["warm"]["best_peer"], better="lower", target=("ratio", ">=", MIN_RATIO))
+        for row in table.values() if row["case"] in headline
+    ])
     result = {
         "benchmark": "preprocess",
         "settings": settings,
@@ -354,6 +369,7 @@ def main() -> None:
         "timed_wall_s": round(wall, 1),
         "output": "letterboxed RGB float32 NCHW, /255, pad 114, bilinear",
         "rows": table,
+        "scoreboard": score,
     }
     print(f"\nwrote {write_results(out, result)}")
 

@@ -26,6 +26,12 @@ onnxruntime's defaults (int8 activations, per-tensor weights, outputs quantized)
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_quantize.py [--models yolov3-tiny,centerface]
         [--reps 7] [--allow-busy]
+
+Scoreboard (benchmarks/run_all.py), per model: the default INT8 (int8-minmax) against
+onnxruntime's defaults (int8-ort-defaults) on mAP@0.5 vs FP32 (ratio >= 1: at least as
+accurate), and its 1-thread detect latency against FP32 (ratio >= 1: quantizing must not make
+it slower). run_all measures only those variants, with --allow-busy (the summary records the
+load); --quick evaluates 30 frames and times 3 per repetition instead of 100 and 30.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 
-from _env import BUSY_LIMIT, environment, results_path, write_results  # noqa: E402
+from _env import BUSY_LIMIT, environment, results_path, score_row, write_results, write_scoreboard  # noqa: E402
 from hand_labels import VTEST_300_WALKERS, match_labels  # noqa: E402
 
 from vasdk.asset_paths import asset_path  # noqa: E402
@@ -54,6 +60,15 @@ from vasdk.tools.calibrate import read_video_frames  # noqa: E402
 from vasdk.tools.evaluate import Variant, evaluate  # noqa: E402
 from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402
 from vasdk.tools.report import write_report  # noqa: E402
+
+# How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
+_SCORED = ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy"]
+SCOREBOARD = {"full": _SCORED, "quick": [*_SCORED, "--eval-frames", "30", "--latency-frames", "3"],
+              "out": ["--out-dir", "{dir}"]}
+# Scoreboard targets: the default INT8 at least as accurate as onnxruntime's defaults, and
+# not slower than FP32 on 1 thread.
+MIN_MAP_RATIO = 1.0
+MIN_SPEEDUP = 1.0
 
 MODELS: dict[str, dict[str, Any]] = {
     "yolov3-tiny": {"video": "vtest.avi", "frames": 795, "calib_step": 25,
@@ -113,14 +128,14 @@ def walkers_found(model: Path, person: int = 0) -> dict[str, Any]:
 def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: int,
               only: list[str], tag: str, all_classes: bool = False,
               optimization: str = "all", default_set: bool = False,
-              env: dict[str, Any] | None = None) -> dict[str, Any]:
+              env: dict[str, Any] | None = None, eval_frames: int = 100) -> dict[str, Any]:
     env = env or environment()
     spec = dict(MODELS[name])
     if all_classes:
         spec["classes"] = None
     model = asset_path(f"{name}.onnx")
     video = asset_path(spec["video"])
-    calib_idx, eval_idx = split(spec["frames"], spec["calib_step"])
+    calib_idx, eval_idx = split(spec["frames"], spec["calib_step"], eval_frames)
     calib = read_video_frames(video, calib_idx)
     frames = read_video_frames(video, eval_idx)
     variants = [Variant("fp32", model)]
@@ -174,6 +189,22 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
     return final
 
 
+def scoreboard_rows(name: str, rep: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scoreboard's rows for one model, when the report has the variants they compare."""
+    by = {r["name"]: r for r in rep["variants"]}
+    if not {"fp32", "int8-minmax", "int8-ort-defaults"} <= set(by):
+        return []
+    ours, ort_def, fp32 = by["int8-minmax"], by["int8-ort-defaults"], by["fp32"]
+    return [
+        score_row(f"quantize {name} INT8 mAP@0.5 vs FP32", "mAP", ours["map50_vs_reference"],
+                  ort_def["map50_vs_reference"], "onnxruntime quantize_static defaults", better="higher",
+                  target=("ratio", ">=", MIN_MAP_RATIO)),
+        score_row(f"quantize {name} INT8 detect, 1 thread", "ms", ours["latency_ms"]["1"],
+                  fp32["latency_ms"]["1"], "the FP32 model", better="lower",
+                  target=("ratio", ">=", MIN_SPEEDUP)),
+    ]
+
+
 def print_table(rep: dict[str, Any]) -> None:
     print("\ndetect: preprocess + inference + decode (vasdk.Detector); infer: the model alone "
           "(vasdk._core.Engine); medians, ms; spread: (max - min) / median over the repetitions")
@@ -211,6 +242,7 @@ def main() -> int:
                    help=f"write results even when the CPU-busy share before the run exceeds {BUSY_LIMIT}, "
                         "flagged busy")
     p.add_argument("--latency-frames", type=int, default=30, help="frames timed per repetition (default 30)")
+    p.add_argument("--eval-frames", type=int, default=100, help="frames for mAP agreement (default 100)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     args = p.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
@@ -223,11 +255,13 @@ def main() -> int:
         p.error(f"unknown variants {sorted(unknown)}")
     settings = {"models": args.models, "variants": ",".join(only), "tag": args.tag,
                 "all_classes": args.all_classes, "optimization": args.optimization, "reps": args.reps,
-                "latency_frames": args.latency_frames}
+                "latency_frames": args.latency_frames, "eval_frames": args.eval_frames}
     defaults = {"models": "yolov3-tiny,centerface", "variants": ",".join(DEFAULT_VARIANTS), "tag": "quantize",
-                "all_classes": False, "optimization": "all", "reps": MIN_REPS, "latency_frames": 30}
+                "all_classes": False, "optimization": "all", "reps": MIN_REPS, "latency_frames": 30,
+                "eval_frames": 100}
     out = results_path(args.out_dir / f"{args.tag}.json", settings, defaults)
     results: dict[str, Any] = {"benchmark": "quantize", "settings": settings, "busy": False}
+    score: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="vasdk-bench-q-") as tmp:
         for name in args.models.split(","):
             env = environment(kernels="onnxruntime CPU (MLAS)")
@@ -242,9 +276,13 @@ def main() -> int:
                 results["busy"] = True
             results.setdefault("environment", env)
             rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, out.stem,
-                            args.all_classes, args.optimization, default_set=args.variants is None, env=env)
+                            args.all_classes, args.optimization, default_set=args.variants is None, env=env,
+                            eval_frames=args.eval_frames)
             results[name] = rep
             print_table(rep)
+            score += scoreboard_rows(name, rep)
+    if score:
+        results["scoreboard"] = write_scoreboard(score)
     # One file per run, written whole: never merged with another run's results.
     print(f"wrote {write_results(out, results)}", flush=True)
     return 0

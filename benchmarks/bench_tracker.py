@@ -23,6 +23,11 @@ and HOTA with DetA and AssA (trackeval's HOTA class), prints a table and writes
 benchmarks/results/tracker.json.
 
     OPENBLAS_NUM_THREADS=1 nice .venv/bin/python benchmarks/bench_tracker.py
+
+Scoreboard (benchmarks/run_all.py): the targets below (``targets`` in the JSON) as rows: speed
+against the compiled peer of the same algorithm (ioutrack-rs, at least as fast) and against
+supervision's ByteTrack (at least 50x), accuracy (MOTA, IDF1, HOTA) at least supervision's.
+--quick tracks 300 frames with 2 repetitions (1 for the Python peers).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _env import environment, results_path, write_results  # noqa: E402
+from _env import environment, results_path, score_row, write_results, write_scoreboard  # noqa: E402
 from track_reference import (  # noqa: E402
     FilterpySort,
     hota_scores,
@@ -55,6 +60,10 @@ import vasdk  # noqa: E402
 
 Frames = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 Hyp = dict[int, np.ndarray]
+
+# How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
+SCOREBOARD = {"full": [], "quick": ["--frames", "300", "--reps", "2", "--ref-reps", "1"],
+              "out": ["--out", "{dir}/tracker.json"]}
 
 # The settings every tracker gets (see the module docstring).
 COMMON = {"max_age": 30, "min_hits": 3, "iou_threshold": 0.3}
@@ -279,6 +288,20 @@ def main() -> None:
         targets["bytetrack_x_ioutrack_bytetrack>=1"] = bt["x_compiled_peer"] >= 1
         targets["sort_x_ioutrack_sort>=1"] = by["vasdk SORT"]["x_compiled_peer"] >= 1
     print("\ntargets:", ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in targets.items()))
+    sv_name = "supervision 0.30 ByteTrack (pure Python)"
+    rust = {k: by.get(f"ioutrack-rs {k} (Rust)") for k in ("SORT", "ByteTrack")}
+    missing = None if compiled_peer else "ioutrack-rs not installed: no compiled peer"
+    score = [
+        score_row(f"tracker {k}, {args.objects} objects/frame", "fps", by[f"vasdk {k}"]["fps_median"],
+                  rust[k]["fps_median"] if rust[k] else None, f"ioutrack-rs {k} (Rust)", better="higher",
+                  target=("ratio", ">=", 1), note=missing)
+        for k in ("ByteTrack", "SORT")
+    ]
+    score.append(score_row(f"tracker ByteTrack, {args.objects} objects/frame", "fps", bt["fps_median"],
+                           sv_row["fps_median"], sv_name, better="higher", target=("ratio", ">=", 50)))
+    score += [score_row(f"tracker ByteTrack {m.upper()}", m.upper(), bt[m], sv_row[m], sv_name,
+                        better="higher", target=("ratio", ">=", 1)) for m in ("mota", "idf1", "hota")]
+    write_scoreboard(score)
     settings = {"objects": args.objects, "frames": args.frames, "seed": args.seed,
                 "reps": args.reps, "ref_reps": args.ref_reps}
     defaults = {"objects": 50, "frames": 2000, "seed": 2024, "reps": 5, "ref_reps": 3}
@@ -295,6 +318,7 @@ def main() -> None:
         "vasdk_sort_options": sort_options,
         "rows": rows,
         "targets": targets,
+        "scoreboard": score,
     }
     print(f"wrote {write_results(results_path(args.out, settings, defaults), result)}")
 
