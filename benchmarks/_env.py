@@ -195,7 +195,7 @@ def score_row(
         "vasdk": None if vasdk is None else float(vasdk),
         "peer": None if peer is None else float(peer),
         "peer_name": peer_name,
-        "ratio": None if ratio is None else round(ratio, 4),
+        "ratio": ratio,
         "better": better,
         "target": f"{what} {op} {value:g}",
         "met": met,

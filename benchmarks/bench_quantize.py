@@ -62,8 +62,9 @@ from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402
 from vasdk.tools.report import write_report  # noqa: E402
 
 # How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
-_SCORED = ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy"]
-SCOREBOARD = {"full": _SCORED, "quick": [*_SCORED, "--eval-frames", "30", "--latency-frames", "3"],
+SCOREBOARD = {"full": ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy"],
+              "quick": ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy", "--eval-frames", "30",
+                        "--latency-frames", "3"],
               "out": ["--out-dir", "{dir}"]}
 # Scoreboard targets: the default INT8 at least as accurate as onnxruntime's defaults, and
 # not slower than FP32 on 1 thread.
