@@ -166,6 +166,11 @@ class OvEngine final : public Engine {
       std::string m = s.message() +
                       " (backend 'openvino' runs ONNX FP32, FP16 and INT8 QDQ models; for "
                       "QOperator models with com.microsoft ops use backend 'ort')";
+      if (summary.has_quant_ops) {
+        // `vasdk model quantize` saves at ORT's extended level by default, which fuses the QDQ
+        // pairs into QLinearConv and com.microsoft QLinear* ops.
+        m += "; `vasdk model quantize --no-optimize` writes the plain QDQ graph it runs";
+      }
       return {StatusCode::kInvalidModel, m};
     }
 
