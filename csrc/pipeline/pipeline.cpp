@@ -240,6 +240,10 @@ Status Pipeline::Impl::start() {
   }
   stopping_ = false;
   {
+    std::lock_guard<std::mutex> lock(reap_mu_);
+    reap_stop_ = false;
+  }
+  {
     std::lock_guard<std::mutex> lock(bmu_);
     bstop_ = false;
   }
@@ -486,8 +490,10 @@ Status Pipeline::Impl::stop(bool drain) {
   }
   for (const auto& ch : chans) close_channel(ch, DropReason::kStopped);
   stop_threads();
-  // No callback runs now, so no removal can be asked for any more: finish those that were.
+  // No callback runs now, so no removal can be asked for any more: finish those that were,
+  // and let the reaper go with the other threads (start() allows a new one).
   finish_removals_locked();
+  stop_reaper();
   // The workers are joined: finish the annotated videos so the files are complete now.
   for (const auto& ch : chans) ch->annotated.reset();
   std::lock_guard<std::mutex> lock(mu_);

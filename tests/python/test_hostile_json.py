@@ -105,9 +105,9 @@ def test_embedded_nul_is_refused_naming_the_field(assets: Path, tmp_path: Path,
 def test_nul_in_channel_and_rules_json(assets: Path) -> None:
     p = vasdk.Pipeline(pipeline_config(assets))
     try:
-        with pytest.raises(vasdk.InvalidConfigError, match=r"channel: id: .*NUL"):
+        with pytest.raises(vasdk.InvalidConfigError, match=r"channel config: id: .*NUL"):
             p.add_channel('{"id": "cam\\u00002", "push": true}')
-        with pytest.raises(vasdk.InvalidConfigError, match=r"source.url: .*NUL"):
+        with pytest.raises(vasdk.InvalidConfigError, match=r"channel config: source.url: .*NUL"):
             p.add_channel('{"id": "cam2", "source": {"url": "rtsp://127.0.0.1:1/a\\u0000b"}}')
         with pytest.raises(vasdk.InvalidConfigError, match=r"rules\[0\].id: .*NUL"):
             p.update_rules("cam1", '{"rules": [{"id": "d\\u0000", "type": "line_crossing",'
@@ -146,5 +146,5 @@ def test_messages_quote_only_an_excerpt(assets: Path) -> None:
     # The rest of the library still works afterwards.
     r = vasdk.Rules({"channel": "c", "rules": [{"id": "z", "type": "intrusion",
                                                 "polygon": [[0, 0], [50, 0], [50, 50]]}]})
-    tracks = {"ids": np.array([1]), "boxes": np.array([[10, 10, 20, 20]], np.float32)}
+    tracks = {"ids": np.array([1]), "boxes": np.array([[20, 5, 30, 10]], np.float32)}  # foot inside
     assert [e.kind for e in r.update(tracks, 0)] == ["enter"]
