@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import vasdk.tools.evaluate as evaluate_mod
 from vasdk.cli import main as cli_main
 from vasdk.tools.calibrate import read_video_frames
 from vasdk.tools.cpuinfo import cpu_info, int8_saturates
@@ -39,11 +42,26 @@ def yolo_int8(assets: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _agreement(assets: Path, model: Path) -> dict:
     frames = read_video_frames(assets / "vtest.avi", EVAL)
     return evaluate([Variant("fp32", assets / "yolov3-tiny.onnx"), Variant("int8", model)], frames,
-                    threads=(1,), latency_frames=2, classes=["person", "car", "truck"], title="yolov3-tiny")
+                    threads=(1,), latency_frames=2, latency_reps=3, classes=["person", "car", "truck"],
+                    title="yolov3-tiny")
 
 
-def test_int8_agrees_with_fp32_through_the_sdk(assets: Path, yolo_int8: Path, tmp_path: Path) -> None:
+def test_int8_agrees_with_fp32_through_the_sdk(assets: Path, yolo_int8: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Record what each timing pass was given and returned, to check the report against it.
+    passes: dict[str, list[tuple[int, int, list[float]]]] = {"detect": [], "inference": []}
+    for kind, name in (("detect", "_latencies"), ("inference", "_engine_latencies")):
+        real = getattr(evaluate_mod, name)
+
+        def spy(variants: Any, frames: Any, threads: int, *a: Any, _real: Any = real, _kind: str = kind,
+                **k: Any) -> Any:
+            out = _real(variants, frames, threads, *a, **k)
+            passes[_kind].append((threads, len(frames), list(out)))
+            return out
+
+        monkeypatch.setattr(evaluate_mod, name, spy)
     rep = _agreement(assets, yolo_int8)
+    monkeypatch.undo()
     fp32, int8 = rep["variants"]
     assert fp32["map50_vs_reference"] == 1.0 and fp32["precision"] == "fp32"
     assert int8["precision"] == "int8" and int8["quant_target"] == "portable"
@@ -54,8 +72,15 @@ def test_int8_agrees_with_fp32_through_the_sdk(assets: Path, yolo_int8: Path, tm
     assert int8["map50_vs_reference"] >= 0.8, int8
     assert set(int8["ap50_per_class"]) <= {"person", "car", "truck"}
     assert int8["size_bytes"] < 0.35 * fp32["size_bytes"]
-    assert fp32["latency_ms"]["1"] > 0 and int8["latency_ms"]["1"] > 0
-    assert int8["inference_ms"]["1"] > 0  # the model alone, SDK engine (timings vary: no ratio here)
+    # The timings come from the runs the report claims: 3 repetitions on 1 thread, each over the
+    # 2 frames it names; each variant's latency is the median of its own repetitions, in order.
+    assert rep["latency_reps"] == 3 and rep["latency_frames"] == 2 and rep["threads"] == [1]
+    for kind, reps_key, med_key in (("detect", "latency_ms_reps", "latency_ms"),
+                                    ("inference", "inference_ms_reps", "inference_ms")):
+        assert [(t, n) for t, n, _ in passes[kind]] == [(1, 2)] * 3, kind
+        for k, row in enumerate(rep["variants"]):
+            assert row[reps_key]["1"] == [round(p[2][k], 2) for p in passes[kind]], (kind, row["name"])
+            assert row[med_key]["1"] == round(statistics.median(row[reps_key]["1"]), 2), (kind, row["name"])
     assert int8["speedup"]["1"] == pytest.approx(fp32["latency_ms"]["1"] / int8["latency_ms"]["1"], rel=0.01)
 
     paths = write_report(rep, tmp_path, "yolo")
