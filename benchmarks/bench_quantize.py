@@ -31,7 +31,7 @@ Scoreboard (benchmarks/run_all.py), per model: the default INT8 (int8-minmax) ag
 onnxruntime's defaults (int8-ort-defaults) on mAP@0.5 vs FP32 (ratio >= 1: at least as
 accurate), and its 1-thread detect latency against FP32 (ratio >= 1: quantizing must not make
 it slower). run_all measures only those variants, with --allow-busy (the summary records the
-load); --quick evaluates 30 frames and times 3 per repetition instead of 100 and 30.
+load); --quick evaluates 10 frames and times 1 per repetition instead of 100 and 30.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ from vasdk.tools.report import write_report  # noqa: E402
 
 # How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
 SCOREBOARD = {"full": ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy"],
-              "quick": ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy", "--eval-frames", "30",
-                        "--latency-frames", "3"],
+              "quick": ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy", "--eval-frames", "10",
+                        "--latency-frames", "1"],
               "out": ["--out-dir", "{dir}"]}
 # Scoreboard targets: the default INT8 at least as accurate as onnxruntime's defaults, and
 # not slower than FP32 on 1 thread.
