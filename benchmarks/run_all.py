@@ -162,8 +162,8 @@ def fmt(v: Any) -> str:
     if v is None:
         return "-"
     v = float(v)
-    if v == 0:
-        return "0"
+    if v.is_integer() and abs(v) < 1e6:  # counts, and values that happen to be whole
+        return str(int(v))
     if abs(v) >= 100:
         return f"{v:.0f}"
     if abs(v) >= 10:
