@@ -789,20 +789,21 @@ typedef struct vas_pipeline_event {
   uint32_t struct_size; /* sizeof(vas_pipeline_event_t) of the library */
   int32_t class_id;     /* -1 when not about one object */
   const char* channel;
-  const char* kind;    /* "rule", "best_shot", "track_start", "track_end", "source",
-                          "cluster" (this node took or gave up the channel), "sink" (channel
-                          "": a sink lost or regained its broker or file), "channel" */
-  const char* subkind; /* rule: cross_in, cross_out, enter, exit, ...; source: connected,
-                          disconnected, reconnected, end_of_stream, error; best_shot:
-                          track_ended, interval, flush; cluster: assigned, revoked; sink:
-                          disconnected, reconnected; channel: removed (the channel's last
-                          event; message holds its final counters as the JSON object of
-                          vas_pipeline_stats_json's "channels"); "" otherwise */
-  const char* rule_id; /* "" when not a rule event */
-  const char* message; /* human-readable detail, e.g. the cause of a disconnect; may be "" */
-  int64_t track_id;    /* -1 when not about one object */
-  int64_t ts_us;       /* media_us, except for "source" and "sink" events: wall_us of the
-                          occurrence (kept as it was; read media_us and wall_us instead) */
+  const char* kind;     /* "rule", "best_shot", "track_start", "track_end", "source",
+                           "cluster" (this node took or gave up the channel), "sink" (channel
+                           "": a sink lost or regained its broker or file), "channel" */
+  const char* subkind;  /* rule: cross_in, cross_out, enter, exit, ...; source: connected,
+                           disconnected, reconnected, end_of_stream, error; best_shot:
+                           track_ended, interval, flush; cluster: assigned, revoked; sink:
+                           disconnected, reconnected; track_end: why (removed, flush,
+                           source_gap); channel: removed (the channel's last
+                           event; message holds its final counters as the JSON object of
+                           vas_pipeline_stats_json's "channels"); "" otherwise */
+  const char* rule_id;  /* "" when not a rule event */
+  const char* message;  /* human-readable detail, e.g. the cause of a disconnect; may be "" */
+  int64_t track_id;     /* -1 when not about one object */
+  int64_t ts_us;        /* media_us, except for "source" and "sink" events: wall_us of the
+                           occurrence (kept as it was; read media_us and wall_us instead) */
   int64_t best_shot_id; /* -1 if none */
   float quality;        /* best_shot: the crop's quality score */
   int32_t reserved;     /* 0 */
