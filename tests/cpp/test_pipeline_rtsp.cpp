@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,16 +40,27 @@ struct Recorder {
     Clock::time_point at;
   };
   std::vector<Ev> events;
+  // Tracks a source gap ended, per channel, and any of them seen again afterwards (events and
+  // results of a channel come from one thread, in order).
+  std::map<std::string, std::set<int64_t>> gap_ended;
+  std::vector<int64_t> resurrected;
 
   void attach(Pipeline& p) {
     ASSERT_TRUE(p.set_result_callback([this](const FrameResult& r) {
                    std::lock_guard<std::mutex> lock(mu);
+                   for (const ObjectResult& o : r.objects) {
+                     if (gap_ended[r.channel].count(o.track_id)) resurrected.push_back(o.track_id);
+                   }
                    results[r.channel].push_back(Clock::now());
                    auto it = last_ts.find(r.channel);
                    if (it != last_ts.end() && r.ts_us < it->second) backwards.push_back(r.channel);
                    last_ts[r.channel] = r.ts_us;
                  }).is_ok());
     ASSERT_TRUE(p.set_event_callback([this](const PipelineEvent& e) {
+                   if (e.kind == "track_end" && e.subkind == "source_gap") {
+                     std::lock_guard<std::mutex> lock(mu);
+                     gap_ended[e.channel].insert(e.track_id);
+                   }
                    if (e.kind != "source") return;
                    std::lock_guard<std::mutex> lock(mu);
                    events.push_back({e.channel, e.subkind, e.message, Clock::now()});
@@ -240,6 +252,11 @@ TEST_F(PipelineRtspTest, CameraFaultsLeaveOtherChannelsAtFullRate) {
   {
     std::lock_guard<std::mutex> lock(rec.mu);
     EXPECT_TRUE(rec.backwards.empty()) << "output time went backwards on " << rec.backwards[0];
+    // Both reconnects are source gaps: the people tracked before them end there, and none of
+    // their ids comes back on the new connection.
+    EXPECT_FALSE(rec.gap_ended["cam"].empty()) << "no track ended at the camera's reconnects";
+    EXPECT_TRUE(rec.gap_ended["f1"].empty()) << "the file channels had no gap";
+    EXPECT_TRUE(rec.resurrected.empty()) << "track " << rec.resurrected[0] << " outlived a gap";
   }
   // Three connects (start, after the kill, after the freeze), each with the server's burst of
   // buffered frames: the source spreads it out, so the camera's queue of 4 never overflows.
