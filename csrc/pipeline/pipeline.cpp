@@ -651,6 +651,7 @@ std::vector<ChannelStats> Pipeline::Impl::finish_removals_locked() {
     chans.swap(to_reap_);
   }
   std::vector<ChannelStats> done;
+  done.reserve(chans.size());
   for (const auto& ch : chans) done.push_back(remove_locked(ch));
   return done;
 }
