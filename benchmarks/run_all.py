@@ -60,6 +60,7 @@ FULL_TIMEOUT_S = 6 * 3600
 
 sys.path.insert(0, str(BENCH))
 from _env import SCOREBOARD_ENV, environment  # noqa: E402
+from readme_table import num as fmt  # noqa: E402  (one number format for both tables)
 
 
 def scoreboard_spec(path: Path) -> dict[str, Any] | None:
@@ -156,21 +157,6 @@ def run_script(name: str, path: Path, spec: dict[str, Any], mode: str, work: Pat
     info["rows"] = len(rows)
     print(f"   {name}: {len(rows)} rows in {seconds} s", flush=True)
     return info, rows
-
-
-def fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    v = float(v)
-    if v.is_integer() and abs(v) < 1e6:  # counts, and values that happen to be whole
-        return str(int(v))
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    if abs(v) >= 10:
-        return f"{v:.1f}"
-    if abs(v) >= 0.1:
-        return f"{v:.2f}"
-    return f"{v:.3g}"
 
 
 def verdict(r: dict[str, Any]) -> str:
