@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 
+#include "engine/library_search.h"
+
 namespace vas {
 namespace {
 
@@ -18,53 +20,8 @@ constexpr const char* kInstallHint =
     "vasdk runs in, or set VASDK_OPENVINO_LIBRARY or the option 'openvino_library' to "
     "libopenvino_c.so";
 
-bool is_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string dir_of(const std::string& path) {
-  auto pos = path.rfind('/');
-  return pos == std::string::npos ? "." : path.substr(0, pos);
-}
-
-// libopenvino_c.so* files in dir, versioned files first (the wheel ships only
-// libopenvino_c.so.<release>, no unversioned symlink).
 std::vector<std::string> libs_in(const std::string& dir) {
-  std::vector<std::string> found;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name.rfind("libopenvino_c.so", 0) == 0) found.push_back(dir + "/" + name);
-    }
-    ::closedir(d);
-  }
-  std::sort(found.begin(), found.end(), [](const std::string& a, const std::string& b) {
-    return a.size() != b.size() ? a.size() > b.size() : a > b;
-  });
-  return found;
-}
-
-std::vector<std::string> site_packages_of(const std::string& prefix) {
-  std::vector<std::string> out;
-  const std::string lib = prefix + "/lib";
-  if (DIR* d = ::opendir(lib.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name.rfind("python3", 0) == 0) out.push_back(lib + "/" + name + "/site-packages");
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string this_library_path() {
-  Dl_info info{};
-  if (::dladdr(reinterpret_cast<void*>(&this_library_path), &info) && info.dli_fname) {
-    return info.dli_fname;
-  }
-  return {};
+  return libraries_in(dir, "libopenvino_c.so");
 }
 
 struct LoadedRuntimes {
@@ -211,7 +168,7 @@ std::vector<std::string> openvino_library_candidates() {
 
 Result<const OvRuntime*> load_openvino_runtime(const std::string& explicit_path) {
   if (!explicit_path.empty()) {
-    if (!is_file(explicit_path)) {
+    if (!is_regular_file(explicit_path)) {
       return Status(StatusCode::kBackendUnavailable,
                     "OpenVINO library '" + explicit_path +
                         "' (from option 'openvino_library') does not exist; " + kInstallHint);
@@ -219,7 +176,7 @@ Result<const OvRuntime*> load_openvino_runtime(const std::string& explicit_path)
     return load_from(explicit_path);
   }
   if (const char* env = std::getenv("VASDK_OPENVINO_LIBRARY"); env && *env) {
-    if (!is_file(env)) {
+    if (!is_regular_file(env)) {
       return Status(StatusCode::kBackendUnavailable,
                     std::string("OpenVINO library '") + env +
                         "' (from VASDK_OPENVINO_LIBRARY) does not exist; " + kInstallHint);

@@ -11,55 +11,13 @@
 #include <memory>
 #include <mutex>
 
+#include "engine/library_search.h"
+
 namespace vas {
 namespace {
 
-bool is_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string dir_of(const std::string& path) {
-  auto pos = path.rfind('/');
-  return pos == std::string::npos ? "." : path.substr(0, pos);
-}
-
-// libonnxruntime.so* files in dir, real versioned files first (the wheel ships no symlink).
 std::vector<std::string> libs_in(const std::string& dir) {
-  std::vector<std::string> found;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name.rfind("libonnxruntime.so", 0) == 0) found.push_back(dir + "/" + name);
-    }
-    ::closedir(d);
-  }
-  std::sort(found.begin(), found.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  return found;
-}
-
-// site-packages dirs under a venv or prefix: lib/python3.*/site-packages.
-std::vector<std::string> site_packages_of(const std::string& prefix) {
-  std::vector<std::string> out;
-  const std::string lib = prefix + "/lib";
-  if (DIR* d = ::opendir(lib.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name.rfind("python3", 0) == 0) out.push_back(lib + "/" + name + "/site-packages");
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string this_library_path() {
-  Dl_info info{};
-  if (::dladdr(reinterpret_cast<void*>(&this_library_path), &info) && info.dli_fname) {
-    return info.dli_fname;
-  }
-  return {};
+  return libraries_in(dir, "libonnxruntime.so");
 }
 
 struct LoadedRuntimes {
@@ -145,14 +103,14 @@ std::vector<std::string> ort_library_candidates() {
 
 Result<const OrtRuntime*> load_ort_runtime(const std::string& explicit_path) {
   if (!explicit_path.empty()) {
-    if (!is_file(explicit_path)) {
+    if (!is_regular_file(explicit_path)) {
       return Status(StatusCode::kBackendUnavailable,
                     "ONNX Runtime library '" + explicit_path + "' (from options) does not exist");
     }
     return load_from(explicit_path);
   }
   if (const char* env = std::getenv("VASDK_ORT_LIBRARY"); env && *env) {
-    if (!is_file(env)) {
+    if (!is_regular_file(env)) {
       return Status(StatusCode::kBackendUnavailable,
                     std::string("ONNX Runtime library '") + env +
                         "' (from VASDK_ORT_LIBRARY) does not exist");
