@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "core/log.h"
@@ -34,6 +35,24 @@ Result<std::unique_ptr<Analytics>> make_analytics(const std::string& json) {
 // to wait for themselves, and update_rules() apply directly from the channel's own callback.
 thread_local const Pipeline::Impl* tl_owner = nullptr;
 thread_local const Channel* tl_channel = nullptr;
+// Removals asked for by the callback this thread runs now (CallbackScope hands them over).
+thread_local std::vector<ChannelPtr> tl_removals;
+
+CallbackScope::CallbackScope(Pipeline::Impl* p, const Channel* c)
+    : owner_(p),
+      prev_owner_(tl_owner),
+      prev_channel_(tl_channel),
+      outer_removals_(std::exchange(tl_removals, {})) {
+  tl_owner = p;
+  tl_channel = c;
+}
+
+CallbackScope::~CallbackScope() {
+  tl_owner = prev_owner_;
+  tl_channel = prev_channel_;
+  if (!tl_removals.empty()) owner_->queue_removals(std::exchange(tl_removals, {}));
+  tl_removals = std::move(outer_removals_);
+}
 
 // ----------------------------------------------------------------------------------------------
 // Pipeline: thin forwarding to Impl.
@@ -594,12 +613,7 @@ Status Pipeline::Impl::remove_channel(const std::string& id, ChannelStats* final
       std::lock_guard<std::mutex> lock(ch->source_mu);
       if (ch->source) ch->source->interrupt();
     }
-    std::lock_guard<std::mutex> lock(reap_mu_);
-    to_reap_.push_back(ch);
-    if (!reaper_.joinable() && !reap_stop_) {
-      reaper_ = std::thread([self = shared_from_this()] { self->reaper_loop(); });
-    }
-    reap_cv_.notify_all();
+    tl_removals.push_back(std::move(ch));  // to the reaper once this callback returns
     return Status::ok();
   }
   std::unique_lock<std::timed_mutex> control(control_mu_);
@@ -654,6 +668,16 @@ std::vector<ChannelStats> Pipeline::Impl::finish_removals_locked() {
   done.reserve(chans.size());
   for (const auto& ch : chans) done.push_back(remove_locked(ch));
   return done;
+}
+
+void Pipeline::Impl::queue_removals(std::vector<ChannelPtr> chans) {
+  std::lock_guard<std::mutex> lock(reap_mu_);
+  for (auto& ch : chans) to_reap_.push_back(std::move(ch));
+  // After stop_reaper() (stop, shutdown) the caller finishes them once the workers are joined.
+  if (!reaper_.joinable() && !reap_stop_) {
+    reaper_ = std::thread([self = shared_from_this()] { self->reaper_loop(); });
+  }
+  reap_cv_.notify_all();
 }
 
 void Pipeline::Impl::reaper_loop() {

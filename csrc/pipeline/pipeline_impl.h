@@ -21,18 +21,20 @@ namespace vas {
 extern thread_local const Pipeline::Impl* tl_owner;
 extern thread_local const Channel* tl_channel;
 
-// Marks the current thread as running `c`'s callbacks for as long as it lives.
+// Marks the current thread as running `c`'s callbacks for as long as it lives. Removals the
+// callbacks ask for are handed to the reaper when it ends, so that they finish after the
+// callback returns, as the header promises (see Pipeline::Impl::remove_channel).
 struct CallbackScope {
-  CallbackScope(const Pipeline::Impl* p, const Channel* c) {
-    tl_owner = p;
-    tl_channel = c;
-  }
-  ~CallbackScope() {
-    tl_owner = nullptr;
-    tl_channel = nullptr;
-  }
+  CallbackScope(Pipeline::Impl* p, const Channel* c);
+  ~CallbackScope();
   CallbackScope(const CallbackScope&) = delete;
   CallbackScope& operator=(const CallbackScope&) = delete;
+
+ private:
+  Pipeline::Impl* owner_;
+  const Pipeline::Impl* prev_owner_;
+  const Channel* prev_channel_;
+  std::vector<ChannelPtr> outer_removals_;  // an enclosing scope's, of maybe another pipeline
 };
 
 class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
@@ -82,6 +84,8 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   std::vector<ChannelStats> finish_removals_locked();
   // The thread that finishes removals asked for from callbacks (they cannot wait for them).
   void reaper_loop();
+  void queue_removals(std::vector<ChannelPtr> chans);  // for the reaper
+  friend struct CallbackScope;
   void stop_reaper();
   ChannelStats channel_stats(Channel& ch, size_t* waiting, size_t* ready) const;
 

@@ -1,7 +1,7 @@
 """A board-style app: a pipeline from a config file, results read from the blocking iterator,
 best shots saved as JPEG files, and a stats line every few seconds.
 
-    python samples/python/board_app.py CONFIG.(json|yaml) OUT_DIR [--seconds S]
+    python samples/python/board_app.py CONFIG.(json|yaml) OUT_DIR [--seconds S] [--stall S]
 
 The config is a vasdk pipeline document; channels that should save best shots set
 ``"analytics": {"best_shot": {"jpeg": true, ...}}``.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def main() -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--seconds", type=float, default=0,
                    help="stop after S seconds (0: run until the sources end)")
+    p.add_argument("--stall", type=float, default=30,
+                   help="give up when no result comes for S seconds (model load and the "
+                        "first connection included; a camera that is down reconnects meanwhile)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True, mode=0o700)  # faces are personal data
     saved = 0
@@ -41,15 +45,20 @@ def main() -> int:
     with vasdk.Pipeline(args.config) as pipe:
         pipe.on_event(on_event)
         pipe.start()
-        for r in pipe.results(timeout=1.0):  # ends when the sources end (or on stop)
-            objects += len(r)
-            now = time.monotonic()
-            if now - last >= 5:
-                last = now
-                for c in pipe.stats().channels:
-                    print(f"{c.id}: {c.fps:.1f} fps, p99 {c.latency_p99_ms:.0f} ms, dropped {c.dropped}")
-            if args.seconds and now - t0 >= args.seconds:
-                break
+        try:
+            for r in pipe.results(timeout=args.stall):  # ends when the sources end
+                objects += len(r)
+                now = time.monotonic()
+                if now - last >= 5:
+                    last = now
+                    for c in pipe.stats().channels:
+                        print(f"{c.id}: {c.fps:.1f} fps, p99 {c.latency_p99_ms:.0f} ms, dropped {c.dropped}")
+                if args.seconds and now - t0 >= args.seconds:
+                    break
+        except TimeoutError:
+            print(f"no result for {args.stall:g} s: stopping", file=sys.stderr)
+            pipe.stop(drain=False)
+            return 1
         pipe.stop(drain=True)
         stats = pipe.stats()
     print(f"done: {sum(c.processed for c in stats.channels)} frames, {objects} objects, "
