@@ -4,7 +4,7 @@
 #   package   SDK install contents, samples/c built against it (CMake + pkg-config), wheel
 #             contents (scripts/package_check.sh);
 #   abi       libvasdk.so against the committed ABI baseline (scripts/abi_check.sh);
-#   sanitize  the C, C++ and C API tests under ASan + UBSan (-fno-sanitize-recover=all);
+#   sanitize  the C, C++ and C API tests under clang's ASan + UBSan (-fno-sanitize-recover=all);
 #   leak      the C sample from that build under LeakSanitizer on 20 frames of vtest.avi
 #             (scripts/leak_check.sh; --valgrind there for a memcheck run by hand);
 #   tsan      the multi-threaded tests under ThreadSanitizer (ctest label `tsan`, opt in by
@@ -67,14 +67,19 @@ stage_abi() {
 
 stage_leak() {
   log "leak check: C sample under LeakSanitizer"
-  [ -x build-asan/samples/detect_video ] ||
-    cmake_build build-asan -DVASDK_SANITIZE=address,undefined "${SAN_FLAGS[@]}"
+  [ -x build-asan/samples/detect_video ] || asan_build
   scripts/leak_check.sh --frames 20
 }
 
+# One clang ASan + UBSan tree serves the sanitize, leak and fuzz stages: the fuzz targets are
+# built into it (their core objects carry coverage feedback, which the tests ignore).
+ASAN_TREE=(-DVASDK_SANITIZE=address,undefined -DVASDK_BUILD_FUZZERS=ON -DVASDK_FUZZ_FLAGS=
+           -DVASDK_BUILD_PYTHON=OFF "${SAN_FLAGS[@]}")
+asan_build() { CC=clang CXX=clang++ cmake_build build-asan "${ASAN_TREE[@]}"; }
+
 stage_sanitize() {
-  log "C++ / C API tests under ASan + UBSan"
-  cmake_build build-asan -DVASDK_SANITIZE=address,undefined "${SAN_FLAGS[@]}"
+  log "C++ / C API tests under ASan + UBSan (clang)"
+  asan_build
   # Leak checking on. ORT (dlopen()ed, uninstrumented) reports none; the only suppression is
   # OpenSSL's process-wide state (see scripts/sanitizers/lsan.supp).
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -125,7 +130,7 @@ stage_aarch64() {
 
 stage_fuzz() {
   log "fuzz: each target ${FUZZ_SECONDS:-25} s"
-  scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-25}"
+  scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-25}" --build-dir "$ROOT/build-asan"
 }
 
 declare -A took result
