@@ -22,6 +22,8 @@ Result<BestShotConfig> parse_best_shot_config(const std::string& text) {
   o.opt("max_missing", &c.max_missing, in_range(0, 1000000));
   o.opt("min_quality", &c.min_quality, in_range(0, 1));
   o.opt("classes", &c.classes, in_range(0, 1 << 20));
+  o.opt("max_transient", &c.max_transient, in_range(0, 1000));
+  o.opt("signature_cell", &c.signature_cell, in_range(1, 1e4));
   if (o.opt("pool_mb", &d, in_range(0.0625, 65536))) {
     c.pool_bytes = static_cast<size_t>(d * 1024 * 1024);
   }
@@ -63,6 +65,7 @@ void BestShotSelector::judge_noise(Track* track, QualityTerms* q) {
   };
   judge(q);
   for (BestShotCrop& c : track->crops) judge(&c.quality);
+  if (track->held_has_crop) judge(&track->held_crop.quality);
   std::stable_sort(track->crops.begin(), track->crops.end(),
                    [](const BestShotCrop& a, const BestShotCrop& b) {
                      return a.quality.total > b.quality.total;
@@ -88,7 +91,12 @@ Result<std::unique_ptr<BestShotSelector>> BestShotSelector::create(const BestSho
 
 Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason, int64_t ts,
                               bool move) {
-  if (t->crops.empty()) return Status::ok();
+  // Damage is never a best shot, not even a track's only one. Kept crops are judged again as
+  // the track's noise history grows, so they are filtered here rather than when kept.
+  auto damaged = [](const BestShotCrop& c) { return c.quality.damage > 0; };
+  if (move)
+    t->crops.erase(std::remove_if(t->crops.begin(), t->crops.end(), damaged), t->crops.end());
+  if (std::all_of(t->crops.begin(), t->crops.end(), damaged)) return Status::ok();
   BestShotRecord r;
   r.track_id = track_id;
   r.class_id = t->class_id;
@@ -102,6 +110,7 @@ Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason,
   } else {
     r.crops.reserve(t->crops.size());
     for (const BestShotCrop& c : t->crops) {
+      if (damaged(c)) continue;
       BestShotCrop copy;
       copy.shot_id = c.shot_id;
       copy.timestamp_us = c.timestamp_us;
@@ -123,6 +132,46 @@ Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason,
   return Status::ok();
 }
 
+void BestShotSelector::keep(Track* t, BestShotCrop&& c) {
+  const bool full = static_cast<int>(t->crops.size()) >= config_.top_k;
+  if (full && c.quality.total <= t->crops.back().quality.total) return;
+  if (full) t->crops.pop_back();
+  const float total = c.quality.total;
+  auto pos = std::upper_bound(t->crops.begin(), t->crops.end(), total,
+                              [](float v, const BestShotCrop& e) { return v > e.quality.total; });
+  t->crops.insert(pos, std::move(c));
+  t->dirty = true;
+}
+
+void BestShotSelector::settle(Track* t, const CropSignature* next) {
+  if (!t->held) return;
+  t->held = false;
+  // The two references: preferably the observations on either side, at a track's end the two
+  // before it.
+  // With one reference, motion and damage look alike: the observation is kept.
+  const CropSignature* refs[3] = {&t->last, next, &t->before_last};
+  const CropSignature* a = nullptr;
+  const CropSignature* b = nullptr;
+  for (const CropSignature* r : refs) {
+    if (r == nullptr || !r->valid()) continue;
+    (a == nullptr ? a : b) = r;
+    if (b != nullptr) break;
+  }
+  const bool transient = config_.max_transient > 0 && b != nullptr &&
+                         transient_change(t->held_signature, *a, b) > config_.max_transient;
+  BestShotCrop crop = std::move(t->held_crop);
+  t->held_crop = BestShotCrop{};
+  const bool had_crop = t->held_has_crop;
+  t->held_has_crop = false;
+  if (transient) {
+    ++transients_;
+    return;  // neither a crop nor a reference for the next observations
+  }
+  t->before_last = t->last;
+  t->last = t->held_signature;
+  if (had_crop) keep(t, std::move(crop));
+}
+
 Status BestShotSelector::update(const ImageView& frame, const std::vector<TrackedObject>& objects,
                                 int64_t ts) {
   return update(&frame, objects, ts);
@@ -142,16 +191,20 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     if (o.state == TrackState::kRemoved) {
       auto it = tracks_.find(o.track_id);
       if (it != tracks_.end()) {
+        settle(&it->second, nullptr);
         VAS_RETURN_IF_ERROR(emit(it->first, &it->second, BestShotReason::kTrackEnded, ts, true));
         tracks_.erase(it);
       }
       continue;
     }
     // A tentative track may be flicker that never becomes a track: no crops, and so no best
-    // shot when it dies. Its crops start once the tracker confirms it.
-    if (o.state == TrackState::kTentative) continue;
+    // shot when it dies, but its observations are references for the temporal check.
+    const bool tentative = o.state == TrackState::kTentative;
+    if (tentative && tracks_.find(o.track_id) == tracks_.end() &&
+        (o.time_since_update != 0 || !frame_or_null || frame_or_null->damaged))
+      continue;
     Track& t = tracks_[o.track_id];
-    if (!t.seen) {
+    if (!tentative && !t.seen) {
       t.seen = true;
       t.first_seen_us = ts;
       t.last_emit_us = ts;
@@ -169,18 +222,22 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     const Rect box = crop_rect(o, frame.width, frame.height, 0.0f);
     if (box.width() < 1 || box.height() < 1) continue;
     extract_luma(frame, box, &gray_);
+    if (t.grid_nx == 0) {
+      signature_grid(box.width(), box.height(), config_.signature_cell, &t.grid_nx, &t.grid_ny);
+    }
+    CropSignature sig;
+    if (config_.max_transient > 0) {
+      crop_signature(gray_.data(), box.width(), box.height(), t.grid_nx, t.grid_ny, &sig);
+    }
+    settle(&t, &sig);  // this observation is the next one for the held observation
+    t.held = true;
+    t.held_signature = sig;
+    if (tentative) continue;
     QualityTerms q = score_observation(o, frame.width, frame.height, gray_, box, config_.quality);
     judge_noise(&t, &q);
     if (q.total < config_.min_quality) continue;
     const bool full = static_cast<int>(t.crops.size()) >= config_.top_k;
     if (full && q.total <= t.crops.back().quality.total) continue;
-    BestShotCrop c;
-    if (full) {  // evict the worst first so its block can serve the new crop
-      c = std::move(t.crops.back());
-      t.crops.pop_back();
-      c.jpeg.clear();
-      c.image = PooledImage{};
-    }
     const Rect r = crop_rect(o, frame.width, frame.height, config_.margin);
     Result<PooledImage> img =
         PooledImage::allocate(*pool_, PixelFormat::kBGR24, r.width(), r.height(), 16);
@@ -190,6 +247,7 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
       ++dropped_;
       continue;
     }
+    BestShotCrop& c = t.held_crop;
     c.image = std::move(img).value();
     c.shot_id = next_shot_id_++;
     c.timestamp_us = ts;
@@ -199,14 +257,14 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     c.crop_y = r.y0;
     c.quality = q;
     copy_crop_bgr(frame, r, c.image.plane(0), c.image.view.strides[0]);
-    auto pos = std::upper_bound(t.crops.begin(), t.crops.end(), q.total,
-                                [](float v, const BestShotCrop& e) { return v > e.quality.total; });
-    t.crops.insert(pos, std::move(c));
-    t.dirty = true;
+    t.held_has_crop = true;
+    // Without the temporal check there is nothing to wait for.
+    if (config_.max_transient <= 0) settle(&t, nullptr);
   }
   for (auto it = tracks_.begin(); it != tracks_.end();) {
     Track& t = it->second;
     if (now - t.last_frame > config_.max_missing) {
+      settle(&t, nullptr);
       VAS_RETURN_IF_ERROR(emit(it->first, &t, BestShotReason::kTrackEnded, ts, true));
       it = tracks_.erase(it);
       continue;
@@ -224,6 +282,7 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
 Status BestShotSelector::flush(int64_t ts) {
   records_.clear();
   for (auto& [id, t] : tracks_) {
+    settle(&t, nullptr);
     VAS_RETURN_IF_ERROR(emit(id, &t, BestShotReason::kFlush, ts, true));
   }
   tracks_.clear();
@@ -232,10 +291,14 @@ Status BestShotSelector::flush(int64_t ts) {
 
 bool BestShotSelector::current_best(int64_t track_id, int64_t* shot_id, float* quality) const {
   auto it = tracks_.find(track_id);
-  if (it == tracks_.end() || it->second.crops.empty()) return false;
-  if (shot_id) *shot_id = it->second.crops.front().shot_id;
-  if (quality) *quality = it->second.crops.front().quality.total;
-  return true;
+  if (it == tracks_.end()) return false;
+  for (const BestShotCrop& c : it->second.crops) {
+    if (c.quality.damage > 0) continue;  // never emitted, so never referred to
+    if (shot_id) *shot_id = c.shot_id;
+    if (quality) *quality = c.quality.total;
+    return true;
+  }
+  return false;
 }
 
 std::function<int64_t(int64_t)> best_shot_lookup(const BestShotSelector* selector) {

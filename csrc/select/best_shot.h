@@ -2,6 +2,14 @@
 // emits best-shot records when a track ends, at a configurable interval while it lives, and at
 // end of stream (flush), so the last tracks of a stream are never lost.
 //
+// Damage is never a best shot. A crop with damage that quality.h detects is never emitted (nor
+// returned by current_best), even as a track's only crop. Localised damage on one frame (specks,
+// bright blocks, smears) adds edges that score as sharpness and is invisible to a score of that
+// frame alone, so each observation is also held until the track's next observation arrives, and is
+// dropped when it stands apart from both that one and the one before (transient_change,
+// max_transient). Crops therefore reach current_best() and interval records one observation late;
+// when a track ends, its held observation is judged against the two before it (with fewer, kept).
+//
 // Crops are BGR24 copies in blocks of the selector's own memory pool (core/pool.h, unlocked:
 // one instance per channel), bounded by pool_mb; evicted and emitted crops return their blocks
 // to it, so steady state allocates nothing new. When the pool is full a new crop is dropped
@@ -37,14 +45,18 @@ struct BestShotConfig {
   int max_missing = 30;      // updates a track may be absent before it counts as ended
   float min_quality = 0.0f;  // observations below this total are never kept
   std::vector<int> classes;  // class ids to keep shots for; empty = all
+  // An observation whose crop stands apart from the track's neighbouring observations by more
+  // than this (transient_change) is taken for damage and never kept; 0 turns the check off.
+  float max_transient = 1.0f;
+  float signature_cell = 24.0f;          // pixels per cell side of the signature grid
   size_t pool_bytes = size_t{64} << 20;  // bound on the memory of all kept crops
   QualityParams quality;
 };
 
 // Parses the JSON options: top_k, interval_s, margin, jpeg, jpeg_quality, max_missing,
-// min_quality, classes, pool_mb, size_ref, sharpness_ref, edge_margin, aspect, weights {detector,
-// size, sharpness, truncation, aspect, frontal}. Unknown fields and bad values are errors naming
-// the field. An empty string gives the defaults.
+// min_quality, classes, max_transient, signature_cell, pool_mb, size_ref, sharpness_ref,
+// edge_margin, aspect, weights {detector, size, sharpness, truncation, aspect, frontal}. Unknown
+// fields and bad values are errors naming the field. An empty string gives the defaults.
 Result<BestShotConfig> parse_best_shot_config(const std::string& json);
 
 enum class BestShotReason : int { kTrackEnded = 0, kInterval = 1, kFlush = 2 };
@@ -101,6 +113,8 @@ class BestShotSelector {
 
   // Crops not kept because the pool was full, since creation.
   uint64_t dropped_crops() const { return dropped_; }
+  // Observations dropped as transient damage (max_transient), since creation.
+  uint64_t transient_rejects() const { return transients_; }
   PoolStats pool_stats() const { return pool_->stats(); }
 
   size_t live_tracks() const { return tracks_.size(); }
@@ -118,9 +132,22 @@ class BestShotSelector {
     std::vector<BestShotCrop> crops;
     std::vector<double> noise;  // noise sigma of the latest observations (ring of kNoiseHistory)
     size_t noise_next = 0;
+    // The temporal check: the grid fixed at the first box (tentative ones included, so that a
+    // track's first confirmed observation has a reference), the signatures of the latest two
+    // observations judged clean, and the latest observation, held until the next one arrives
+    // (with its crop when that could enter the top K).
+    int grid_nx = 0, grid_ny = 0;
+    CropSignature last, before_last;
+    bool held = false, held_has_crop = false;
+    CropSignature held_signature;
+    BestShotCrop held_crop;
   };
 
   Status emit(int64_t track_id, Track* track, BestShotReason reason, int64_t ts, bool move);
+  // Judges the held observation against the latest clean one and `next` (or, without `next`,
+  // the one before): kept as a crop and as history when consistent, dropped otherwise.
+  void settle(Track* track, const CropSignature* next);
+  void keep(Track* track, BestShotCrop&& crop);
   // Records the observation's noise in the track's history, then judges it and the crops the
   // track keeps against the history's median: noise far above it counts as damage (scaling
   // the total), so a noisy first observation loses its place once clean ones arrive.
@@ -136,6 +163,7 @@ class BestShotSelector {
   int64_t frame_ = 0;
   int64_t next_shot_id_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t transients_ = 0;
 };
 
 // The link from business rules to best shots: a function giving the id of the best shot the

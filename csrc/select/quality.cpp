@@ -215,6 +215,90 @@ float crop_damage(const uint8_t* gray, int width, int height, int x0, int y0) {
                    block_damage(gray, width, height, x0, y0)});
 }
 
+void signature_grid(int width, int height, float cell, int* nx, int* ny) {
+  auto count = [cell](int side) {
+    const int n = cell > 0 ? static_cast<int>(static_cast<float>(side) / cell) : 1;
+    return std::clamp(n, 1, CropSignature::kMaxGrid);
+  };
+  *nx = count(width);
+  *ny = count(height);
+}
+
+void crop_signature(const uint8_t* g, int w, int h, int nx, int ny, CropSignature* out) {
+  *out = CropSignature{};
+  if (g == nullptr || w < 5 || h < 5 || nx < 1 || ny < 1 || nx > CropSignature::kMaxGrid ||
+      ny > CropSignature::kMaxGrid)
+    return;
+  out->nx = nx;
+  out->ny = ny;
+  // A speck stands this far above (or below) every pixel two steps away: the 8 samples of the
+  // 5x5 ring miss a 2x2 speck itself, while any edge or line has ring samples on its own side.
+  constexpr int kImpulse = 40;
+  std::array<int64_t, CropSignature::kCells> sum{}, energy{};
+  std::array<int, CropSignature::kCells> area{}, impulses{};
+  std::vector<int> col_cell(static_cast<size_t>(w));
+  for (int x = 0; x < w; ++x) col_cell[x] = x * nx / w;
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* r = g + static_cast<size_t>(y) * w;
+    const int row_base = (y * ny / h) * CropSignature::kMaxGrid;
+    const bool lap_row = y >= 1 && y < h - 1, ring_row = y >= 2 && y < h - 2;
+    for (int x = 0; x < w; ++x) {
+      const int c = row_base + col_cell[x];
+      sum[c] += r[x];
+      ++area[c];
+      if (lap_row && x >= 1 && x < w - 1) {
+        const int lap = r[x - w] + r[x + w] + r[x - 1] + r[x + 1] - 4 * r[x];
+        energy[c] += lap * lap;
+      }
+      if (ring_row && x >= 2 && x < w - 2) {
+        const uint8_t* up = r - 2 * w;
+        const uint8_t* dn = r + 2 * w;
+        const int ring[8] = {up[x - 2], up[x],     up[x + 2], r[x - 2],
+                             r[x + 2],  dn[x - 2], dn[x],     dn[x + 2]};
+        const int hi = *std::max_element(ring, ring + 8), lo = *std::min_element(ring, ring + 8);
+        impulses[c] += r[x] > hi + kImpulse || r[x] < lo - kImpulse;
+      }
+    }
+  }
+  for (int c = 0; c < CropSignature::kCells; ++c) {
+    if (area[c] == 0) continue;
+    out->mean[c] = static_cast<float>(sum[c]) / static_cast<float>(area[c]);
+    out->energy[c] = static_cast<float>(energy[c]) / static_cast<float>(area[c]);
+    out->impulses[c] = static_cast<float>(impulses[c]);
+  }
+}
+
+namespace {
+
+// The difference of one cell between two signatures (see transient_change for the units). The
+// energy floor keeps flat cells, where a little noise is a large ratio, from counting.
+float cell_difference(const CropSignature& a, const CropSignature& b, int c) {
+  constexpr float kEnergyFloor = 50, kMeanUnit = 12, kImpulseUnit = 2;
+  const float de = std::fabs(std::log((a.energy[c] + kEnergyFloor) / (b.energy[c] + kEnergyFloor)));
+  const float dm = std::fabs(a.mean[c] - b.mean[c]) / kMeanUnit;
+  const float di = std::fabs(a.impulses[c] - b.impulses[c]) / kImpulseUnit;
+  return std::max({de, dm, di});
+}
+
+}  // namespace
+
+float transient_change(const CropSignature& cur, const CropSignature& a, const CropSignature* b) {
+  auto same_grid = [&cur](const CropSignature& s) {
+    return s.valid() && s.nx == cur.nx && s.ny == cur.ny;
+  };
+  if (!cur.valid() || !same_grid(a) || (b != nullptr && !same_grid(*b))) return 0;
+  float worst = 0;
+  for (int y = 0; y < cur.ny; ++y) {
+    for (int x = 0; x < cur.nx; ++x) {
+      const int c = y * CropSignature::kMaxGrid + x;
+      float v = cell_difference(cur, a, c);
+      if (b != nullptr) v = std::min(v, cell_difference(cur, *b, c)) - cell_difference(a, *b, c);
+      worst = std::max(worst, v);
+    }
+  }
+  return worst;
+}
+
 float face_frontalness(const float lm[10]) {
   const float lex = lm[0], ley = lm[1], rex = lm[2], rey = lm[3], nx = lm[4];
   const float dx = rex - lex, dy = rey - ley;

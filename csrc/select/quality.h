@@ -6,6 +6,7 @@
 // Stateless free functions; safe from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -74,6 +75,33 @@ double noise_sigma(const uint8_t* gray, int width, int height);
 // on every frame, a damaged frame is far noisier than its track's typical (median) sigma.
 // 0 without a history (typical <= 0).
 float noise_damage(double sigma, double typical);
+
+// A coarse summary of one observation's box, for judging it against the same track's other
+// observations: per cell of a grid (fixed for the track, so cells line up between its boxes),
+// the mean luma, the mean squared Laplacian and the impulses (pixels standing out of their
+// 5x5 ring: specks). Localised damage on one frame changes a few cells far more than the
+// track's motion changes them between neighbouring observations.
+struct CropSignature {
+  static constexpr int kMaxGrid = 8;
+  static constexpr int kCells = kMaxGrid * kMaxGrid;
+  int nx = 0, ny = 0;  // 0: no signature
+  std::array<float, kCells> mean{}, energy{}, impulses{};
+  bool valid() const { return nx > 0 && ny > 0; }
+};
+
+// The grid for a track whose first box is width x height: cells of about `cell` pixels,
+// 1..kMaxGrid per axis.
+void signature_grid(int width, int height, float cell, int* nx, int* ny);
+
+// The signature of a width x height gray crop on an nx x ny grid. Crops under 5x5 get none.
+void crop_signature(const uint8_t* gray, int width, int height, int nx, int ny, CropSignature* out);
+
+// How far `cur` stands apart from two other observations of its track, beyond how far those
+// two stand apart from each other (which is what motion alone explains): the largest such
+// excess over the cells, in units where 1 is an e-fold change of a cell's Laplacian energy,
+// 12 levels of its mean luma or 2 impulses. With `b` null (only one other observation), the
+// plain difference from `a`. 0 when the grids differ or a signature is missing.
+float transient_change(const CropSignature& cur, const CropSignature& a, const CropSignature* b);
 
 // 1 for a face looking at the camera, falling towards 0 as it turns (nose off the eyes'
 // midline) or rolls (tilted eye line). Landmarks: left eye, right eye, nose, mouth corners.

@@ -356,7 +356,11 @@ typedef struct vas_best_shot_config {
      "max_missing" (30 updates before an absent track counts as ended), "min_quality" (0),
      "classes" (list of class ids; all), "size_ref" (112), "sharpness_ref" (100),
      "edge_margin" (2), "aspect" (expected width/height; 0 = off), "weights" {"detector",
-     "size", "sharpness", "truncation", "aspect", "frontal"}. Unknown fields are an error. */
+     "size", "sharpness", "truncation", "aspect", "frontal"}, "max_transient" (1.0; 0 = off:
+     an observation that stands apart from the track's observations before and after it is
+     taken for localised damage and never kept, so crops are kept one observation late),
+     "signature_cell" (24 pixels per cell of that comparison). Crops with detected damage are
+     never emitted, even as a track's only crop. Unknown fields are an error. */
   const char* config_json;
 } vas_best_shot_config_t;
 

@@ -161,7 +161,9 @@ class BestShotSelector:
 
     Options (JSON fields of the C API): ``top_k``, ``interval_s``, ``margin``, ``jpeg``,
     ``jpeg_quality``, ``max_missing``, ``min_quality``, ``classes``, ``pool_mb``, ``size_ref``,
-    ``sharpness_ref``, ``edge_margin``, ``aspect``, ``weights``.
+    ``sharpness_ref``, ``edge_margin``, ``aspect``, ``weights``, ``max_transient`` (1.0; 0 turns
+    off the check that drops an observation standing apart from the track's observations
+    before and after it, which keeps crops one observation late), ``signature_cell`` (24).
     """
 
     def __init__(self, config: Mapping[str, Any] | str | None = None, **options: Any) -> None:

@@ -197,8 +197,6 @@ TEST(BestShot, DecoderFlaggedFramesAreNeverBestShots) {
   flagged.damaged = true;
   ASSERT_TRUE(s.update(blurred.img.view(), {face(3, 100, 60, 200, 160)}, 0).is_ok());
   ASSERT_TRUE(s.update(flagged, {face(3, 100, 60, 200, 160)}, 40000).is_ok());
-  int64_t shot = -1;
-  ASSERT_TRUE(s.current_best(3, &shot, nullptr));
   TrackedObject gone = face(3, 100, 60, 200, 160);
   gone.state = TrackState::kRemoved;
   ASSERT_TRUE(s.update(flagged, {gone}, 80000).is_ok());
@@ -206,13 +204,146 @@ TEST(BestShot, DecoderFlaggedFramesAreNeverBestShots) {
   ASSERT_EQ(s.records()[0].crops.size(), 1u) << "the flagged frame was kept";
   EXPECT_EQ(s.records()[0].crops[0].frame_index, 0);
   // Without the flag both observations are kept (top_k 4), so the flag is what kept it out.
+  // (The plain run repeats the blurred frame: the sharp noise would count as noise damage
+  // against a blurred history and be dropped for that.)
   auto plain = BestShotSelector::create(cfg);
   ASSERT_TRUE(plain.is_ok());
   ASSERT_TRUE(plain.value()->update(blurred.img.view(), {face(3, 100, 60, 200, 160)}, 0).is_ok());
-  ASSERT_TRUE(plain.value()->update(sharp.img.view(), {face(3, 100, 60, 200, 160)}, 40000).is_ok());
+  ASSERT_TRUE(
+      plain.value()->update(blurred.img.view(), {face(3, 100, 60, 200, 160)}, 40000).is_ok());
   ASSERT_TRUE(plain.value()->update(sharp.img.view(), {gone}, 80000).is_ok());
   ASSERT_EQ(plain.value()->records().size(), 1u);
   EXPECT_EQ(plain.value()->records()[0].crops.size(), 2u);
+}
+
+// Localised damage on one frame of a clean sequence: the frame scores higher than its
+// neighbours (the damage adds edges), so only the comparison with the track's neighbouring
+// observations keeps it from winning.
+enum class Defect { kSpecks, kBrightBlock, kSmear };
+
+Scene damaged_copy(const Scene& clean, Defect d) {
+  Scene out = clean;
+  std::vector<uint8_t>& px = out.img.data;
+  const int w = out.img.width;
+  auto set = [&](int x, int y, uint8_t b, uint8_t g, uint8_t r) {
+    uint8_t* p = &px[(static_cast<size_t>(y) * w + x) * 3];
+    p[0] = b, p[1] = g, p[2] = r;
+  };
+  if (d == Defect::kSpecks) {  // 5 white specks of 1 or 2 pixels inside the box
+    std::mt19937 rng(5);
+    for (int i = 0; i < 5; ++i) {
+      const int x = 105 + static_cast<int>(rng() % 88), y = 65 + static_cast<int>(rng() % 88);
+      const int size = 1 + static_cast<int>(rng() % 2);
+      for (int dy = 0; dy < size; ++dy)
+        for (int dx = 0; dx < size; ++dx) set(x + dx, y + dy, 255, 255, 255);
+    }
+  } else if (d == Defect::kBrightBlock) {  // a hard-edged yellow rectangle on the box
+    for (int y = 93; y < 107; ++y)
+      for (int x = 121; x < 139; ++x) set(x, y, 0, 255, 255);
+  } else {  // a macroblock row whose 16x16 blocks come from wrong places
+    for (int bx = 96; bx < 208; bx += 16) {
+      const int sx = bx + ((bx / 16) % 2 ? 40 : -37), sy = 112 + ((bx / 16) % 3 ? 24 : -29);
+      for (int y = 0; y < 16; ++y)
+        for (int x = 0; x < 16; ++x) {
+          const uint8_t* p = &clean.img.data[(static_cast<size_t>(sy + y) * w + sx + x) * 3];
+          set(bx + x, 112 + y, p[0], p[1], p[2]);
+        }
+    }
+  }
+  return out;
+}
+
+// The index of the winning observation of a 7-observation track, given its frames.
+int64_t winner(const BestShotConfig& cfg, const std::vector<const Scene*>& frames) {
+  auto sel = BestShotSelector::create(cfg);
+  EXPECT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  int64_t ts = 0;
+  for (const Scene* sc : frames) {
+    EXPECT_TRUE(s.update(sc->img.view(), {face(4, 100, 60, 200, 160)}, ts).is_ok());
+    ts += 40000;
+  }
+  EXPECT_TRUE(s.flush(ts).is_ok());
+  if (s.records().size() != 1u || s.records()[0].crops.empty()) return -1;
+  return s.records()[0].crops[0].frame_index;
+}
+
+TEST(BestShot, LocalisedDamageSharperThanItsNeighboursNeverWins) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);  // a smooth texture: damage adds edges it does not have
+  std::vector<uint8_t> g;
+  const TrackedObject obj = face(4, 100, 60, 200, 160);
+  const Rect r = crop_rect(obj, 320, 240, 0);
+  auto score = [&](const Scene& sc) {
+    extract_luma(sc.img.view(), r, &g);
+    return score_observation(obj, 320, 240, g, r, QualityParams{});
+  };
+  const QualityTerms base = score(clean);
+  // Only specks so far. On this synthetic texture crop_damage already scores the bright block
+  // as damage (the premise below fails), and the smear's copied blocks have the same cell
+  // statistics as the texture they replace, so the temporal check misses them (open: issue 22
+  // item 5).
+  for (Defect d : {Defect::kSpecks}) {
+    SCOPED_TRACE(static_cast<int>(d));
+    const Scene bad = damaged_copy(clean, d);
+    // The premise: on its own, the damaged frame scores best.
+    const QualityTerms q = score(bad);
+    ASSERT_GT(q.total, base.total) << "sharpness " << q.sharpness << " vs " << base.sharpness;
+    std::vector<const Scene*> frames(7, &clean);
+    frames[3] = &bad;
+    BestShotConfig cfg;
+    EXPECT_NE(winner(cfg, frames), 3);
+    cfg.max_transient = 0;  // without the temporal check it wins: the check is what stops it
+    EXPECT_EQ(winner(cfg, frames), 3);
+  }
+}
+
+// A track whose every observation is damaged emits no best shot at all, rather than its
+// least damaged one.
+TEST(BestShot, ATrackWithOnlyDamagedObservationsEmitsNothing) {
+  Scene sc(320, 240);
+  sc.blur(0, 0, 320, 240, 2);
+  for (int y = 100; y < 102; ++y)  // a saturated overlay line across the box (crop_damage)
+    for (int x = 0; x < 320; ++x)
+      for (int c = 0; c < 3; ++c) sc.img.data[(static_cast<size_t>(y) * 320 + x) * 3 + c] = 255;
+  auto sel = BestShotSelector::create(BestShotConfig{});
+  ASSERT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(s.update(sc.img.view(), {face(9, 100, 60, 200, 160)}, i * 40000).is_ok());
+    EXPECT_TRUE(s.records().empty());
+  }
+  EXPECT_FALSE(s.current_best(9, nullptr, nullptr));
+  TrackedObject gone = face(9, 100, 60, 200, 160);
+  gone.state = TrackState::kRemoved;
+  ASSERT_TRUE(s.update(sc.img.view(), {gone}, 120000).is_ok());
+  EXPECT_TRUE(s.records().empty()) << "a damaged crop was emitted";
+  // The same at end of stream.
+  ASSERT_TRUE(s.update(sc.img.view(), {face(10, 100, 60, 200, 160)}, 160000).is_ok());
+  ASSERT_TRUE(s.flush(200000).is_ok());
+  EXPECT_TRUE(s.records().empty());
+}
+
+// A clean track that sharpens and blurs smoothly keeps the winner the score alone gives it.
+TEST(BestShot, ACleanSequenceKeepsItsWinner) {
+  Scene base(320, 240);
+  std::vector<Scene> frames(7, base);
+  const int passes[7] = {5, 4, 3, 2, 3, 4, 5};  // the sharpest in the middle
+  for (int i = 0; i < 7; ++i) frames[i].blur(90, 50, 210, 170, passes[i]);
+  std::vector<const Scene*> seq;
+  for (const Scene& f : frames) seq.push_back(&f);
+  BestShotConfig cfg;
+  EXPECT_EQ(winner(cfg, seq), 3);
+  cfg.max_transient = 0;
+  EXPECT_EQ(winner(cfg, seq), 3);
+  // Nothing a clean sequence does is taken for damage.
+  auto sel = BestShotSelector::create(BestShotConfig{});
+  ASSERT_TRUE(sel.is_ok());
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(sel.value()->update(frames[i].img.view(), {face(4, 100, 60, 200, 160)}, i).is_ok());
+  }
+  ASSERT_TRUE(sel.value()->flush(7).is_ok());
+  EXPECT_EQ(sel.value()->transient_rejects(), 0u);
 }
 
 TEST(BestShot, EachTermRanksTheWorseObservationLower) {
@@ -299,13 +430,14 @@ TEST(BestShot, AFullPoolDropsCropsInsteadOfFailing) {
   ASSERT_TRUE(
       s.update(sc.img.view(), {face(1, 10, 10, 110, 110), face(2, 150, 10, 250, 110)}, 0).is_ok());
   EXPECT_EQ(s.dropped_crops(), 1u);
-  EXPECT_TRUE(s.current_best(1, nullptr, nullptr));
-  EXPECT_FALSE(s.current_best(2, nullptr, nullptr));
   ASSERT_TRUE(s.flush(1).is_ok());
   ASSERT_EQ(s.records().size(), 1u);
+  EXPECT_EQ(s.records()[0].track_id, 1);
   EXPECT_EQ(s.pool_stats().in_use_buffers, 1u);
-  // The next call releases the emitted crop, so track 2 fits now.
+  // The next call releases the emitted crop, so track 2 fits now (a crop is kept once the
+  // track's next observation has confirmed it).
   ASSERT_TRUE(s.update(sc.img.view(), {face(2, 150, 10, 250, 110)}, 2).is_ok());
+  ASSERT_TRUE(s.update(sc.img.view(), {face(2, 150, 10, 250, 110)}, 3).is_ok());
   EXPECT_TRUE(s.current_best(2, nullptr, nullptr));
   EXPECT_EQ(s.pool_stats().in_use_buffers, 1u);
 }
@@ -341,9 +473,10 @@ TEST(BestShot, TentativeTracksGiveNoBestShot) {
   EXPECT_FALSE(sel.value()->current_best(1, nullptr, nullptr));
   real.state = TrackState::kConfirmed;
   ASSERT_TRUE(sel.value()->update(sc.img.view(), {flicker, real}, 1).is_ok());
+  ASSERT_TRUE(sel.value()->update(sc.img.view(), {flicker, real}, 2).is_ok());
   EXPECT_TRUE(sel.value()->current_best(2, nullptr, nullptr));
   flicker.state = real.state = TrackState::kRemoved;
-  ASSERT_TRUE(sel.value()->update(sc.img.view(), {flicker, real}, 2).is_ok());
+  ASSERT_TRUE(sel.value()->update(sc.img.view(), {flicker, real}, 3).is_ok());
   ASSERT_EQ(sel.value()->records().size(), 1u);
   EXPECT_EQ(sel.value()->records()[0].track_id, 2);
 }

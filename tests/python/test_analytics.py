@@ -60,7 +60,9 @@ def test_sharp_large_frontal_frame_beats_blurred_truncated_small_and_turned() ->
         (sharp, _face(7, 100, 60, 200, 160), "best"),
         (blurred, _face(7, 100, 60, 200, 160), "blurred again"),
     ]
-    sel = vasdk.BestShotSelector(top_k=3, jpeg=True, jpeg_quality=85)
+    # The box jumps between unrelated places, which no real track does: the temporal damage
+    # check (max_transient) would take those jumps for damage, so this ranking test turns it off.
+    sel = vasdk.BestShotSelector(top_k=3, jpeg=True, jpeg_quality=85, max_transient=0)
     for i, (frame, tracks, _) in enumerate(sequence):
         assert sel.update(frame, tracks, i * 40_000) == []
     shots = sel.update(sharp, {**_face(7, 100, 60, 200, 160), "states": [vasdk.TrackState.REMOVED]}, 240_000)
