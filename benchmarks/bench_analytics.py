@@ -232,13 +232,21 @@ def compare_with_supervision(data: Tracks) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--frames", type=int, default=FRAMES)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "analytics.json")
     ap.add_argument("--shots-only", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if args.reps < 1 or args.frames < 1:
+        ap.error("--reps and --frames must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     frames = args.frames
     data = tracks(frames)
     dets = sv_detections(data)

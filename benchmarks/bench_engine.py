@@ -100,19 +100,31 @@ def bench(model: Path, w: int, h: int, threads: int, reps: int) -> dict[str, Any
             "overhead_cpp_pct": (m_cpp / m_ort - 1) * 100, "reps": reps}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/engine.json"))
     args = ap.parse_args(argv)
+    try:
+        args.thread_counts = [int(v) for v in args.threads.split(",")]
+    except ValueError:
+        ap.error(f"--threads: comma-separated integers, not {args.threads!r}")
+    if 1 not in args.thread_counts:
+        ap.error("--threads must include 1: the scoreboard's rows are the 1-thread overheads")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     env = environment(kernels="onnxruntime CPU (MLAS)")
     rows = []
     for name, w, h, video in CASES:
         models = {"fp32": asset_path(f"{name}.onnx"), "int8": int8_model(name, video)}
         for prec, path in models.items():
-            for t in (int(v) for v in args.threads.split(",")):
+            for t in args.thread_counts:
                 r = bench(path, w, h, t, args.reps)
                 r.update(model=name, size=f"{w}x{h}", variant=prec)
                 rows.append(r)

@@ -14,8 +14,10 @@ benchmarks/results/int8_cpus.json.
 Scoreboard (benchmarks/run_all.py): the ``portable`` target against full 8-bit weights (the
 ``vnni`` target, which is what onnxruntime's quantizer gives by default): its relative error on
 the emulated Zen 3 must be no worse (ratio >= 1), and its outputs there must equal the native
-ones bit for bit. --quick runs the same frame: there is nothing to cut but frames, and one is
-the least.
+ones bit for bit. --quick runs the same frame (there is nothing to cut but frames, and one is
+the least) and reuses the two INT8 models when an earlier run quantized them from the same
+inputs (--reuse-quantized, benchmarks/_quantcache.py): the emulated inference is then most of
+its time.
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ from vasdk.tools.cpuinfo import cpu_info  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _env import environment, score_row, write_scoreboard  # noqa: E402
+from _quantcache import quantize  # noqa: E402
 
-from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402
+from vasdk.tools.quantize import QuantizeConfig  # noqa: E402
 
 # How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
-SCOREBOARD = {"full": [], "quick": [], "out": ["--out", "{dir}/int8_cpus.json"]}
+SCOREBOARD = {"full": [], "quick": ["--reuse-quantized"], "out": ["--out", "{dir}/int8_cpus.json"]}
 EMULATED_CPU = "EPYC-Milan"
 RUN = """
 import sys, numpy as np, onnxruntime as ort
@@ -67,18 +70,30 @@ def _rel(a: list[np.ndarray], ref: list[np.ndarray]) -> float:
     return float(np.sqrt(num / sum(float((y ** 2).sum()) for y in ref)))
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--assets", type=Path, default=ROOT / ".cache" / "assets")
     p.add_argument("--frames", default="300", help="vtest.avi frames to compare (default 300)")
+    p.add_argument("--reuse-quantized", action="store_true",
+                   help="reuse INT8 models quantized earlier from the same inputs (see _quantcache.py)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "int8_cpus.json")
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    try:
+        args.frame_list = [int(v) for v in args.frames.split(",")]
+    except ValueError:
+        p.error(f"--frames: comma-separated frame numbers, not {args.frames!r}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     env = environment(kernels="onnxruntime CPU (MLAS), native and under qemu-x86_64")
     qemu = shutil.which("qemu-x86_64")
     if qemu is None:
-        p.error("qemu-x86_64 is missing (apt package qemu-user)")
+        raise SystemExit("qemu-x86_64 is missing (apt package qemu-user)")
     spec = json.loads((args.assets / "yolov3-tiny.json").read_text())["input"]
-    idx = [int(v) for v in args.frames.split(",")]
+    idx = args.frame_list
     rows = []
     with tempfile.TemporaryDirectory(prefix="vasdk-int8-cpus-") as tmp:
         t = Path(tmp)
@@ -90,8 +105,9 @@ def main() -> int:
         calib = read_video_frames(args.assets / "vtest.avi", list(range(0, 795, 25)))
         fp32 = _run([], args.assets / "yolov3-tiny.onnx", t / "x.npy", t / "fp32.npz", script)
         targets = ("portable", "vnni")
-        models = {target: quantize_model(args.assets / "yolov3-tiny.onnx", t / f"{target}.onnx", calib,
-                                         QuantizeConfig(method="minmax", target=target)).model
+        models = {target: quantize(args.assets / "yolov3-tiny.onnx", t / f"{target}.onnx", calib,
+                                   QuantizeConfig(method="minmax", target=target),
+                                   reuse=args.reuse_quantized)[0].model
                   for target in targets}
         # The emulated runs (single-threaded each, most of the time) run side by side.
         with ThreadPoolExecutor(len(targets)) as pool:
@@ -118,7 +134,7 @@ def main() -> int:
                   better="higher", target=("vasdk", "==", 1)),
     ])
     res = {"model": "yolov3-tiny 768x576, MinMax on 32 vtest frames", "frames": idx, "host_cpu": cpu_info(),
-           "settings": {"frames": args.frames}, "environment": env,
+           "settings": {"frames": args.frames, "reuse_quantized": args.reuse_quantized}, "environment": env,
            "emulated_cpu": f"qemu-x86_64 -cpu {EMULATED_CPU}", "rows": rows, "scoreboard": score}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")

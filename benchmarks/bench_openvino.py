@@ -22,11 +22,20 @@ QDQ variant (vasdk's quantizer, MinMax, portable target, --no-optimize; cached u
 average and the library versions. Prints a table and writes benchmarks/results/openvino.json.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_openvino.py [--reps 30] [--build build-h3]
+        [--seconds 10] [--variants fp32-f32,fp32-default,int8]
+
+Scoreboard (benchmarks/run_all.py): the 1-thread latency overhead of vasdk's OpenVINO backend
+(Python call) over OpenVINO's own Python ``compiled_model``, for FP32 (precision hint f32) and
+INT8; the target is at most 2 % (ratio OpenVINO / vasdk >= 0.98). --quick times 10 repetitions
+of those two cases and skips the 2-core throughput (--seconds 0), which no row reads. Without
+the optional ``openvino`` wheel the script exits 1 with one line saying so, and run_all makes
+its rows errors with that reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -43,10 +52,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _env import _version, environment, results_path, write_results  # noqa: E402
+from _env import _version, environment, results_path, score_row, write_results, write_scoreboard  # noqa: E402
 
 from vasdk import _core  # noqa: E402
 from vasdk.asset_paths import asset_path  # noqa: E402
+
+# How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
+SCOREBOARD = {"full": [], "quick": ["--reps", "10", "--seconds", "0", "--variants", "fp32-f32,int8"],
+              "out": ["--out", "{dir}/openvino.json"]}
+# vasdk's OpenVINO backend, called from Python, may cost at most 2 % more than OpenVINO's own
+# Python InferRequest.infer on the same compiled model settings.
+MAX_OVERHEAD = 0.02
+# The cases that give scoreboard rows, and the precision their measure names.
+SCORED = {"fp32-f32": "FP32", "int8": "INT8"}
+VARIANTS = ("fp32-f32", "fp32-default", "int8")
 
 W, H = 768, 576
 ISA = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile",
@@ -167,33 +186,59 @@ def driver_throughput(driver: Path, model: Path, options: dict[str, Any], second
         return json.loads(out.read_text())
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=30)
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="length of each 2-core throughput run; 0 skips them (no row reads them)")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help=f"comma-separated, of {', '.join(VARIANTS)} (fp32-f32: precision hint f32; "
+                         "fp32-default: the plugin's default precision)")
     ap.add_argument("--build", default="build-h3", help="build dir holding tests/test_engine_openvino")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/openvino.json"))
     args = ap.parse_args(argv)
+    args.variant_list = args.variants.split(",")
+    unknown = set(args.variant_list) - set(VARIANTS)
+    if unknown:
+        ap.error(f"--variants: unknown {sorted(unknown)} (of {', '.join(VARIANTS)})")
+    if args.reps < 1 or args.seconds < 0:
+        ap.error("--reps must be at least 1 and --seconds at least 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if importlib.util.find_spec("openvino") is None:
+        # One line: run_all takes the log's last line as the reason of this script's error rows.
+        raise SystemExit("openvino is not installed (optional: pip install openvino): no OpenVINO rows")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     driver = (ROOT / args.build / "tests" / "test_engine_openvino").resolve()
-    if not driver.exists():
-        ap.error(f"{driver} is missing: cmake --build {args.build} --target test_engine_openvino")
+    if args.seconds > 0 and not driver.exists():
+        raise SystemExit(f"{driver} is missing: cmake --build {args.build} --target test_engine_openvino "
+                         "(or --seconds 0 to skip the throughput runs)")
     env = environment(kernels="OpenVINO CPU plugin vs onnxruntime CPU (MLAS)")
     env["isa"] = isa_flags()
     env["load_avg_after"] = None
     env["versions"]["openvino"] = _version("openvino")
-    cases = [("fp32", asset_path("yolov3-tiny.onnx"), "f32"), ("fp32", asset_path("yolov3-tiny.onnx"), ""),
-             ("int8", int8_model(), "")]
+    fp32 = asset_path("yolov3-tiny.onnx")
+    cases = {"fp32-f32": ("fp32", fp32, "f32"), "fp32-default": ("fp32", fp32, "")}
+    if "int8" in args.variant_list:
+        cases["int8"] = ("int8", int8_model(), "")
     rows = []
-    for variant, model, precision in cases:
+    for key in args.variant_list:
+        variant, model, precision = cases[key]
         label = f"yolov3-tiny {W}x{H} {variant} precision={precision or 'default'}"
-        r: dict[str, Any] = {"model": "yolov3-tiny", "size": f"{W}x{H}", "variant": variant,
+        r: dict[str, Any] = {"case": key, "model": "yolov3-tiny", "size": f"{W}x{H}", "variant": variant,
                              "precision_hint": precision or "default"}
         r["latency_1t"] = latency(Path(model), precision, args.reps)
         lat = r["latency_1t"]
         print(f"  {label}: 1 thread vasdk-ov {lat['vasdk_ov_ms']:.1f} ms, openvino-py "
               f"{lat['openvino_py_ms']:.1f} ms ({lat['overhead_pct']:+.1f}%), vasdk-ort "
               f"{lat['vasdk_ort_ms']:.1f} ms", flush=True)
+        if args.seconds <= 0:
+            rows.append(r)
+            continue
         ov_opts: dict[str, Any] = {"backend": "openvino", "performance_hint": "throughput"}
         if precision:
             ov_opts["precision_hint"] = precision
@@ -217,17 +262,26 @@ def main(argv: list[str] | None = None) -> int:
           "| vasdk-ov  ov-py   ovh.  vasdk-ort")
     print("-" * 112)
     for r in rows:
-        lat, tp = r["latency_1t"], r["throughput_2core"]
+        lat, tp = r["latency_1t"], r.get("throughput_2core")
         print(f"yolov3-tiny {r['size']:>8s} {r['variant']:4s} {r['precision_hint']:7s} | "
               f"{lat['vasdk_ov_ms']:8.1f} {lat['vasdk_ov_cpp_ms']:6.1f} {lat['openvino_py_ms']:7.1f} "
               f"{lat['overhead_pct']:+5.1f}% {lat['vasdk_ort_ms']:9.1f} | "
-              f"{tp['vasdk_ov']['fps']:8.1f} {tp['openvino_py']['fps']:6.1f} {tp['overhead_pct']:+5.1f}% "
-              f"{tp['vasdk_ort']['fps']:9.1f}")
+              + (f"{tp['vasdk_ov']['fps']:8.1f} {tp['openvino_py']['fps']:6.1f} {tp['overhead_pct']:+5.1f}% "
+                 f"{tp['vasdk_ort']['fps']:9.1f}" if tp else "(not run: --seconds 0)"))
     print("overhead: latency = vasdk-ov / ov-py - 1; throughput = ov-py fps / vasdk-ov fps - 1 "
           "(target <= 2%)")
-    settings = {"reps": args.reps, "seconds": args.seconds}
-    out = results_path(Path(args.out), settings, {"reps": 30, "seconds": 10.0})
-    result = {"benchmark": "openvino", "settings": settings, "environment": env, "rows": rows}
+    settings = {"reps": args.reps, "seconds": args.seconds, "variants": args.variants}
+    defaults = {"reps": 30, "seconds": 10.0, "variants": ",".join(VARIANTS)}
+    out = results_path(Path(args.out), settings, defaults)
+    by = {r["case"]: r["latency_1t"] for r in rows}
+    score = write_scoreboard([
+        score_row(f"openvino backend yolov3-tiny {W}x{H} {label}, 1 thread", "ms", by[key]["vasdk_ov_ms"],
+                  by[key]["openvino_py_ms"], "OpenVINO Python compiled_model (InferRequest.infer)",
+                  better="lower", target=("ratio", ">=", round(1 / (1 + MAX_OVERHEAD), 2)))
+        for key, label in SCORED.items() if key in by
+    ])
+    result = {"benchmark": "openvino", "settings": settings, "environment": env, "rows": rows,
+              "scoreboard": score}
     print(f"\nwrote {write_results(out, result)}")
     return 0
 

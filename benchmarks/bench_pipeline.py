@@ -31,7 +31,7 @@ table and writes benchmarks/results/pipeline.json (medians of --repeats runs, an
 
 Scoreboard (benchmarks/run_all.py): 4-channel FP32 throughput, real-time channels (INT8, every
 3rd frame) and peak RSS, vasdk against the plain app; the target for each is vasdk at least as
-good (ratio >= 1). --quick: 30 frames per channel, 1 repeat, 6 s trials up to 4 channels (so
+good (ratio >= 1). --quick: 12 frames per channel, 1 repeat, 6 s trials up to 4 channels (so
 its channel count is capped at 4), no ceiling side.
 """
 
@@ -75,7 +75,7 @@ TRACKER = {
 }
 # How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
 SCOREBOARD = {"full": [],
-              "quick": ["--frames", "30", "--repeats", "1", "--seconds", "6", "--max-channels", "4",
+              "quick": ["--frames", "12", "--repeats", "1", "--seconds", "6", "--max-channels", "4",
                         "--sides", "peer,vasdk"],
               "out": ["--out", "{dir}/pipeline.json"]}
 # Scoreboard target: vasdk at least as good as the plain app on every row.
@@ -489,7 +489,8 @@ def long_run(side: str, model: str, threads: int, minutes: float) -> dict[str, A
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--sides", default="peer,vasdk,engine")
@@ -505,6 +506,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.long_only and args.minutes <= 0:
         ap.error("--long-only needs --minutes")
+    unknown = set(args.sides.split(",")) - {"peer", "vasdk", "engine"}
+    if unknown:
+        ap.error(f"--sides: unknown {sorted(unknown)} (peer, vasdk, engine)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.worker:
         worker(json.loads(args.worker))
         return 0

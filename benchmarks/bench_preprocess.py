@@ -284,16 +284,27 @@ def max_abs_diff(a: object, b: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(a, np.float32).reshape(b.shape) - b)))
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=7, help="repetitions (methods interleaved)")
     ap.add_argument("--iters", type=int, default=15, help="timed calls per repetition")
     ap.add_argument("--cases", default="all", help="comma-separated case indices, or all")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "preprocess.json")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.reps < 1 or args.iters < 1:
         ap.error("--reps and --iters must be at least 1")
-    picked = list(range(len(CASES))) if args.cases == "all" else [int(c) for c in args.cases.split(",")]
+    try:
+        args.picked = (list(range(len(CASES))) if args.cases == "all"
+                       else [int(c) for c in args.cases.split(",")])
+    except ValueError:
+        ap.error(f"--cases: comma-separated case indices or all, not {args.cases!r}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    picked = args.picked
 
     cv2.setNumThreads(1)
     table: dict[str, dict[str, Any]] = {}

@@ -31,7 +31,9 @@ Scoreboard (benchmarks/run_all.py), per model: the default INT8 (int8-minmax) ag
 onnxruntime's defaults (int8-ort-defaults) on mAP@0.5 vs FP32 (ratio >= 1: at least as
 accurate), and its 1-thread detect latency against FP32 (ratio >= 1: quantizing must not make
 it slower). run_all measures only those variants, with --allow-busy (the summary records the
-load); --quick evaluates 10 frames and times 1 per repetition instead of 100 and 30.
+load); --quick evaluates 10 frames and times 1 per repetition instead of 100 and 30, on 1
+thread only (the rows' thread count; the full run adds 2), and reuses INT8 models quantized
+earlier from the same inputs (benchmarks/_quantcache.py: no row times the quantization).
 """
 
 from __future__ import annotations
@@ -53,18 +55,19 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 
 from _env import BUSY_LIMIT, environment, results_path, score_row, write_results, write_scoreboard  # noqa: E402
+from _quantcache import quantize  # noqa: E402
 from hand_labels import VTEST_300_WALKERS, match_labels  # noqa: E402
 
 from vasdk.asset_paths import asset_path  # noqa: E402
 from vasdk.tools.calibrate import read_video_frames  # noqa: E402
 from vasdk.tools.evaluate import Variant, evaluate  # noqa: E402
-from vasdk.tools.quantize import QuantizeConfig, quantize_model  # noqa: E402
+from vasdk.tools.quantize import QuantizeConfig  # noqa: E402
 from vasdk.tools.report import write_report  # noqa: E402
 
 # How benchmarks/run_all.py runs this script ({dir}: where run_all keeps this run's results).
 SCOREBOARD = {"full": ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy"],
               "quick": ["--variants", "int8-minmax,int8-ort-defaults", "--allow-busy", "--eval-frames", "10",
-                        "--latency-frames", "1"],
+                        "--latency-frames", "1", "--threads", "1", "--reuse-quantized"],
               "out": ["--out-dir", "{dir}"]}
 # Scoreboard targets: the default INT8 at least as accurate as onnxruntime's defaults, and
 # not slower than FP32 on 1 thread.
@@ -129,7 +132,8 @@ def walkers_found(model: Path, person: int = 0) -> dict[str, Any]:
 def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: int,
               only: list[str], tag: str, all_classes: bool = False,
               optimization: str = "all", default_set: bool = False,
-              env: dict[str, Any] | None = None, eval_frames: int = 100) -> dict[str, Any]:
+              env: dict[str, Any] | None = None, eval_frames: int = 100,
+              threads: tuple[int, ...] = (1, 2), reuse_quantized: bool = False) -> dict[str, Any]:
     env = env or environment()
     spec = dict(MODELS[name])
     if all_classes:
@@ -146,16 +150,18 @@ def run_model(name: str, work: Path, out_dir: Path, reps: int, latency_frames: i
             continue
         dst = work / f"{name}.{vname}.onnx"
         t = time.perf_counter()
-        res = quantize_model(model, dst, calib, cfg, progress=True)
-        quant_info[vname] = {"seconds": round(time.perf_counter() - t, 1), "float_nodes": res.float_nodes,
+        res, reused = quantize(model, dst, calib, cfg, reuse=reuse_quantized, progress=True)
+        quant_info[vname] = {"seconds": round(time.perf_counter() - t, 1), "reused": reused,
+                             "float_nodes": res.float_nodes,
                              "method": cfg.method, "activations": cfg.activation_type,
                              "per_channel": cfg.per_channel, "preset": cfg.preset,
                              "target": cfg.target, "weight_bits": cfg.weight_bits,
                              "float_first": cfg.float_first, "float_heads": cfg.float_heads}
-        print(f"  quantized {vname} in {quant_info[vname]['seconds']} s", flush=True)
+        print(f"  {'reused' if reused else 'quantized'} {vname} in {quant_info[vname]['seconds']} s",
+              flush=True)
         variants.append(Variant(vname, dst))
 
-    final = evaluate(variants, frames, threads=(1, 2), latency_frames=latency_frames, latency_reps=reps,
+    final = evaluate(variants, frames, threads=threads, latency_frames=latency_frames, latency_reps=reps,
                      optimization=optimization,
                      classes=spec["classes"], progress=True, title=name,
                      frame_source=f"{spec['video']}: {len(eval_idx)} frames spread over the clip, "
@@ -216,16 +222,18 @@ def print_table(rep: dict[str, Any]) -> None:
         gt = r.get("ground_truth_vtest_300")
         sp = r.get("latency_spread", {})
         nan = float("nan")
-        print(f"{r['name']:20s} {r['size_bytes'] / 1e6:8.2f} {r['latency_ms']['1']:7.1f} "
-              f"{r['latency_ms']['2']:7.1f} {sp.get('1', nan):7.0%} {sp.get('2', nan):7.0%} "
-              f"{r['speedup']['1']:6.2f} {r['speedup']['2']:6.2f} "
+        ms, x = r["latency_ms"], r["speedup"]  # "2" is absent when only 1 thread was timed
+        print(f"{r['name']:20s} {r['size_bytes'] / 1e6:8.2f} {ms['1']:7.1f} "
+              f"{ms.get('2', nan):7.1f} {sp.get('1', nan):7.0%} {sp.get('2', nan):7.0%} "
+              f"{x['1']:6.2f} {x.get('2', nan):6.2f} "
               f"{inf.get('1', float('nan')):7.1f} {inf.get('2', float('nan')):7.1f} "
               f"{r['map50_vs_reference']:16.3f} "
               + (f"{gt['found']}/{gt['walkers']:<6d}" if gt else f"{'-':>8s}"))
     print(flush=True)
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="yolov3-tiny,centerface")
     p.add_argument("--variants",
@@ -244,22 +252,37 @@ def main() -> int:
                         "flagged busy")
     p.add_argument("--latency-frames", type=int, default=30, help="frames timed per repetition (default 30)")
     p.add_argument("--eval-frames", type=int, default=100, help="frames for mAP agreement (default 100)")
+    p.add_argument("--threads", default="1,2", help="thread counts timed (default 1,2; the rows use 1)")
+    p.add_argument("--reuse-quantized", action="store_true",
+                   help="reuse INT8 models quantized earlier from the same inputs (see _quantcache.py)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
-    args = p.parse_args()
-    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
-        print("note: set OPENBLAS_NUM_THREADS=1 for steadier timings", file=sys.stderr)
+    args = p.parse_args(argv)
     if args.reps < MIN_REPS:
         p.error(f"--reps must be at least {MIN_REPS}: fewer cannot show the spread")
-    only = (args.variants or ",".join(DEFAULT_VARIANTS)).split(",")
-    unknown = set(only) - {v for v, _ in VARIANTS}
+    unknown = set((args.variants or ",".join(DEFAULT_VARIANTS)).split(",")) - {v for v, _ in VARIANTS}
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}")
+    try:
+        args.thread_counts = tuple(int(t) for t in args.threads.split(","))
+    except ValueError:
+        p.error(f"--threads: comma-separated integers, not {args.threads!r}")
+    if 1 not in args.thread_counts:
+        p.error("--threads must include 1: the scoreboard's rows are the 1-thread latencies")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
+        print("note: set OPENBLAS_NUM_THREADS=1 for steadier timings", file=sys.stderr)
+    only = (args.variants or ",".join(DEFAULT_VARIANTS)).split(",")
     settings = {"models": args.models, "variants": ",".join(only), "tag": args.tag,
                 "all_classes": args.all_classes, "optimization": args.optimization, "reps": args.reps,
-                "latency_frames": args.latency_frames, "eval_frames": args.eval_frames}
+                "latency_frames": args.latency_frames, "eval_frames": args.eval_frames,
+                "threads": args.threads, "reuse_quantized": args.reuse_quantized}
     defaults = {"models": "yolov3-tiny,centerface", "variants": ",".join(DEFAULT_VARIANTS), "tag": "quantize",
                 "all_classes": False, "optimization": "all", "reps": MIN_REPS, "latency_frames": 30,
-                "eval_frames": 100}
+                "eval_frames": 100, "threads": "1,2", "reuse_quantized": False}
     out = results_path(args.out_dir / f"{args.tag}.json", settings, defaults)
     results: dict[str, Any] = {"benchmark": "quantize", "settings": settings, "busy": False}
     score: list[dict[str, Any]] = []
@@ -278,7 +301,8 @@ def main() -> int:
             results.setdefault("environment", env)
             rep = run_model(name, Path(tmp), args.out_dir, args.reps, args.latency_frames, only, out.stem,
                             args.all_classes, args.optimization, default_set=args.variants is None, env=env,
-                            eval_frames=args.eval_frames)
+                            eval_frames=args.eval_frames, threads=args.thread_counts,
+                            reuse_quantized=args.reuse_quantized)
             results[name] = rep
             print_table(rep)
             score += scoreboard_rows(name, rep)

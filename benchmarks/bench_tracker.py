@@ -152,7 +152,8 @@ def run_ioutrack(kind: str, frames: Frames) -> Callable[[], Hyp]:
     return run
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=50)
     ap.add_argument("--frames", type=int, default=2000)
@@ -160,7 +161,14 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5, help="repetitions for vasdk")
     ap.add_argument("--ref-reps", type=int, default=3, help="repetitions for the Python references")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "tracker.json")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if min(args.objects, args.frames, args.reps, args.ref_reps) < 1:
+        ap.error("--objects, --frames, --reps and --ref-reps must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
 
     size = (1920.0, 1080.0)
     gt = synthetic_scene(seed=args.seed, objects=args.objects, frames=args.frames, size=size)

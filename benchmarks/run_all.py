@@ -13,7 +13,9 @@ false, never an error: the exit status is non-zero only when a script failed, wh
 rows ``error`` with the reason while the other scripts still run.
 
 ``--quick`` gives every script the arguments it states for a quick run (fewer repetitions,
-fewer frames, shorter pipeline trials): the same rows in a few minutes, noisier. Each script's
+fewer frames, shorter pipeline trials, INT8 models reused from an earlier run that quantized
+them from the same inputs: benchmarks/_quantcache.py): the same rows in a few minutes,
+noisier. Each script's
 own results JSON goes under .cache/run_all/<mode>/ (never over the curated files in
 benchmarks/results/), with its log next to it.
 
@@ -31,8 +33,11 @@ peer_name, better="higher"|"lower", target=("ratio"|"vasdk", ">="|"<="|"==", val
 passes the list to ``_env.write_scoreboard(rows)``, which writes them as JSON to the file
 named by the environment variable ``VASDK_SCOREBOARD`` (run_all sets it) and returns them for
 the script's own results JSON. Targets live in the script that measures them, as constants
-next to ``SCOREBOARD``; run_all states none. A script must exit 0 and write its rows; anything
-else (a non-zero exit, a timeout, no rows file) makes its rows errors. Scripts in benchmarks/
+next to ``SCOREBOARD``; run_all states none. Each script parses its command line in a
+module-level ``parse_args(argv)`` that its ``main`` calls, so a test
+(tests/python/test_readme_performance.py) checks that both argument lists parse, without
+measuring anything. A script must exit 0 and write its rows; anything else (a non-zero exit,
+a timeout, no rows file) makes its rows errors. Scripts in benchmarks/
 without ``SCOREBOARD`` (tuning and study scripts) are listed in the summary as not on it.
 
 The README's performance section is generated from the summary by benchmarks/readme_table.py.

@@ -3,10 +3,12 @@ benchmarks/results/summary.json, and that summary is what benchmarks/run_all.py 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import textwrap
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -108,3 +110,86 @@ def test_run_all_reports_misses_as_rows_and_failures_as_errors(tmp_path: Path,
     assert run_all.main(["--only", "missed", "--summary", str(out), "--work", str(tmp_path / "work")]) == 0
     s = json.loads(out.read_text())
     assert s["mode"] == "full" and [r["met"] for r in s["rows"]] == [False]
+
+
+def load_script(path: Path) -> ModuleType:
+    """A benchmark script imported as a module (its main() does not run); the sys.path entries
+    it adds for itself are taken back."""
+    saved = list(sys.path)
+    try:
+        spec = importlib.util.spec_from_file_location(f"_scoreboard_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path[:] = saved
+    return mod
+
+
+@pytest.fixture(scope="module")
+def scoreboard_scripts() -> dict[str, tuple[ModuleType, dict[str, Any]]]:
+    on, _ = run_all.discover()
+    broken = {n: spec["broken"] for n, (_, spec) in on.items() if "broken" in spec}
+    assert not broken, broken
+    return {name: (load_script(path), spec) for name, (path, spec) in on.items()}
+
+
+def test_every_scoreboard_script_accepts_its_quick_and_full_arguments(
+        scoreboard_scripts: dict[str, tuple[ModuleType, dict[str, Any]]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """run_all.py passes SCOREBOARD's arguments blind: a quick argument the script's parser
+    rejects (renamed, misspelt, out of range) would only show as error rows after minutes of
+    benchmarks. Each script's parse_args(argv), which main() calls, checks them here without
+    measuring anything."""
+    assert {"engine", "openvino", "pipeline", "quantize"} <= set(scoreboard_scripts)
+    for name, (mod, spec) in scoreboard_scripts.items():
+        assert callable(getattr(mod, "parse_args", None)), f"{name}: no parse_args(argv) to check"
+        out = [a.replace("{dir}", str(tmp_path)) for a in spec.get("out", [])]
+        for mode in ("full", "quick"):
+            argv = [*spec[mode], *out]
+            try:
+                mod.parse_args(argv)
+            except SystemExit as e:
+                pytest.fail(f"bench_{name}.py rejects its {mode} arguments {argv} (exit {e.code}): "
+                            f"{capsys.readouterr().err.strip()}")
+        # The check can fail: the same parser refuses an option it does not have.
+        with pytest.raises(SystemExit):
+            mod.parse_args(["--no-such-option", *out])
+        capsys.readouterr()
+
+
+def test_openvino_rows_are_errors_with_one_line_reason_without_the_wheel(
+        scoreboard_scripts: dict[str, tuple[ModuleType, dict[str, Any]]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    mod, spec = scoreboard_scripts["openvino"]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "openvino" else real(name, *a))
+    with pytest.raises(SystemExit) as e:
+        mod.main([*spec["quick"], "--out", str(tmp_path / "openvino.json")])
+    # run_all takes the last line of the log as the reason of the script's error rows.
+    assert isinstance(e.value.code, str) and "openvino is not installed" in e.value.code
+    assert "\n" not in e.value.code
+    assert not list(tmp_path.iterdir())
+
+
+def test_quantized_model_cache_key_covers_the_inputs(tmp_path: Path) -> None:
+    """Quick runs reuse INT8 models (benchmarks/_quantcache.py); anything the quantized bytes
+    depend on must change the key, or a quick run would time a stale model."""
+    import numpy as np
+    from _quantcache import cache_key
+
+    from vasdk.tools.quantize import QuantizeConfig
+
+    src = tmp_path / "m.onnx"
+    src.write_bytes(b"model")
+    (tmp_path / "m.json").write_text("{}")
+    frames = [np.zeros((4, 4, 3), np.uint8), np.ones((4, 4, 3), np.uint8)]
+    key = cache_key(src, tmp_path / "q.onnx", frames, QuantizeConfig())
+    assert key == cache_key(src, tmp_path / "q.onnx", [f.copy() for f in frames], QuantizeConfig())
+    other_frames = [frames[0], np.full((4, 4, 3), 2, np.uint8)]
+    assert key != cache_key(src, tmp_path / "q.onnx", other_frames, QuantizeConfig())
+    assert key != cache_key(src, tmp_path / "q.onnx", frames, QuantizeConfig(target="vnni"))
+    assert key != cache_key(src, tmp_path / "r.onnx", frames, QuantizeConfig())
+    (tmp_path / "m.json").write_text('{"classes": []}')
+    assert key != cache_key(src, tmp_path / "q.onnx", frames, QuantizeConfig())
