@@ -96,6 +96,10 @@ Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason,
   auto damaged = [](const BestShotCrop& c) { return c.quality.damage > 0; };
   if (move)
     t->crops.erase(std::remove_if(t->crops.begin(), t->crops.end(), damaged), t->crops.end());
+  if (move && t->crops.empty() && t->has_fallback && !damaged(t->fallback)) {
+    t->crops.push_back(std::move(t->fallback));
+    t->has_fallback = false;
+  }
   if (std::all_of(t->crops.begin(), t->crops.end(), damaged)) return Status::ok();
   BestShotRecord r;
   r.track_id = track_id;
@@ -133,6 +137,11 @@ Status BestShotSelector::emit(int64_t track_id, Track* t, BestShotReason reason,
 }
 
 void BestShotSelector::keep(Track* t, BestShotCrop&& c) {
+  // A crop with structural damage is never emitted, so it must not take a place of the top K
+  // either: with top_k 1 it would shut out every later clean crop of lower total, and the track
+  // would end with no best shot at all. (Noise damage is judged again as the track's history
+  // grows, so a noisy crop may still become clean and keeps its place.)
+  if (c.quality.structural > 0) return;
   const bool full = static_cast<int>(t->crops.size()) >= config_.top_k;
   if (full && c.quality.total <= t->crops.back().quality.total) return;
   if (full) t->crops.pop_back();
@@ -143,32 +152,55 @@ void BestShotSelector::keep(Track* t, BestShotCrop&& c) {
   t->dirty = true;
 }
 
-void BestShotSelector::settle(Track* t, const CropSignature* next) {
+void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPixels* next_pixels) {
   if (!t->held) return;
   t->held = false;
   // The two references: preferably the observations on either side, at a track's end the two
   // before it.
-  // With one reference, motion and damage look alike: the observation is kept.
+  // With one reference, motion and damage look alike to the signature: the observation is kept.
   const CropSignature* refs[3] = {&t->last, next, &t->before_last};
+  const CropPixels* ref_pixels[3] = {&t->last_pixels, next_pixels, &t->before_last_pixels};
   const CropSignature* a = nullptr;
   const CropSignature* b = nullptr;
-  for (const CropSignature* r : refs) {
+  const CropPixels* pa = nullptr;
+  const CropPixels* pb = nullptr;
+  for (int i = 0; i < 3; ++i) {
+    const CropSignature* r = refs[i];
     if (r == nullptr || !r->valid()) continue;
     (a == nullptr ? a : b) = r;
+    if (ref_pixels[i] != nullptr && ref_pixels[i]->valid())
+      (pa == nullptr ? pa : pb) = ref_pixels[i];
     if (b != nullptr) break;
   }
-  const bool transient = config_.max_transient > 0 && b != nullptr &&
-                         transient_change(t->held_signature, *a, b) > config_.max_transient;
+  const float change = config_.max_transient > 0 && b != nullptr
+                           ? transient_change(t->held_signature, *a, b) / config_.max_transient
+                           : 0.0f;
+  bool transient = change > 1;
+  float excess = change;
+  // The pixel check is the costlier one, and only matters for an observation that could enter
+  // the top K.
+  if (!transient && config_.max_transient > 0 && t->held_has_crop && pb != nullptr) {
+    const int novel = novel_structure(t->held_pixels, *pa, pb, kNoveltyThreshold);
+    transient = novel >= kNovelPixels;
+    excess = std::max(excess, static_cast<float>(novel) / kNovelPixels);
+  }
   BestShotCrop crop = std::move(t->held_crop);
   t->held_crop = BestShotCrop{};
   const bool had_crop = t->held_has_crop;
   t->held_has_crop = false;
   if (transient) {
     ++transients_;
+    if (had_crop && crop.quality.damage <= 0 && (!t->has_fallback || excess < t->fallback_excess)) {
+      t->fallback = std::move(crop);
+      t->fallback_excess = excess;
+      t->has_fallback = true;
+    }
     return;  // neither a crop nor a reference for the next observations
   }
   t->before_last = t->last;
   t->last = t->held_signature;
+  std::swap(t->before_last_pixels, t->last_pixels);
+  std::swap(t->last_pixels, t->held_pixels);
   if (had_crop) keep(t, std::move(crop));
 }
 
@@ -191,7 +223,7 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     if (o.state == TrackState::kRemoved) {
       auto it = tracks_.find(o.track_id);
       if (it != tracks_.end()) {
-        settle(&it->second, nullptr);
+        settle(&it->second, nullptr, nullptr);
         VAS_RETURN_IF_ERROR(emit(it->first, &it->second, BestShotReason::kTrackEnded, ts, true));
         tracks_.erase(it);
       }
@@ -226,16 +258,19 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
       signature_grid(box.width(), box.height(), config_.signature_cell, &t.grid_nx, &t.grid_ny);
     }
     CropSignature sig;
+    CropPixels pixels;
     if (config_.max_transient > 0) {
       crop_signature(gray_.data(), box.width(), box.height(), t.grid_nx, t.grid_ny, &sig);
+      capture_pixels(frame, box, &pixels);
     }
-    settle(&t, &sig);  // this observation is the next one for the held observation
+    settle(&t, &sig, &pixels);  // this observation is the next one for the held observation
     t.held = true;
     t.held_signature = sig;
+    t.held_pixels = std::move(pixels);
     if (tentative) continue;
     QualityTerms q = score_observation(o, frame.width, frame.height, gray_, box, config_.quality);
     judge_noise(&t, &q);
-    if (q.total < config_.min_quality) continue;
+    if (q.total < config_.min_quality || q.structural > 0) continue;
     const bool full = static_cast<int>(t.crops.size()) >= config_.top_k;
     if (full && q.total <= t.crops.back().quality.total) continue;
     const Rect r = crop_rect(o, frame.width, frame.height, config_.margin);
@@ -259,12 +294,12 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     copy_crop_bgr(frame, r, c.image.plane(0), c.image.view.strides[0]);
     t.held_has_crop = true;
     // Without the temporal check there is nothing to wait for.
-    if (config_.max_transient <= 0) settle(&t, nullptr);
+    if (config_.max_transient <= 0) settle(&t, nullptr, nullptr);
   }
   for (auto it = tracks_.begin(); it != tracks_.end();) {
     Track& t = it->second;
     if (now - t.last_frame > config_.max_missing) {
-      settle(&t, nullptr);
+      settle(&t, nullptr, nullptr);
       VAS_RETURN_IF_ERROR(emit(it->first, &t, BestShotReason::kTrackEnded, ts, true));
       it = tracks_.erase(it);
       continue;
@@ -282,7 +317,7 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
 Status BestShotSelector::flush(int64_t ts) {
   records_.clear();
   for (auto& [id, t] : tracks_) {
-    settle(&t, nullptr);
+    settle(&t, nullptr, nullptr);
     VAS_RETURN_IF_ERROR(emit(id, &t, BestShotReason::kFlush, ts, true));
   }
   tracks_.clear();

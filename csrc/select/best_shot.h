@@ -7,8 +7,10 @@
 // bright blocks, smears) adds edges that score as sharpness and is invisible to a score of that
 // frame alone, so each observation is also held until the track's next observation arrives, and is
 // dropped when it stands apart from both that one and the one before (transient_change,
-// max_transient). Crops therefore reach current_best() and interval records one observation late;
-// when a track ends, its held observation is judged against the two before it (with fewer, kept).
+// max_transient), or when it has damage-like structure (flat patches, repeated rows, impulses)
+// whose colours neither of them has near the same place (novel_structure, kNovelPixels). Crops
+// therefore reach current_best() and interval records one observation late; when a track ends, its
+// held observation is judged against the two before it (with fewer, kept).
 //
 // Crops are BGR24 copies in blocks of the selector's own memory pool (core/pool.h, unlocked:
 // one instance per channel), bounded by pool_mb; evicted and emitted crops return their blocks
@@ -138,21 +140,33 @@ class BestShotSelector {
     // (with its crop when that could enter the top K).
     int grid_nx = 0, grid_ny = 0;
     CropSignature last, before_last;
+    CropPixels last_pixels, before_last_pixels;  // the same observations' pixels
     bool held = false, held_has_crop = false;
     CropSignature held_signature;
+    CropPixels held_pixels;
     BestShotCrop held_crop;
+    // The candidate crop the temporal check dropped by the least (its excess over the limits):
+    // the track's best shot when it ends with no other, so that motion on a short track, which
+    // looks like damage to the check, does not leave a clean track without a best shot.
+    bool has_fallback = false;
+    float fallback_excess = 0;
+    BestShotCrop fallback;
   };
 
   Status emit(int64_t track_id, Track* track, BestShotReason reason, int64_t ts, bool move);
   // Judges the held observation against the latest clean one and `next` (or, without `next`,
   // the one before): kept as a crop and as history when consistent, dropped otherwise.
-  void settle(Track* track, const CropSignature* next);
+  void settle(Track* track, const CropSignature* next, const CropPixels* next_pixels);
   void keep(Track* track, BestShotCrop&& crop);
   // Records the observation's noise in the track's history, then judges it and the crops the
   // track keeps against the history's median: noise far above it counts as damage (scaling
   // the total), so a noisy first observation loses its place once clean ones arrive.
   static void judge_noise(Track* track, QualityTerms* q);
   static constexpr size_t kNoiseHistory = 31;
+  // novel_structure: a colour is new when no pixel nearby in the references is within this of
+  // it in every channel, and an observation with this many new structured pixels is damage.
+  static constexpr int kNoveltyThreshold = 45;
+  static constexpr int kNovelPixels = 3;
 
   BestShotConfig config_;
   std::unique_ptr<Pool> pool_;       // declared first: destroyed after every crop it backs

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "select/jpeg.h"
+
 namespace vas {
 
 namespace {
@@ -297,6 +299,102 @@ float transient_change(const CropSignature& cur, const CropSignature& a, const C
     }
   }
   return worst;
+}
+
+void capture_pixels(const ImageView& img, const Rect& box, CropPixels* out) {
+  constexpr int r = CropPixels::kNoveltyRadius;
+  out->box = box;
+  out->rect = Rect{std::max(0, box.x0 - r), std::max(0, box.y0 - r),
+                   std::min(img.width, box.x1 + r), std::min(img.height, box.y1 + r)};
+  const int w = out->rect.width(), h = out->rect.height();
+  out->bgr.resize(static_cast<size_t>(std::max(w, 0)) * std::max(h, 0) * 3);
+  if (w > 0 && h > 0) copy_crop_bgr(img, out->rect, out->bgr.data(), 3 * w);
+}
+
+namespace {
+
+// Whether pixel (x, y) of `ref` (frame coordinates, any point) has a colour within `threshold`
+// of `px` in every channel, somewhere in the window of kNoveltyRadius around it.
+bool found_near(const CropPixels& ref, int x, int y, const uint8_t* px, int threshold) {
+  constexpr int r = CropPixels::kNoveltyRadius;
+  const Rect& a = ref.rect;
+  const int w = a.width();
+  const int xa = std::max(a.x0, x - r), xb = std::min(a.x1 - 1, x + r);
+  const int ya = std::max(a.y0, y - r), yb = std::min(a.y1 - 1, y + r);
+  for (int yy = ya; yy <= yb; ++yy) {
+    const uint8_t* row = ref.bgr.data() + (static_cast<size_t>(yy - a.y0) * w - a.x0) * 3;
+    for (int xx = xa; xx <= xb; ++xx) {
+      const uint8_t* q = row + 3 * xx;
+      if (std::abs(q[0] - px[0]) <= threshold && std::abs(q[1] - px[1]) <= threshold &&
+          std::abs(q[2] - px[2]) <= threshold)
+        return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b,
+                    int threshold) {
+  if (!cur.valid() || !a.valid() || (b != nullptr && !b->valid())) return 0;
+  const int w = cur.box.width(), h = cur.box.height();
+  if (w < 5 || h < 5) return 0;
+  const int sw = cur.rect.width();
+  auto at = [&](int x, int y) {  // box coordinates
+    return cur.bgr.data() +
+           (static_cast<size_t>(y + cur.box.y0 - cur.rect.y0) * sw + x + cur.box.x0 - cur.rect.x0) *
+               3;
+  };
+  auto same = [](const uint8_t* p, const uint8_t* q) {
+    return p[0] == q[0] && p[1] == q[1] && p[2] == q[2];
+  };
+  auto luma = [](const uint8_t* p) { return (p[0] * 29 + p[1] * 150 + p[2] * 77 + 128) >> 8; };
+  // Where a pixel of the box falls in another observation's box: the same place relative to
+  // the box, the boxes scaled onto each other.
+  auto mapped = [&cur, w, h](const CropPixels& ref, int x, int y, int* rx, int* ry) {
+    *rx = ref.box.x0 + static_cast<int>(std::floor((x + 0.5) * ref.box.width() / w));
+    *ry = ref.box.y0 + static_cast<int>(std::floor((y + 0.5) * ref.box.height() / h));
+  };
+  constexpr int kImpulse = 40;
+  int count = 0;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const uint8_t* p = at(x, y);
+      bool flat = x >= 1 && x < w - 1 && y >= 1 && y < h - 1;
+      for (int dy = -1; dy <= 1 && flat; ++dy)
+        for (int dx = -1; dx <= 1 && flat; ++dx) flat = same(p, at(x + dx, y + dy));
+      bool run = false;  // 4 rows of exactly the same pixel, this one among them
+      for (int y0 = std::max(0, y - 3); y0 <= std::min(y, h - 4) && !run && !flat; ++y0) {
+        run = same(at(x, y0), at(x, y0 + 1)) && same(at(x, y0 + 1), at(x, y0 + 2)) &&
+              same(at(x, y0 + 2), at(x, y0 + 3));
+      }
+      bool impulse = false;
+      if (!flat && !run && x >= 2 && x < w - 2 && y >= 2 && y < h - 2) {
+        int lo = 255, hi = 0;
+        for (int dy = -2; dy <= 2; dy += 2) {
+          for (int dx = -2; dx <= 2; dx += 2) {
+            if (dx == 0 && dy == 0) continue;
+            const int v = luma(at(x + dx, y + dy));
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+          }
+        }
+        const int v = luma(p);
+        impulse = v > hi + kImpulse || v < lo - kImpulse;
+      }
+      if (!flat && !run && !impulse) continue;
+      int rx = 0, ry = 0;
+      mapped(a, x, y, &rx, &ry);
+      if (found_near(a, rx, ry, p, threshold)) continue;
+      if (b != nullptr) {
+        mapped(*b, x, y, &rx, &ry);
+        if (found_near(*b, rx, ry, p, threshold)) continue;
+      }
+      ++count;
+    }
+  }
+  return count;
 }
 
 float face_frontalness(const float lm[10]) {

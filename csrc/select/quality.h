@@ -103,6 +103,28 @@ void crop_signature(const uint8_t* gray, int width, int height, int nx, int ny, 
 // plain difference from `a`. 0 when the grids differ or a signature is missing.
 float transient_change(const CropSignature& cur, const CropSignature& a, const CropSignature* b);
 
+// The BGR pixels of one observation's box, kept for novel_structure: the box grown by
+// kNoveltyRadius on every side and clipped to the frame, packed rows.
+struct CropPixels {
+  static constexpr int kNoveltyRadius = 2;
+  Rect box;   // the box in the frame
+  Rect rect;  // the stored area
+  std::vector<uint8_t> bgr;
+  bool valid() const { return box.width() > 0 && box.height() > 0; }
+};
+
+// Copies the pixels of `box` (inside the image) and its surroundings into `out`.
+void capture_pixels(const ImageView& image, const Rect& box, CropPixels* out);
+
+// Localised damage the coarse signature misses on small boxes: the pixels of `cur` that carry
+// the fingerprints of damage (inside a patch of one exact colour, a vertical run of exactly
+// repeated pixels, or an impulse standing 40 levels out of its 5x5 ring) and whose colour
+// is found in none of the other observations near the same place of their box (every
+// channel within `threshold` somewhere in a window of kNoveltyRadius pixels around it). Flat
+// patches and repeated rows are common in decoded video, but they move with the scene; a
+// patch the neighbouring observations do not have is new. 0 without a valid `a`.
+int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b, int threshold);
+
 // 1 for a face looking at the camera, falling towards 0 as it turns (nose off the eyes'
 // midline) or rolls (tilted eye line). Landmarks: left eye, right eye, nose, mouth corners.
 float face_frontalness(const float landmarks[10]);

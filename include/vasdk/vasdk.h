@@ -357,8 +357,10 @@ typedef struct vas_best_shot_config {
      "classes" (list of class ids; all), "size_ref" (112), "sharpness_ref" (100),
      "edge_margin" (2), "aspect" (expected width/height; 0 = off), "weights" {"detector",
      "size", "sharpness", "truncation", "aspect", "frontal"}, "max_transient" (1.0; 0 = off:
-     an observation that stands apart from the track's observations before and after it is
-     taken for localised damage and never kept, so crops are kept one observation late),
+     an observation that stands apart from the track's observations before and after it, or
+     has flat patches, repeated rows or specks in colours they lack near the same place, is
+     taken for localised damage and not kept, unless the track ends with no other crop, then
+     the least changed of them is its best shot; crops are kept one observation late),
      "signature_cell" (24 pixels per cell of that comparison). Crops with detected damage are
      never emitted, even as a track's only crop. Unknown fields are an error. */
   const char* config_json;

@@ -163,7 +163,9 @@ class BestShotSelector:
     ``jpeg_quality``, ``max_missing``, ``min_quality``, ``classes``, ``pool_mb``, ``size_ref``,
     ``sharpness_ref``, ``edge_margin``, ``aspect``, ``weights``, ``max_transient`` (1.0; 0 turns
     off the check that drops an observation standing apart from the track's observations
-    before and after it, which keeps crops one observation late), ``signature_cell`` (24).
+    before and after it, or with flat patches, repeated rows or specks in colours they lack
+    nearby, unless the track would end with no crop; it keeps crops one observation late),
+    ``signature_cell`` (24).
     """
 
     def __init__(self, config: Mapping[str, Any] | str | None = None, **options: Any) -> None:

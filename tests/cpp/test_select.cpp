@@ -324,6 +324,47 @@ TEST(BestShot, ATrackWithOnlyDamagedObservationsEmitsNothing) {
   EXPECT_TRUE(s.records().empty());
 }
 
+// The pixel check on its own: a hard-edged block whose colour the neighbouring observations do
+// not have near the same place is counted; the clean frame against itself, and the block
+// against a neighbour that has it too (a real object), count nothing.
+TEST(Quality, NovelStructureCountsOnlyPatchesTheNeighboursLack) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);
+  const Scene bad = damaged_copy(clean, Defect::kBrightBlock);
+  const Rect box{100, 60, 200, 160};
+  CropPixels c, d;
+  capture_pixels(clean.img.view(), box, &c);
+  capture_pixels(bad.img.view(), box, &d);
+  EXPECT_EQ(novel_structure(c, c, &c, 45), 0);
+  EXPECT_GE(novel_structure(d, c, &c, 45), 18 * 14 / 2);
+  EXPECT_EQ(novel_structure(d, d, &c, 45), 0) << "one neighbour has the block";
+  EXPECT_GE(novel_structure(d, c, nullptr, 45), 18 * 14 / 2);
+}
+
+// With top_k 1, a damaged observation that outscores the clean ones must not hold the only
+// place: it is never emitted, and the track would end with no best shot (4 of vtest's 164
+// tracks did).
+TEST(BestShot, ADamagedCropDoesNotShutOutLaterCleanOnes) {
+  Scene sharp(320, 240);
+  Scene lined = sharp;
+  for (int y = 100; y < 102; ++y)  // a saturated overlay line across the box (crop_damage)
+    for (int x = 0; x < 320; ++x)
+      for (int c = 0; c < 3; ++c) lined.img.data[(static_cast<size_t>(y) * 320 + x) * 3 + c] = 255;
+  Scene blurred = sharp;
+  blurred.blur(0, 0, 320, 240, 3);
+  BestShotConfig cfg;
+  cfg.max_transient = 0;  // only the damage score is under test here
+  auto sel = BestShotSelector::create(cfg);
+  ASSERT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  ASSERT_TRUE(s.update(lined.img.view(), {face(11, 100, 60, 200, 160)}, 0).is_ok());
+  ASSERT_TRUE(s.update(blurred.img.view(), {face(11, 100, 60, 200, 160)}, 40000).is_ok());
+  ASSERT_TRUE(s.flush(80000).is_ok());
+  ASSERT_EQ(s.records().size(), 1u) << "the clean track emitted no best shot";
+  ASSERT_EQ(s.records()[0].crops.size(), 1u);
+  EXPECT_EQ(s.records()[0].crops[0].frame_index, 1);
+}
+
 // A clean track that sharpens and blurs smoothly keeps the winner the score alone gives it.
 TEST(BestShot, ACleanSequenceKeepsItsWinner) {
   Scene base(320, 240);
