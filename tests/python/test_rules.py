@@ -282,14 +282,19 @@ def test_tentative_and_lost_tracks_do_not_trigger_by_default() -> None:
 
 
 def test_events_refer_to_best_shots() -> None:
-    frame = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    # A smooth scene (pure noise reads as impulse damage), seen twice: the selector holds an
+    # observation until the track's next one has been compared with it.
+    y, x = np.mgrid[0:200, 0:200]
+    frame = np.dstack([x, y, (x + y) // 2]).astype(np.uint8)
     shots = vasdk.BestShotSelector()
     rules = vasdk.Rules(
         {"rules": [{"id": "z", "type": "intrusion", "polygon": [[0, 0], [200, 0], [200, 200]]}]}
     )
     t = _one(4, 150, 100)
     assert shots.update(frame, t, 0) == []
-    (e,) = rules.update(t, 0, shots=shots)
+    assert shots.current_best(4) is None  # held for one observation
+    assert shots.update(frame, t, 1) == []
+    (e,) = rules.update(t, 1, shots=shots)
     assert e.best_shot_id == shots.current_best(4) is not None
 
 
