@@ -186,14 +186,21 @@ TEST_F(PipelineRtspTest, CameraFaultsLeaveOtherChannelsAtFullRate) {
   std::this_thread::sleep_for(1s);
 
   // Baseline: every camera healthy.
+  auto files_dropped = [&] {  // the paced files' drops so far
+    uint64_t n = 0;
+    for (const ChannelStats& c : p.stats().channels) n += c.id == "cam" ? 0 : c.dropped;
+    return n;
+  };
+  const uint64_t dropped_a = files_dropped();
   const auto base_a = Clock::now();
   std::this_thread::sleep_for(3s);
   const auto base_b = Clock::now();
-  // Below 9 fps the machine (a loaded one, or a sanitizer) cannot keep 3 channels at 10 fps:
-  // every channel drops by its queue policy and the rates follow the load. Then only a stall
-  // is checked below, and the first result after a reconnect waits for a busy detector.
-  const bool keeps_up =
-      rec.fps("f1", base_a, base_b) >= 9.0 && rec.fps("f2", base_a, base_b) >= 9.0;
+  // The machine keeps up when the paced files run at their 10 fps and nothing is dropped.
+  // A loaded machine (or a sanitizer) cannot: every channel drops by its queue policy and the
+  // rates follow the load. Then only a stall is checked below, and the first result after a
+  // reconnect waits for a busy detector.
+  const bool keeps_up = files_dropped() == dropped_a && rec.fps("f1", base_a, base_b) >= 9.5 &&
+                        rec.fps("f2", base_a, base_b) >= 9.5;
 
   // Fault 1: the server dies, stays away for 3 s, and comes back on the same port. (With the
   // old default backoff, 0.5 s doubling to 10 s, the attempt after the return came at 7.5 s.)
@@ -240,14 +247,16 @@ TEST_F(PipelineRtspTest, CameraFaultsLeaveOtherChannelsAtFullRate) {
 
   const PipelineStats st = p.stats();
   ASSERT_TRUE(p.stop(false).is_ok());
-  uint64_t cam_queue_full = 0;
-  for (const ChannelStats& c : st.channels) {
+  uint64_t cam_queue_full = 0, files_dropped_since = 0;
+  for (const ChannelStats& c : st.channels) {  // before the stop, which drops what is queued
+    if (c.id != "cam") files_dropped_since += c.dropped;
     if (c.id == "cam") {
       EXPECT_EQ(c.reconnects, 2u);
       const auto it = c.dropped_by_reason.find("queue_full");
       cam_queue_full = it == c.dropped_by_reason.end() ? 0 : it->second;
     }
   }
+  files_dropped_since -= dropped_a;
   {
     std::lock_guard<std::mutex> lock(rec.mu);
     EXPECT_TRUE(rec.backwards.empty()) << "output time went backwards on " << rec.backwards[0];
@@ -266,8 +275,9 @@ TEST_F(PipelineRtspTest, CameraFaultsLeaveOtherChannelsAtFullRate) {
     std::printf("%s fps: healthy %.2f, server killed %.2f, server frozen %.2f%s\n", ch, base,
                 during_kill, during_freeze, keeps_up ? "" : " (machine too busy for 10 fps)");
     if (keeps_up) {
-      EXPECT_NEAR(during_kill, base, 0.10 * base) << ch << " while the camera's server was down";
-      EXPECT_NEAR(during_freeze, base, 0.10 * base) << ch << " while the camera's server hung";
+      // Not slowed by the fault (above the base is a backlog catching up, not a stall).
+      EXPECT_GT(during_kill, 0.9 * base) << ch << " while the camera's server was down";
+      EXPECT_GT(during_freeze, 0.9 * base) << ch << " while the camera's server hung";
     } else {
       // A camera that stalls the others takes them to about zero; load noise does not halve
       // a rate that the faulty camera no longer competes for.
@@ -275,13 +285,18 @@ TEST_F(PipelineRtspTest, CameraFaultsLeaveOtherChannelsAtFullRate) {
       EXPECT_GT(during_freeze, 0.5 * base) << ch << " stalled while the camera's server hung";
     }
   }
-  // A busy machine drops by policy on every channel, burst or not.
-  if (keeps_up) EXPECT_EQ(cam_queue_full, 0u) << "cam frames dropped as queue_full";
+  // A busy machine drops by policy on every channel, burst or not: the burst is checked when
+  // the files, paced like the camera, never had to drop.
+  if (keeps_up && files_dropped_since == 0) {
+    EXPECT_EQ(cam_queue_full, 0u) << "cam frames dropped as queue_full";
+  }
   std::printf(
       "cam: reconnected %.0f ms after the server returned, first result after %.0f ms; timeout"
-      " noticed after %.0f ms; reconnected %.0f ms after SIGCONT; %llu queue_full drops\n",
+      " noticed after %.0f ms; reconnected %.0f ms after SIGCONT; %llu queue_full drops (files"
+      " dropped %llu since the baseline)\n",
       reconnect_ms, first_result_ms, detect_ms, ms_between(thawed, rec.event(again).at),
-      static_cast<unsigned long long>(cam_queue_full));
+      static_cast<unsigned long long>(cam_queue_full),
+      static_cast<unsigned long long>(files_dropped_since));
 }
 
 }  // namespace
