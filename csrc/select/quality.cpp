@@ -322,9 +322,9 @@ bool found_near(const CropPixels& ref, int x, int y, const uint8_t* px, int thre
   const int xa = std::max(a.x0, x - r), xb = std::min(a.x1 - 1, x + r);
   const int ya = std::max(a.y0, y - r), yb = std::min(a.y1 - 1, y + r);
   for (int yy = ya; yy <= yb; ++yy) {
-    const uint8_t* row = ref.bgr.data() + (static_cast<size_t>(yy - a.y0) * w - a.x0) * 3;
+    const uint8_t* row = ref.bgr.data() + static_cast<size_t>(yy - a.y0) * w * 3;
     for (int xx = xa; xx <= xb; ++xx) {
-      const uint8_t* q = row + 3 * xx;
+      const uint8_t* q = row + 3 * (xx - a.x0);
       if (std::abs(q[0] - px[0]) <= threshold && std::abs(q[1] - px[1]) <= threshold &&
           std::abs(q[2] - px[2]) <= threshold)
         return true;
