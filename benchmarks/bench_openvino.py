@@ -21,7 +21,7 @@ QDQ variant (vasdk's quantizer, MinMax, portable target, --no-optimize; cached u
 .cache/bench). Records the CPU model, its ISA flags (AVX2, AVX-512, VNNI, BF16, AMX), the load
 average and the library versions. Prints a table and writes benchmarks/results/openvino.json.
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_openvino.py [--reps 30] [--build build-h3]
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_openvino.py [--reps 30] [--build build]
         [--seconds 10] [--variants fp32-f32,fp32-default,int8]
 
 Scoreboard (benchmarks/run_all.py): the 1-thread latency overhead of vasdk's OpenVINO backend
@@ -195,7 +195,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--variants", default=",".join(VARIANTS),
                     help=f"comma-separated, of {', '.join(VARIANTS)} (fp32-f32: precision hint f32; "
                          "fp32-default: the plugin's default precision)")
-    ap.add_argument("--build", default="build-h3", help="build dir holding tests/test_engine_openvino")
+    ap.add_argument("--build", default="build", help="build dir holding tests/test_engine_openvino")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/openvino.json"))
     args = ap.parse_args(argv)
     args.variant_list = args.variants.split(",")
