@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import time
+from argparse import ArgumentParser
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "environment",
     "results_path",
     "score_row",
+    "thread_counts",
     "write_results",
     "write_scoreboard",
 ]
@@ -221,3 +223,14 @@ def write_scoreboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         print(f"  {r['measure']}: vasdk {r['vasdk']} {r['unit']}, {r['peer_name'] or '-'} {r['peer']}, "
               f"ratio {ratio}, target {r['target']}: {'met' if r['met'] else 'MISSED'}")
     return rows
+
+
+def thread_counts(parser: ArgumentParser, text: str) -> tuple[int, ...]:
+    """``--threads 1,2`` as a tuple; 1 must be there, since scoreboard rows are 1-thread figures."""
+    try:
+        counts = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        parser.error(f"--threads: comma-separated integers, not {text!r}")
+    if 1 not in counts:
+        parser.error("--threads must include 1: the scoreboard's rows are the 1-thread figures")
+    return counts

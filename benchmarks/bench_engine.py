@@ -34,7 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _env import environment, results_path, score_row, write_results, write_scoreboard  # noqa: E402
+from _env import (  # noqa: E402
+    environment,
+    results_path,
+    score_row,
+    thread_counts,
+    write_results,
+    write_scoreboard,
+)
 
 from vasdk import _core  # noqa: E402
 from vasdk.asset_paths import asset_path  # noqa: E402
@@ -107,12 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/engine.json"))
     args = ap.parse_args(argv)
-    try:
-        args.thread_counts = [int(v) for v in args.threads.split(",")]
-    except ValueError:
-        ap.error(f"--threads: comma-separated integers, not {args.threads!r}")
-    if 1 not in args.thread_counts:
-        ap.error("--threads must include 1: the scoreboard's rows are the 1-thread overheads")
+    args.thread_counts = thread_counts(ap, args.threads)
     return args
 
 

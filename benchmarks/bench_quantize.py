@@ -54,7 +54,15 @@ sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 
-from _env import BUSY_LIMIT, environment, results_path, score_row, write_results, write_scoreboard  # noqa: E402
+from _env import (  # noqa: E402
+    BUSY_LIMIT,
+    environment,
+    results_path,
+    score_row,
+    thread_counts,
+    write_results,
+    write_scoreboard,
+)
 from _quantcache import quantize  # noqa: E402
 from hand_labels import VTEST_300_WALKERS, match_labels  # noqa: E402
 
@@ -262,12 +270,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = set((args.variants or ",".join(DEFAULT_VARIANTS)).split(",")) - {v for v, _ in VARIANTS}
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}")
-    try:
-        args.thread_counts = tuple(int(t) for t in args.threads.split(","))
-    except ValueError:
-        p.error(f"--threads: comma-separated integers, not {args.threads!r}")
-    if 1 not in args.thread_counts:
-        p.error("--threads must include 1: the scoreboard's rows are the 1-thread latencies")
+    args.thread_counts = thread_counts(p, args.threads)
     return args
 
 
