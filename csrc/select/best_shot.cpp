@@ -258,15 +258,15 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
       signature_grid(box.width(), box.height(), config_.signature_cell, &t.grid_nx, &t.grid_ny);
     }
     CropSignature sig;
-    CropPixels pixels;
+    pixels_.box = Rect{};
     if (config_.max_transient > 0) {
       crop_signature(gray_.data(), box.width(), box.height(), t.grid_nx, t.grid_ny, &sig);
-      capture_pixels(frame, box, &pixels);
+      capture_pixels(frame, box, &pixels_);
     }
-    settle(&t, &sig, &pixels);  // this observation is the next one for the held observation
+    settle(&t, &sig, &pixels_);  // this observation is the next one for the held observation
     t.held = true;
     t.held_signature = sig;
-    t.held_pixels = std::move(pixels);
+    std::swap(t.held_pixels, pixels_);
     if (tentative) continue;
     QualityTerms q = score_observation(o, frame.width, frame.height, gray_, box, config_.quality);
     judge_noise(&t, &q);

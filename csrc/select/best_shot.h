@@ -173,6 +173,7 @@ class BestShotSelector {
   std::map<int64_t, Track> tracks_;  // ordered, so records come out in track-id order
   std::vector<BestShotRecord> records_;
   std::vector<uint8_t> gray_;
+  CropPixels pixels_;  // the observation's pixels; swapped with a track's, so buffers recycle
   JpegEncoder jpeg_;
   int64_t frame_ = 0;
   int64_t next_shot_id_ = 0;
