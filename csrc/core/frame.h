@@ -34,6 +34,10 @@ struct VideoFrame {
   int64_t pts_us = 0;              // the source's presentation time
   int64_t capture_us = 0;          // wall_clock_us() when the frame was decoded or pushed
   int64_t ts_us = 0;               // output timestamp: per channel it never goes backwards
+  // Read ahead of real time from a backlog the source had buffered (a camera's connect burst):
+  // a consumer may hold it for queue space instead of dropping it, since holding it only slows
+  // the catch-up and the frames behind it wait in the socket, not in memory.
+  bool backlog = false;
 
   // True when the frame holds no pixels.
   bool empty() const { return !buffer && !external; }

@@ -11,7 +11,9 @@
 // attempts are retried at the first backoff step for a while instead of backing off (see
 // kQuickRetryWindow). Right after a connect, the frames that the server and the probe have
 // buffered come out no faster than kCatchUpSpeed times real time, so the connect burst does
-// not overflow a short channel queue.
+// not overflow a short channel queue. Frames still ahead of real time are marked as backlog, so
+// the pipeline waits for queue space for them instead of dropping them when its consumer has
+// less headroom than the catch-up speed.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -89,7 +91,7 @@ class RtspSource final : public Source {
       return Status(StatusCode::kTimeout,
                     "source '" + name_ + "': disconnected (" + lost_cause_ + "); reconnecting");
     }
-    if (!catch_up(frame.pts_us)) return cancelled();
+    if (!catch_up(&frame)) return cancelled();
     healthy_ = true;
     frame.ts_us = rebaser_.map(frame.pts_us);
     frame.index = next_index_++;
@@ -216,8 +218,10 @@ class RtspSource final : public Source {
   }
 
   // Holds a frame that is ahead of kCatchUpSpeed times real time since the connection's first
-  // frame (the connect burst); false when interrupted while waiting.
-  bool catch_up(int64_t pts_us) {
+  // frame (the connect burst), and marks it as backlog while it is still more than a frame
+  // interval ahead of real time; false when interrupted while waiting.
+  bool catch_up(VideoFrame* frame) {
+    const int64_t pts_us = frame->pts_us;
     const Clock::time_point now = Clock::now();
     if (first_pts_us_ < 0 || pts_us < first_pts_us_) {
       first_pts_us_ = pts_us;  // -1 (unknown) keeps pacing off until a PTS comes
@@ -226,13 +230,16 @@ class RtspSource final : public Source {
     }
     const int64_t media_us = pts_us - first_pts_us_;
     if (media_us >= kCatchUpSpanUs) return true;
+    const int64_t interval_us = rebaser_.interval_us();
     const Clock::time_point due =
         first_at_ + std::chrono::microseconds(static_cast<int64_t>(media_us / kCatchUpSpeed));
     // Never more than two frame intervals for one frame, whatever the PTS says.
-    const Clock::time_point until =
-        std::min(due, now + std::chrono::microseconds(2 * rebaser_.interval_us()));
-    if (until <= now) return true;
-    return interrupter_.sleep_until(until);
+    const Clock::time_point until = std::min(due, now + std::chrono::microseconds(2 * interval_us));
+    if (until > now && !interrupter_.sleep_until(until)) return false;
+    const int64_t elapsed_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - first_at_).count();
+    frame->backlog = media_us - elapsed_us > interval_us;
+    return true;
   }
 
   Ms backoff(int n) {

@@ -1,12 +1,16 @@
 // The producer side of a channel: its decode thread, pushed frames, queue admission under the
 // drop policy, and the channel's frame pool.
 #include <atomic>
+#include <chrono>
 #include <cstring>
 
 #include "pipeline/pipeline_impl.h"
 
 namespace vas {
 namespace {
+
+// The longest one backlog frame waits for queue space before the drop policy applies.
+constexpr std::chrono::milliseconds kBacklogHold{500};
 
 // A pool sized before the first frame is known: size classes up to 256 MiB and room for one
 // frame. The channel's real pool (pool_frames blocks of exactly the frame's size) is created
@@ -106,7 +110,18 @@ bool Pipeline::Impl::admit(const ChannelPtr& chp, VideoFrame frame, DropReason* 
   };
   if (!ch.accepting) return drop(ch.discard ? ch.discard_reason : DropReason::kStopped);
   const size_t cap = static_cast<size_t>(ch.cfg.queue);
+  // A backlog frame (a camera's connect burst, ahead of real time) waits a while for space
+  // under the drop policies: the burst then drains at the consumer's pace instead of
+  // overflowing the queue. The source stops marking frames once it has fallen back to real
+  // time, so holding never builds latency beyond the burst itself.
+  const auto hold_until = std::chrono::steady_clock::now() + kBacklogHold;
   while (ch.queued >= cap) {
+    if (frame.backlog && ch.cfg.policy != DropPolicy::kBlock &&
+        ch.cv.wait_until(lock, hold_until) == std::cv_status::no_timeout) {
+      if (!ch.accepting) return drop(ch.discard ? ch.discard_reason : DropReason::kStopped);
+      continue;
+    }
+    if (!ch.accepting) return drop(ch.discard ? ch.discard_reason : DropReason::kStopped);
     if (ch.cfg.policy == DropPolicy::kDropOldest) {
       drop_oldest_locked(ch, DropReason::kQueueFull);
     } else if (ch.cfg.policy == DropPolicy::kDropNewest) {

@@ -34,17 +34,7 @@ constexpr float kF32Rel = 1e-4F;
 
 // OpenVINO's TBB dlopen()s libtbbbind with RTLD_DEEPBIND, which the ASan and TSan runtimes
 // refuse (they abort the process): the backend is tested in the plain build only.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using vas::testing::kSanitized;
 
 #define SKIP_WITHOUT_OPENVINO()                                                             \
   do {                                                                                      \

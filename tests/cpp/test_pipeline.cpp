@@ -424,11 +424,8 @@ long rss_kib() {
   return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;  // their shadow memory and quarantines make RSS meaningless
-#else
-constexpr bool kSanitized = false;
-#endif
+// The sanitizers' shadow memory and quarantines make RSS meaningless.
+using vas::testing::kSanitized;
 
 // 100 add/remove cycles while frames flow, then 50 stop/start cycles (draining and at once
 // alternately). Threads, file descriptors and memory must come back to where they were. Memory

@@ -14,24 +14,21 @@
 #include <vector>
 
 #include "core/assignment.h"
+#include "test_util.h"
 #include "track/kalman.h"
 #include "track/tracker.h"
 
 // Counts heap allocations so the steady-state test can prove the tracker does not allocate.
 // Not installed under the sanitizers, which bring their own allocator.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VAS_TEST_ASAN)
 #define VAS_TEST_COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VAS_TEST_COUNT_ALLOCS 0
-#endif
 #endif
 #ifndef VAS_TEST_COUNT_ALLOCS
 #define VAS_TEST_COUNT_ALLOCS 1
 #endif
 
 namespace {
-std::atomic<long> g_allocs{0};
+[[maybe_unused]] std::atomic<long> g_allocs{0};
 }
 
 #if VAS_TEST_COUNT_ALLOCS

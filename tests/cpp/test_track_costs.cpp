@@ -12,22 +12,19 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
 #include "track/tracker.h"
 
 // Counts heap allocations (as in test_track.cpp); off under the sanitizers' allocators.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VAS_TEST_ASAN)
 #define VAS_TEST_COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VAS_TEST_COUNT_ALLOCS 0
-#endif
 #endif
 #ifndef VAS_TEST_COUNT_ALLOCS
 #define VAS_TEST_COUNT_ALLOCS 1
 #endif
 
 namespace {
-std::atomic<long> g_allocs{0};
+[[maybe_unused]] std::atomic<long> g_allocs{0};
 }
 
 #if VAS_TEST_COUNT_ALLOCS
