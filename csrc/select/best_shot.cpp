@@ -157,7 +157,7 @@ void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPix
   t->held = false;
   // The two references: preferably the observations on either side, at a track's end the two
   // before it.
-  // With one reference, motion and damage look alike to the signature: the observation is kept.
+  // With one reference, motion and damage look alike to the signature, which then passes it.
   const CropSignature* refs[3] = {&t->last, next, &t->before_last};
   const CropPixels* ref_pixels[3] = {&t->last_pixels, next_pixels, &t->before_last_pixels};
   const CropSignature* a = nullptr;
@@ -175,22 +175,35 @@ void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPix
   const float change = config_.max_transient > 0 && b != nullptr
                            ? transient_change(t->held_signature, *a, b) / config_.max_transient
                            : 0.0f;
-  bool transient = change > 1;
-  float excess = change;
   // The pixel check is the costlier one, and only matters for an observation that could enter
-  // the top K.
-  if (!transient && config_.max_transient > 0 && t->held_has_crop && pb != nullptr) {
-    const int novel = novel_structure(t->held_pixels, *pa, pb, kNoveltyThreshold);
-    transient = novel >= kNovelPixels;
-    excess = std::max(excess, static_cast<float>(novel) / kNovelPixels);
+  // the top K (or become the track's fallback). Unlike the signature it also runs with one
+  // reference (a track that ends one observation after its first), searching a window that
+  // grows with the box: with nothing to tell motion from damage, a fingerprint counts only when
+  // its colour is nowhere near its place, as a corrupt block's or a fill's is.
+  int novel = 0;
+  const int motion_radius =
+      std::max(CropPixels::kNoveltyRadius,
+               std::min(t->held_pixels.box.width(), t->held_pixels.box.height()) / kMotionShare);
+  if (config_.max_transient > 0 && t->held_has_crop && pa != nullptr) {
+    novel = novel_structure(t->held_pixels, *pa, pb, kNoveltyThreshold,
+                            pb != nullptr ? CropPixels::kNoveltyRadius : motion_radius);
   }
+  const bool transient = change > 1 || novel >= kNovelPixels;
+  const float excess = std::max(change, static_cast<float>(novel) / kNovelPixels);
   BestShotCrop crop = std::move(t->held_crop);
   t->held_crop = BestShotCrop{};
   const bool had_crop = t->held_has_crop;
   t->held_has_crop = false;
   if (transient) {
     ++transients_;
-    if (had_crop && crop.quality.damage <= 0 && (!t->has_fallback || excess < t->fallback_excess)) {
+    // The fallback stands in for a clean track's motion, which the signature and the tight
+    // pixel window take for damage; a fingerprint whose colour is new even to the wide window
+    // is damage whatever the motion, and such a crop is no fallback.
+    int wide = novel;
+    if (had_crop && novel >= kNovelPixels && pb != nullptr)
+      wide = novel_structure(t->held_pixels, *pa, pb, kNoveltyThreshold, motion_radius);
+    if (had_crop && crop.quality.damage <= 0 && wide < kNovelPixels &&
+        (!t->has_fallback || excess < t->fallback_excess)) {
       t->fallback = std::move(crop);
       t->fallback_excess = excess;
       t->has_fallback = true;

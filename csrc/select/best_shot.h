@@ -7,10 +7,11 @@
 // bright blocks, smears) adds edges that score as sharpness and is invisible to a score of that
 // frame alone, so each observation is also held until the track's next observation arrives, and is
 // dropped when it stands apart from both that one and the one before (transient_change,
-// max_transient), or when it has damage-like structure (flat patches, repeated rows, impulses)
+// max_transient), or when it has damage-like structure (flat blocks, repeated rows, impulses)
 // whose colours neither of them has near the same place (novel_structure, kNovelPixels). Crops
 // therefore reach current_best() and interval records one observation late; when a track ends, its
-// held observation is judged against the two before it (with fewer, kept).
+// held observation is judged against the two before it; with only one, by the pixel check alone
+// over a window that allows for motion (kMotionShare); with none, it is kept.
 //
 // Crops are BGR24 copies in blocks of the selector's own memory pool (core/pool.h, unlocked:
 // one instance per channel), bounded by pool_mb; evicted and emitted crops return their blocks
@@ -167,6 +168,9 @@ class BestShotSelector {
   // it in every channel, and an observation with this many new structured pixels is damage.
   static constexpr int kNoveltyThreshold = 45;
   static constexpr int kNovelPixels = 3;
+  // The window searched where motion cannot be told from damage (one reference, or the
+  // fallback): this share of the box's smaller side, at least kNoveltyRadius.
+  static constexpr int kMotionShare = 4;
 
   BestShotConfig config_;
   std::unique_ptr<Pool> pool_;       // declared first: destroyed after every crop it backs

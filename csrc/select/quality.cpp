@@ -315,8 +315,7 @@ namespace {
 
 // Whether pixel (x, y) of `ref` (frame coordinates, any point) has a colour within `threshold`
 // of `px` in every channel, somewhere in the window of kNoveltyRadius around it.
-bool found_near(const CropPixels& ref, int x, int y, const uint8_t* px, int threshold) {
-  constexpr int r = CropPixels::kNoveltyRadius;
+bool found_near(const CropPixels& ref, int x, int y, const uint8_t* px, int threshold, int r) {
   const Rect& a = ref.rect;
   const int w = a.width();
   const int xa = std::max(a.x0, x - r), xb = std::min(a.x1 - 1, x + r);
@@ -335,16 +334,21 @@ bool found_near(const CropPixels& ref, int x, int y, const uint8_t* px, int thre
 
 }  // namespace
 
-int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b,
-                    int threshold) {
+int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b, int threshold,
+                    int radius) {
   if (!cur.valid() || !a.valid() || (b != nullptr && !b->valid())) return 0;
   const int w = cur.box.width(), h = cur.box.height();
   if (w < 5 || h < 5) return 0;
-  const int sw = cur.rect.width();
-  auto at = [&](int x, int y) {  // box coordinates
-    return cur.bgr.data() +
-           (static_cast<size_t>(y + cur.box.y0 - cur.rect.y0) * sw + x + cur.box.x0 - cur.rect.x0) *
-               3;
+  // The fingerprints are read in the stored area, which holds kNoveltyRadius pixels around the
+  // box where the frame has them: a box of 9x16 pixels has only 5x12 pixels whose 5x5
+  // surroundings lie inside it, so damage near its edges would go unseen.
+  const Rect& area = cur.rect;
+  const int sw = area.width();
+  auto inside = [&area](int x, int y) {  // frame coordinates
+    return x >= area.x0 && x < area.x1 && y >= area.y0 && y < area.y1;
+  };
+  auto at = [&](int x, int y) {  // frame coordinates, inside the stored area
+    return cur.bgr.data() + (static_cast<size_t>(y - area.y0) * sw + (x - area.x0)) * 3;
   };
   auto same = [](const uint8_t* p, const uint8_t* q) {
     return p[0] == q[0] && p[1] == q[1] && p[2] == q[2];
@@ -353,24 +357,40 @@ int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels
   // Where a pixel of the box falls in another observation's box: the same place relative to
   // the box, the boxes scaled onto each other.
   auto mapped = [&cur, w, h](const CropPixels& ref, int x, int y, int* rx, int* ry) {
-    *rx = ref.box.x0 + static_cast<int>(std::floor((x + 0.5) * ref.box.width() / w));
-    *ry = ref.box.y0 + static_cast<int>(std::floor((y + 0.5) * ref.box.height() / h));
+    *rx = ref.box.x0 + static_cast<int>(std::floor((x - cur.box.x0 + 0.5) * ref.box.width() / w));
+    *ry = ref.box.y0 + static_cast<int>(std::floor((y - cur.box.y0 + 0.5) * ref.box.height() / h));
+  };
+  // A block of one exact colour: the pixel and one of the 2x2 squares it belongs to. Decoded
+  // video has such blocks (flat areas), but they are found again in the neighbouring
+  // observations; a small rectangle of a new colour (a corrupt block, a few pixels wide) has no
+  // 3x3 flat core nor a 4-row run, and would otherwise pass.
+  auto in_block = [&](int x, int y) {
+    const uint8_t* p = at(x, y);
+    for (int dy = -1; dy <= 0; ++dy) {
+      for (int dx = -1; dx <= 0; ++dx) {
+        const int x0 = x + dx, y0 = y + dy;
+        if (!inside(x0, y0) || !inside(x0 + 1, y0 + 1)) continue;
+        if (same(p, at(x0, y0)) && same(p, at(x0 + 1, y0)) && same(p, at(x0, y0 + 1)) &&
+            same(p, at(x0 + 1, y0 + 1)))
+          return true;
+      }
+    }
+    return false;
   };
   constexpr int kImpulse = 40;
   int count = 0;
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
+  for (int y = cur.box.y0; y < cur.box.y1; ++y) {
+    for (int x = cur.box.x0; x < cur.box.x1; ++x) {
       const uint8_t* p = at(x, y);
-      bool flat = x >= 1 && x < w - 1 && y >= 1 && y < h - 1;
-      for (int dy = -1; dy <= 1 && flat; ++dy)
-        for (int dx = -1; dx <= 1 && flat; ++dx) flat = same(p, at(x + dx, y + dy));
+      bool block = in_block(x, y);
       bool run = false;  // 4 rows of exactly the same pixel, this one among them
-      for (int y0 = std::max(0, y - 3); y0 <= std::min(y, h - 4) && !run && !flat; ++y0) {
+      for (int y0 = std::max(area.y0, y - 3); y0 <= std::min(y, area.y1 - 4) && !run && !block;
+           ++y0) {
         run = same(at(x, y0), at(x, y0 + 1)) && same(at(x, y0 + 1), at(x, y0 + 2)) &&
               same(at(x, y0 + 2), at(x, y0 + 3));
       }
       bool impulse = false;
-      if (!flat && !run && x >= 2 && x < w - 2 && y >= 2 && y < h - 2) {
+      if (!block && !run && inside(x - 2, y - 2) && inside(x + 2, y + 2)) {
         int lo = 255, hi = 0;
         for (int dy = -2; dy <= 2; dy += 2) {
           for (int dx = -2; dx <= 2; dx += 2) {
@@ -383,13 +403,13 @@ int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels
         const int v = luma(p);
         impulse = v > hi + kImpulse || v < lo - kImpulse;
       }
-      if (!flat && !run && !impulse) continue;
+      if (!block && !run && !impulse) continue;
       int rx = 0, ry = 0;
       mapped(a, x, y, &rx, &ry);
-      if (found_near(a, rx, ry, p, threshold)) continue;
+      if (found_near(a, rx, ry, p, threshold, radius)) continue;
       if (b != nullptr) {
         mapped(*b, x, y, &rx, &ry);
-        if (found_near(*b, rx, ry, p, threshold)) continue;
+        if (found_near(*b, rx, ry, p, threshold, radius)) continue;
       }
       ++count;
     }

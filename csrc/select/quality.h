@@ -116,14 +116,16 @@ struct CropPixels {
 // Copies the pixels of `box` (inside the image) and its surroundings into `out`.
 void capture_pixels(const ImageView& image, const Rect& box, CropPixels* out);
 
-// Localised damage the coarse signature misses on small boxes: the pixels of `cur` that carry
-// the fingerprints of damage (inside a patch of one exact colour, a vertical run of exactly
-// repeated pixels, or an impulse standing 40 levels out of its 5x5 ring) and whose colour
-// is found in none of the other observations near the same place of their box (every
-// channel within `threshold` somewhere in a window of kNoveltyRadius pixels around it). Flat
-// patches and repeated rows are common in decoded video, but they move with the scene; a
-// patch the neighbouring observations do not have is new. 0 without a valid `a`.
-int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b, int threshold);
+// Localised damage the coarse signature misses on small boxes: the pixels of `cur`'s box that
+// carry the fingerprints of damage (in a 2x2 block of one exact colour, a vertical run of 4
+// exactly repeated pixels, or an impulse standing 40 levels out of its 5x5 ring; read with the
+// stored surroundings, so pixels at the box's edge count too) and whose colour is found in none
+// of the other observations near the same place of their box (every channel within `threshold`
+// somewhere in a window of `radius` pixels around it). Flat blocks and repeated rows are common
+// in decoded video, but they move with the scene; a block the neighbouring observations do not
+// have is new. 0 without a valid `a`.
+int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b, int threshold,
+                    int radius = CropPixels::kNoveltyRadius);
 
 // 1 for a face looking at the camera, falling towards 0 as it turns (nose off the eyes'
 // midline) or rolls (tilted eye line). Landmarks: left eye, right eye, nose, mouth corners.

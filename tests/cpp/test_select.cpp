@@ -341,6 +341,66 @@ TEST(Quality, NovelStructureCountsOnlyPatchesTheNeighboursLack) {
   EXPECT_GE(novel_structure(d, c, nullptr, 45), 18 * 14 / 2);
 }
 
+// Fingerprints that small boxes need: a corrupt block of a few pixels (no 3x3 flat core, no
+// 4-row run) and specks on the box's edge rows and columns (their 5x5 ring reaches outside the
+// box, into the stored surroundings). A wider window finds a colour that only moved.
+TEST(Quality, NovelStructureSeesSmallBlocksAndTheBoxEdge) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);
+  const Rect box{100, 60, 200, 160};
+  auto set = [](Scene* sc, int x, int y, uint8_t b, uint8_t g, uint8_t r) {
+    uint8_t* p = &sc->img.data[(static_cast<size_t>(y) * sc->img.width + x) * 3];
+    p[0] = b, p[1] = g, p[2] = r;
+  };
+  CropPixels c, d;
+  capture_pixels(clean.img.view(), box, &c);
+  Scene block = clean;  // 3x2 pixels of magenta
+  for (int y = 100; y < 102; ++y)
+    for (int x = 150; x < 153; ++x) set(&block, x, y, 255, 0, 255);
+  capture_pixels(block.img.view(), box, &d);
+  EXPECT_EQ(novel_structure(d, c, &c, 45), 6);
+  Scene moved = clean;  // the same block 10 pixels to the left: a real object that moved
+  for (int y = 100; y < 102; ++y)
+    for (int x = 140; x < 143; ++x) set(&moved, x, y, 255, 0, 255);
+  CropPixels m;
+  capture_pixels(moved.img.view(), box, &m);
+  EXPECT_EQ(novel_structure(d, m, nullptr, 45), 6);
+  EXPECT_EQ(novel_structure(d, m, nullptr, 45, 12), 0);
+  Scene edge = clean;  // single white specks on the box's first and last rows and columns
+  for (auto [x, y] : {std::pair{100, 80}, {101, 120}, {199, 90}, {150, 60}, {130, 159}})
+    set(&edge, x, y, 255, 255, 255);
+  capture_pixels(edge.img.view(), box, &d);
+  EXPECT_EQ(novel_structure(d, c, &c, 45), 5);
+}
+
+// A track that ends one observation after its first (a tentative one) has one reference, which
+// the signature cannot judge by; the pixel check still drops a box filled with one colour, and
+// the dropped crop is not the track's fallback either. A clean one is kept.
+TEST(BestShot, AShortTrackEndingOnAFilledBoxEmitsNothing) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);
+  Scene filled = clean;  // the box in the colour of never-decoded memory
+  for (int y = 60; y < 160; ++y)
+    for (int x = 100; x < 200; ++x) {
+      uint8_t* p = &filled.img.data[(static_cast<size_t>(y) * 320 + x) * 3];
+      p[0] = 0, p[1] = 135, p[2] = 0;
+    }
+  for (const Scene* second : {&filled, &clean}) {
+    auto sel = BestShotSelector::create(BestShotConfig{});
+    ASSERT_TRUE(sel.is_ok());
+    BestShotSelector& s = *sel.value();
+    TrackedObject o = face(12, 100, 60, 200, 160);
+    o.state = TrackState::kTentative;
+    ASSERT_TRUE(s.update(clean.img.view(), {o}, 0).is_ok());
+    o.state = TrackState::kConfirmed;
+    ASSERT_TRUE(s.update(second->img.view(), {o}, 40000).is_ok());
+    o.state = TrackState::kRemoved;
+    ASSERT_TRUE(s.update(clean.img.view(), {o}, 80000).is_ok());
+    EXPECT_EQ(s.records().size(), second == &clean ? 1u : 0u)
+        << (second == &clean ? "the clean track lost its best shot" : "the filled box won");
+  }
+}
+
 // With top_k 1, a damaged observation that outscores the clean ones must not hold the only
 // place: it is never emitted, and the track would end with no best shot (4 of vtest's 164
 // tracks did).
