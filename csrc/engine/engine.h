@@ -19,6 +19,7 @@ struct TensorInfo {
 };
 
 struct EngineOptions {
+  // ort | openvino | opencv (where built) | auto (the fastest present: engine/auto_backend.h)
   std::string backend = "ort";
   int threads = 0;                   // intra-op threads; 0 = backend default
   bool spinning = false;             // spinning threads skew latency on small shared CPUs
@@ -28,6 +29,8 @@ struct EngineOptions {
   // runtime lacks is skipped and reported in Engine::notes(); if none is usable, creation fails.
   std::vector<std::string> providers = {"cpu"};
   int warmup_runs = 0;  // runs on zero inputs at creation (fixed-shape inputs only)
+  // Per input, the shape "auto" times the backends with; it fills the input's dynamic dims.
+  std::vector<std::vector<int64_t>> probe_shapes;
   // OpenVINO backend only (engine/openvino); the other backends ignore these.
   std::string
       openvino_library;        // libopenvino_c.so.*; empty = search (engine/openvino/ov_runtime.h)

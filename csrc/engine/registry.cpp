@@ -1,8 +1,11 @@
 #include <utility>
 
+#include "engine/auto_backend.h"
 #include "engine/engine.h"
 #include "engine/openvino/ov_engine.h"
+#include "engine/openvino/ov_runtime.h"
 #include "engine/ort/ort_engine.h"
+#include "engine/ort/ort_runtime.h"
 #ifdef VASDK_WITH_OPENCV_DNN
 #include "engine/opencv/opencv_engine.h"
 #endif
@@ -51,12 +54,39 @@ const std::vector<std::pair<std::string, Factory>>& backends() {
   return table;
 }
 
+// "auto": ONNX Runtime and OpenVINO, those whose runtime loads, measured on the model (the
+// reference OpenCV backend is never a candidate).
+Result<std::unique_ptr<Engine>> create_auto(const ModelSource& model,
+                                            const EngineOptions& options) {
+  std::vector<AutoCandidate> candidates;
+  std::vector<std::string> skipped;
+  if (auto ort = load_ort_runtime(options.library_path); ort.is_ok()) {
+    candidates.push_back({"ort", ort.value()->version});
+  } else {
+    skipped.push_back("ort unavailable: " + ort.status().message());
+  }
+  if (auto ov = load_openvino_runtime(options.openvino_library); ov.is_ok()) {
+    candidates.push_back({"openvino", ov.value()->version});
+  } else {
+    skipped.push_back("openvino unavailable: " + ov.status().message());
+  }
+  return create_auto_engine(model.name, model.data, model.size, options, candidates, skipped,
+                            [&](const std::string& backend) {
+                              EngineOptions o = options;
+                              o.backend = backend;
+                              return backend == "ort" ? make_ort(model, o)
+                                                      : make_openvino(model, o);
+                            });
+}
+
 Result<std::unique_ptr<Engine>> create(const ModelSource& model, const EngineOptions& options) {
+  if (options.backend == "auto") return create_auto(model, options);
   for (const auto& [name, factory] : backends()) {
     if (name == options.backend) return factory(model, options);
   }
   std::string known;
   for (const auto& entry : backends()) known += (known.empty() ? "" : ", ") + entry.first;
+  known += ", auto";
   return Status(
       StatusCode::kBackendUnavailable,
       "engine backend '" + options.backend + "' is not built in (available: " + known + ")");

@@ -78,7 +78,10 @@ Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path
     d->class_enabled_[it - d->card_.classes.begin()] = true;
   }
 
-  auto engine = create_engine(model_path, options.engine);
+  EngineOptions engine_options = options.engine;
+  // "auto" times the backends at the size this detector will run.
+  engine_options.probe_shapes = {{1, 3, d->spec_.height, d->spec_.width}};
+  auto engine = create_engine(model_path, engine_options);
   if (!engine.is_ok()) return engine.status();
   d->engine_ = std::move(engine).value();
   const auto& ins = d->engine_->inputs();

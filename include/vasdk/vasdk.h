@@ -135,8 +135,13 @@ typedef struct vas_detector_config {
   uint32_t struct_size;   /* set by vas_detector_config_init() */
   const char* model_path; /* ONNX file; its model card is the same path with .json */
   /* JSON object or NULL. Fields (all optional): "backend" ("ort" (default), "openvino" (needs
-     the optional openvino pip package, else VAS_ERR_BACKEND_UNAVAILABLE), or "opencv" where
-     built), "ort_library" (path),
+     the optional openvino pip package, else VAS_ERR_BACKEND_UNAVAILABLE), "auto", or "opencv"
+     where built). "auto" times ONNX Runtime and OpenVINO (where it loads) on this model at its
+     input size on first use, keeps the one with the lower median latency (ONNX Runtime unless
+     the other is 5% faster) and caches the choice in $VASDK_CACHE_DIR (else
+     $XDG_CACHE_HOME/vasdk, else ~/.cache/vasdk; mode 0700), keyed by model bytes, CPU, backend
+     versions and the options below; the detector info's backend names the one chosen.
+     "ort_library" (path),
      "threads", "spinning", "optimization" (none|basic|extended|all), "providers" (list in
      order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
      an error names them if none is usable), "warmup_runs", "card" (path),

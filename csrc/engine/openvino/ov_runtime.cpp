@@ -42,7 +42,7 @@ bool resolve(void* handle, const char* name, Fn* out, std::string* missing) {
   return *out != nullptr;
 }
 
-Result<const OvRuntime*> load_from(const std::string& path) {
+[[maybe_unused]] Result<const OvRuntime*> load_from(const std::string& path) {
   auto& cache = loaded();
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto it = cache.by_path.find(path);
@@ -166,7 +166,23 @@ std::vector<std::string> openvino_library_candidates() {
   return candidates;
 }
 
+// OpenVINO's TBB dlopen()s libtbbbind with RTLD_DEEPBIND, which the ASan and TSan runtimes
+// answer by aborting the process: a sanitizer build refuses the backend instead.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VAS_OV_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VAS_OV_UNDER_SANITIZER 1
+#endif
+#endif
+
 Result<const OvRuntime*> load_openvino_runtime(const std::string& explicit_path) {
+#ifdef VAS_OV_UNDER_SANITIZER
+  (void)explicit_path;
+  return Status(StatusCode::kBackendUnavailable,
+                "backend 'openvino': not available in a sanitizer build (OpenVINO's TBB loads "
+                "libraries with RTLD_DEEPBIND, which ASan and TSan abort on)");
+#else
   if (!explicit_path.empty()) {
     if (!is_regular_file(explicit_path)) {
       return Status(StatusCode::kBackendUnavailable,
@@ -192,6 +208,7 @@ Result<const OvRuntime*> load_openvino_runtime(const std::string& explicit_path)
   return Status(StatusCode::kBackendUnavailable,
                 std::string("backend 'openvino': no OpenVINO C library found; ") + kInstallHint +
                     ". Tried:" + tried);
+#endif
 }
 
 }  // namespace vas
