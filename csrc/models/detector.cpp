@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "core/config_reader.h"
+#include "core/cpu_time.h"
 
 namespace vas {
 namespace {
@@ -130,6 +131,7 @@ Status Detector::detect_batch(const std::vector<ImageView>& images,
 Status Detector::run_chunk(const ImageView* images, size_t n, std::vector<Detection>* outs) {
   const int64_t batch = batch_dim_ > 0 ? batch_dim_ : static_cast<int64_t>(n);
   const size_t item_floats = static_cast<size_t>(3) * spec_.width * spec_.height;
+  uint64_t t0 = thread_cpu_ns();
   input_.reshape(DataType::kFloat32, {batch, 3, spec_.height, spec_.width});
   transforms_.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -144,7 +146,12 @@ Status Detector::run_chunk(const ImageView* images, size_t n, std::vector<Detect
   input_views_[0].data = input_.data();
   input_views_[0].dtype = input_.dtype();
   input_views_[0].shape = input_.shape();
-  VAS_RETURN_IF_ERROR(engine_->run(input_views_, &outputs_));
+  uint64_t t1 = thread_cpu_ns();
+  cpu_.preprocess += t1 - t0;
+  const Status ran = engine_->run(input_views_, &outputs_);
+  t0 = thread_cpu_ns();
+  cpu_.inference += t0 - t1;
+  VAS_RETURN_IF_ERROR(ran);
   DecodeContext ctx;
   ctx.input_width = spec_.width;
   ctx.input_height = spec_.height;
@@ -170,6 +177,7 @@ Status Detector::run_chunk(const ImageView* images, size_t n, std::vector<Detect
       }
     }
   }
+  cpu_.postprocess += thread_cpu_ns() - t0;
   return Status::ok();
 }
 

@@ -44,6 +44,13 @@ class Detector {
   Status detect_batch(const std::vector<ImageView>& images,
                       std::vector<std::vector<Detection>>* out);
 
+  // CPU time the calling thread spent in each step of detect()/detect_batch(), in ns since
+  // creation. The engine's own worker threads are not in `inference` (only the caller's share).
+  struct CpuNs {
+    uint64_t preprocess = 0, inference = 0, postprocess = 0;
+  };
+  const CpuNs& cpu_ns() const { return cpu_; }
+
   const ModelCard& card() const { return card_; }
   const Engine& engine() const { return *engine_; }
   int input_width() const { return spec_.width; }
@@ -58,6 +65,7 @@ class Detector {
   PreprocessSpec spec_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<OutputDecoder> decoder_;
+  CpuNs cpu_;
   std::vector<bool> class_enabled_;
   Preprocessor preprocessor_;
   int64_t batch_dim_ = 1;  // model's batch dim; -1 = dynamic

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/cpu_time.h"
 #include "pipeline/pipeline_impl.h"
 
 namespace vas {
@@ -212,6 +213,7 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
     }
     VideoFrame f;
     const int64_t t0 = steady_us();
+    const uint64_t cpu0 = thread_cpu_ns();
     Status st = src.read(*pool, &f);
     // Damage the decoder skipped (corrupt packets, concealed frames) is an event, at most one
     // a second per channel; the count itself is in the source's stats.
@@ -242,6 +244,7 @@ void Pipeline::Impl::decode_loop(const ChannelPtr& chp) {
         ch.retired_pools.push_back(std::move(probe));
       }
       admit(chp, std::move(f));
+      add_cpu(kCpuDecode, thread_cpu_ns() - cpu0);
       continue;
     }
     switch (st.code()) {

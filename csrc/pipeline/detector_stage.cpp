@@ -22,6 +22,11 @@ Status DetectorStage::detect_batch(const std::vector<ImageView>& images,
   return detector_->detect_batch(images, out);
 }
 
+DetectorStage::CpuNs DetectorStage::cpu_ns() const {
+  const Detector::CpuNs& c = detector_->cpu_ns();
+  return {c.preprocess, c.inference, c.postprocess};
+}
+
 const std::vector<std::string>& DetectorStage::class_names() const {
   return detector_->card().classes;
 }

@@ -30,6 +30,11 @@ class DetectorStage {
                       std::vector<std::vector<Detection>>* out);
   // The model card's class names, indexed by Detection::class_id.
   const std::vector<std::string>& class_names() const;
+  // CPU time of the detect_batch() caller per step, in ns since creation (Detector::cpu_ns).
+  struct CpuNs {
+    uint64_t preprocess = 0, inference = 0, postprocess = 0;
+  };
+  CpuNs cpu_ns() const;
 
  private:
   DetectorStage() = default;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/cpu_time.h"
 #include "core/log.h"
 #include "pipeline/pipeline_impl.h"
 #include "pipeline/sink_messages.h"
@@ -276,6 +277,11 @@ Status Pipeline::Impl::start() {
   analytics_rate_.reset();
   batches_ = 0;
   batch_frames_ = 0;
+  for (auto& c : cpu_ns_) c = 0;
+  cpu_frames_ = 0;
+  if (detector_) detector_cpu_seen_ = detector_->cpu_ns();
+  process_cpu_stop_ns_ = 0;
+  process_cpu_start_ns_ = process_cpu_ns();
   batcher_ = std::thread([this] { batcher_loop(); });
   for (int i = 0; i < cfg_.analytics_threads; ++i) {
     // Each worker keeps the Impl alive: see ~Pipeline from a callback in pipeline.h.
@@ -515,6 +521,7 @@ Status Pipeline::Impl::stop(bool drain) {
   stop_reaper();
   // The workers are joined: finish the annotated videos so the files are complete now.
   for (const auto& ch : chans) ch->annotated.reset();
+  process_cpu_stop_ns_ = process_cpu_ns();  // stats freeze at stop
   std::lock_guard<std::mutex> lock(mu_);
   state_ = State::kStopped;
   stopping_ = false;

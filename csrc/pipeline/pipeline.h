@@ -114,9 +114,23 @@ struct ChannelStats {
   size_t pool_in_use_bytes = 0, pool_capacity_bytes = 0;
 };
 
+// Where the CPU goes, in ms of CPU time per delivered frame since start() (frozen at stop).
+// Each stage is the CPU time of the pipeline's own threads in it: decode (demux, decode,
+// colour conversion, queueing), preprocess, inference (the calling thread's share only),
+// postprocess (output decoding and NMS), analytics (tracking, rules, best shots), delivery
+// (result and event callbacks, sink queueing) and annotate (drawing and encoding annotated
+// video). `other` is the rest of the process: the inference runtime's worker threads, sink
+// threads, the application's own threads; so the stages and `other` add up to `process`.
+struct CpuStats {
+  uint64_t frames = 0;  // frames delivered since start(): the divisor
+  double decode = 0, preprocess = 0, inference = 0, postprocess = 0, analytics = 0, delivery = 0,
+         annotate = 0, other = 0, process = 0;
+};
+
 struct PipelineStats {
   std::vector<ChannelStats> channels;
   StageStats decode, inference, analytics;
+  CpuStats cpu_ms_per_frame;
   double batch_mean = 0;  // mean frames per detector batch
   uint64_t batches = 0;
   std::vector<SinkStats> sinks;  // the configured sinks: delivered, dropped by reason, outages

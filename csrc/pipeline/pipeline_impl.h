@@ -2,6 +2,8 @@
 // channel_io.cpp (decode threads, pushed frames, queue admission).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -182,6 +184,25 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   RateMeter decode_rate_, infer_rate_, analytics_rate_;
   LatencyWindow decode_lat_, infer_lat_, analytics_lat_;
   std::atomic<uint64_t> batches_{0}, batch_frames_{0};
+  // CPU accounting since start() (CpuStats): ns per stage, frames delivered, and the process
+  // clock at start and at stop (0 while running).
+  enum CpuStage {
+    kCpuDecode,
+    kCpuPreprocess,
+    kCpuInference,
+    kCpuPostprocess,
+    kCpuAnalytics,
+    kCpuDelivery,
+    kCpuAnnotate,
+    kCpuStages
+  };
+  std::array<std::atomic<uint64_t>, kCpuStages> cpu_ns_{};
+  std::atomic<uint64_t> cpu_frames_{0};
+  std::atomic<uint64_t> process_cpu_start_ns_{0}, process_cpu_stop_ns_{0};
+  DetectorStage::CpuNs detector_cpu_seen_;  // batcher thread only (and start(), before it)
+  void add_cpu(CpuStage stage, uint64_t ns) {
+    cpu_ns_[stage].fetch_add(ns, std::memory_order_relaxed);
+  }
 };
 
 }  // namespace vas

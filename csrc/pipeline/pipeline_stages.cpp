@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "core/cpu_time.h"
 #include "pipeline/pipeline_impl.h"
 #include "pipeline/sink_messages.h"
 
@@ -76,6 +77,11 @@ void Pipeline::Impl::run_batch(std::vector<std::pair<ChannelPtr, SlotPtr>>* batc
   for (const auto& b : *batch) images.push_back(b.second->frame.view);
   std::vector<std::vector<Detection>> outs;
   const Status st = detector_->detect_batch(images, &outs);
+  const DetectorStage::CpuNs cpu = detector_->cpu_ns();
+  add_cpu(kCpuPreprocess, cpu.preprocess - detector_cpu_seen_.preprocess);
+  add_cpu(kCpuInference, cpu.inference - detector_cpu_seen_.inference);
+  add_cpu(kCpuPostprocess, cpu.postprocess - detector_cpu_seen_.postprocess);
+  detector_cpu_seen_ = cpu;
   const int64_t now = steady_us();
   batches_++;
   batch_frames_ += batch->size();
@@ -316,13 +322,21 @@ void Pipeline::Impl::process_slot(Channel& ch, Slot& slot) {
   };
   if (!slot.error.empty()) return fail("detection", slot.error);
   const int64_t ts = slot.frame.ts_us;
+  const uint64_t cpu0 = thread_cpu_ns();
   end_tracks_at_gap(ch, slot);
   const Status st = slot.detect ? ch.analytics->update(&slot.frame.view, slot.dets.data(),
                                                        slot.dets.size(), ts, &ch.out)
                                 : ch.analytics->predict(&slot.frame.view, ts, &ch.out);
   if (!st.is_ok()) return fail("analytics", st.message());
+  const uint64_t cpu1 = thread_cpu_ns();
   deliver_output(ch, &slot, slot.detect);
+  const uint64_t cpu2 = thread_cpu_ns();
   annotate(ch, slot);
+  const uint64_t cpu3 = thread_cpu_ns();
+  add_cpu(kCpuAnalytics, cpu1 - cpu0);
+  add_cpu(kCpuDelivery, cpu2 - cpu1);
+  add_cpu(kCpuAnnotate, cpu3 - cpu2);
+  cpu_frames_.fetch_add(1, std::memory_order_relaxed);
   const int64_t now = steady_us();
   ch.latency.add(static_cast<double>(wall_us() - slot.frame.capture_us) / 1000.0);
   analytics_lat_.add(static_cast<double>(now - slot.ready_us) / 1000.0);
@@ -451,6 +465,26 @@ PipelineStats Pipeline::Impl::stats() const {
   if (sinks_) s.sinks = sinks_->stats();
   s.batch_mean =
       s.batches ? static_cast<double>(batch_frames_) / static_cast<double>(s.batches) : 0;
+  CpuStats& c = s.cpu_ms_per_frame;
+  c.frames = cpu_frames_.load();
+  const uint64_t start = process_cpu_start_ns_.load(), stop = process_cpu_stop_ns_.load();
+  if (c.frames > 0 && start > 0) {
+    const double per = 1e-6 / static_cast<double>(c.frames);  // ns in all -> ms per frame
+    auto stage = [&](CpuStage k) { return static_cast<double>(cpu_ns_[k].load()) * per; };
+    c.decode = stage(kCpuDecode);
+    c.preprocess = stage(kCpuPreprocess);
+    c.inference = stage(kCpuInference);
+    c.postprocess = stage(kCpuPostprocess);
+    c.analytics = stage(kCpuAnalytics);
+    c.delivery = stage(kCpuDelivery);
+    c.annotate = stage(kCpuAnnotate);
+    const uint64_t now = stop > 0 ? stop : process_cpu_ns();
+    c.process = static_cast<double>(now > start ? now - start : 0) * per;
+    const double own = c.decode + c.preprocess + c.inference + c.postprocess + c.analytics +
+                       c.delivery + c.annotate;
+    // The clocks are read at different moments; a small negative rest is rounding, not CPU.
+    c.other = std::max(0.0, c.process - own);
+  }
   return s;
 }
 

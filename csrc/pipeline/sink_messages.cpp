@@ -60,6 +60,20 @@ SinkMessage to_sink_message(const PipelineEvent& e, const std::string& node_id) 
   return m;
 }
 
+nlohmann::json cpu_stats_json(const CpuStats& c) {
+  auto ms = [](double v) { return std::round(v * 1e4) / 1e4; };
+  return {{"frames", c.frames},
+          {"decode", ms(c.decode)},
+          {"preprocess", ms(c.preprocess)},
+          {"inference", ms(c.inference)},
+          {"postprocess", ms(c.postprocess)},
+          {"analytics", ms(c.analytics)},
+          {"delivery", ms(c.delivery)},
+          {"annotate", ms(c.annotate)},
+          {"other", ms(c.other)},
+          {"process", ms(c.process)}};
+}
+
 nlohmann::json channel_stats_json(const ChannelStats& c) {
   return {{"id", c.id},
           {"state", c.state},

@@ -26,5 +26,7 @@ SinkMessage to_sink_message(const PipelineEvent& e, const std::string& node_id);
 // One channel's counters as in vas_pipeline_stats_json's "channels" (also the message of the
 // "channel"/"removed" event).
 nlohmann::json channel_stats_json(const ChannelStats& c);
+// PipelineStats::cpu_ms_per_frame as stats_json's "cpu_ms_per_frame" object.
+nlohmann::json cpu_stats_json(const CpuStats& c);
 
 }  // namespace vas

@@ -919,7 +919,12 @@ VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const cha
    "processed", "dropped", "dropped_by_reason": {...}, "reconnects", "events", "fps",
    "latency_p50_ms", "latency_p99_ms", "queue_depth", "pool_in_use_bytes",
    "pool_capacity_bytes"}], "decode"|"inference"|"analytics": {"fps", "latency_p50_ms",
-   "latency_p99_ms", "queue_depth"}, "batch_mean", "batches"}. New keys may appear.
+   "latency_p99_ms", "queue_depth"}, "batch_mean", "batches", "cpu_ms_per_frame": {"frames",
+   "decode", "preprocess", "inference", "postprocess", "analytics", "delivery", "annotate",
+   "other", "process"}}. cpu_ms_per_frame is CPU time per delivered frame since start (frozen
+   at stop): each stage counts the pipeline's own threads in it ("inference" only the calling
+   thread's share), "other" the rest of the process (runtime worker threads, sinks, the
+   application), so that they add up to "process". New keys may appear.
    *out_json belongs to the calling thread and stays valid until its next
    vas_pipeline_stats_json call. Thread safety: any thread, callbacks included. */
 VAS_API vas_status_t vas_pipeline_stats_json(const vas_pipeline_t* pipeline, const char** out_json);

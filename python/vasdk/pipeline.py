@@ -131,6 +131,11 @@ class PipelineStats:
     analytics: StageStats
     batch_mean: float
     batches: int
+    # CPU ms per delivered frame since start, by stage: decode, preprocess, inference (the
+    # calling thread's share), postprocess, analytics, delivery (callbacks, Python ones
+    # included), annotate; "other" (runtime workers, sinks, other threads) makes them add up
+    # to "process". "frames" is the divisor. See CpuStats in csrc/pipeline/pipeline.h.
+    cpu_ms_per_frame: dict[str, float] = field(default_factory=dict)
     results_dropped: int = 0  # results the Python iterator's full queue let go
     # Per sink: name, type, connected, queued, delivered, failed, dropped (by reason),
     # redelivered, reconnects, outbox_depth, in_flight, last_error.
@@ -227,6 +232,7 @@ def _stats(d: dict[str, Any], results_dropped: int) -> PipelineStats:
         analytics=StageStats(**d["analytics"]),
         batch_mean=float(d["batch_mean"]),
         batches=int(d["batches"]),
+        cpu_ms_per_frame=dict(d.get("cpu_ms_per_frame", {})),
         results_dropped=results_dropped,
         sinks=[dict(s) for s in d.get("sinks", [])],
     )

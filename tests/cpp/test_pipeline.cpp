@@ -294,6 +294,29 @@ TEST(Pipeline, FileChannelsInFrameOrder) {
   }
   expect_accounting(p->stats());
   expect_same_tracks(tracks_of(c.results["f1"]), tracks_of(c.results["f2"]), "f1 vs f2");
+
+  // CPU per delivered frame: every stage of this run did work, the stages and "other" add up
+  // to the process's CPU, and the figures are frozen once stopped.
+  const CpuStats cpu = p->stats().cpu_ms_per_frame;
+  EXPECT_EQ(cpu.frames, 32u);
+  for (const auto& [name, v] : std::map<std::string, double>{{"decode", cpu.decode},
+                                                             {"preprocess", cpu.preprocess},
+                                                             {"inference", cpu.inference},
+                                                             {"postprocess", cpu.postprocess},
+                                                             {"analytics", cpu.analytics},
+                                                             {"delivery", cpu.delivery}}) {
+    EXPECT_GT(v, 0.0) << name;
+  }
+  EXPECT_LT(cpu.annotate, 0.05) << "no channel asked for annotated video";
+  const double own = cpu.decode + cpu.preprocess + cpu.inference + cpu.postprocess + cpu.analytics +
+                     cpu.delivery + cpu.annotate;
+  EXPECT_LE(own, cpu.process * 1.01 + 0.01) << "a stage counted CPU the process did not spend";
+  EXPECT_NEAR(own + cpu.other, cpu.process, 0.01 + 1e-3 * cpu.process);
+  // A yolov3-tiny inference is tens of ms of CPU; a stage timed with a wall clock or a
+  // per-frame divisor gone wrong would not stay below the process total per frame.
+  EXPECT_GT(cpu.inference + cpu.other, cpu.preprocess) << "inference is the heaviest stage";
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(p->stats().cpu_ms_per_frame.process, cpu.process) << "stats freeze at stop";
 }
 
 TEST(Pipeline, OverloadKeepsLatencyBoundedAndCountsDrops) {
