@@ -26,6 +26,7 @@ struct DetectorOptions {
   std::vector<std::string> classes;  // keep only these class names; empty = all
   bool class_agnostic_nms = false;
   int max_detections = 300;
+  bool memory_pattern_set = false;  // the options named "memory_pattern" (engine.memory_pattern)
 };
 
 // Parses the detector's JSON options. Unknown fields are errors that name them.

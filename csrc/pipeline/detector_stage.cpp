@@ -6,10 +6,12 @@ namespace vas {
 
 Result<std::unique_ptr<DetectorStage>> DetectorStage::create(const std::string& model_path,
                                                              const std::string& options_json,
-                                                             int threads, bool spinning) {
+                                                             int threads, bool spinning,
+                                                             int max_batch) {
   VAS_ASSIGN_OR_RETURN(DetectorOptions o, parse_detector_options(options_json));
   o.engine.threads = threads;
   o.engine.spinning = spinning;
+  if (!o.memory_pattern_set && max_batch > 1) o.engine.memory_pattern = false;
   std::unique_ptr<DetectorStage> s(new DetectorStage());
   VAS_ASSIGN_OR_RETURN(s->detector_, Detector::create(model_path, o));
   return s;

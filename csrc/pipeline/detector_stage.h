@@ -22,9 +22,10 @@ class DetectorStage {
  public:
   // options_json: the "models.detector.options" object ("" = defaults); threads and spinning
   // (from "inference") override the ones it names.
+  // max_batch > 1 turns ORT's memory pattern off unless the options set it (EngineOptions).
   static Result<std::unique_ptr<DetectorStage>> create(const std::string& model_path,
                                                        const std::string& options_json, int threads,
-                                                       bool spinning);
+                                                       bool spinning, int max_batch);
   ~DetectorStage();
   Status detect_batch(const std::vector<ImageView>& images,
                       std::vector<std::vector<Detection>>* out);

@@ -144,7 +144,9 @@ typedef struct vas_detector_config {
      "ort_library" (path),
      "threads", "spinning", "optimization" (none|basic|extended|all), "providers" (list in
      order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
-     an error names them if none is usable), "warmup_runs", "card" (path),
+     an error names them if none is usable), "warmup_runs", "memory_pattern" (ORT: plan
+     activations per input shape; default true, false in a pipeline with max_batch > 1,
+     where each batch size would keep its own plan), "card" (path),
      "input_width", "input_height", "score_threshold", "nms_iou", "classes" (list of names
      to keep), "class_agnostic_nms", "max_detections". OpenVINO only: "openvino_library"
      (path to libopenvino_c.so.*), "precision_hint" ("f32", "bf16", "f16"; default the

@@ -7,6 +7,9 @@
  *
  * Each source becomes channel camN with a line-crossing rule across the frame at row Y
  * (default 300, the walkway of OpenCV's vtest.avi) and an intrusion zone on its left half.
+ * At exit it prints where the memory and the CPU went: resident memory before and after the
+ * pipeline is created (model and engine) and its peak while running, the frame pools' share,
+ * and the CPU ms per frame of each stage (from vas_pipeline_stats_json).
  * C99, linked only against libvasdk.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <vasdk/vasdk.h>
 
@@ -49,6 +53,62 @@ static int append(char* buf, size_t cap, const char* text) {
   return 1;
 }
 
+/* Resident memory now, in MiB, from /proc/self/statm (-1 where there is none). */
+static double rss_mib(void) {
+  long pages = 0, resident = 0;
+  FILE* f = fopen("/proc/self/statm", "r");
+  if (!f) return -1;
+  if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+  fclose(f);
+  return resident < 0 ? -1 : resident * 4096.0 / (1024 * 1024);
+}
+
+/* Peak resident memory of the process so far, in MiB (Linux reports ru_maxrss in KiB). */
+static double peak_rss_mib(void) {
+  struct rusage ru;
+  return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : -1;
+}
+
+/* The number after "key": in json at or after `from` (0 when absent). A sample's shortcut:
+   real applications parse the stats with a JSON library. */
+static double number_after(const char* json, const char* from, const char* key) {
+  char quoted[64];
+  const char* at = from ? strstr(json, from) : json;
+  if (!at) return 0;
+  snprintf(quoted, sizeof quoted, "\"%s\":", key);
+  at = strstr(at, quoted);
+  return at ? strtod(at + strlen(quoted), NULL) : 0;
+}
+
+/* Sums every "key": number in json (one per channel for per-channel keys). */
+static double sum_of(const char* json, const char* key) {
+  char quoted[64];
+  double sum = 0;
+  const char* at = json;
+  snprintf(quoted, sizeof quoted, "\"%s\":", key);
+  while ((at = strstr(at, quoted)) != NULL) {
+    at += strlen(quoted);
+    sum += strtod(at, NULL);
+  }
+  return sum;
+}
+
+static void print_breakdown(const char* stats, double rss_before, double rss_created) {
+  static const char* const stages[] = {"decode",    "preprocess", "inference", "postprocess",
+                                       "analytics", "delivery",   "annotate",  "other"};
+  size_t k;
+  printf(
+      "memory: %.0f MiB before the pipeline, %.0f MiB once created (model, engine), peak "
+      "%.0f MiB; frame pools %.1f MiB of it\n",
+      rss_before, rss_created, peak_rss_mib(), sum_of(stats, "pool_capacity_bytes") / 1048576.0);
+  printf("cpu ms per frame over %.0f frames:",
+         number_after(stats, "\"cpu_ms_per_frame\"", "frames"));
+  for (k = 0; k < sizeof stages / sizeof stages[0]; ++k) {
+    printf(" %s %.2f", stages[k], number_after(stats, "\"cpu_ms_per_frame\"", stages[k]));
+  }
+  printf(", process %.2f\n", number_after(stats, "\"cpu_ms_per_frame\"", "process"));
+}
+
 static void sleep_ms(long ms) {
   struct timespec ts;
   ts.tv_sec = ms / 1000;
@@ -59,7 +119,7 @@ static void sleep_ms(long ms) {
 int main(int argc, char** argv) {
   char config[16384] = "", part[2048];
   const char *model, *stats;
-  double seconds = 0;
+  double seconds = 0, rss_before = rss_mib(), rss_created;
   int line_y = 300, first, i, tick = 0;
   vas_pipeline_config_t cfg;
   vas_pipeline_t* pipe = NULL;
@@ -104,6 +164,7 @@ int main(int argc, char** argv) {
   cfg.config_json = config;
   st = vas_pipeline_create(&cfg, &pipe);
   if (st != VAS_OK) return fail("vas_pipeline_create", st);
+  rss_created = rss_mib();
   vas_pipeline_set_event_callback(pipe, on_event, NULL);
   signal(SIGINT, on_sigint);
   st = vas_pipeline_start(pipe);
@@ -121,7 +182,10 @@ int main(int argc, char** argv) {
   }
   st = vas_pipeline_stop(pipe, g_stop ? 0 : 1);
   if (st != VAS_OK) fail("vas_pipeline_stop", st);
-  if (vas_pipeline_stats_json(pipe, &stats) == VAS_OK) printf("final %s\n", stats);
+  if (vas_pipeline_stats_json(pipe, &stats) == VAS_OK) {
+    printf("final %s\n", stats);
+    print_breakdown(stats, rss_before, rss_created);
+  }
   vas_pipeline_destroy(pipe);
   return st == VAS_OK ? 0 : 1;
 }

@@ -146,6 +146,13 @@ TEST(Detector, RejectsBadOptions) {
     auto r = parse_detector_options(bad);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidConfig) << bad;
   }
+  auto pattern = parse_detector_options(R"({"memory_pattern": false})");
+  ASSERT_TRUE(pattern.is_ok());
+  EXPECT_FALSE(pattern->engine.memory_pattern);
+  EXPECT_TRUE(pattern->memory_pattern_set);
+  EXPECT_FALSE(parse_detector_options("{}")->memory_pattern_set);
+  EXPECT_EQ(parse_detector_options(R"({"memory_pattern": "no"})").status().code(),
+            StatusCode::kInvalidConfig);
   auto whole = parse_detector_options(R"({"threads": 2.0, "input_width": 416})");
   ASSERT_TRUE(whole.is_ok());
   EXPECT_EQ(whole->engine.threads, 2);

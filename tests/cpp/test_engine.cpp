@@ -97,6 +97,27 @@ TEST(Engine, LoadsFromMemoryWithTheSameResults) {
   EXPECT_NE(bad.status().message().find("half"), std::string::npos);
 }
 
+// Without the memory pattern ORT plans nothing per shape; the outputs must not change, at
+// any of the batch sizes a pipeline alternates between.
+TEST(Engine, MemoryPatternOffGivesTheSameOutputsAtEveryBatchSize) {
+  EngineOptions off;
+  off.memory_pattern = false;
+  auto plain = make();
+  auto lean = make(off);
+  ASSERT_TRUE(plain && lean);
+  for (int64_t batch : {1, 3, 2, 1}) {
+    Tensor in;
+    in.reshape(DataType::kFloat32, {batch, 3, 64, 96});
+    std::mt19937 rng(static_cast<unsigned>(batch));
+    std::uniform_real_distribution<float> u(0, 1);
+    for (size_t i = 0; i < in.byte_size() / 4; ++i) in.as<float>()[i] = u(rng);
+    std::vector<Tensor> a, b;
+    ASSERT_TRUE(plain->run({in.view()}, &a).is_ok());
+    ASSERT_TRUE(lean->run({in.view()}, &b).is_ok());
+    EXPECT_TRUE(same(a, b)) << "batch " << batch;
+  }
+}
+
 // Several threads share one engine, each with its own outputs (run under TSan in CI).
 TEST(Engine, ConcurrentRunsMatchSerialRuns) {
   auto e = make();

@@ -125,6 +125,10 @@ class OrtEngine final : public Engine {
                              api_->AddSessionConfigEntry(so.ptr, "session.intra_op.allow_spinning",
                                                          options.spinning ? "1" : "0"),
                              StatusCode::kRuntimeError, "allow_spinning"));
+    if (!options.memory_pattern) {
+      VAS_RETURN_IF_ERROR(take(api_, api_->DisableMemPattern(so.ptr), StatusCode::kRuntimeError,
+                               "DisableMemPattern"));
+    }
     VAS_RETURN_IF_ERROR(append_providers(so.ptr, options.providers));
     const std::string what = "cannot load model '" + model_ + "'";
     if (data) {
