@@ -193,10 +193,19 @@ def test_file_channel_counts_add_up(assets: Path) -> None:
             if len(got) == 9:
                 break
         pipe.stop(drain=False)
-        c = pipe.stats().by_id["cam1"]
+        stats = pipe.stats()
+        c = stats.by_id["cam1"]
     assert [r.frame for r in got] == list(range(9))
     assert [r.detected for r in got] == [True, False, False] * 3
     assert c.decoded == c.processed + c.dropped
+    # CPU per delivered frame: the divisor is what was delivered, the stages this run used
+    # did work (the result iterator's queueing is "delivery"), and the parts add up.
+    cpu = stats.cpu_ms_per_frame
+    assert cpu["frames"] == c.processed
+    for stage in ("decode", "preprocess", "inference", "analytics", "delivery"):
+        assert cpu[stage] > 0, stage
+    parts = sum(v for k, v in cpu.items() if k not in ("frames", "process"))
+    assert parts == pytest.approx(cpu["process"], rel=1e-3, abs=0.01)
 
 
 def test_remove_channel_hands_back_final_counters(assets: Path, frames: list[np.ndarray]) -> None:
