@@ -229,6 +229,7 @@ Result<std::vector<double>> measure(const std::vector<Engine*>& engines, const E
     }
   }
   std::vector<double> medians;
+  medians.reserve(ms.size());
   for (auto& v : ms) {
     std::sort(v.begin(), v.end());
     medians.push_back(v[v.size() / 2]);
@@ -330,6 +331,7 @@ Result<std::unique_ptr<Engine>> create_auto_engine(const std::string& path, cons
         std::move(engines[0]), {"auto: " + names[0] + ", the only backend that loads" + absent}));
   }
   std::vector<Engine*> raw;
+  raw.reserve(engines.size());
   for (auto& e : engines) raw.push_back(e.get());
   Result<std::vector<double>> medians = measure(raw, options);
   if (!medians.is_ok()) {
