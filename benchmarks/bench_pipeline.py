@@ -10,6 +10,16 @@ vasdk: the same model, threads, classes, tracker settings and line through one v
 The ceiling: the same model and threads through vasdk.Detector alone, in a loop over decoded
 frames (no decode, no tracking, one image per run).
 
+OpenVINO sides (where the openvino package is installed; in the default --sides then):
+``peer_ov`` is the same plain app with OpenVINO instead of onnxruntime, as a careful user on
+Intel writes it: one compiled model (CPU, PERFORMANCE_HINT THROUGHPUT, INFERENCE_NUM_THREADS
+= --threads, the plugin's default precision) and one infer request per channel thread, so
+that as many inferences are in flight as the plugin has streams. ``vasdk_ov`` is vasdk with
+``"backend": "openvino", "performance_hint": "throughput"`` and the same threads, and
+``engine_ov`` the Detector-alone ceiling on OpenVINO. They run the FP32 model everywhere,
+capacity included: the quantizer's default INT8 output is in ORT's QOperator form, which
+OpenVINO cannot read, and OpenVINO picks its own precision (bf16 on AMX, f32 on AVX2).
+
 Measured, each side in its own subprocess (so peak RSS belongs to that side alone):
   throughput   4 channels, FP32, detection on every frame, sources unpaced (as fast as it goes)
   capacity     INT8 (vasdk model quantize), detection every 3rd frame, sources paced at the
@@ -57,11 +67,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-CLASSES = ["person", "car", "truck"]
-CLASS_IDS = [0, 2, 7]  # their indices in the card's 80 COCO classes
-INPUT_W, INPUT_H = 768, 576
-SCORE, NMS_IOU = 0.25, 0.45
-HEADS = [(32, [(81, 82), (135, 169), (344, 319)]), (16, [(10, 14), (23, 27), (37, 58)])]
+from _plain_app import CLASSES, INPUT_H, INPUT_W, peer_decode, peer_inference  # noqa: E402
+
 LINE = [[0, 300], [768, 300]]  # across vtest.avi's walkway
 # supervision's ByteTrack defaults, spelled in vasdk's tracker options (see bench_tracker.py).
 TRACKER = {
@@ -135,56 +142,12 @@ def percentile(values: list[float], q: float) -> float:
 # ---- the plain Python app ----------------------------------------------------------------------
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def peer_decode(outputs: list[np.ndarray], sx: float, sy: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boxes (x1, y1, x2, y2 in frame pixels), scores, class ids after NMS."""
-    import cv2
-
-    boxes, scores, cls = [], [], []
-    for out, (stride, anchors) in zip(outputs, HEADS):
-        _, _, h, w = out.shape
-        p = out[0].reshape(3, 85, h, w)
-        logits = p[:, [5 + c for c in CLASS_IDS]]  # (3, 3, h, w)
-        best = logits.argmax(axis=1)
-        score = sigmoid(p[:, 4]) * sigmoid(np.take_along_axis(logits, best[:, None], axis=1)[:, 0])
-        a, y, x = np.nonzero(score >= SCORE)
-        if a.size == 0:
-            continue
-        anc = np.asarray(anchors, np.float32)[a]
-        cx = (sigmoid(p[a, 0, y, x]) + x) * stride
-        cy = (sigmoid(p[a, 1, y, x]) + y) * stride
-        bw = np.exp(p[a, 2, y, x]) * anc[:, 0]
-        bh = np.exp(p[a, 3, y, x]) * anc[:, 1]
-        boxes.append(np.stack([cx - bw / 2, cy - bh / 2, bw, bh], axis=1))
-        scores.append(score[a, y, x])
-        cls.append(np.asarray(CLASS_IDS)[best[a, y, x]])
-    if not boxes:
-        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int)
-    b, s, c = np.concatenate(boxes), np.concatenate(scores), np.concatenate(cls)
-    keep = np.asarray(
-        cv2.dnn.NMSBoxesBatched(b.tolist(), s.tolist(), c.tolist(), SCORE, NMS_IOU), int
-    ).reshape(-1)
-    b, s, c = b[keep], s[keep], c[keep]
-    xyxy = np.stack([b[:, 0] * sx, b[:, 1] * sy, (b[:, 0] + b[:, 2]) * sx, (b[:, 1] + b[:, 3]) * sy], axis=1)
-    return xyxy.astype(np.float32), s.astype(np.float32), c
-
-
 def run_peer(cfg: dict[str, Any]) -> dict[str, Any]:
     import cv2
-    import onnxruntime as ort
     import supervision as sv
 
     cv2.setNumThreads(1)  # the channels are the parallelism; OpenCV's pool would fight ORT's
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = cfg["threads"]
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    sess = ort.InferenceSession(cfg["model"], so, providers=["CPUExecutionProvider"])
-    in_name = sess.get_inputs()[0].name
+    infer = peer_inference(cfg)
     paced, interval, n = cfg["paced"], cfg["interval"], cfg["channels"]
     lat: list[list[float]] = [[] for _ in range(n)]
     done = [0] * n
@@ -215,7 +178,7 @@ def run_peer(cfg: dict[str, Any]) -> dict[str, Any]:
                 h, w = frame.shape[:2]
                 rgb = cv2.cvtColor(cv2.resize(frame, (INPUT_W, INPUT_H)), cv2.COLOR_BGR2RGB)
                 x = (rgb.astype(np.float32) * (1 / 255.0)).transpose(2, 0, 1)[None]
-                outs = sess.run(None, {in_name: np.ascontiguousarray(x)})
+                outs = infer(np.ascontiguousarray(x))
                 xyxy, s, c = peer_decode(outs, w / INPUT_W, h / INPUT_H)
                 tracks = tracker.update_with_detections(sv.Detections(xyxy=xyxy, confidence=s, class_id=c))
                 cin, cout = line.trigger(tracks)
@@ -254,8 +217,11 @@ def vasdk_config(cfg: dict[str, Any]) -> dict[str, Any]:
             "rules": {"rules": [{"id": "line", "type": "line_crossing", "line": LINE}]},
         },
     }
+    options = card_option(cfg["model"])
+    if cfg["engine"] == "openvino":
+        options |= {"backend": "openvino", "performance_hint": "throughput"}
     return {
-        "models": {"detector": {"model": cfg["model"], "options": card_option(cfg["model"])}},
+        "models": {"detector": {"model": cfg["model"], "options": options}},
         "inference": {"threads": cfg["threads"], "spinning": False, "max_batch": 4},
         "channels": [{"id": f"cam{c}", **channel} for c in range(cfg["channels"])],
     }
@@ -302,6 +268,7 @@ def run_vasdk(cfg: dict[str, Any]) -> dict[str, Any]:
         pipe.stop(drain=False)
     dropped = [c.dropped for c in stats.channels]
     return {
+        "cpu_ms_per_frame": stats.cpu_ms_per_frame,
         "frames": done,
         "wall_s": wall,
         "latency_ms": lat,
@@ -315,7 +282,8 @@ def run_engine(cfg: dict[str, Any]) -> dict[str, Any]:
     """The ceiling: vasdk.Detector alone over decoded frames, one image per run."""
     import vasdk
 
-    det = vasdk.Detector(cfg["model"], threads=cfg["threads"], classes=CLASSES, spinning=False)
+    backend = {"backend": "openvino"} if cfg["engine"] == "openvino" else {}
+    det = vasdk.Detector(cfg["model"], threads=cfg["threads"], classes=CLASSES, spinning=False, **backend)
     frames = []
     with vasdk.VideoReader(cfg["video"]) as video:
         for f in video:
@@ -350,7 +318,7 @@ def heap_in_use_kib() -> int:
 
 
 def worker(cfg: dict[str, Any]) -> None:
-    run = {"peer": run_peer, "vasdk": run_vasdk, "engine": run_engine}[cfg["side"]]
+    run = {"peer": run_peer, "vasdk": run_vasdk, "engine": run_engine}[cfg["side"].removesuffix("_ov")]
     samples: list[tuple[float, int]] = []
     heap: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -379,6 +347,7 @@ def measure(side: str, **cfg: Any) -> dict[str, Any]:
         "paced": False,
         "seconds": 0,
         "frames": 0,
+        "engine": "openvino" if side.endswith("_ov") else "ort",
         **cfg,
     }
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "python")}
@@ -489,11 +458,43 @@ def long_run(side: str, model: str, threads: int, minutes: float) -> dict[str, A
     }
 
 
+ALL_SIDES = ("peer", "vasdk", "engine", "peer_ov", "vasdk_ov", "engine_ov")
+# Targets against the OpenVINO plain app (the issue's channel-density targets).
+MIN_RATIO_OV_THROUGHPUT = 1.15
+MIN_RATIO_OV_CHANNELS = 1.3
+
+
+def ov_rows(sd: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Scoreboard rows of vasdk on OpenVINO against the OpenVINO plain app, when both ran."""
+    if not ("peer_ov" in sd and "vasdk_ov" in sd):
+        return []
+    from _env import score_row
+
+    peer = "plain Python app (OpenCV + OpenVINO throughput streams + supervision)"
+    cap = f"FP32 model at OpenVINO's default precision, every 3rd frame, {args.seconds:g} s trials"
+    return [
+        score_row("pipeline on OpenVINO, 4 channels FP32, unpaced", "fps", sd["vasdk_ov"]["fps_4ch_fp32"],
+                  sd["peer_ov"]["fps_4ch_fp32"], peer, better="higher",
+                  target=("ratio", ">=", MIN_RATIO_OV_THROUGHPUT)),
+        score_row("pipeline on OpenVINO, real-time channels", "channels",
+                  sd["vasdk_ov"]["capacity"]["max_channels"], sd["peer_ov"]["capacity"]["max_channels"], peer,
+                  better="higher", target=("ratio", ">=", MIN_RATIO_OV_CHANNELS), note=cap),
+    ]
+
+
+def default_sides() -> list[str]:
+    """Every side; the OpenVINO ones only where the openvino package is installed."""
+    import importlib.util
+
+    has_ov = importlib.util.find_spec("openvino") is not None
+    return [s for s in ALL_SIDES if has_ov or not s.endswith("_ov")]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, checked (tests/python/test_readme_performance.py parses SCOREBOARD's)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--sides", default="peer,vasdk,engine")
+    ap.add_argument("--sides", default=",".join(default_sides()))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--frames", type=int, default=120, help="frames per channel in throughput runs")
     ap.add_argument("--repeats", type=int, default=3, help="throughput runs per side (median)")
@@ -506,9 +507,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.long_only and args.minutes <= 0:
         ap.error("--long-only needs --minutes")
-    unknown = set(args.sides.split(",")) - {"peer", "vasdk", "engine"}
+    unknown = set(args.sides.split(",")) - set(ALL_SIDES)
     if unknown:
-        ap.error(f"--sides: unknown {sorted(unknown)} (peer, vasdk, engine)")
+        ap.error(f"--sides: unknown {sorted(unknown)} ({', '.join(ALL_SIDES)})")
     return args
 
 
@@ -527,8 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     res: dict[str, Any] = {"machine": info, "settings": vars(args) | {"worker": None}, "sides": {}}
     for side in sides:
+        rt_model = fp32 if side.endswith("_ov") else int8  # OpenVINO cannot read QOperator INT8
         if args.long_only:
-            res["sides"][side] = {"long_run": long_run(side, int8, args.threads, args.minutes)}
+            res["sides"][side] = {"long_run": long_run(side, rt_model, args.threads, args.minutes)}
             g = res["sides"][side]["long_run"]
             rss = f"{g['rss_start_kib'] / 1024:.0f} -> {g['rss_end_kib'] / 1024:.0f} MiB"
             heap = f"{g['heap_start_kib'] / 1024:.0f} -> {g['heap_end_kib'] / 1024:.0f} MiB"
@@ -552,10 +554,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['peak_rss_mib_4ch']:.0f} MiB",
             flush=True,
         )
-        if side != "engine":
-            s["capacity"] = capacity(side, int8, args.threads, args.seconds, args.max_channels)
+        if not side.startswith("engine"):
+            s["capacity"] = capacity(side, rt_model, args.threads, args.seconds, args.max_channels)
             if args.minutes > 0:
-                s["long_run"] = long_run(side, int8, args.threads, args.minutes)
+                s["long_run"] = long_run(side, rt_model, args.threads, args.minutes)
         res["sides"][side] = s
     sd = res["sides"]
     ratios: dict[str, float] = {}
@@ -567,17 +569,24 @@ def main(argv: list[str] | None = None) -> int:
         cp, cv = sd["peer"]["capacity"]["max_channels"], sd["vasdk"]["capacity"]["max_channels"]
         if cp:
             ratios["channels_vasdk_over_peer"] = cv / cp
-    if "engine" in sd:
-        for side in ("peer", "vasdk"):
+    if "peer_ov" in sd and "vasdk_ov" in sd:
+        vo, po = sd["vasdk_ov"], sd["peer_ov"]
+        ratios["throughput_vasdk_ov_over_peer_ov"] = vo["fps_4ch_fp32"] / po["fps_4ch_fp32"]
+        ratios["rss_peer_ov_over_vasdk_ov"] = po["peak_rss_mib_4ch"] / vo["peak_rss_mib_4ch"]
+        cp, cv = sd["peer_ov"]["capacity"]["max_channels"], sd["vasdk_ov"]["capacity"]["max_channels"]
+        if cp:
+            ratios["channels_vasdk_ov_over_peer_ov"] = cv / cp
+    # The ceiling is the best backend's engine alone, measured in this run.
+    ceilings = [sd[e]["fps_4ch_fp32"] for e in ("engine", "engine_ov") if e in sd]
+    if ceilings:
+        for side in ("peer", "vasdk", "peer_ov", "vasdk_ov"):
             if side in sd:
-                ratios[f"throughput_{side}_over_ceiling"] = (
-                    sd[side]["fps_4ch_fp32"] / sd["engine"]["fps_4ch_fp32"]
-                )
+                ratios[f"throughput_{side}_over_best_ceiling"] = sd[side]["fps_4ch_fp32"] / max(ceilings)
     res["ratios"] = ratios
     res["machine"]["loadavg_end"] = list(os.getloadavg())  # other work on the machine skews results
     print("\nside    4ch FP32 fps  of ceiling  peak RSS MiB  RT channels (INT8, every 3rd)  p99 ms at max")
     print("-" * 98)
-    ceil = sd.get("engine", {}).get("fps_4ch_fp32")
+    ceil = max(ceilings) if ceilings else None
     for side, s in sd.items():
         cap = s.get("capacity", {})
         at = cap.get("at_max") or {}
@@ -603,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
             score_row("pipeline peak RSS, 4 channels FP32", "MiB", sd["vasdk"]["peak_rss_mib_4ch"],
                       sd["peer"]["peak_rss_mib_4ch"], peer, better="lower",
                       target=("ratio", ">=", MIN_RATIO)),
+            *ov_rows(sd, args),
         ])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")

@@ -264,6 +264,7 @@ class ChosenEngine final : public Engine {
   std::vector<std::string> providers() const override { return inner_->providers(); }
   std::vector<std::string> notes() const override { return notes_; }
   EngineStats stats() const override { return inner_->stats(); }
+  int parallel_runs() const override { return inner_->parallel_runs(); }
 
  private:
   std::unique_ptr<Engine> inner_;

@@ -73,6 +73,9 @@ class Engine {
   // Human-readable notes from creation, e.g. a requested provider that was not available.
   virtual std::vector<std::string> notes() const { return {}; }
   virtual EngineStats stats() const = 0;
+  // How many run() calls are worth issuing at once: OpenVINO's infer requests (one per stream
+  // under the throughput hint); 1 where one run already uses every thread it is given (ORT).
+  virtual int parallel_runs() const { return 1; }
 };
 
 // Checks inputs against an engine's declared inputs (count, data, dtype, shape with dynamic

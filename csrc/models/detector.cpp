@@ -109,6 +109,19 @@ Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path
   return d;
 }
 
+Result<std::unique_ptr<Detector>> Detector::share() const {
+  std::unique_ptr<Detector> d(new Detector());
+  d->card_ = card_;
+  d->options_ = options_;
+  d->spec_ = spec_;
+  d->engine_ = engine_;
+  d->class_enabled_ = class_enabled_;
+  d->batch_dim_ = batch_dim_;
+  VAS_ASSIGN_OR_RETURN(d->decoder_, make_decoder(d->card_));
+  VAS_RETURN_IF_ERROR(d->decoder_->bind(d->engine_->outputs()));
+  return d;
+}
+
 Status Detector::detect(const ImageView& image, std::vector<Detection>* out) {
   if (out == nullptr) return invalid_argument("detect: output is NULL");
   return run_chunk(&image, 1, out);

@@ -33,11 +33,15 @@ struct DetectorOptions {
 Result<DetectorOptions> parse_detector_options(const std::string& json_text);
 
 // Thread safety: one thread at a time per Detector (it reuses its buffers); run several
-// Detectors for parallel work. Owns its engine, decoder and buffers.
+// Detectors for parallel work (share() makes one over the same engine). Owns its decoder and
+// buffers; the engine is shared with the detectors share() made.
 class Detector {
  public:
   static Result<std::unique_ptr<Detector>> create(const std::string& model_path,
                                                   const DetectorOptions& options);
+  // Another detector with the same model, options and engine (Engine::run is thread-safe) and
+  // its own buffers, so that two threads can detect at once without a second engine.
+  Result<std::unique_ptr<Detector>> share() const;
   // Detections in source-image pixels, clipped to the image, sorted by score.
   Status detect(const ImageView& image, std::vector<Detection>* out);
   // Several images in one engine run (chunked and padded to a fixed batch size if the model
@@ -64,7 +68,7 @@ class Detector {
   ModelCard card_;
   DetectorOptions options_;
   PreprocessSpec spec_;
-  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<Engine> engine_;
   std::unique_ptr<OutputDecoder> decoder_;
   CpuNs cpu_;
   std::vector<bool> class_enabled_;

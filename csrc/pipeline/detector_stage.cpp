@@ -1,5 +1,7 @@
 #include "pipeline/detector_stage.h"
 
+#include <algorithm>
+
 #include "models/detector.h"
 
 namespace vas {
@@ -7,30 +9,37 @@ namespace vas {
 Result<std::unique_ptr<DetectorStage>> DetectorStage::create(const std::string& model_path,
                                                              const std::string& options_json,
                                                              int threads, bool spinning,
-                                                             int max_batch) {
+                                                             int max_batch, int in_flight) {
   VAS_ASSIGN_OR_RETURN(DetectorOptions o, parse_detector_options(options_json));
   o.engine.threads = threads;
   o.engine.spinning = spinning;
   if (!o.memory_pattern_set && max_batch > 1) o.engine.memory_pattern = false;
   std::unique_ptr<DetectorStage> s(new DetectorStage());
-  VAS_ASSIGN_OR_RETURN(s->detector_, Detector::create(model_path, o));
+  VAS_ASSIGN_OR_RETURN(std::unique_ptr<Detector> first, Detector::create(model_path, o));
+  const int lanes =
+      std::clamp(in_flight > 0 ? in_flight : first->engine().parallel_runs(), 1, kMaxLanes);
+  s->lanes_.push_back(std::move(first));
+  while (static_cast<int>(s->lanes_.size()) < lanes) {
+    VAS_ASSIGN_OR_RETURN(std::unique_ptr<Detector> more, s->lanes_.front()->share());
+    s->lanes_.push_back(std::move(more));
+  }
   return s;
 }
 
 DetectorStage::~DetectorStage() = default;
 
-Status DetectorStage::detect_batch(const std::vector<ImageView>& images,
+Status DetectorStage::detect_batch(int lane, const std::vector<ImageView>& images,
                                    std::vector<std::vector<Detection>>* out) {
-  return detector_->detect_batch(images, out);
+  return lanes_[static_cast<size_t>(lane)]->detect_batch(images, out);
 }
 
-DetectorStage::CpuNs DetectorStage::cpu_ns() const {
-  const Detector::CpuNs& c = detector_->cpu_ns();
+DetectorStage::CpuNs DetectorStage::cpu_ns(int lane) const {
+  const Detector::CpuNs& c = lanes_[static_cast<size_t>(lane)]->cpu_ns();
   return {c.preprocess, c.inference, c.postprocess};
 }
 
 const std::vector<std::string>& DetectorStage::class_names() const {
-  return detector_->card().classes;
+  return lanes_.front()->card().classes;
 }
 
 Status check_detector_options(const std::string& options_json) {

@@ -3,7 +3,10 @@
 // Why a wrapper: models/detector.h (through preprocess/) and analytics/analytics.h (through
 // select/) both define a vas::Rect, so no translation unit may include both; the pipeline's
 // analytics side includes only this header.
-// Thread safety: detect_batch() from one thread at a time (the batcher).
+// Inference lanes: batches the engine runs at once (inference.in_flight, else the engine's
+// parallel_runs(): OpenVINO's streams, 1 for ORT). Each lane is a detector with its own
+// buffers over the one shared engine, driven by its own batcher thread.
+// Thread safety: detect_batch() and cpu_ns() of one lane from one thread at a time.
 #pragma once
 
 #include <memory>
@@ -23,11 +26,14 @@ class DetectorStage {
   // options_json: the "models.detector.options" object ("" = defaults); threads and spinning
   // (from "inference") override the ones it names.
   // max_batch > 1 turns ORT's memory pattern off unless the options set it (EngineOptions).
+  // in_flight: lanes; 0 = the engine's parallel_runs(). At most kMaxLanes.
   static Result<std::unique_ptr<DetectorStage>> create(const std::string& model_path,
                                                        const std::string& options_json, int threads,
-                                                       bool spinning, int max_batch);
+                                                       bool spinning, int max_batch, int in_flight);
+  static constexpr int kMaxLanes = 16;
   ~DetectorStage();
-  Status detect_batch(const std::vector<ImageView>& images,
+  int lanes() const { return static_cast<int>(lanes_.size()); }
+  Status detect_batch(int lane, const std::vector<ImageView>& images,
                       std::vector<std::vector<Detection>>* out);
   // The model card's class names, indexed by Detection::class_id.
   const std::vector<std::string>& class_names() const;
@@ -35,11 +41,11 @@ class DetectorStage {
   struct CpuNs {
     uint64_t preprocess = 0, inference = 0, postprocess = 0;
   };
-  CpuNs cpu_ns() const;
+  CpuNs cpu_ns(int lane) const;
 
  private:
   DetectorStage() = default;
-  std::unique_ptr<Detector> detector_;
+  std::vector<std::unique_ptr<Detector>> lanes_;
 };
 
 // Validates the detector options JSON (the message names the option).

@@ -60,9 +60,9 @@ CallbackScope::~CallbackScope() {
 
 Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_json) {
   VAS_ASSIGN_OR_RETURN(PipelineConfig cfg, parse_pipeline_config(config_json));
-  auto det =
-      DetectorStage::create(cfg.detector_model, cfg.detector_options_json, cfg.inference.threads,
-                            cfg.inference.spinning, cfg.inference.max_batch);
+  auto det = DetectorStage::create(cfg.detector_model, cfg.detector_options_json,
+                                   cfg.inference.threads, cfg.inference.spinning,
+                                   cfg.inference.max_batch, cfg.inference.in_flight);
   if (!det.is_ok()) return det.status().with_context("pipeline config: models.detector");
   std::unique_ptr<SinkSet> sinks;
   // Sink outages become pipeline events. The Impl that relays them is made after the sinks,
@@ -280,10 +280,15 @@ Status Pipeline::Impl::start() {
   batch_frames_ = 0;
   for (auto& c : cpu_ns_) c = 0;
   cpu_frames_ = 0;
-  if (detector_) detector_cpu_seen_ = detector_->cpu_ns();
+  detector_cpu_seen_.assign(static_cast<size_t>(detector_->lanes()), {});
+  for (int lane = 0; lane < detector_->lanes(); ++lane) {
+    detector_cpu_seen_[static_cast<size_t>(lane)] = detector_->cpu_ns(lane);
+  }
   process_cpu_stop_ns_ = 0;
   process_cpu_start_ns_ = process_cpu_ns();
-  batcher_ = std::thread([this] { batcher_loop(); });
+  for (int lane = 0; lane < detector_->lanes(); ++lane) {
+    batchers_.emplace_back([this, lane] { batcher_loop(lane); });
+  }
   for (int i = 0; i < cfg_.analytics_threads; ++i) {
     // Each worker keeps the Impl alive: see ~Pipeline from a callback in pipeline.h.
     workers_.emplace_back([self = shared_from_this()] { self->worker_loop(); });
@@ -453,7 +458,8 @@ void Pipeline::Impl::stop_threads() {
     bstop_ = true;
   }
   bcv_.notify_all();
-  if (batcher_.joinable()) batcher_.join();
+  for (std::thread& b : batchers_) b.join();
+  batchers_.clear();
   {
     std::lock_guard<std::mutex> lock(wmu_);
     wstop_ = true;

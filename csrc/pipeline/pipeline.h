@@ -131,7 +131,8 @@ struct PipelineStats {
   std::vector<ChannelStats> channels;
   StageStats decode, inference, analytics;
   CpuStats cpu_ms_per_frame;
-  double batch_mean = 0;  // mean frames per detector batch
+  int inference_lanes = 1;  // batches in inference at once (inference.in_flight)
+  double batch_mean = 0;    // mean frames per detector batch
   uint64_t batches = 0;
   std::vector<SinkStats> sinks;  // the configured sinks: delivered, dropped by reason, outages
 };

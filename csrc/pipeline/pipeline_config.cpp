@@ -168,6 +168,7 @@ Result<PipelineConfig> parse_pipeline_config(const std::string& json_text) {
   ConfigObject inf = root.object("inference");
   inf.opt("max_batch", &cfg.inference.max_batch, in_range(1, 64));
   inf.opt("max_wait_ms", &cfg.inference.max_wait_ms, in_range(0, 1000));
+  inf.opt("in_flight", &cfg.inference.in_flight, in_range(0, 16));
   inf.opt("threads", &cfg.inference.threads, in_range(0, 256));
   inf.opt("spinning", &cfg.inference.spinning);
   if (cfg.inference.threads == 0) {

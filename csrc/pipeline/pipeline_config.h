@@ -48,6 +48,10 @@ struct ChannelConfig {
 struct InferenceConfig {
   int max_batch = 4;     // frames per detector run (1 = no batching)
   int max_wait_ms = 10;  // the longest a frame waits for a batch to fill
+  // Batches in inference at once, each collected and run by its own batcher thread; 0 = what
+  // the engine runs in parallel (OpenVINO: its infer requests, one per stream; ORT: 1, as one
+  // ORT run already uses all its intra-op threads).
+  int in_flight = 0;
   // Intra-op threads of the engine; 0 picks 1 when the machine has <= 2 cores (decode and
   // analytics need the other), else half the cores. On a shared 2-core machine (4 looping
   // vtest.avi channels, 384x288, batch 4) 1 thread without spinning was never slower than 2,

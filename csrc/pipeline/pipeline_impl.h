@@ -106,9 +106,9 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
 
  private:
   // --- batcher and workers (pipeline.cpp) ---
-  void batcher_loop();
+  void batcher_loop(int lane);
   size_t collect(std::vector<std::pair<ChannelPtr, SlotPtr>>* batch, size_t rr);
-  void run_batch(std::vector<std::pair<ChannelPtr, SlotPtr>>* batch);
+  void run_batch(int lane, std::vector<std::pair<ChannelPtr, SlotPtr>>* batch);
   void worker_loop();
   void process_channel(const ChannelPtr& ch);
   void process_slot(Channel& ch, Slot& slot);
@@ -159,7 +159,7 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   State state_ = State::kCreated;
 
   // Batcher.
-  std::thread batcher_;
+  std::vector<std::thread> batchers_;  // one per inference lane (DetectorStage::lanes())
   std::mutex bmu_;
   std::condition_variable bcv_;
   bool bstop_ = false;
@@ -199,7 +199,8 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   std::array<std::atomic<uint64_t>, kCpuStages> cpu_ns_{};
   std::atomic<uint64_t> cpu_frames_{0};
   std::atomic<uint64_t> process_cpu_start_ns_{0}, process_cpu_stop_ns_{0};
-  DetectorStage::CpuNs detector_cpu_seen_;  // batcher thread only (and start(), before it)
+  // Per lane: its batcher thread only (and start(), before the batchers run).
+  std::vector<DetectorStage::CpuNs> detector_cpu_seen_;
   void add_cpu(CpuStage stage, uint64_t ns) {
     cpu_ns_[stage].fetch_add(ns, std::memory_order_relaxed);
   }

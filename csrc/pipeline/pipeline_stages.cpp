@@ -29,9 +29,11 @@ ObjectResult to_object(const TrackedObject& t) {
 }  // namespace
 
 // ----------------------------------------------------------------------------------------------
-// Batcher: the only place where channels meet. It takes at most one frame per channel per
-// round (round-robin), so a busy channel cannot starve the others, and it never waits on a
-// channel: an empty or stuck channel is simply skipped.
+// Batchers, one per inference lane: the only place where channels meet. Each takes at most
+// one frame per channel per round (round-robin), so a busy channel cannot starve the others,
+// and never waits on a channel: an empty or stuck channel is simply skipped. Lanes run their
+// batches at once; a channel's frames may finish out of order, and its analytics still take
+// them in order (the front of its queue must be ready).
 
 void Pipeline::Impl::notify_batcher() {
   {
@@ -71,17 +73,18 @@ size_t Pipeline::Impl::collect(std::vector<std::pair<ChannelPtr, SlotPtr>>* batc
   return (rr + 1) % n;
 }
 
-void Pipeline::Impl::run_batch(std::vector<std::pair<ChannelPtr, SlotPtr>>* batch) {
+void Pipeline::Impl::run_batch(int lane, std::vector<std::pair<ChannelPtr, SlotPtr>>* batch) {
   std::vector<ImageView> images;
   images.reserve(batch->size());
   for (const auto& b : *batch) images.push_back(b.second->frame.view);
   std::vector<std::vector<Detection>> outs;
-  const Status st = detector_->detect_batch(images, &outs);
-  const DetectorStage::CpuNs cpu = detector_->cpu_ns();
-  add_cpu(kCpuPreprocess, cpu.preprocess - detector_cpu_seen_.preprocess);
-  add_cpu(kCpuInference, cpu.inference - detector_cpu_seen_.inference);
-  add_cpu(kCpuPostprocess, cpu.postprocess - detector_cpu_seen_.postprocess);
-  detector_cpu_seen_ = cpu;
+  const Status st = detector_->detect_batch(lane, images, &outs);
+  const DetectorStage::CpuNs cpu = detector_->cpu_ns(lane);
+  DetectorStage::CpuNs& seen = detector_cpu_seen_[static_cast<size_t>(lane)];
+  add_cpu(kCpuPreprocess, cpu.preprocess - seen.preprocess);
+  add_cpu(kCpuInference, cpu.inference - seen.inference);
+  add_cpu(kCpuPostprocess, cpu.postprocess - seen.postprocess);
+  seen = cpu;
   const int64_t now = steady_us();
   batches_++;
   batch_frames_ += batch->size();
@@ -114,7 +117,7 @@ void Pipeline::Impl::run_batch(std::vector<std::pair<ChannelPtr, SlotPtr>>* batc
   }
 }
 
-void Pipeline::Impl::batcher_loop() {
+void Pipeline::Impl::batcher_loop(int lane) {
   std::vector<std::pair<ChannelPtr, SlotPtr>> batch;
   const size_t max_batch = static_cast<size_t>(cfg_.inference.max_batch);
   const int64_t max_wait_us = int64_t{cfg_.inference.max_wait_ms} * 1000;
@@ -145,7 +148,7 @@ void Pipeline::Impl::batcher_loop() {
       lock.unlock();
       rr = collect(&batch, rr);
     }
-    run_batch(&batch);
+    run_batch(lane, &batch);
     batch.clear();
   }
 }
@@ -462,6 +465,7 @@ PipelineStats Pipeline::Impl::stats() const {
   analytics_lat_.percentiles(&s.analytics.latency_p50_ms, &s.analytics.latency_p99_ms);
   s.analytics.queue_depth = ready;
   s.batches = batches_;
+  s.inference_lanes = detector_->lanes();
   if (sinks_) s.sinks = sinks_->stats();
   s.batch_mean =
       s.batches ? static_cast<double>(batch_frames_) / static_cast<double>(s.batches) : 0;

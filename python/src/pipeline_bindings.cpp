@@ -144,6 +144,7 @@ py::dict stats_dict(const vas::PipelineStats& st) {
   cpu["other"] = c.other;
   cpu["process"] = c.process;
   d["cpu_ms_per_frame"] = cpu;
+  d["inference_lanes"] = st.inference_lanes;
   d["batch_mean"] = st.batch_mean;
   d["batches"] = st.batches;
   py::list sinks;

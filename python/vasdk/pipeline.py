@@ -136,6 +136,7 @@ class PipelineStats:
     # included), annotate; "other" (runtime workers, sinks, other threads) makes them add up
     # to "process". "frames" is the divisor. See CpuStats in csrc/pipeline/pipeline.h.
     cpu_ms_per_frame: dict[str, float] = field(default_factory=dict)
+    inference_lanes: int = 1  # batches in inference at once ("inference": {"in_flight"})
     results_dropped: int = 0  # results the Python iterator's full queue let go
     # Per sink: name, type, connected, queued, delivered, failed, dropped (by reason),
     # redelivered, reconnects, outbox_depth, in_flight, last_error.
@@ -233,6 +234,7 @@ def _stats(d: dict[str, Any], results_dropped: int) -> PipelineStats:
         batch_mean=float(d["batch_mean"]),
         batches=int(d["batches"]),
         cpu_ms_per_frame=dict(d.get("cpu_ms_per_frame", {})),
+        inference_lanes=int(d.get("inference_lanes", 1)),
         results_dropped=results_dropped,
         sinks=[dict(s) for s in d.get("sinks", [])],
     )

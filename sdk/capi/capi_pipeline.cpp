@@ -157,6 +157,7 @@ std::string stats_json(const vas::PipelineStats& st) {
                         {"inference", stage_json(st.inference)},
                         {"analytics", stage_json(st.analytics)},
                         {"cpu_ms_per_frame", vas::cpu_stats_json(st.cpu_ms_per_frame)},
+                        {"inference_lanes", st.inference_lanes},
                         {"batch_mean", st.batch_mean},
                         {"batches", st.batches}};
   // Replace NaN/inf (a stage with no samples yet) rather than emitting invalid JSON.

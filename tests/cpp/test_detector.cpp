@@ -107,6 +107,43 @@ TEST(Detector, ConcurrentDetectorsAgree) {
   }
 }
 
+// share(): detectors with their own buffers over one engine, detecting at once (the
+// pipeline's inference lanes), agree with the original, batches included.
+TEST(Detector, ConcurrentSharedDetectorsAgree) {
+  Image frame = read_frame(asset("vtest.avi"), 300);
+  auto first = make(R"({"threads": 1})");
+  ASSERT_TRUE(first);
+  std::vector<Detection> expected;
+  ASSERT_TRUE(first->detect(frame.view(), &expected).is_ok());
+  ASSERT_FALSE(expected.empty());
+  std::vector<std::unique_ptr<Detector>> lanes;
+  for (int t = 0; t < 2; ++t) {
+    auto s = first->share();
+    ASSERT_TRUE(s.is_ok()) << s.status().message();
+    EXPECT_EQ(&s.value()->engine(), &first->engine()) << "one engine, not a copy";
+    lanes.push_back(std::move(s).value());
+  }
+  std::vector<int> mismatches(2, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::vector<Detection>> got;
+      for (int r = 0; r < 3; ++r) {
+        const std::vector<ImageView> images(static_cast<size_t>(1 + (r + t) % 2), frame.view());
+        if (!lanes[t]->detect_batch(images, &got).is_ok()) {
+          ++mismatches[t];
+          continue;
+        }
+        for (const auto& dets : got) {
+          if (dets.size() != expected.size() || dets[0].x1 != expected[0].x1) ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches, (std::vector<int>{0, 0}));
+}
+
 TEST(Detector, BatchNamesTheBadImage) {
   auto det = make();
   ASSERT_TRUE(det);

@@ -249,6 +249,7 @@ TEST(OpenVinoEngine, ConcurrentRunsMatchSerialRuns) {
   EXPECT_EQ(failures, (std::vector<int>{0, 0}));
   EXPECT_EQ(e->stats().runs, 15u);
   EXPECT_NE(e->notes()[0].find("up to 2 infer request(s)"), std::string::npos) << e->notes()[0];
+  EXPECT_EQ(e->parallel_runs(), 2) << "a pipeline runs this many batches at once on it";
 }
 
 TEST(OpenVinoEngine, RejectsBadInputsWithTheModelAndCause) {

@@ -78,12 +78,12 @@ std::string short_clip(int n = 16) {
 }
 
 std::string config(const std::string& channels, int max_batch = 4, int analytics_threads = 2,
-                   int max_wait_ms = 20) {
+                   int max_wait_ms = 20, int in_flight = 0) {
   return R"({"models": {"detector": {"model": ")" + asset("yolov3-tiny.onnx") +
          R"(", "options": {"input_width": 256, "input_height": 192}}},
   "inference": {"max_batch": )" +
          std::to_string(max_batch) + R"(, "max_wait_ms": )" + std::to_string(max_wait_ms) +
-         R"(, "threads": 1},
+         R"(, "in_flight": )" + std::to_string(in_flight) + R"(, "threads": 1},
   "analytics_threads": )" +
          std::to_string(analytics_threads) + R"(, "channels": [)" + channels + "]}";
 }
@@ -223,13 +223,17 @@ TEST(Pipeline, SameAnswerAtAnyScale) {
     EXPECT_GE(objects, n) << "vtest.avi should show people on most frames";
     expect_accounting(p->stats());
   }
-  for (int max_batch : {1, 4}) {
+  // Batch sizes, and several batches in inference at once (lanes finish out of order).
+  for (const auto& [max_batch, in_flight] :
+       std::vector<std::pair<int, int>>{{1, 0}, {4, 0}, {2, 3}}) {
     std::string chans;
     std::vector<std::string> ids = {"a", "b", "c", "d"};
     for (const auto& id : ids)
       chans += (chans.empty() ? "" : ",") + push_channel(id, "block", 4, analytics);
-    auto p = make(config(chans, max_batch));
+    auto p = make(config(chans, max_batch, 2, 20, in_flight));
     ASSERT_TRUE(p);
+    EXPECT_EQ(p->stats().inference_lanes, in_flight > 0 ? in_flight : 1)
+        << "ORT runs one at a time";
     Collector c;
     c.attach(*p);
     ASSERT_TRUE(p->start().is_ok());
@@ -243,7 +247,8 @@ TEST(Pipeline, SameAnswerAtAnyScale) {
     for (const auto& id : ids) {
       EXPECT_EQ(c.count(id), n);
       expect_same_tracks(ref, tracks_of(c.results[id]),
-                         "channel " + id + " max_batch " + std::to_string(max_batch));
+                         "channel " + id + " max_batch " + std::to_string(max_batch) +
+                             " in_flight " + std::to_string(in_flight));
     }
   }
 }

@@ -207,6 +207,7 @@ class OvEngine final : public Engine {
   const std::vector<TensorInfo>& inputs() const override { return inputs_; }
   const std::vector<TensorInfo>& outputs() const override { return outputs_; }
   std::string backend_name() const override { return "openvino " + short_version(); }
+  int parallel_runs() const override { return max_requests_; }
   std::string precision() const override { return precision_; }
   std::vector<std::string> providers() const override { return {"cpu"}; }
   std::vector<std::string> notes() const override { return notes_; }
