@@ -8,10 +8,13 @@
 // frame alone, so each observation is also held until the track's next observation arrives, and is
 // dropped when it stands apart from both that one and the one before (transient_change,
 // max_transient), or when it has damage-like structure (flat blocks, repeated rows, impulses)
-// whose colours neither of them has near the same place (novel_structure, kNovelPixels). Crops
-// therefore reach current_best() and interval records one observation late; when a track ends, its
-// held observation is judged against the two before it; with only one, by the pixel check alone
-// over a window that allows for motion (kMotionShare); with none, it is kept.
+// whose colours neither of them has near the same place (novel_structure, kNovelPixels), or
+// textured streaks where neither has a repeated pixel near the same place (novel_streaks:
+// concealment in the scene's own colours), or when its box is featureless while a
+// neighbour's shows detail (a fill; two filled observations in a row do not vouch for each
+// other). Crops therefore reach current_best() and interval records one observation late; when a
+// track ends, its held observation is judged against the two before it; with only one, by the
+// pixel checks alone over a window that allows for motion (kMotionShare); with none, it is kept.
 //
 // Crops are BGR24 copies in blocks of the selector's own memory pool (core/pool.h, unlocked:
 // one instance per channel), bounded by pool_mb; evicted and emitted crops return their blocks
@@ -168,6 +171,12 @@ class BestShotSelector {
   // it in every channel, and an observation with this many new structured pixels is damage.
   static constexpr int kNoveltyThreshold = 45;
   static constexpr int kNovelPixels = 3;
+  // novel_streaks: an observation with this many new streak pixels is damage.
+  static constexpr int kNovelStreaks = 8;
+  // A box whose luma spans at most kFeatureless levels, where a neighbour's spans kDetail or
+  // more, is a fill.
+  static constexpr int kFeatureless = 2;
+  static constexpr int kDetail = 16;
   // The window searched where motion cannot be told from damage (one reference, or the
   // fallback): this share of the box's smaller side, at least kNoveltyRadius.
   static constexpr int kMotionShare = 4;

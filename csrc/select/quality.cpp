@@ -417,6 +417,123 @@ int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels
   return count;
 }
 
+namespace {
+
+// The streak masks of a stored area: `runs` is 1 where the pixel lies in a vertical run of 4
+// exactly repeated pixels; `streaks` (when not null) where it also lies in a row segment of at
+// least 8 such pixels whose luma spans 16 levels or more (see novel_streaks).
+void streak_masks(const CropPixels& px, std::vector<uint8_t>* runs_out,
+                  std::vector<uint8_t>* streaks) {
+  constexpr int kRun = 4, kWidth = 8, kTexture = 16;
+  const Rect& a = px.rect;
+  const int w = a.width(), h = a.height();
+  const size_t n = static_cast<size_t>(std::max(w, 0)) * std::max(h, 0);
+  std::vector<uint8_t>& runs = *runs_out;
+  runs.assign(n, 0);
+  if (streaks != nullptr) streaks->assign(n, 0);
+  if (w < kWidth || h < kRun) return;
+  const uint8_t* p = px.bgr.data();
+  // Row by row (the buffer's order): len[x] is the length of the run of equal pixels in column
+  // x ending at row y - 1, and a run is marked when it ends.
+  std::vector<int> len(static_cast<size_t>(w), 1);
+  const size_t row_bytes = static_cast<size_t>(w) * 3;
+  for (int y = 1; y <= h; ++y) {
+    const uint8_t* above = p + (y - 1) * row_bytes;
+    const uint8_t* row = above + row_bytes;
+    for (int x = 0; x < w; ++x) {
+      if (y < h && row[3 * x] == above[3 * x] && row[3 * x + 1] == above[3 * x + 1] &&
+          row[3 * x + 2] == above[3 * x + 2]) {
+        ++len[x];
+        continue;
+      }
+      if (len[x] >= kRun) {
+        for (int yy = y - len[x]; yy < y; ++yy) runs[static_cast<size_t>(yy) * w + x] = 1;
+      }
+      len[x] = 1;
+    }
+  }
+  if (streaks == nullptr) return;
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* m = runs.data() + static_cast<size_t>(y) * w;
+    for (int x = 0; x < w;) {
+      if (m[x] == 0) {
+        ++x;
+        continue;
+      }
+      const int x0 = x;
+      int lo = 255, hi = 0;
+      for (; x < w && m[x] != 0; ++x) {
+        const uint8_t* q = p + (static_cast<size_t>(y) * w + x) * 3;
+        const int v = (q[0] * 29 + q[1] * 150 + q[2] * 77 + 128) >> 8;
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+      if (x - x0 >= kWidth && hi - lo >= kTexture) {
+        std::fill(streaks->begin() + static_cast<std::ptrdiff_t>(y) * w + x0,
+                  streaks->begin() + static_cast<std::ptrdiff_t>(y) * w + x, 1);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int novel_streaks(const CropPixels& cur, const CropPixels& a, const CropPixels* b, int radius) {
+  if (!cur.valid() || !a.valid() || (b != nullptr && !b->valid())) return 0;
+  const int w = cur.box.width(), h = cur.box.height();
+  if (w < 5 || h < 5) return 0;
+  std::vector<uint8_t> runs, streaks, ma, mb;
+  streak_masks(cur, &runs, &streaks);
+  // Whether `ref` has a vertical run (a streak or a flat area) within `radius` of the place of
+  // (x, y) in its box.
+  auto found = [&cur, w, h, radius](const CropPixels& ref, const std::vector<uint8_t>& m, int x,
+                                    int y) {
+    const int rx =
+        ref.box.x0 + static_cast<int>(std::floor((x - cur.box.x0 + 0.5) * ref.box.width() / w));
+    const int ry =
+        ref.box.y0 + static_cast<int>(std::floor((y - cur.box.y0 + 0.5) * ref.box.height() / h));
+    const Rect& r = ref.rect;
+    for (int yy = std::max(r.y0, ry - radius); yy <= std::min(r.y1 - 1, ry + radius); ++yy) {
+      for (int xx = std::max(r.x0, rx - radius); xx <= std::min(r.x1 - 1, rx + radius); ++xx) {
+        if (m[static_cast<size_t>(yy - r.y0) * r.width() + (xx - r.x0)] != 0) return true;
+      }
+    }
+    return false;
+  };
+  bool masks_ready = false;
+  int count = 0;
+  const Rect& area = cur.rect;
+  for (int y = cur.box.y0; y < cur.box.y1; ++y) {
+    for (int x = cur.box.x0; x < cur.box.x1; ++x) {
+      if (streaks[static_cast<size_t>(y - area.y0) * area.width() + (x - area.x0)] == 0) continue;
+      if (!masks_ready) {  // most boxes have no streak: the references' masks only when needed
+        streak_masks(a, &ma, nullptr);
+        if (b != nullptr) streak_masks(*b, &mb, nullptr);
+        masks_ready = true;
+      }
+      if (found(a, ma, x, y) || (b != nullptr && found(*b, mb, x, y))) continue;
+      ++count;
+    }
+  }
+  return count;
+}
+
+int luma_range(const CropPixels& px) {
+  if (!px.valid()) return -1;
+  const Rect& a = px.rect;
+  int lo = 255, hi = 0;
+  for (int y = px.box.y0; y < px.box.y1; ++y) {
+    const uint8_t* q =
+        px.bgr.data() + (static_cast<size_t>(y - a.y0) * a.width() + (px.box.x0 - a.x0)) * 3;
+    for (int x = px.box.x0; x < px.box.x1; ++x, q += 3) {
+      const int v = (q[0] * 29 + q[1] * 150 + q[2] * 77 + 128) >> 8;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  return hi - lo;
+}
+
 float face_frontalness(const float lm[10]) {
   const float lex = lm[0], ley = lm[1], rex = lm[2], rey = lm[3], nx = lm[4];
   const float dx = rex - lex, dy = rey - ley;

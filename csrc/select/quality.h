@@ -127,6 +127,21 @@ void capture_pixels(const ImageView& image, const Rect& box, CropPixels* out);
 int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b, int threshold,
                     int radius = CropPixels::kNoveltyRadius);
 
+// Concealment streaks the colour test of novel_structure misses: the pixels of `cur`'s box in a
+// streak (a row segment of at least 8 pixels, its luma spanning 16 levels or more, repeated
+// exactly in the 3 rows below or above) where neither other observation has a vertical run of
+// 4 repeated pixels within `radius` of the same place of its box. A decoder that repeats rows
+// downwards (a lost slice, a corrupt block) leaves textured columns that do not change; the
+// colours are the scene's own, but real textures vary down the rows, while a repeat of the
+// scene (a flat area, a static vertical edge) shows in the neighbouring observations too.
+// 0 without a valid `a`.
+int novel_streaks(const CropPixels& cur, const CropPixels& a, const CropPixels* b,
+                  int radius = CropPixels::kNoveltyRadius);
+
+// The luma range (max - min) over a box's pixels: 0 to 2 for a featureless box, as a decoder's
+// fill of one colour leaves it. -1 without pixels.
+int luma_range(const CropPixels& px);
+
 // 1 for a face looking at the camera, falling towards 0 as it turns (nose off the eyes'
 // midline) or rolls (tilted eye line). Landmarks: left eye, right eye, nose, mouth corners.
 float face_frontalness(const float landmarks[10]);

@@ -373,6 +373,83 @@ TEST(Quality, NovelStructureSeesSmallBlocksAndTheBoxEdge) {
   EXPECT_EQ(novel_structure(d, c, &c, 45), 5);
 }
 
+// A row repeated downwards over a textured area (concealment of a lost slice or block) counts
+// when neither neighbour has a streak there; a streak both frames share is the scene's own.
+TEST(Quality, NovelStreaksCountsOnlyStreaksTheNeighboursLack) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);
+  Scene streaked = clean;
+  for (int y = 100; y < 116; ++y)
+    std::memcpy(&streaked.img.data[(static_cast<size_t>(y) * 320 + 140) * 3],
+                &clean.img.data[(static_cast<size_t>(99) * 320 + 140) * 3], 32 * 3);
+  const Rect box{100, 60, 200, 160};
+  CropPixels c, d;
+  capture_pixels(clean.img.view(), box, &c);
+  capture_pixels(streaked.img.view(), box, &d);
+  EXPECT_EQ(novel_streaks(c, c, &c), 0);
+  EXPECT_GE(novel_streaks(d, c, &c), 16 * 32 / 2);
+  EXPECT_EQ(novel_streaks(d, d, &c), 0) << "one neighbour has the streak";
+  EXPECT_GE(novel_streaks(d, c, nullptr), 16 * 32 / 2);
+  // A flat area repeats too, but without texture along its rows it is no streak.
+  Scene flat = clean;
+  for (int y = 100; y < 116; ++y)
+    std::memset(&flat.img.data[(static_cast<size_t>(y) * 320 + 140) * 3], 90, 32 * 3);
+  capture_pixels(flat.img.view(), box, &d);
+  EXPECT_EQ(novel_streaks(d, c, &c), 0);
+}
+
+// On a small box (one signature cell) a streak changes the coarse signature too little, and
+// its colours are the scene's own: it must still not win, even with the best detector score.
+TEST(BestShot, AStreakedSmallBoxNeverWins) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);
+  Scene streaked = clean;
+  for (int y = 108; y < 116; ++y)
+    std::memcpy(&streaked.img.data[(static_cast<size_t>(y) * 320 + 100) * 3],
+                &clean.img.data[(static_cast<size_t>(107) * 320 + 100) * 3], 16 * 3);
+  auto sel = BestShotSelector::create(BestShotConfig{});
+  ASSERT_TRUE(sel.is_ok());
+  BestShotSelector& s = *sel.value();
+  TrackedObject o = face(13, 101, 100, 115, 130);
+  o.num_landmarks = 0;
+  o.state = TrackState::kTentative;
+  ASSERT_TRUE(s.update(clean.img.view(), {o}, 0).is_ok());
+  o.state = TrackState::kConfirmed;
+  for (int i = 1; i < 4; ++i) {
+    o.score = i == 2 ? 0.99f : 0.8f;
+    ASSERT_TRUE(s.update((i == 2 ? streaked : clean).img.view(), {o}, i * 40000).is_ok());
+  }
+  ASSERT_TRUE(s.flush(160000).is_ok());
+  ASSERT_EQ(s.records().size(), 1u);
+  EXPECT_NE(s.records()[0].crops[0].frame_index, 2) << "the streaked box won";
+}
+
+// A stream that fills whole frames with one colour does so for several frames in a row: the
+// filled observations must not vouch for each other. A track that is featureless throughout
+// (a flat scene) still has a best shot.
+TEST(BestShot, FilledObservationsInARowDoNotVouchForEachOther) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);
+  Scene filled = clean;
+  for (size_t i = 0; i < filled.img.data.size(); i += 3) {
+    filled.img.data[i] = 0, filled.img.data[i + 1] = 135, filled.img.data[i + 2] = 0;
+  }
+  for (const Scene* first : {&clean, &filled}) {
+    auto sel = BestShotSelector::create(BestShotConfig{});
+    ASSERT_TRUE(sel.is_ok());
+    BestShotSelector& s = *sel.value();
+    TrackedObject o = face(14, 100, 60, 130, 120);
+    o.state = TrackState::kTentative;
+    ASSERT_TRUE(s.update(first->img.view(), {o}, 0).is_ok());
+    o.state = TrackState::kConfirmed;
+    ASSERT_TRUE(s.update(filled.img.view(), {o}, 40000).is_ok());
+    ASSERT_TRUE(s.update(filled.img.view(), {o}, 80000).is_ok());
+    ASSERT_TRUE(s.flush(120000).is_ok());
+    EXPECT_EQ(s.records().size(), first == &clean ? 0u : 1u)
+        << (first == &clean ? "a filled box won" : "a flat track lost its best shot");
+  }
+}
+
 // A track that ends one observation after its first (a tentative one) has one reference, which
 // the signature cannot judge by; the pixel check still drops a box filled with one colour, and
 // the dropped crop is not the track's fallback either. A clean one is kept.
