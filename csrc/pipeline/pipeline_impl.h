@@ -22,6 +22,8 @@ namespace vas {
 // The pipeline whose callback this thread is running now, and the channel (see pipeline.cpp).
 extern thread_local const Pipeline::Impl* tl_owner;
 extern thread_local const Channel* tl_channel;
+// Removals asked for by the callback this thread runs now (CallbackScope hands them over).
+extern thread_local std::vector<ChannelPtr> tl_removals;
 
 // Marks the current thread as running `c`'s callbacks for as long as it lives. Removals the
 // callbacks ask for are handed to the reaper when it ends, so that they finish after the
