@@ -192,8 +192,9 @@ void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPix
   // A featureless box (one colour) where a neighbour shows detail is a fill. It is checked on
   // every observation, so that two filled observations in a row cannot vouch for each other.
   const bool fill = config_.max_transient > 0 && pa != nullptr &&
-                    luma_range(t->held_pixels) <= kFeatureless &&
-                    std::max(luma_range(*pa), pb != nullptr ? luma_range(*pb) : -1) >= kDetail;
+                    luma_range(t->held_pixels, kFeatureless + 1) <= kFeatureless &&
+                    (luma_range(*pa, kDetail) >= kDetail ||
+                     (pb != nullptr && luma_range(*pb, kDetail) >= kDetail));
   const bool transient = change > 1 || novel >= kNovelPixels || streaks >= kNovelStreaks || fill;
   const float excess = std::max({change, static_cast<float>(novel) / kNovelPixels,
                                  static_cast<float>(streaks) / kNovelStreaks});

@@ -518,11 +518,11 @@ int novel_streaks(const CropPixels& cur, const CropPixels& a, const CropPixels* 
   return count;
 }
 
-int luma_range(const CropPixels& px) {
+int luma_range(const CropPixels& px, int stop) {
   if (!px.valid()) return -1;
   const Rect& a = px.rect;
   int lo = 255, hi = 0;
-  for (int y = px.box.y0; y < px.box.y1; ++y) {
+  for (int y = px.box.y0; y < px.box.y1 && hi - lo < stop; ++y) {
     const uint8_t* q =
         px.bgr.data() + (static_cast<size_t>(y - a.y0) * a.width() + (px.box.x0 - a.x0)) * 3;
     for (int x = px.box.x0; x < px.box.x1; ++x, q += 3) {

@@ -139,8 +139,9 @@ int novel_streaks(const CropPixels& cur, const CropPixels& a, const CropPixels* 
                   int radius = CropPixels::kNoveltyRadius);
 
 // The luma range (max - min) over a box's pixels: 0 to 2 for a featureless box, as a decoder's
-// fill of one colour leaves it. -1 without pixels.
-int luma_range(const CropPixels& px);
+// fill of one colour leaves it. -1 without pixels. The scan ends after the row where the range
+// reaches `stop`, so that a box with detail costs a few rows.
+int luma_range(const CropPixels& px, int stop = 256);
 
 // 1 for a face looking at the camera, falling towards 0 as it turns (nose off the eyes'
 // midline) or rolls (tilted eye line). Landmarks: left eye, right eye, nose, mouth corners.
