@@ -38,6 +38,10 @@ DetectorStage::CpuNs DetectorStage::cpu_ns(int lane) const {
   return {c.preprocess, c.inference, c.postprocess};
 }
 
+std::string DetectorStage::backend() const { return lanes_.front()->engine().backend_name(); }
+
+std::vector<std::string> DetectorStage::notes() const { return lanes_.front()->engine().notes(); }
+
 const std::vector<std::string>& DetectorStage::class_names() const {
   return lanes_.front()->card().classes;
 }

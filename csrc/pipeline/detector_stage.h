@@ -35,6 +35,9 @@ class DetectorStage {
   int lanes() const { return static_cast<int>(lanes_.size()); }
   Status detect_batch(int lane, const std::vector<ImageView>& images,
                       std::vector<std::vector<Detection>>* out);
+  // The engine's backend_name() and notes() (what "auto" chose, the plugin's settings).
+  std::string backend() const;
+  std::vector<std::string> notes() const;
   // The model card's class names, indexed by Detection::class_id.
   const std::vector<std::string>& class_names() const;
   // CPU time of the detect_batch() caller per step, in ns since creation (Detector::cpu_ns).

@@ -132,7 +132,11 @@ struct PipelineStats {
   StageStats decode, inference, analytics;
   CpuStats cpu_ms_per_frame;
   int inference_lanes = 1;  // batches in inference at once (inference.in_flight)
-  double batch_mean = 0;    // mean frames per detector batch
+  // The engine that runs: "ort 1.32.0", "openvino 2026.4.1"; for "backend": "auto" the first
+  // note says what was chosen and why (Engine::notes()).
+  std::string inference_backend;
+  std::vector<std::string> inference_notes;
+  double batch_mean = 0;  // mean frames per detector batch
   uint64_t batches = 0;
   std::vector<SinkStats> sinks;  // the configured sinks: delivered, dropped by reason, outages
 };

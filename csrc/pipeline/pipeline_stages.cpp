@@ -466,6 +466,8 @@ PipelineStats Pipeline::Impl::stats() const {
   s.analytics.queue_depth = ready;
   s.batches = batches_;
   s.inference_lanes = detector_->lanes();
+  s.inference_backend = detector_->backend();
+  s.inference_notes = detector_->notes();
   if (sinks_) s.sinks = sinks_->stats();
   s.batch_mean =
       s.batches ? static_cast<double>(batch_frames_) / static_cast<double>(s.batches) : 0;

@@ -926,7 +926,9 @@ VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const cha
    "pool_capacity_bytes"}], "decode"|"inference"|"analytics": {"fps", "latency_p50_ms",
    "latency_p99_ms", "queue_depth"}, "batch_mean", "batches", "cpu_ms_per_frame": {"frames",
    "decode", "preprocess", "inference", "postprocess", "analytics", "delivery", "annotate",
-   "other", "process"}, "inference_lanes"}. cpu_ms_per_frame is CPU time per delivered frame since start (frozen
+   "other", "process"}, "inference_lanes", "inference_backend" (e.g. "ort 1.32.0"),
+   "inference_notes" (the engine's notes; with "backend": "auto" the first says what was
+   chosen and why)}. cpu_ms_per_frame is CPU time per delivered frame since start (frozen
    at stop): each stage counts the pipeline's own threads in it ("inference" only the calling
    thread's share), "other" the rest of the process (runtime worker threads, sinks, the
    application), so that they add up to "process". New keys may appear.

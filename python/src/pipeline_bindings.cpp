@@ -145,6 +145,8 @@ py::dict stats_dict(const vas::PipelineStats& st) {
   cpu["process"] = c.process;
   d["cpu_ms_per_frame"] = cpu;
   d["inference_lanes"] = st.inference_lanes;
+  d["inference_backend"] = st.inference_backend;
+  d["inference_notes"] = st.inference_notes;
   d["batch_mean"] = st.batch_mean;
   d["batches"] = st.batches;
   py::list sinks;

@@ -234,6 +234,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         pipe.on_result(lambda r: None)  # counted in the stats; no queue to fill
         pipe.on_event(count)
         pipe.start()
+        first = pipe.stats()
+        note = next((n for n in first.inference_notes if n.startswith("auto: ")), "")
+        out.write(f"inference: {first.inference_backend}, {first.inference_lanes} lane(s)"
+                  + (f"; {note}" if note else "") + "\n")
         shown = 0
         try:
             while True:

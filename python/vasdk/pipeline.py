@@ -137,6 +137,9 @@ class PipelineStats:
     # to "process". "frames" is the divisor. See CpuStats in csrc/pipeline/pipeline.h.
     cpu_ms_per_frame: dict[str, float] = field(default_factory=dict)
     inference_lanes: int = 1  # batches in inference at once ("inference": {"in_flight"})
+    # The engine that runs ("ort 1.32.0"); with "backend": "auto" the first note says why.
+    inference_backend: str = ""
+    inference_notes: list[str] = field(default_factory=list)
     results_dropped: int = 0  # results the Python iterator's full queue let go
     # Per sink: name, type, connected, queued, delivered, failed, dropped (by reason),
     # redelivered, reconnects, outbox_depth, in_flight, last_error.
@@ -235,6 +238,8 @@ def _stats(d: dict[str, Any], results_dropped: int) -> PipelineStats:
         batches=int(d["batches"]),
         cpu_ms_per_frame=dict(d.get("cpu_ms_per_frame", {})),
         inference_lanes=int(d.get("inference_lanes", 1)),
+        inference_backend=str(d.get("inference_backend", "")),
+        inference_notes=[str(n) for n in d.get("inference_notes", [])],
         results_dropped=results_dropped,
         sinks=[dict(s) for s in d.get("sinks", [])],
     )

@@ -158,6 +158,8 @@ std::string stats_json(const vas::PipelineStats& st) {
                         {"analytics", stage_json(st.analytics)},
                         {"cpu_ms_per_frame", vas::cpu_stats_json(st.cpu_ms_per_frame)},
                         {"inference_lanes", st.inference_lanes},
+                        {"inference_backend", st.inference_backend},
+                        {"inference_notes", st.inference_notes},
                         {"batch_mean", st.batch_mean},
                         {"batches", st.batches}};
   // Replace NaN/inf (a stage with no samples yet) rather than emitting invalid JSON.

@@ -234,6 +234,7 @@ TEST(Pipeline, SameAnswerAtAnyScale) {
     ASSERT_TRUE(p);
     EXPECT_EQ(p->stats().inference_lanes, in_flight > 0 ? in_flight : 1)
         << "ORT runs one at a time";
+    EXPECT_EQ(p->stats().inference_backend.rfind("ort ", 0), 0u) << p->stats().inference_backend;
     Collector c;
     c.attach(*p);
     ASSERT_TRUE(p->start().is_ok());

@@ -49,6 +49,7 @@ def test_run_prints_plain_stats_lines_when_piped(tmp_path: Path, assets: Path) -
     res = run_cli("run", str(tmp_path / "p.json"), "--duration", "2.5", "--interval", "0.5")
     assert res.returncode == 0, res.stderr
     assert "\x1b" not in res.stdout  # no ANSI when piped
+    assert re.search(r"^inference: ort \d+\.\d+\.\d+, 1 lane\(s\)$", res.stdout, re.M), res.stdout[:300]
     tables = len(re.findall(r"^channel +state +fps", res.stdout, re.M))
     assert tables >= 3  # refreshed while running, plus the final table
     final = res.stdout.split("vasdk run:")[-1]
