@@ -44,7 +44,7 @@ const char* drop_reason_name(DropReason r);
 
 enum class SlotState {
   kWaiting,     // queued for detection
-  kInBatch,     // taken by the batcher
+  kInBatch,     // taken by a batcher (one per inference lane)
   kReady,       // detections known (or skipped): waiting for the channel's worker
   kProcessing,  // the worker runs analytics and callbacks on it
 };
@@ -75,10 +75,10 @@ struct Channel : std::enable_shared_from_this<Channel> {
   std::condition_variable cv;  // queue space, idle, flush done
   std::deque<SlotPtr> q;
   size_t queued = 0;       // slots in kWaiting or kReady (the bounded part of q)
-  int in_batch = 0;        // slots the batcher holds
+  int in_batch = 0;        // slots the batchers hold
   bool scheduled = false;  // on the run queue or being processed by a worker
   bool accepting = false;  // takes new frames (false before start, while stopping, removed)
-  bool discard = false;    // frames coming back from the batcher are dropped (stop/remove)
+  bool discard = false;    // frames coming back from a batcher are dropped (stop/remove)
   DropReason discard_reason = DropReason::kStopped;
   bool flush_requested = false, flushed = false;
   bool remove_requested = false;  // remove_channel() from a callback; the reaper finishes it
