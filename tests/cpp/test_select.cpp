@@ -116,6 +116,11 @@ struct Scene {
           }
     }
   }
+  // Rows y0..y1-1 over columns x..x+w-1 become copies of row `src` (a concealment streak).
+  void streak(int src, int y0, int y1, int x, int w) {
+    const auto at = [&](int row) { return (static_cast<size_t>(row) * img.width + x) * 3; };
+    for (int y = y0; y < y1; ++y) std::memmove(&img.data[at(y)], &img.data[at(src)], w * 3);
+  }
 };
 
 TrackedObject face(int64_t id, float x1, float y1, float x2, float y2, float nose_dx = 0) {
@@ -379,9 +384,7 @@ TEST(Quality, NovelStreaksCountsOnlyStreaksTheNeighboursLack) {
   Scene clean(320, 240);
   clean.blur(0, 0, 320, 240, 2);
   Scene streaked = clean;
-  for (int y = 100; y < 116; ++y)
-    std::memcpy(&streaked.img.data[(static_cast<size_t>(y) * 320 + 140) * 3],
-                &clean.img.data[(static_cast<size_t>(99) * 320 + 140) * 3], 32 * 3);
+  streaked.streak(99, 100, 116, 140, 32);
   const Rect box{100, 60, 200, 160};
   CropPixels c, d;
   capture_pixels(clean.img.view(), box, &c);
@@ -404,9 +407,7 @@ TEST(BestShot, AStreakedSmallBoxNeverWins) {
   Scene clean(320, 240);
   clean.blur(0, 0, 320, 240, 2);
   Scene streaked = clean;
-  for (int y = 108; y < 116; ++y)
-    std::memcpy(&streaked.img.data[(static_cast<size_t>(y) * 320 + 100) * 3],
-                &clean.img.data[(static_cast<size_t>(107) * 320 + 100) * 3], 16 * 3);
+  streaked.streak(107, 108, 116, 100, 16);
   auto sel = BestShotSelector::create(BestShotConfig{});
   ASSERT_TRUE(sel.is_ok());
   BestShotSelector& s = *sel.value();
