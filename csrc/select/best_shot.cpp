@@ -284,7 +284,9 @@ Status BestShotSelector::update(const ImageView* frame_or_null,
     pixels_.box = Rect{};
     if (config_.max_transient > 0) {
       crop_signature(gray_.data(), box.width(), box.height(), t.grid_nx, t.grid_ny, &sig);
-      capture_pixels(frame, box, &pixels_);
+      // With the crop's margin: a kept crop shows it, so damage there must be seen too.
+      const Rect crop = crop_rect(o, frame.width, frame.height, config_.margin);
+      capture_pixels(frame, box, &pixels_, &crop);
     }
     settle(&t, &sig, &pixels_);  // this observation is the next one for the held observation
     t.held = true;

@@ -301,11 +301,20 @@ float transient_change(const CropSignature& cur, const CropSignature& a, const C
   return worst;
 }
 
-void capture_pixels(const ImageView& img, const Rect& box, CropPixels* out) {
+Rect CropPixels::near_box() const {
+  constexpr int r = kNoveltyRadius;
+  return Rect{std::max(rect.x0, box.x0 - r), std::max(rect.y0, box.y0 - r),
+              std::min(rect.x1, box.x1 + r), std::min(rect.y1, box.y1 + r)};
+}
+
+void capture_pixels(const ImageView& img, const Rect& box, CropPixels* out, const Rect* crop) {
   constexpr int r = CropPixels::kNoveltyRadius;
   out->box = box;
-  out->rect = Rect{std::max(0, box.x0 - r), std::max(0, box.y0 - r),
-                   std::min(img.width, box.x1 + r), std::min(img.height, box.y1 + r)};
+  const Rect c = crop != nullptr ? *crop : box;
+  out->crop = Rect{std::min(c.x0, box.x0), std::min(c.y0, box.y0), std::max(c.x1, box.x1),
+                   std::max(c.y1, box.y1)};
+  out->rect = Rect{std::max(0, out->crop.x0 - r), std::max(0, out->crop.y0 - r),
+                   std::min(img.width, out->crop.x1 + r), std::min(img.height, out->crop.y1 + r)};
   const int w = out->rect.width(), h = out->rect.height();
   out->bgr.resize(static_cast<size_t>(std::max(w, 0)) * std::max(h, 0) * 3);
   if (w > 0 && h > 0) copy_crop_bgr(img, out->rect, out->bgr.data(), 3 * w);
@@ -317,9 +326,10 @@ namespace {
 // of `px` in every channel, somewhere in the window of kNoveltyRadius around it.
 bool found_near(const CropPixels& ref, int x, int y, const uint8_t* px, int threshold, int r) {
   const Rect& a = ref.rect;
+  const Rect n = ref.near_box();
   const int w = a.width();
-  const int xa = std::max(a.x0, x - r), xb = std::min(a.x1 - 1, x + r);
-  const int ya = std::max(a.y0, y - r), yb = std::min(a.y1 - 1, y + r);
+  const int xa = std::max(n.x0, x - r), xb = std::min(n.x1 - 1, x + r);
+  const int ya = std::max(n.y0, y - r), yb = std::min(n.y1 - 1, y + r);
   for (int yy = ya; yy <= yb; ++yy) {
     const uint8_t* row = ref.bgr.data() + static_cast<size_t>(yy - a.y0) * w * 3;
     for (int xx = xa; xx <= xb; ++xx) {
@@ -339,16 +349,17 @@ int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels
   if (!cur.valid() || !a.valid() || (b != nullptr && !b->valid())) return 0;
   const int w = cur.box.width(), h = cur.box.height();
   if (w < 5 || h < 5) return 0;
-  // The fingerprints are read in the stored area, which holds kNoveltyRadius pixels around the
-  // box where the frame has them: a box of 9x16 pixels has only 5x12 pixels whose 5x5
-  // surroundings lie inside it, so damage near its edges would go unseen.
-  const Rect& area = cur.rect;
-  const int sw = area.width();
+  // The fingerprints are read in the box and kNoveltyRadius pixels around it where the frame
+  // has them: a box of 9x16 pixels has only 5x12 pixels whose 5x5 surroundings lie inside it,
+  // so damage near its edges would go unseen.
+  const Rect area = cur.near_box();
+  const Rect& stored = cur.rect;
+  const int sw = stored.width();
   auto inside = [&area](int x, int y) {  // frame coordinates
     return x >= area.x0 && x < area.x1 && y >= area.y0 && y < area.y1;
   };
   auto at = [&](int x, int y) {  // frame coordinates, inside the stored area
-    return cur.bgr.data() + (static_cast<size_t>(y - area.y0) * sw + (x - area.x0)) * 3;
+    return cur.bgr.data() + (static_cast<size_t>(y - stored.y0) * sw + (x - stored.x0)) * 3;
   };
   auto same = [](const uint8_t* p, const uint8_t* q) {
     return p[0] == q[0] && p[1] == q[1] && p[2] == q[2];
@@ -484,27 +495,40 @@ int novel_streaks(const CropPixels& cur, const CropPixels& a, const CropPixels* 
   if (w < 5 || h < 5) return 0;
   std::vector<uint8_t> runs, streaks, ma, mb;
   streak_masks(cur, &runs, &streaks);
-  // Whether `ref` has a vertical run (a streak or a flat area) within `radius` of the place of
-  // (x, y) in its box.
-  auto found = [&cur, w, h, radius](const CropPixels& ref, const std::vector<uint8_t>& m, int x,
-                                    int y) {
-    const int rx =
-        ref.box.x0 + static_cast<int>(std::floor((x - cur.box.x0 + 0.5) * ref.box.width() / w));
-    const int ry =
-        ref.box.y0 + static_cast<int>(std::floor((y - cur.box.y0 + 0.5) * ref.box.height() / h));
+  // Whether `ref` has a vertical run (a streak or a flat area) within `radius` of (rx, ry),
+  // searching `within` (its box's surroundings for a pixel of the box, its whole stored area
+  // for one of the margin). A window the reference did not store (clipped at the frame's edge)
+  // says nothing, and counts as found.
+  auto found_at = [radius](const CropPixels& ref, const std::vector<uint8_t>& m, const Rect& within,
+                           int rx, int ry) {
+    const int ya = std::max(within.y0, ry - radius), yb = std::min(within.y1 - 1, ry + radius);
+    const int xa = std::max(within.x0, rx - radius), xb = std::min(within.x1 - 1, rx + radius);
+    if (ya > yb || xa > xb) return true;
     const Rect& r = ref.rect;
-    for (int yy = std::max(r.y0, ry - radius); yy <= std::min(r.y1 - 1, ry + radius); ++yy) {
-      for (int xx = std::max(r.x0, rx - radius); xx <= std::min(r.x1 - 1, rx + radius); ++xx) {
+    for (int yy = ya; yy <= yb; ++yy) {
+      for (int xx = xa; xx <= xb; ++xx) {
         if (m[static_cast<size_t>(yy - r.y0) * r.width() + (xx - r.x0)] != 0) return true;
       }
     }
     return false;
   };
+  // The same place of (x, y) in `ref`'s box (the boxes scaled onto each other) and, for a pixel
+  // of the margin, the same place in the frame.
+  auto found = [&](const CropPixels& ref, const std::vector<uint8_t>& m, int x, int y) {
+    const int rx =
+        ref.box.x0 + static_cast<int>(std::floor((x - cur.box.x0 + 0.5) * ref.box.width() / w));
+    const int ry =
+        ref.box.y0 + static_cast<int>(std::floor((y - cur.box.y0 + 0.5) * ref.box.height() / h));
+    const bool in_box = x >= cur.box.x0 && x < cur.box.x1 && y >= cur.box.y0 && y < cur.box.y1;
+    if (in_box) return found_at(ref, m, ref.near_box(), rx, ry);
+    return found_at(ref, m, ref.rect, rx, ry) || found_at(ref, m, ref.rect, x, y);
+  };
   bool masks_ready = false;
   int count = 0;
   const Rect& area = cur.rect;
-  for (int y = cur.box.y0; y < cur.box.y1; ++y) {
-    for (int x = cur.box.x0; x < cur.box.x1; ++x) {
+  const Rect scan = cur.crop.width() > 0 ? cur.crop : cur.box;
+  for (int y = std::max(scan.y0, area.y0); y < std::min(scan.y1, area.y1); ++y) {
+    for (int x = std::max(scan.x0, area.x0); x < std::min(scan.x1, area.x1); ++x) {
       if (streaks[static_cast<size_t>(y - area.y0) * area.width() + (x - area.x0)] == 0) continue;
       if (!masks_ready) {  // most boxes have no streak: the references' masks only when needed
         streak_masks(a, &ma, nullptr);

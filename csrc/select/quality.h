@@ -103,18 +103,24 @@ void crop_signature(const uint8_t* gray, int width, int height, int nx, int ny, 
 // plain difference from `a`. 0 when the grids differ or a signature is missing.
 float transient_change(const CropSignature& cur, const CropSignature& a, const CropSignature* b);
 
-// The BGR pixels of one observation's box, kept for novel_structure: the box grown by
-// kNoveltyRadius on every side and clipped to the frame, packed rows.
+// The BGR pixels of one observation, kept for the temporal checks: the crop that would be kept
+// (the box and its margin; the box alone when no crop is given) grown by kNoveltyRadius on
+// every side and clipped to the frame, packed rows.
 struct CropPixels {
   static constexpr int kNoveltyRadius = 2;
   Rect box;   // the box in the frame
+  Rect crop;  // the kept crop in the frame (contains the box)
   Rect rect;  // the stored area
   std::vector<uint8_t> bgr;
   bool valid() const { return box.width() > 0 && box.height() > 0; }
+  // The box grown by kNoveltyRadius, within the stored area: what the box checks read.
+  Rect near_box() const;
 };
 
-// Copies the pixels of `box` (inside the image) and its surroundings into `out`.
-void capture_pixels(const ImageView& image, const Rect& box, CropPixels* out);
+// Copies the pixels of `crop` (the box when null; inside the image, containing `box`) and its
+// surroundings into `out`.
+void capture_pixels(const ImageView& image, const Rect& box, CropPixels* out,
+                    const Rect* crop = nullptr);
 
 // Localised damage the coarse signature misses on small boxes: the pixels of `cur`'s box that
 // carry the fingerprints of damage (in a 2x2 block of one exact colour, a vertical run of 4
@@ -127,14 +133,16 @@ void capture_pixels(const ImageView& image, const Rect& box, CropPixels* out);
 int novel_structure(const CropPixels& cur, const CropPixels& a, const CropPixels* b, int threshold,
                     int radius = CropPixels::kNoveltyRadius);
 
-// Concealment streaks the colour test of novel_structure misses: the pixels of `cur`'s box in a
+// Concealment streaks the colour test of novel_structure misses: the pixels of `cur`'s crop in a
 // streak (a row segment of at least 8 pixels, its luma spanning 16 levels or more, repeated
 // exactly in the 3 rows below or above) where neither other observation has a vertical run of
-// 4 repeated pixels within `radius` of the same place of its box. A decoder that repeats rows
-// downwards (a lost slice, a corrupt block) leaves textured columns that do not change; the
-// colours are the scene's own, but real textures vary down the rows, while a repeat of the
-// scene (a flat area, a static vertical edge) shows in the neighbouring observations too.
-// 0 without a valid `a`.
+// 4 repeated pixels within `radius` of the same place of its box (in the crop's margin, also of
+// the same place in the frame: the margin holds background that does not move with the box).
+// A decoder that repeats rows downwards (a lost slice, a corrupt block) leaves textured
+// columns that do not change; the colours are the scene's own, but real textures vary down the
+// rows, while a repeat of the scene (a flat area, a static vertical edge) shows in the
+// neighbouring observations too. The margin is read because a kept crop shows it: a smear
+// across the rows above a box is as visible as one inside it. 0 without a valid `a`.
 int novel_streaks(const CropPixels& cur, const CropPixels& a, const CropPixels* b,
                   int radius = CropPixels::kNoveltyRadius);
 

@@ -401,6 +401,35 @@ TEST(Quality, NovelStreaksCountsOnlyStreaksTheNeighboursLack) {
   EXPECT_EQ(novel_streaks(d, c, &c), 0);
 }
 
+// A kept crop shows its margin, so a streak there (above the box, reaching into its first rows)
+// counts as much as one inside; a static streak-like edge of the background does not, even
+// when the box has moved since the neighbouring observations.
+TEST(Quality, NovelStreaksReadsTheCropMargin) {
+  Scene clean(320, 240);
+  clean.blur(0, 0, 320, 240, 2);
+  Scene streaked = clean;
+  streaked.streak(40, 41, 62, 120, 40);  // rows 41..61: the box starts at row 60
+  const Rect box{100, 60, 200, 160};
+  const Rect crop{85, 45, 215, 175};
+  CropPixels c, d, boxed;
+  capture_pixels(clean.img.view(), box, &c, &crop);
+  capture_pixels(streaked.img.view(), box, &d, &crop);
+  capture_pixels(streaked.img.view(), box, &boxed);
+  EXPECT_EQ(novel_streaks(c, c, &c), 0);
+  EXPECT_GE(novel_streaks(d, c, &c), 12 * 40 / 2);
+  EXPECT_LT(novel_streaks(boxed, c, &c), 12 * 40 / 2)
+      << "without the margin only the box's first rows show it";
+  // The background has a repeated edge above the box on every frame; the box moves by 6 px.
+  Scene edge = clean;
+  edge.streak(47, 48, 56, 90, 30);
+  Scene edge_later = edge;
+  const Rect moved{106, 60, 206, 160}, moved_crop{91, 45, 221, 175};
+  CropPixels e0, e1;
+  capture_pixels(edge.img.view(), box, &e0, &crop);
+  capture_pixels(edge_later.img.view(), moved, &e1, &moved_crop);
+  EXPECT_EQ(novel_streaks(e1, e0, &e0), 0);
+}
+
 // On a small box (one signature cell) a streak changes the coarse signature too little, and
 // its colours are the scene's own: it must still not win, even with the best detector score.
 TEST(BestShot, AStreakedSmallBoxNeverWins) {
