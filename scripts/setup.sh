@@ -26,6 +26,7 @@ APT_PKGS=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libmosquitto-dev mosquitto mosquitto-clients openssl  # MQTT sink and its tests
+  libssl-dev  # model packs: AES-256-GCM through libcrypto
   librdkafka-dev  # Kafka sink (tests use its in-process mock cluster)
 )
 

@@ -42,6 +42,8 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
   r.opt("streams", &e.streams, in_range(0, 256));
   r.opt("infer_requests", &e.infer_requests, in_range(0, 256));
   r.opt("card", &o.card_path);
+  r.opt("key_file", &o.key.file);
+  r.opt("key_env", &o.key.env);
   r.opt("input_width", &o.input_width, in_range(0, 16384));
   r.opt("input_height", &o.input_height, in_range(0, 16384));
   r.opt("score_threshold", &o.score_threshold, at_most(1));  // < 0: the card's
@@ -60,9 +62,23 @@ Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path
   }
   std::unique_ptr<Detector> d(new Detector());
   d->options_ = options;
-  const std::string card_path =
-      options.card_path.empty() ? default_card_path(model_path) : options.card_path;
-  VAS_ASSIGN_OR_RETURN(d->card_, load_model_card(card_path));
+  // A pack holds the model and its card; an encrypted one is decrypted in memory only, and its
+  // plain bytes are wiped once the engine has read them.
+  OpenedPack pack;
+  const bool packed = is_model_pack(model_path);
+  if (packed) {
+    if (!options.card_path.empty()) {
+      return invalid_config("detector option 'card': model pack '" + model_path +
+                            "' holds its own card");
+    }
+    VAS_ASSIGN_OR_RETURN(pack, open_model_pack(model_path, options.key));
+    VAS_ASSIGN_OR_RETURN(d->card_,
+                         parse_model_card(pack.card_json, "model pack '" + model_path + "' card"));
+  } else {
+    const std::string card_path =
+        options.card_path.empty() ? default_card_path(model_path) : options.card_path;
+    VAS_ASSIGN_OR_RETURN(d->card_, load_model_card(card_path));
+  }
   d->spec_ = d->card_.preprocess;
   if (options.input_width > 0) d->spec_.width = options.input_width;
   if (options.input_height > 0) d->spec_.height = options.input_height;
@@ -83,7 +99,10 @@ Result<std::unique_ptr<Detector>> Detector::create(const std::string& model_path
   EngineOptions engine_options = options.engine;
   // "auto" times the backends at the size this detector will run.
   engine_options.probe_shapes = {{1, 3, d->spec_.height, d->spec_.width}};
-  auto engine = create_engine(model_path, engine_options);
+  auto engine = packed ? create_engine_from_memory(pack.model.data(), pack.model.size(), model_path,
+                                                   engine_options)
+                       : create_engine(model_path, engine_options);
+  pack.model.reset();
   if (!engine.is_ok()) return engine.status();
   d->engine_ = std::move(engine).value();
   const auto& ins = d->engine_->inputs();

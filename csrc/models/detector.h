@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "models/decoder.h"
 #include "models/model_card.h"
+#include "models/model_pack.h"
 #include "models/nms.h"
 #include "preprocess/preprocess.h"
 
@@ -18,7 +19,8 @@ namespace vas {
 
 struct DetectorOptions {
   EngineOptions engine;
-  std::string card_path;  // default: the model path with a .json extension
+  std::string card_path;  // default: the model path with a .json extension (a pack holds its own)
+  PackKeySource key;      // for an encrypted model pack (models/model_pack.h)
   int input_width = 0;    // 0 = the card's size
   int input_height = 0;
   float score_threshold = -1;  // < 0 = the card's

@@ -132,8 +132,11 @@ typedef struct vas_detection {
 typedef struct vas_detector vas_detector_t;
 
 typedef struct vas_detector_config {
-  uint32_t struct_size;   /* set by vas_detector_config_init() */
-  const char* model_path; /* ONNX file; its model card is the same path with .json */
+  uint32_t struct_size; /* set by vas_detector_config_init() */
+  /* ONNX file, whose model card is the same path with .json; or a model pack (`vasdk model
+     pack`: model and card in one file, optionally AES-256-GCM encrypted; see
+     vas_set_model_key_callback) */
+  const char* model_path;
   /* JSON object or NULL. Fields (all optional): "backend" ("ort" (default), "openvino" (needs
      the optional openvino pip package, else VAS_ERR_BACKEND_UNAVAILABLE), "auto", or "opencv"
      where built). "auto" times ONNX Runtime and OpenVINO (where it loads) on this model at its
@@ -146,7 +149,9 @@ typedef struct vas_detector_config {
      order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
      an error names them if none is usable), "warmup_runs", "memory_pattern" (ORT: plan
      activations per input shape; default true, false in a pipeline with max_batch > 1,
-     where each batch size would keep its own plan), "card" (path),
+     where each batch size would keep its own plan), "card" (path; not with a pack),
+     "key_file" (an encrypted pack's key: 64 hex digits in a regular file of mode 0600 or
+     stricter), "key_env" (the name of an environment variable holding the key),
      "input_width", "input_height", "score_threshold", "nms_iou", "classes" (list of names
      to keep), "class_agnostic_nms", "max_detections". OpenVINO only: "openvino_library"
      (path to libopenvino_c.so.*), "precision_hint" ("f32", "bf16", "f16"; default the
@@ -162,6 +167,25 @@ VAS_API void vas_detector_config_init(vas_detector_config_t* config);
    the caller frees with vas_detector_destroy(). The config and its strings are copied.
    Thread safety: any thread. */
 VAS_API vas_status_t vas_detector_create(const vas_detector_config_t* config, vas_detector_t** out);
+
+/* Supplies the key of an encrypted model pack: writes key_size (32) bytes to key and returns
+   VAS_OK, or returns an error status to decline. pack_path is the pack's path and key_id the
+   key fingerprint its header names (16 hex digits), both borrowed for the call. */
+typedef vas_status_t (*vas_model_key_callback_t)(const char* pack_path, const char* key_id,
+                                                 uint8_t* key, size_t key_size, void* user);
+
+/* Registers fn(pack_path, key_id, key, key_size, user) as the process-wide source of model pack
+   keys; NULL unsets it. A detector (or pipeline) opening an encrypted pack takes its key from,
+   in order: its options' "key_file", its options' "key_env", this callback, then the
+   environment variable VASDK_MODEL_KEY (64 hex digits). The pack is decrypted in memory only
+   (locked where allowed, excluded from core dumps, wiped once the engine has read it); no cache
+   vasdk writes holds the plain model or a compiled form of it. A wrong key, a changed or
+   truncated pack fails with VAS_ERR_INVALID_MODEL naming the cause; no key at all with
+   VAS_ERR_NOT_FOUND. Threat model: a pack keeps a model unreadable and tamper-evident at rest and
+   in transit for anyone without the key; it does not protect against whoever can read the key
+   or the running process's memory (root, a debugger). fn runs on the thread that creates the
+   detector. Thread safety: any thread. */
+VAS_API vas_status_t vas_set_model_key_callback(vas_model_key_callback_t fn, void* user);
 
 /* Frees a detector; NULL is a no-op. Invalidates results it returned.
    Thread safety: per handle; not while another call on the same handle runs. */

@@ -67,6 +67,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     model = Path(args.model) if args.model else asset_path("yolov3-tiny.onnx")
     options: dict[str, Any] = {"threads": args.threads}
+    if args.key_file:
+        options["key_file"] = str(args.key_file)
     if args.classes:
         options["classes"] = [c.strip() for c in args.classes.split(",") if c.strip()]
     if args.score is not None:
@@ -327,6 +329,11 @@ def cmd_model(args: argparse.Namespace) -> int:
         from .tools.evaluate import main as evaluate_main
 
         return evaluate_main(args.rest, prog=prog)
+    if args.action in ("pack", "keygen"):
+        from .tools import pack
+
+        run = pack.main if args.action == "pack" else pack.keygen_main
+        return run(args.rest, prog=prog)
     raise SystemExit(f"vasdk model {args.action}: not available in this version")
 
 
@@ -336,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("detect", help="detect objects in a video; write annotated video and JSONL")
     d.add_argument("video")
-    d.add_argument("--model", help="ONNX model with a .json card beside it (default: yolov3-tiny asset)")
+    d.add_argument("--model", help="ONNX model with a .json card beside it, or a model pack "
+                   "(default: yolov3-tiny asset)")
+    d.add_argument("--key-file", help="key of an encrypted model pack (else $VASDK_MODEL_KEY)")
     d.add_argument("--out", help="annotated video to write (.mp4, .mkv, .avi)")
     d.add_argument("--jsonl", help="JSON-lines file of detections, one line per frame")
     d.add_argument("--classes", help="comma-separated class names to keep, e.g. person,car,truck")
@@ -367,13 +376,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_assets)
 
     m = sub.add_parser("model", help="model tools")
-    m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate"])
+    m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate", "pack", "keygen"])
     m.add_argument("rest", nargs=argparse.REMAINDER,
                    help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST | "
                         "convert dynamic SRC DST [--dim NAME=N,3,H,W] | "
                         "optimize SRC DST | "
                         "quantize SRC DST --calib PATH [--method M] [--preset default|mobile] | "
-                        "evaluate [NAME=]MODEL ... --frames PATH (each takes -h)")
+                        "evaluate [NAME=]MODEL ... --frames PATH | "
+                        "pack MODEL OUT.vaspack (--key-file K | --new-key K | --plain) | keygen KEY "
+                        "(each takes -h)")
     m.set_defaults(func=cmd_model)
     return p
 

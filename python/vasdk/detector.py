@@ -54,13 +54,14 @@ class Detections:
 
 
 class Detector:
-    """A model (ONNX file plus its JSON model card) ready to detect on images.
+    """A model (ONNX file plus its JSON model card, or a model pack) ready to detect on images.
 
     Keyword options are the detector's JSON options: ``threads``, ``classes`` (names to keep),
     ``score_threshold``, ``nms_iou``, ``input_width``, ``input_height``, ``backend``,
     ``ort_library``, ``optimization``, ``spinning``, ``providers`` (e.g. ["cuda", "cpu"]),
-    ``warmup_runs``, ``card``, ``class_agnostic_nms``, ``max_detections``. Unknown options
-    raise :class:`vasdk.InvalidConfigError`.
+    ``warmup_runs``, ``card``, ``class_agnostic_nms``, ``max_detections``; for an encrypted
+    pack (``vasdk model pack``) ``key_file`` or ``key_env`` (else ``VASDK_MODEL_KEY``). Unknown
+    options raise :class:`vasdk.InvalidConfigError`.
 
     Not thread-safe: use one Detector per thread. Detection releases the GIL.
     """

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "io/video_reader.h"
 #include "models/detector.h"
+#include "models/model_pack.h"
 
 // Frozen layouts: these offsets are ABI. Grow structs only at the end.
 static_assert(offsetof(vas_image_t, format) == 4, "ABI");
@@ -105,6 +106,23 @@ vas_status_t vas_detector_create(const vas_detector_config_t* config, vas_detect
 }
 
 void vas_detector_destroy(vas_detector_t* detector) { delete detector; }
+
+vas_status_t vas_set_model_key_callback(vas_model_key_callback_t fn, void* user) {
+  constexpr const char* fn_name = "vas_set_model_key_callback";
+  return guarded(fn_name, [&]() -> vas_status_t {
+    if (fn == nullptr) {
+      vas::set_pack_key_callback(nullptr);
+      return VAS_OK;
+    }
+    vas::set_pack_key_callback([fn, user](const std::string& pack, const std::string& key_id,
+                                          vas::PackKey* key) -> vas::Status {
+      const vas_status_t st = fn(pack.c_str(), key_id.c_str(), key->data(), key->size(), user);
+      if (st == VAS_OK) return vas::Status::ok();
+      return {static_cast<vas::StatusCode>(st), std::string("returned ") + vas_status_str(st)};
+    });
+    return VAS_OK;
+  });
+}
 
 vas_status_t vas_detector_detect(vas_detector_t* detector, const vas_image_t* image,
                                  const vas_detection_t** out_items, size_t* out_count) {

@@ -13,26 +13,7 @@ namespace vas {
 namespace {
 
 using testing::asset;
-
-Image read_frame(const std::string& path, int index) {
-  auto reader = VideoReader::open(path);
-  EXPECT_TRUE(reader.is_ok()) << reader.status().message();
-  Frame f;
-  for (int i = 0; i <= index; ++i) {
-    Status st = reader.value()->read(&f);
-    EXPECT_TRUE(st.is_ok()) << st.message();
-  }
-  Image img;
-  img.format = f.image.format;
-  img.width = f.image.width;
-  img.height = f.image.height;
-  img.data.resize(static_cast<size_t>(img.width) * img.height * 3);
-  for (int y = 0; y < img.height; ++y) {
-    std::copy_n(f.image.planes[0] + static_cast<size_t>(y) * f.image.strides[0], img.width * 3,
-                img.data.data() + static_cast<size_t>(y) * img.width * 3);
-  }
-  return img;
-}
+using testing::read_frame;
 
 std::unique_ptr<Detector> make(const std::string& options = R"({"threads": 2})") {
   auto opts = parse_detector_options(options);

@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+
+#include "core/image.h"
+#include "io/video_reader.h"
 
 // Which sanitizer runtime this test binary runs under: gcc defines __SANITIZE_*__, clang
 // answers __has_feature. Both must be asked, or a check meant only for plain builds runs
@@ -61,6 +65,27 @@ inline void write_file(const std::string& path, const std::string& bytes) {
 inline std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// Frame `index` (0-based) of a video, as a packed BGR24 image.
+inline Image read_frame(const std::string& path, int index) {
+  auto reader = VideoReader::open(path);
+  EXPECT_TRUE(reader.is_ok()) << reader.status().message();
+  Frame f;
+  for (int i = 0; i <= index; ++i) {
+    Status st = reader.value()->read(&f);
+    EXPECT_TRUE(st.is_ok()) << st.message();
+  }
+  Image img;
+  img.format = f.image.format;
+  img.width = f.image.width;
+  img.height = f.image.height;
+  img.data.resize(static_cast<size_t>(img.width) * img.height * 3);
+  for (int y = 0; y < img.height; ++y) {
+    std::copy_n(f.image.planes[0] + static_cast<size_t>(y) * f.image.strides[0], img.width * 3,
+                img.data.data() + static_cast<size_t>(y) * img.width * 3);
+  }
+  return img;
 }
 
 }  // namespace vas::testing
