@@ -329,6 +329,10 @@ def cmd_model(args: argparse.Namespace) -> int:
         from .tools.evaluate import main as evaluate_main
 
         return evaluate_main(args.rest, prog=prog)
+    if args.action == "lowrank":
+        from .tools.lowrank import main as lowrank_main
+
+        return lowrank_main(args.rest, prog=prog)
     if args.action in ("pack", "keygen"):
         from .tools import pack
 
@@ -376,13 +380,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_assets)
 
     m = sub.add_parser("model", help="model tools")
-    m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate", "pack", "keygen"])
+    m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate", "lowrank", "pack",
+                                             "keygen"])
     m.add_argument("rest", nargs=argparse.REMAINDER,
                    help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST | "
                         "convert dynamic SRC DST [--dim NAME=N,3,H,W] | "
                         "optimize SRC DST | "
                         "quantize SRC DST --calib PATH [--method M] [--preset default|mobile] | "
                         "evaluate [NAME=]MODEL ... --frames PATH | "
+                        "lowrank SRC DST (--energy E | --flops-ratio R) | "
                         "pack MODEL OUT.vaspack (--key-file K | --new-key K | --plain) | keygen KEY "
                         "(each takes -h)")
     m.set_defaults(func=cmd_model)
