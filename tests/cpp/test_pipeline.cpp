@@ -121,6 +121,27 @@ int settled_thread_count(int expected, std::chrono::milliseconds budget = std::c
   return n;
 }
 int fd_count() { return count_entries("/proc/self/fd") - 1; }  // minus opendir's own
+// A baseline count: `count()` once it has held still for 250 ms (at most `budget`). Taken right
+// after earlier pipelines, decoders and servers went away, a count can still include what is
+// leaving: on a loaded machine an exited thread stays listed for a moment (see above), and so
+// 3 threads and 4 descriptors more than the end's were once counted.
+template <typename Count>
+int settled_baseline(Count count, std::chrono::milliseconds budget = std::chrono::seconds(3)) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  int n = count();
+  auto still_since = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const int m = count();
+    if (m != n) {
+      n = m;
+      still_since = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - still_since >= std::chrono::milliseconds(250)) {
+      break;
+    }
+  }
+  return n;
+}
 
 // Collects results per channel, thread-safe.
 struct Collector {
@@ -463,8 +484,8 @@ TEST(Pipeline, LiveAddRemoveAndRestart) {
   short_clip();
   const auto& fr = frames(10);
   make(config(push_channel("warm")));  // the runtime's one-time threads and files
-  const int baseline = thread_count();
-  const int fds = fd_count();
+  const int baseline = settled_baseline(thread_count);
+  const int fds = settled_baseline(fd_count);
   {
     auto p = make(config(push_channel("base", "drop_oldest", 2)));
     ASSERT_TRUE(p);
@@ -697,7 +718,7 @@ TEST(Pipeline, BadCallsAndDestroyFromCallback) {
   EXPECT_FALSE(p->push_frame("a", fr[0].view(), 0, nullptr).is_ok()) << "before start";
   // Before start: no pipeline thread runs yet (counted after stop, a thread just joined can
   // still be listed in /proc/self/task for a moment; see settled_thread_count).
-  const int baseline = thread_count();
+  const int baseline = settled_baseline(thread_count);
   ASSERT_TRUE(p->start().is_ok());
   EXPECT_FALSE(p->set_result_callback(nullptr).is_ok()) << "callbacks are set before start";
   EXPECT_EQ(p->push_frame("nope", fr[0].view(), 0, nullptr).code(), StatusCode::kNotFound);
