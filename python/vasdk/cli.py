@@ -333,6 +333,10 @@ def cmd_model(args: argparse.Namespace) -> int:
         from .tools.prune import main as prune_main
 
         return prune_main(args.rest, prog=prog)
+    if args.action == "distill":
+        from .tools.distill import main as distill_main
+
+        return distill_main(args.rest, prog=prog)
     if args.action == "lowrank":
         from .tools.lowrank import main as lowrank_main
 
@@ -384,8 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_assets)
 
     m = sub.add_parser("model", help="model tools")
-    m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate", "prune", "lowrank",
-                                             "pack",
+    m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate", "prune", "distill",
+                                             "lowrank", "pack",
                                              "keygen"])
     m.add_argument("rest", nargs=argparse.REMAINDER,
                    help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST | "
@@ -394,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "quantize SRC DST --calib PATH [--method M] [--preset default|mobile] | "
                         "evaluate [NAME=]MODEL ... --frames PATH | "
                         "prune SRC DST (--ratio R | --ratios F) [--importance l1|l2|bn] | "
+                        "distill STUDENT DST --teacher T --frames SRC... [--budget MIN] | "
                         "lowrank SRC DST (--energy E | --flops-ratio R) | "
                         "pack MODEL OUT.vaspack (--key-file K | --new-key K | --plain) | keygen KEY "
                         "(each takes -h)")

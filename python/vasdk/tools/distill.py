@@ -1,0 +1,364 @@
+"""Knowledge distillation: a (pruned or factorised) student learns from its teacher on unlabelled
+frames, on CPU (JAX), and is written back as ONNX with the teacher's card.
+
+The student's ONNX graph runs in JAX as it is (``OnnxFunction``: the operators our converters
+write: Conv, BatchNormalization, activations, pooling, nearest Resize, Concat, Add, Mul), so
+training updates exactly the initializers of that file and export writes them back: nothing is
+rebuilt in another framework. Teacher outputs come from ONNX Runtime once per frame.
+
+Loss, for YOLO heads (card decoder ``yolo_darknet``), per anchor and cell, at temperature T:
+objectness as binary cross-entropy against the teacher's sigmoid(obj / T); class scores the same
+way, and the box terms (sigmoid x, y and raw log w, h, squared error), both weighted by the
+teacher's objectness so that they count where the teacher sees an object. Other decoders get the
+squared error of every output (output imitation).
+
+Frames (videos, image folders or images) are split into training and held-out frames; the
+held-out loss is reported at the start and every checkpoint. Runs stop at ``--steps`` or
+``--budget`` minutes, whichever comes first, write a checkpoint every ``--checkpoint-every``
+steps (parameters, optimiser state, step, RNG) and ``--resume`` continues one. A fixed
+``--seed`` makes a run repeatable. A GPU is used when JAX has one, never required.
+
+    vasdk model distill yolov3-tiny.p30.onnx student.onnx --teacher yolov3-tiny.onnx \\
+        --frames vtest.avi --budget 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from . import write_atomic
+from .cards import card_text
+from .onnxutil import ModelToolError, load_model, ort_session
+
+__all__ = ["DistillResult", "OnnxFunction", "distill", "main"]
+
+
+def _jax() -> tuple[Any, Any]:
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError as e:  # pragma: no cover - setup installs it
+        raise ModelToolError("distillation needs JAX: pip install 'vasdk[train]' (jax, optax)") from e
+    return jax, jnp
+
+
+class OnnxFunction:
+    """An ONNX graph as a pure JAX function of its float initializers (the parameters)."""
+
+    OPS = ("Conv", "BatchNormalization", "Relu", "LeakyRelu", "Sigmoid", "MaxPool", "Resize",
+           "Concat", "Add", "Mul", "Identity")
+
+    def __init__(self, model: onnx.ModelProto) -> None:
+        unknown = sorted({n.op_type for n in model.graph.node} - set(self.OPS))
+        if unknown:
+            raise ModelToolError(f"distillation runs the ops {', '.join(self.OPS)}; this model also has "
+                                 f"{', '.join(unknown)}")
+        self.model = model
+        consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        # Weights and biases train; shapes, scales and BN statistics stay constant.
+        trained = set()
+        for n in model.graph.node:
+            if n.op_type == "Conv" or n.op_type == "BatchNormalization":
+                trained.update(n.input[1:3])
+        self.params = {k: v.astype(np.float32) for k, v in consts.items() if k in trained}
+        self.consts = {k: v for k, v in consts.items() if k not in trained}
+        self.input = model.graph.input[0].name
+        self.outputs = [o.name for o in model.graph.output]
+
+    def __call__(self, params: dict[str, Any], x: Any) -> list[Any]:
+        jax, jnp = _jax()
+        lax = jax.lax
+        env: dict[str, Any] = {self.input: x, **self.consts, **params}
+        for n in self.model.graph.node:
+            a = {at.name: helper.get_attribute_value(at) for at in n.attribute}
+            ins = [env[i] if i else None for i in n.input]
+            op = n.op_type
+            if op == "Conv":
+                k = len(ins[1].shape) - 2
+                pads = a.get("pads", [0] * 2 * k)
+                y = lax.conv_general_dilated(
+                    ins[0], ins[1], window_strides=a.get("strides", [1] * k),
+                    padding=[(pads[i], pads[i + k]) for i in range(k)],
+                    rhs_dilation=a.get("dilations", [1] * k),
+                    feature_group_count=a.get("group", 1), dimension_numbers=("NCHW", "OIHW", "NCHW"))
+                out = y + ins[2][None, :, None, None] if len(ins) > 2 and ins[2] is not None else y
+            elif op == "BatchNormalization":
+                x0, g, b, m, v = ins[:5]
+                s = g / jnp.sqrt(v + a.get("epsilon", 1e-5))
+                out = x0 * s[None, :, None, None] + (b - m * s)[None, :, None, None]
+            elif op == "Relu":
+                out = jnp.maximum(ins[0], 0)
+            elif op == "LeakyRelu":
+                out = jnp.where(ins[0] >= 0, ins[0], a.get("alpha", 0.01) * ins[0])
+            elif op == "Sigmoid":
+                out = jax.nn.sigmoid(ins[0])
+            elif op == "MaxPool":
+                kh, kw = a["kernel_shape"]
+                sh, sw = a.get("strides", [1, 1])
+                p = a.get("pads", [0, 0, 0, 0])
+                out = lax.reduce_window(ins[0], -jnp.inf, lax.max, (1, 1, kh, kw), (1, 1, sh, sw),
+                                        ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
+            elif op == "Resize":
+                scales = np.asarray(ins[2]) if len(ins) > 2 and ins[2] is not None else None
+                if (a.get("mode", b"nearest") != b"nearest" or scales is None or
+                        np.any(scales != np.round(scales)) or np.any(scales[:2] != 1)):
+                    raise ModelToolError(f"{n.name}: only nearest Resize by whole spatial scales is "
+                                         "supported")
+                out = jnp.repeat(jnp.repeat(ins[0], int(scales[2]), axis=2), int(scales[3]), axis=3)
+            elif op == "Concat":
+                out = jnp.concatenate(ins, axis=a["axis"])
+            elif op == "Add":
+                out = ins[0] + ins[1]
+            elif op == "Mul":
+                out = ins[0] * ins[1]
+            else:  # Identity
+                out = ins[0]
+            env[n.output[0]] = out
+        return [env[o] for o in self.outputs]
+
+    def export(self, params: dict[str, Any]) -> onnx.ModelProto:
+        m = onnx.ModelProto()
+        m.CopyFrom(self.model)
+        for t in m.graph.initializer:
+            if t.name in params:
+                t.CopyFrom(numpy_helper.from_array(np.asarray(params[t.name], np.float32), t.name))
+        return m
+
+
+def yolo_loss(card: dict[str, Any], outputs: Sequence[str],
+              temperature: float) -> Callable[[list[Any], list[Any]], Any]:
+    """Detection distillation loss over the card's YOLO heads (graph outputs in `outputs` order)."""
+    jax, jnp = _jax()
+    per_head = {h["name"]: len(h["anchors"]) for h in card["decoder"]["outputs"]}
+    missing = [o for o in outputs if o not in per_head]
+    if missing:
+        raise ModelToolError(f"the card names no YOLO head for the outputs {', '.join(missing)}")
+    anchors = [per_head[o] for o in outputs]
+    t = float(temperature)
+
+    def bce(logit: Any, target: Any) -> Any:
+        return jnp.maximum(logit, 0) - logit * target + jnp.log1p(jnp.exp(-jnp.abs(logit)))
+
+    def loss(student: list[Any], teacher: list[Any]) -> Any:
+        total = 0.0
+        for s, q, na in zip(student, teacher, anchors, strict=True):
+            n, c, h, w = s.shape
+            s = s.reshape(n, na, c // na, h, w)
+            q = q.reshape(n, na, c // na, h, w)
+            obj_t = jax.nn.sigmoid(q[:, :, 4] / t)
+            weight = jax.nn.sigmoid(q[:, :, 4])[:, :, None]
+            total += jnp.mean(bce(s[:, :, 4] / t, obj_t)) * t * t
+            cls = bce(s[:, :, 5:] / t, jax.nn.sigmoid(q[:, :, 5:] / t)) * t * t
+            total += jnp.sum(cls * weight) / (jnp.sum(weight) * (c // na - 5) + 1e-6)
+            xy = (jax.nn.sigmoid(s[:, :, 0:2]) - jax.nn.sigmoid(q[:, :, 0:2])) ** 2
+            wh = (s[:, :, 2:4] - q[:, :, 2:4]) ** 2
+            total += jnp.sum((xy + wh) * weight) / (jnp.sum(weight) * 4 + 1e-6)
+        return total
+
+    return loss
+
+
+def mse_loss(student: list[Any], teacher: list[Any]) -> Any:
+    _, jnp = _jax()
+    return sum(jnp.mean((s - q) ** 2) for s, q in zip(student, teacher, strict=True))
+
+
+@dataclass
+class DistillResult:
+    steps: int
+    seconds: float
+    heldout_loss_start: float
+    heldout_loss_end: float
+    train_loss: list[float] = field(default_factory=list)
+    resumed_from: int = 0
+    backend: str = ""
+
+
+def _frames(sources: Sequence[str | Path], count: int, spec: dict[str, Any]) -> np.ndarray:
+    from .calibrate import preprocess, read_frames
+
+    per = max(1, math.ceil(count / len(sources)))
+    out = []
+    for src in sources:
+        p = Path(src)
+        if p.is_dir() or p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+            frames = read_frames(p, count=per)
+        else:
+            import cv2
+
+            cap = cv2.VideoCapture(str(p))
+            total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+            cap.release()
+            if total <= 0:
+                raise ModelToolError(f"{p}: cannot read a frame count (not a video?)")
+            step = max(1, total // per)
+            frames = read_frames(p, count=min(per, total), step=step)
+        out.extend(preprocess(f, spec)[0] for f in frames)
+    if len(out) < 2:
+        raise ModelToolError("distillation needs at least 2 frames (training and held out)")
+    return np.stack(out[:count]).astype(np.float32)
+
+
+def _save(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(payload, f)
+    tmp.replace(path)
+
+
+def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames: Sequence[str | Path],
+            count: int = 64, heldout: float = 0.125, steps: int = 1000, budget_min: float = 30.0,
+            batch: int = 4, lr: float = 3e-4, temperature: float = 2.0, seed: int = 0,
+            checkpoint: str | Path | None = None, checkpoint_every: int = 50, resume: bool = False,
+            input_size: tuple[int, int] | None = None, progress: bool = True) -> DistillResult:
+    """Train ``student`` against ``teacher`` and write it to ``dst`` with the teacher's card."""
+    jax, jnp = _jax()
+    import optax
+
+    student, dst, teacher = Path(student), Path(dst), Path(teacher)
+    card_path = teacher.with_suffix(".json")
+    if not card_path.is_file():
+        raise ModelToolError(f"{teacher.name}: its card {card_path.name} is missing")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    spec = dict(card["input"])
+    if input_size:
+        spec["width"], spec["height"] = input_size
+    if not 0 < heldout < 1 or batch < 1 or steps < 1 or budget_min <= 0 or temperature <= 0:
+        raise ModelToolError("heldout must be in (0, 1); batch, steps, budget and temperature positive")
+    fn = OnnxFunction(load_model(student))
+    t_sess = ort_session(str(teacher), threads=2, what=teacher.name)
+    x = _frames(frames, count, spec)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_hold = max(1, round(len(x) * heldout))
+    hold, train = order[:n_hold], order[n_hold:]
+    if len(train) == 0:
+        raise ModelToolError("no training frames left after the held-out share")
+    t_name = t_sess.get_inputs()[0].name
+    targets = [t_sess.run(None, {t_name: x[i:i + 1]}) for i in range(len(x))]
+    t_out = [np.concatenate([t[k] for t in targets]) for k in range(len(targets[0]))]
+    if [tuple(o.shape[1:]) for o in t_out] != [tuple(np.shape(o)[1:]) for o in fn(fn.params, x[:1])]:
+        raise ModelToolError("the student's outputs do not have the teacher's shapes")
+    yolo = isinstance(card.get("decoder"), dict) and card["decoder"].get("type") == "yolo_darknet"
+    loss_fn = yolo_loss(card, fn.outputs, temperature) if yolo else mse_loss
+
+    def objective(params: Any, xb: Any, tb: list[Any]) -> Any:
+        return loss_fn(fn(params, xb), tb)
+
+    opt = optax.adam(lr)
+    params = {k: jnp.asarray(v) for k, v in fn.params.items()}
+    state = opt.init(params)
+    start_step = 0
+    ckpt = Path(checkpoint) if checkpoint else dst.with_suffix(".ckpt")
+    if resume:
+        if not ckpt.is_file():
+            raise ModelToolError(f"--resume: no checkpoint at {ckpt}")
+        with open(ckpt, "rb") as f:
+            saved = pickle.load(f)
+        if saved.get("student") != student.name or sorted(saved["params"]) != sorted(params):
+            raise ModelToolError(f"{ckpt}: the checkpoint is for another student")
+        params = {k: jnp.asarray(v) for k, v in saved["params"].items()}
+        state = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(state),
+                                             [jnp.asarray(v) for v in saved["state"]])
+        start_step = int(saved["step"])
+        rng.bit_generator.state = saved["rng"]
+
+    @jax.jit
+    def step_fn(params: Any, state: Any, xb: Any, tb: list[Any]) -> tuple[Any, Any, Any]:
+        value, grads = jax.value_and_grad(objective)(params, xb, tb)
+        updates, state = opt.update(grads, state, params)
+        return optax.apply_updates(params, updates), state, value
+
+    eval_fn = jax.jit(objective)
+
+    def heldout_loss(p: Any) -> float:
+        vals = [float(eval_fn(p, x[i:i + 1], [o[i:i + 1] for o in t_out])) for i in hold]
+        return float(np.mean(vals))
+
+    res = DistillResult(steps=start_step, seconds=0.0, heldout_loss_start=heldout_loss(params),
+                        heldout_loss_end=0.0, resumed_from=start_step, backend=jax.default_backend())
+
+    def save_checkpoint(step: int) -> None:
+        _save(ckpt, {"student": student.name, "step": step, "rng": rng.bit_generator.state,
+                     "params": {k: np.asarray(v) for k, v in params.items()},
+                     "state": [np.asarray(v) for v in jax.tree_util.tree_leaves(state)]})
+
+    from tqdm import tqdm
+
+    t0 = time.monotonic()
+    deadline = t0 + budget_min * 60
+    bar = tqdm(total=steps, initial=start_step, unit="step", disable=not progress, desc="distill")
+    step = start_step
+    while step < steps and time.monotonic() < deadline:
+        idx = rng.choice(train, size=min(batch, len(train)), replace=False)
+        params, state, value = step_fn(params, state, x[idx], [o[idx] for o in t_out])
+        step += 1
+        res.train_loss.append(float(value))
+        bar.set_postfix(loss=f"{float(value):.4f}")
+        bar.update(1)
+        if checkpoint_every and step % checkpoint_every == 0:
+            save_checkpoint(step)
+    bar.close()
+    save_checkpoint(step)
+    res.steps, res.seconds = step, time.monotonic() - t0
+    res.heldout_loss_end = heldout_loss(params)
+    out = fn.export({k: np.asarray(v) for k, v in params.items()})
+    onnx.checker.check_model(out)
+    items = [(dst, out.SerializeToString())]
+    if dst.suffix == ".onnx":
+        card["model"] = dst.name
+        items.append((dst.with_suffix(".json"), card_text(card).encode("utf-8")))
+    write_atomic(items)
+    return res
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -> int:
+    p = argparse.ArgumentParser(prog=prog, description="Distil a teacher into a (pruned) student on "
+                                "unlabelled frames; writes the student as ONNX with the card.")
+    p.add_argument("student", type=Path, help="student ONNX (e.g. from vasdk model prune)")
+    p.add_argument("dst", type=Path, help="trained student to write (.onnx; its card beside it)")
+    p.add_argument("--teacher", type=Path, required=True, help="teacher ONNX with its card")
+    p.add_argument("--frames", nargs="+", required=True, help="videos, image folders or images")
+    p.add_argument("--count", type=int, default=64, help="frames sampled from the sources (default 64)")
+    p.add_argument("--heldout", type=float, default=0.125, help="share of frames held out (default 0.125)")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--budget", type=float, default=30.0, help="minutes (default 30)")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--input-size", help="train at WxH instead of the card's size (faster)")
+    p.add_argument("--checkpoint", type=Path, help="checkpoint file (default DST with .ckpt)")
+    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    size = None
+    if args.input_size:
+        w, _, h = args.input_size.partition("x")
+        size = (int(w), int(h))
+    try:
+        res = distill(args.student, args.dst, teacher=args.teacher, frames=args.frames, count=args.count,
+                      heldout=args.heldout, steps=args.steps, budget_min=args.budget, batch=args.batch,
+                      lr=args.lr, temperature=args.temperature, seed=args.seed, checkpoint=args.checkpoint,
+                      checkpoint_every=args.checkpoint_every, resume=args.resume, input_size=size,
+                      progress=not args.quiet)
+    except (ModelToolError, OSError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    print(f"{res.steps} steps in {res.seconds:.0f} s on {res.backend}; held-out loss "
+          f"{res.heldout_loss_start:.4f} -> {res.heldout_loss_end:.4f}; wrote {args.dst}")
+    return 0
