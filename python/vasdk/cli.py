@@ -333,6 +333,10 @@ def cmd_model(args: argparse.Namespace) -> int:
         from .tools.prune import main as prune_main
 
         return prune_main(args.rest, prog=prog)
+    if args.action == "search":
+        from .tools.search import main as search_main
+
+        return search_main(args.rest, prog=prog)
     if args.action == "distill":
         from .tools.distill import main as distill_main
 
@@ -389,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("model", help="model tools")
     m.add_argument("action", choices=["convert", "optimize", "quantize", "evaluate", "prune", "distill",
-                                             "lowrank", "pack",
+                                             "search", "lowrank", "pack",
                                              "keygen"])
     m.add_argument("rest", nargs=argparse.REMAINDER,
                    help="convert CFG WEIGHTS OUT.onnx [--names F] | convert centerface SRC DST | "
@@ -399,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "evaluate [NAME=]MODEL ... --frames PATH | "
                         "prune SRC DST (--ratio R | --ratios F) [--importance l1|l2|bn] | "
                         "distill STUDENT DST --teacher T --frames SRC... [--budget MIN] | "
+                        "search MODEL --frames SRC --budget-ms MS --out PLAN | "
                         "lowrank SRC DST (--energy E | --flops-ratio R) | "
                         "pack MODEL OUT.vaspack (--key-file K | --new-key K | --plain) | keygen KEY "
                         "(each takes -h)")

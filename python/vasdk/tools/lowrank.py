@@ -99,8 +99,9 @@ def _fixed_input(model: onnx.ModelProto, width: int, height: int) -> onnx.ModelP
     return m
 
 
-def conv_layers(model: onnx.ModelProto, width: int, height: int) -> list[LayerPlan]:
-    """Every factorisable convolution (group 1, weights an initializer), heaviest first."""
+def conv_layers(model: onnx.ModelProto, width: int, height: int, *, svd: bool = True) -> list[LayerPlan]:
+    """Every factorisable convolution (group 1, weights an initializer), heaviest first; without
+    ``svd`` the singular values are left empty (for counting FLOPs only)."""
     inferred = onnx.shape_inference.infer_shapes(_fixed_input(model, width, height))
     shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
               for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
@@ -117,7 +118,8 @@ def conv_layers(model: onnx.ModelProto, width: int, height: int) -> list[LayerPl
         if w.ndim != 4 or len(out) != 4 or min(out) <= 0:
             continue
         cout, fan_in = w.shape[0], int(np.prod(w.shape[1:]))
-        s = np.linalg.svd(w.reshape(cout, fan_in).astype(np.float64), compute_uv=False)
+        s = (np.linalg.svd(w.reshape(cout, fan_in).astype(np.float64), compute_uv=False) if svd
+             else np.zeros(0))
         plans.append(LayerPlan(node.name or node.output[0], node.input[1], cout, fan_in,
                                out[2] * out[3], s))
     return sorted(plans, key=lambda p: -p.flops)

@@ -150,7 +150,7 @@ def _channels(model: onnx.ModelProto) -> dict[str, int]:
 def _conv_flops(model: onnx.ModelProto, width: int, height: int) -> int:
     from .lowrank import conv_layers
 
-    return sum(p.flops for p in conv_layers(model, width, height))
+    return sum(p.flops for p in conv_layers(model, width, height, svd=False))
 
 
 def prune(src: str | Path, dst: str | Path, *, ratio: float | None = None,
