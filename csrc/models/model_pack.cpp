@@ -28,6 +28,7 @@ constexpr size_t kTagBytes = 16;     // the GCM tag that ends a sealed pack
 constexpr size_t kDigestBytes = 32;  // the SHA-256 that ends a plain pack
 constexpr size_t kNonceBytes = 12;
 constexpr size_t kMaxKeyFile = 4096;
+constexpr size_t kMaxPack = size_t{8} << 30;  // read whole: far above any edge model
 constexpr const char* kDefaultKeyEnv = "VASDK_MODEL_KEY";
 constexpr const char* kKeyIdLabel = "vasdk model pack key id v1";
 
@@ -279,7 +280,7 @@ bool is_model_pack(const std::string& path) {
 
 Result<OpenedPack> open_model_pack(const std::string& path, const PackKeySource& key_source) {
   std::vector<uint8_t> file;
-  VAS_RETURN_IF_ERROR(read_file(path, "model pack", size_t{1} << 40, &file));
+  VAS_RETURN_IF_ERROR(read_file(path, "model pack", kMaxPack, &file));
   const std::string what = "model pack '" + path + "'";
   if (file.size() < kPrefix || std::memcmp(file.data(), kMagic, sizeof(kMagic)) != 0) {
     return invalid_model(what + " does not start with the pack magic VASPACK1");
@@ -305,7 +306,7 @@ Result<OpenedPack> open_model_pack(const std::string& path, const PackKeySource&
   h.req("format", &format, in_range(1, 1));
   h.req("name", &pack.name);
   h.req("card_bytes", &card_bytes, in_range(2, 1 << 24));
-  h.req("model_bytes", &model_bytes, in_range(1, 1e12));
+  h.req("model_bytes", &model_bytes, in_range(1, static_cast<double>(kMaxPack)));
   h.opt("encryption", &encryption);
   if (encryption == "aes-256-gcm") {
     h.req("nonce", &nonce_hex);

@@ -184,7 +184,8 @@ typedef vas_status_t (*vas_model_key_callback_t)(const char* pack_path, const ch
    VAS_ERR_NOT_FOUND. Threat model: a pack keeps a model unreadable and tamper-evident at rest and
    in transit for anyone without the key; it does not protect against whoever can read the key
    or the running process's memory (root, a debugger). fn runs on the thread that creates the
-   detector. Thread safety: any thread. */
+   detector; a creation already under way when fn is replaced may still call the old one.
+   Thread safety: any thread. */
 VAS_API vas_status_t vas_set_model_key_callback(vas_model_key_callback_t fn, void* user);
 
 /* Frees a detector; NULL is a no-op. Invalidates results it returned.

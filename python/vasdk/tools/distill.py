@@ -15,7 +15,7 @@ squared error of every output (output imitation).
 Frames (videos, image folders or images) are split into training and held-out frames; the
 held-out loss is reported at the start and every checkpoint. Runs stop at ``--steps`` or
 ``--budget`` minutes, whichever comes first, write a checkpoint every ``--checkpoint-every``
-steps (parameters, optimiser state, step, RNG) and ``--resume`` continues one. A fixed
+steps (parameters, optimiser state, step, RNG; npz, no pickle) and ``--resume`` continues one. A fixed
 ``--seed`` makes a run repeatable. A GPU is used when JAX has one, never required.
 
     vasdk model distill yolov3-tiny.p30.onnx student.onnx --teacher yolov3-tiny.onnx \\
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -212,11 +211,25 @@ def _frames(sources: Sequence[str | Path], count: int, spec: dict[str, Any]) -> 
     return np.stack(out[:count]).astype(np.float32)
 
 
-def _save(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(payload, f)
+def _save(path: Path, meta: dict[str, Any], params: dict[str, Any], state: list[Any]) -> None:
+    """A checkpoint as plain arrays (npz, no pickle: loading one runs no code)."""
+    arrays = {f"p/{k}": np.asarray(v) for k, v in params.items()}
+    arrays.update({f"s/{i}": np.asarray(v) for i, v in enumerate(state)})
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
     tmp.replace(path)
+
+
+def _load(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], list[np.ndarray]]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            params = {k[2:]: z[k] for k in z.files if k.startswith("p/")}
+            state = [z[f"s/{i}"] for i in range(sum(k.startswith("s/") for k in z.files))]
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelToolError(f"{path}: not a distill checkpoint ({e})") from None
+    return meta, params, state
 
 
 def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames: Sequence[str | Path],
@@ -266,15 +279,14 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     if resume:
         if not ckpt.is_file():
             raise ModelToolError(f"--resume: no checkpoint at {ckpt}")
-        with open(ckpt, "rb") as f:
-            saved = pickle.load(f)
-        if saved.get("student") != student.name or sorted(saved["params"]) != sorted(params):
+        meta, saved_params, saved_state = _load(ckpt)
+        if meta.get("student") != student.name or sorted(saved_params) != sorted(params):
             raise ModelToolError(f"{ckpt}: the checkpoint is for another student")
-        params = {k: jnp.asarray(v) for k, v in saved["params"].items()}
+        params = {k: jnp.asarray(v) for k, v in saved_params.items()}
         state = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(state),
-                                             [jnp.asarray(v) for v in saved["state"]])
-        start_step = int(saved["step"])
-        rng.bit_generator.state = saved["rng"]
+                                             [jnp.asarray(v) for v in saved_state])
+        start_step = int(meta["step"])
+        rng.bit_generator.state = meta["rng"]
 
     @jax.jit
     def step_fn(params: Any, state: Any, xb: Any, tb: list[Any]) -> tuple[Any, Any, Any]:
@@ -292,9 +304,8 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
                         heldout_loss_end=0.0, resumed_from=start_step, backend=jax.default_backend())
 
     def save_checkpoint(step: int) -> None:
-        _save(ckpt, {"student": student.name, "step": step, "rng": rng.bit_generator.state,
-                     "params": {k: np.asarray(v) for k, v in params.items()},
-                     "state": [np.asarray(v) for v in jax.tree_util.tree_leaves(state)]})
+        _save(ckpt, {"student": student.name, "step": step, "rng": rng.bit_generator.state}, params,
+              jax.tree_util.tree_leaves(state))
 
     from tqdm import tqdm
 

@@ -123,7 +123,8 @@ class Pack:
 
 
 def read_header(path: Path) -> dict:
-    data = path.read_bytes()[: len(MAGIC) + 4 + MAX_HEADER]
+    with open(path, "rb") as f:
+        data = f.read(len(MAGIC) + 4 + MAX_HEADER)
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
         raise PackError(f"'{path}' is not a model pack (no VASPACK1 magic)")
     (n,) = struct.unpack_from("<I", data, len(MAGIC))
