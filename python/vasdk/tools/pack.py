@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import write_atomic
+
 MAGIC = b"VASPACK1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -109,9 +111,7 @@ def write_pack(model: Path, out: Path, key: bytes | None, card: Path | None = No
         body = payload + hashlib.sha256(prefix + payload).digest()
     else:
         body = _aesgcm(key).encrypt(nonce, payload, prefix)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(prefix + body)
-    tmp.replace(out)
+    write_atomic([(out, prefix + body)])
     return header
 
 
