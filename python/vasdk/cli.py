@@ -317,39 +317,17 @@ def cmd_model(args: argparse.Namespace) -> int:
 
         return darknet_main(rest)
     prog = f"vasdk model {args.action}"
-    if args.action == "optimize":
-        from .tools.optimize import main as optimize_main
+    # action -> (module in vasdk.tools, its entry point); imported on use (the tools pull onnx, jax).
+    tools = {"optimize": ("optimize", "main"), "quantize": ("quantize", "main"),
+             "evaluate": ("evaluate", "main"), "prune": ("prune", "main"),
+             "search": ("search", "main"), "distill": ("distill", "main"),
+             "lowrank": ("lowrank", "main"), "pack": ("pack", "main"), "keygen": ("pack", "keygen_main")}
+    if args.action in tools:
+        import importlib
 
-        return optimize_main(args.rest, prog=prog)
-    if args.action == "quantize":
-        from .tools.quantize import main as quantize_main
-
-        return quantize_main(args.rest, prog=prog)
-    if args.action == "evaluate":
-        from .tools.evaluate import main as evaluate_main
-
-        return evaluate_main(args.rest, prog=prog)
-    if args.action == "prune":
-        from .tools.prune import main as prune_main
-
-        return prune_main(args.rest, prog=prog)
-    if args.action == "search":
-        from .tools.search import main as search_main
-
-        return search_main(args.rest, prog=prog)
-    if args.action == "distill":
-        from .tools.distill import main as distill_main
-
-        return distill_main(args.rest, prog=prog)
-    if args.action == "lowrank":
-        from .tools.lowrank import main as lowrank_main
-
-        return lowrank_main(args.rest, prog=prog)
-    if args.action in ("pack", "keygen"):
-        from .tools import pack
-
-        run = pack.main if args.action == "pack" else pack.keygen_main
-        return run(args.rest, prog=prog)
+        module, entry = tools[args.action]
+        run = getattr(importlib.import_module(f".tools.{module}", __package__), entry)
+        return int(run(args.rest, prog=prog))
     raise SystemExit(f"vasdk model {args.action}: not available in this version")
 
 

@@ -18,6 +18,7 @@ from . import write_atomic
 
 __all__ = [
     "card_text",
+    "write_model_with_card",
     "centerface_card",
     "decoder_types",
     "input_spec",
@@ -179,6 +180,16 @@ def write_card(path: Path, card: Mapping[str, Any]) -> Path:
     path = Path(path)
     write_atomic([(path, card_text(card).encode("utf-8"))])
     return path
+
+
+def write_model_with_card(dst: Path, model: bytes, card: Mapping[str, Any] | None) -> None:
+    """Write a derived model and, for an .onnx ``dst``, a copy of its source's card naming it,
+    both or neither (the model tools' common last step)."""
+    items = [(Path(dst), model)]
+    if card is not None and Path(dst).suffix == ".onnx":
+        named = {**card, "model": Path(dst).name}
+        items.append((Path(dst).with_suffix(".json"), card_text(named).encode("utf-8")))
+    write_atomic(items)
 
 
 def load_card(path: Path) -> dict[str, Any]:

@@ -38,8 +38,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from . import write_atomic
-from .cards import card_text
+from .cards import write_model_with_card
 from .onnxutil import ModelToolError, load_model, ort_session
 
 __all__ = ["DistillResult", "OnnxFunction", "distill", "main"]
@@ -328,11 +327,7 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     res.heldout_loss_end = heldout_loss(params)
     out = fn.export({k: np.asarray(v) for k, v in params.items()})
     onnx.checker.check_model(out)
-    items = [(dst, out.SerializeToString())]
-    if dst.suffix == ".onnx":
-        card["model"] = dst.name
-        items.append((dst.with_suffix(".json"), card_text(card).encode("utf-8")))
-    write_atomic(items)
+    write_model_with_card(dst, out.SerializeToString(), card)
     return res
 
 

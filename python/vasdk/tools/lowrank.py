@@ -32,9 +32,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from . import write_atomic
-from .cards import card_text
-from .onnxutil import ModelToolError, load_model
+from .cards import write_model_with_card
+from .onnxutil import ModelToolError, load_model, parameter_count
 
 __all__ = ["LayerPlan", "LowRankResult", "conv_layers", "factorize", "main"]
 
@@ -176,10 +175,6 @@ def _rewrite(model: onnx.ModelProto, plans: list[LayerPlan]) -> onnx.ModelProto:
     return m
 
 
-def _params(model: onnx.ModelProto) -> int:
-    return int(sum(np.prod(t.dims) for t in model.graph.initializer))
-
-
 def _compare(a: onnx.ModelProto, b: onnx.ModelProto, width: int, height: int) -> tuple[float, float]:
     from .onnxutil import ort_session
 
@@ -238,13 +233,10 @@ def factorize(src: str | Path, dst: str | Path, *, energy: float | None = None,
             raise ModelToolError(f"{src.name}: no energy brings the convolutions to {flops_ratio:.2f} of "
                                  f"their FLOPs with min share {min_share} (lower --min-share)")
     out = _rewrite(model, plans)
-    res = LowRankResult(plans, before, sum(p.flops_at(p.rank) for p in plans), _params(model), _params(out))
+    res = LowRankResult(plans, before, sum(p.flops_at(p.rank) for p in plans), parameter_count(model),
+                        parameter_count(out))
     res.max_abs_diff, res.rel_l2 = _compare(model, out, width, height)
-    items = [(dst, out.SerializeToString())]
-    if card is not None and dst.suffix == ".onnx":
-        card["model"] = dst.name
-        items.append((dst.with_suffix(".json"), card_text(card).encode("utf-8")))
-    write_atomic(items)
+    write_model_with_card(dst, out.SerializeToString(), card)
     return res
 
 

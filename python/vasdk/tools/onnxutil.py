@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "name_nodes",
     "op_counts",
     "ort_session",
+    "parameter_count",
     "staging_dir",
 ]
 
@@ -94,6 +96,11 @@ def name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
             n.name = name
             taken.add(name)
     return model
+
+
+def parameter_count(model: onnx.ModelProto) -> int:
+    """Elements in the model's initializers."""
+    return int(sum(np.prod(t.dims) for t in model.graph.initializer))
 
 
 def file_size(path: str | os.PathLike[str]) -> int:

@@ -32,9 +32,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from . import write_atomic
-from .cards import card_text
-from .onnxutil import ModelToolError, load_model
+from .cards import write_model_with_card
+from .onnxutil import ModelToolError, load_model, parameter_count
 
 __all__ = ["CHANNELWISE", "PruneResult", "main", "prunable_convs", "prune"]
 
@@ -225,15 +224,11 @@ def prune(src: str | Path, dst: str | Path, *, ratio: float | None = None,
     # Shapes recorded in the graph are stale now: let consumers infer them again.
     del out.graph.value_info[:]
     onnx.checker.check_model(out)
-    params = lambda m: int(sum(np.prod(t.dims) for t in m.graph.initializer))  # noqa: E731
     flops_before = _conv_flops(model, width, height) if width and height else 0
     flops_after = _conv_flops(out, width, height) if width and height else 0
-    res = PruneResult(layers, skipped, params(model), params(out), flops_before, flops_after)
-    items = [(dst, out.SerializeToString())]
-    if card is not None and dst.suffix == ".onnx":
-        card["model"] = dst.name
-        items.append((dst.with_suffix(".json"), card_text(card).encode("utf-8")))
-    write_atomic(items)
+    res = PruneResult(layers, skipped, parameter_count(model), parameter_count(out), flops_before,
+                      flops_after)
+    write_model_with_card(dst, out.SerializeToString(), card)
     return res
 
 
