@@ -178,3 +178,5 @@ def rtsp_server(assets: Path, channels: int = 1) -> Iterator[int]:
     finally:
         os.kill(p.pid, signal.SIGTERM)
         p.wait(10)
+        if p.stdout is not None:
+            p.stdout.close()
