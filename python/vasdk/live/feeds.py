@@ -35,6 +35,7 @@ class ChannelFeed:
         self._cond = asyncio.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- event loop side ----------------------------------------------------------------------
 
@@ -84,7 +85,7 @@ class ChannelFeed:
         try:
             self._pipe.live_watch(self.channel, True)
         except VasError:
-            asyncio.run_coroutine_threadsafe(self._publish(None), self._loop)
+            self._hand(None)
             return
         seq = 0
         try:
@@ -92,14 +93,25 @@ class ChannelFeed:
                 try:
                     f = self._pipe.live_frame(self.channel, after=seq, timeout=0.25)
                 except VasError:  # removed (NotFoundError) or closed
-                    asyncio.run_coroutine_threadsafe(self._publish(None), self._loop)
+                    self._hand(None)
                     return
                 if f is not None:
                     seq = f.seq
-                    asyncio.run_coroutine_threadsafe(self._publish(f), self._loop)
+                    self._hand(f)
         finally:
             with contextlib.suppress(VasError):  # the channel may be gone already
                 self._pipe.live_watch(self.channel, False)
+
+    def _hand(self, frame: LiveFrame | None) -> None:
+        """To the event loop; a server that already stopped its loop takes nothing."""
+        # The coroutine is made in the loop, so one that never runs leaves none unawaited.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._spawn, frame)
+
+    def _spawn(self, frame: LiveFrame | None) -> None:
+        task = self._loop.create_task(self._publish(frame))
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()

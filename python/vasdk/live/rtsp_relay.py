@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import sys
+import urllib.error
 import urllib.request
 
 CHANNEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -96,6 +97,8 @@ def main() -> None:
         return f
 
     mounted: set[str] = set()
+    misses = [0]
+    loop = GLib.MainLoop()
 
     def sync() -> bool:
         req = urllib.request.Request(f"{args.api}/api/channels")
@@ -104,8 +107,18 @@ def main() -> None:
         try:
             with urllib.request.urlopen(req, timeout=2) as r:
                 ids = {c["id"] for c in json.load(r)["channels"] if CHANNEL.match(str(c.get("id", "")))}
+        except urllib.error.URLError as e:
+            if not isinstance(e.reason, ConnectionRefusedError):
+                return True  # the API is busy: try again later
+            # The live view is gone (its process ended without stopping us): so do we.
+            misses[0] += 1
+            if misses[0] >= 3:
+                print("rtsp_relay: the live view's API is gone; stopping", file=sys.stderr, flush=True)
+                loop.quit()
+            return True
         except (OSError, ValueError, KeyError, TypeError):
-            return True  # the API is busy or going away: try again later
+            return True  # the API is busy: try again later
+        misses[0] = 0
         for cid in ids - mounted:
             mounts.add_factory(f"/live/{cid}", factory_for(cid))
         for cid in mounted - ids:
@@ -119,7 +132,6 @@ def main() -> None:
         fail(4, f"cannot listen on {args.host}:{args.port} (in use?)")
     print(f"rtsp_relay ready {server.get_bound_port()}", flush=True)
     GLib.timeout_add_seconds(2, sync)
-    loop = GLib.MainLoop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
     loop.run()

@@ -131,10 +131,11 @@ class LiveServer:
             return
         self._loop = None  # no more events are handed to it
         asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(30)
+        # The readers hand pictures to the loop: they end while it still runs.
+        for feed in list(self._feeds.values()):
+            feed.stop()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
-        for feed in self._feeds.values():
-            feed.stop()
 
     def __enter__(self) -> LiveServer:
         return self.start()
@@ -160,7 +161,12 @@ class LiveServer:
                 self._counts[e.channel][f"{e.rule_id}.{e.subkind}"] += 1
             elif e.kind == "channel" and e.subkind == "removed":
                 self._counts.pop(e.channel, None)
-        if e.kind == "best_shot" and e.jpeg and self.best_shots is not None and checks.CHANNEL_ID.match(e.channel):
+        if (
+            e.kind == "best_shot"
+            and e.jpeg
+            and self.best_shots is not None
+            and checks.CHANNEL_ID.match(e.channel)
+        ):
             d["image"] = f"/api/best_shots/{e.channel}/{e.ts_us}.jpg"
         loop = self._loop
         if loop is not None:
