@@ -121,6 +121,7 @@ TEST(LiveTap, CloseWakesWaitingReadersConcurrently) {
   ASSERT_TRUE(tap.watch(true).is_ok());
   std::atomic<int> gone{0};
   std::vector<std::thread> readers;
+  readers.reserve(4);
   for (int i = 0; i < 4; ++i) {
     readers.emplace_back([&] {
       if (tap.next(0, 10000).status().code() == StatusCode::kNotFound) ++gone;
