@@ -322,3 +322,19 @@ def test_rule_update_through_the_api_changes_counts(assets: Path) -> None:
             return sum(v for k, v in counts.items() if k.startswith("door.cross"))
 
         assert wait_for(crossings, 30, 0.5) > 0
+
+
+def test_hostile_ids_and_paths_on_every_read(client: Client) -> None:
+    ids = ["..", ".hidden", "a%2Fb", "%00", "x" * 65, "%ff%fe", "a%20b", "cam0%0d%0aX-Injected:%201"]
+    for cid in ids:
+        for tail in ("mjpeg", "frame.jpg", "rules"):
+            status, doc = client.get(f"/api/channels/{cid}/{tail}")
+            assert status in (400, 404), (cid, tail, status, doc)
+    for path in ["/static/../server.py", "/static/%2e%2e%2fserver.py", "/static/index.html", "/static/app.js?x"]:
+        status, body = client.get(path)
+        if path.endswith("app.js?x"):
+            assert status == 200
+        else:
+            assert status == 404, (path, status)
+            assert b"aiohttp" not in (body if isinstance(body, bytes) else json.dumps(body).encode())
+    assert client.get("/api/stats")[0] == 200
