@@ -330,7 +330,12 @@ def test_hostile_ids_and_paths_on_every_read(client: Client) -> None:
         for tail in ("mjpeg", "frame.jpg", "rules"):
             status, doc = client.get(f"/api/channels/{cid}/{tail}")
             assert status in (400, 404), (cid, tail, status, doc)
-    for path in ["/static/../server.py", "/static/%2e%2e%2fserver.py", "/static/index.html", "/static/app.js?x"]:
+    for path in [
+        "/static/../server.py",
+        "/static/%2e%2e%2fserver.py",
+        "/static/index.html",
+        "/static/app.js?x",
+    ]:
         status, body = client.get(path)
         if path.endswith("app.js?x"):
             assert status == 200
