@@ -270,6 +270,8 @@ def test_hostile_rules_are_refused_by_the_pipeline(
 def test_many_clients_and_a_viewer_that_never_reads(live: tuple[vasdk.Pipeline, LiveServer]) -> None:
     pipe, server = live
     port = server.port
+    # Streams of earlier tests are gone once the server has noticed (within its 1 s keep-alive).
+    assert wait_for(lambda: server._hub.clients == 0 and server._viewers == 0, 5)
     # A viewer that asks for a stream and never reads: its socket fills, the server waits on it
     # alone. 40 event streams (the server takes 32), 20 MJPEG readers at once.
     stuck = socket.socket()
