@@ -53,7 +53,7 @@ def test_rtsp_out_is_h264_and_decodes(assets: Path) -> None:
                     "-i",
                     url,
                     "-t",
-                    "3",
+                    "2",
                     "-f",
                     "null",
                     "-",
@@ -64,7 +64,7 @@ def test_rtsp_out_is_h264_and_decodes(assets: Path) -> None:
             )
             assert dec.returncode == 0, dec.stderr[-2000:]
             frames = [int(m) for m in re.findall(r"frame=\s*(\d+)", dec.stderr)]
-            assert frames and frames[-1] >= 15, dec.stderr[-1000:]
+            assert frames and frames[-1] >= 10, dec.stderr[-1000:]
             assert pipe.stats().by_id["cam0"].live_frames > 0
             # The last client gone, the encoding stops.
             assert wait_for(lambda: pipe.stats().by_id["cam0"].live_viewers == 0, 10)
