@@ -6,11 +6,16 @@ write: Conv, BatchNormalization, activations, pooling, nearest Resize, Concat, A
 training updates exactly the initializers of that file and export writes them back: nothing is
 rebuilt in another framework. Teacher outputs come from ONNX Runtime once per frame.
 
-Loss, for YOLO heads (card decoder ``yolo_darknet``), per anchor and cell, at temperature T:
-objectness as binary cross-entropy against the teacher's sigmoid(obj / T); class scores the same
-way, and the box terms (sigmoid x, y and raw log w, h, squared error), both weighted by the
-teacher's objectness so that they count where the teacher sees an object. Other decoders get the
-squared error of every output (output imitation).
+A student written by ``vasdk model prune`` is first refitted to the teacher's features by least
+squares, layer by layer (``refit``; at the card's input size): this restores most of what pruning
+took in one pass. Gradient training follows.
+
+Loss, for YOLO heads (card decoder ``yolo_darknet``), per anchor and cell, at temperature T: the
+binary KL divergence of sigmoid(obj / T) from the teacher's (zero where they agree), averaged over
+the cells where the teacher sees an object and over the empty cells apart (soft weights
+sigmoid(obj)), so that thousands of empty cells do not outvote a few objects; class scores the
+same way, and the box terms (sigmoid x, y and raw log w, h, squared error), weighted by the
+teacher's objectness. Other decoders get the squared error of every output (output imitation).
 
 Frames (videos, image folders or images) are split into training and held-out frames; the
 held-out loss is reported at the start and every checkpoint. Runs stop at ``--steps`` or
@@ -19,7 +24,7 @@ steps (parameters, optimiser state, step, RNG; npz, no pickle) and ``--resume`` 
 ``--seed`` makes a run repeatable. A GPU is used when JAX has one, never required.
 
     vasdk model distill yolov3-tiny.p30.onnx student.onnx --teacher yolov3-tiny.onnx \\
-        --frames vtest.avi --budget 30
+        --frames Megamind.avi images/ --budget 30
 """
 
 from __future__ import annotations
