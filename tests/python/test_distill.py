@@ -13,9 +13,10 @@ import pytest
 pytest.importorskip("jax", reason="distillation needs the train extra (jax, optax)")
 
 import vasdk
-from vasdk.tools.distill import OnnxFunction, distill
+from vasdk.tools.distill import OnnxFunction, _frames, distill
 from vasdk.tools.onnxutil import ModelToolError, ort_session
 from vasdk.tools.prune import prune
+from vasdk.tools.refit import refit_model
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_jax_runs_the_graph_as_onnxruntime_does(models) -> None:
 def test_loss_falls_resume_is_exact_and_student_detects(models, assets: Path, tmp_path: Path) -> None:
     teacher, student = models
     common = dict(teacher=teacher, frames=[assets / "vtest.avi"], count=8, batch=2, lr=1e-3, seed=7,
-                  input_size=(160, 128), progress=False, checkpoint_every=2)
+                  input_size=(160, 128), progress=False, checkpoint_every=2, fit=False)
     full = distill(student, tmp_path / "a.onnx", steps=4, checkpoint=tmp_path / "a.ckpt", **common)
     assert full.steps == 4 and full.heldout_loss_end < full.heldout_loss_start
     part = distill(student, tmp_path / "b.onnx", steps=2, checkpoint=tmp_path / "b.ckpt", **common)
@@ -58,3 +59,44 @@ def test_loss_falls_resume_is_exact_and_student_detects(models, assets: Path, tm
     vasdk.Detector(tmp_path / "a.onnx", threads=1).detect(frame)
     with pytest.raises(ModelToolError, match="checkpoint is for another student"):
         distill(teacher, tmp_path / "c.onnx", steps=3, checkpoint=tmp_path / "a.ckpt", resume=True, **common)
+
+
+def test_teacher_as_its_own_student_has_zero_loss_and_keeps_its_detections(models, assets: Path,
+                                                                           tmp_path: Path) -> None:
+    """The loss is a divergence: 0 where the student is the teacher, so a few steps leave it be."""
+    teacher, _ = models
+    res = distill(teacher, tmp_path / "self.onnx", teacher=teacher, frames=[assets / "Megamind.avi"], count=6,
+                  batch=2, steps=3, lr=1e-4, seed=1, input_size=(160, 128), progress=False)
+    assert res.fit is None  # no prune record: nothing to refit
+    assert abs(res.heldout_loss_start) < 1e-4 and res.heldout_loss_end < 0.05
+    with vasdk.VideoReader(assets / "vtest.avi") as r:
+        frame = next(iter(r))
+    want = vasdk.Detector(teacher, threads=1, classes=["person"]).detect(frame)
+    got = vasdk.Detector(tmp_path / "self.onnx", threads=1, classes=["person"]).detect(frame)
+    assert len(want.scores) >= 3 and len(got.scores) == len(want.scores)
+    np.testing.assert_allclose(np.sort(np.asarray(got.scores)), np.sort(np.asarray(want.scores)), atol=0.05)
+
+
+def test_feature_fit_brings_a_pruned_student_back_to_its_teacher(models, assets: Path) -> None:
+    teacher, student = models
+    model = onnx.load(student)
+    x = _frames([assets / "Megamind.avi"], 6, {**_spec(teacher), "width": 320, "height": 256})
+    fitted, res = refit_model(model, teacher, x[:5], rows=3000)
+    assert [f.name for f in res.layers] == [n.name for n in model.graph.node if n.op_type == "Conv"]
+    assert all(f.error_after <= f.error_before + 1e-6 for f in res.layers)
+    assert res.layers[-1].error_after < 0.5 * res.layers[-1].error_before
+    t = ort_session(str(teacher))
+    want = t.run(None, {"images": x[5:]})  # a frame the fit did not see
+    before = ort_session(model.SerializeToString()).run(None, {"images": x[5:]})
+    after = ort_session(fitted.SerializeToString()).run(None, {"images": x[5:]})
+    for w, b, a in zip(want, before, after, strict=True):
+        assert np.linalg.norm(a - w) < 0.8 * np.linalg.norm(b - w)
+    del model.metadata_props[:]
+    with pytest.raises(ModelToolError, match="vasdk model prune"):
+        refit_model(model, teacher, x[:2])
+
+
+def _spec(teacher: Path) -> dict:
+    import json
+
+    return dict(json.loads(teacher.with_suffix(".json").read_text())["input"])

@@ -16,7 +16,7 @@ from onnx import numpy_helper
 import vasdk
 from vasdk.cli import main as cli_main
 from vasdk.tools.onnxutil import ModelToolError, ort_session
-from vasdk.tools.prune import prunable_convs, prune
+from vasdk.tools.prune import kept_channels, prunable_convs, prune
 
 
 def _copy(assets: Path, d: Path) -> Path:
@@ -87,3 +87,20 @@ def test_pruned_model_runs_in_vasdk_and_bad_input_writes_nothing(assets: Path, t
     with pytest.raises(ModelToolError, match="BatchNormalization"):
         prune(src, tmp_path / "x.onnx", ratio=0.5, importance="bn")
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_kept_channels_are_recorded_and_compose(assets: Path, tmp_path: Path) -> None:
+    src = _copy(assets, tmp_path)
+    prune(src, tmp_path / "a.onnx", ratio=0.25)
+    prune(tmp_path / "a.onnx", tmp_path / "b.onnx", ratio=0.5, round_to=1)
+    teacher = {t.name: numpy_helper.to_array(t) for t in onnx.load(src).graph.initializer}
+    for path in (tmp_path / "a.onnx", tmp_path / "b.onnx"):
+        model = onnx.load(path)
+        kept = kept_channels(model)
+        init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        convs = [n for n in model.graph.node if n.op_type == "Conv"]
+        assert {n.output[0] for n in convs} == set(kept)
+        for n in convs:  # indices point into the original model: the kept biases are the originals
+            np.testing.assert_array_equal(init[n.input[2]], teacher[n.input[2]][kept[n.output[0]]])
+    assert kept["yolo_0"] == list(range(255))
+    assert kept_channels(onnx.load(src)) == {}

@@ -6,11 +6,16 @@ write: Conv, BatchNormalization, activations, pooling, nearest Resize, Concat, A
 training updates exactly the initializers of that file and export writes them back: nothing is
 rebuilt in another framework. Teacher outputs come from ONNX Runtime once per frame.
 
-Loss, for YOLO heads (card decoder ``yolo_darknet``), per anchor and cell, at temperature T:
-objectness as binary cross-entropy against the teacher's sigmoid(obj / T); class scores the same
-way, and the box terms (sigmoid x, y and raw log w, h, squared error), both weighted by the
-teacher's objectness so that they count where the teacher sees an object. Other decoders get the
-squared error of every output (output imitation).
+A student written by ``vasdk model prune`` is first refitted to the teacher's features by least
+squares, layer by layer (``refit``; at the card's input size): this restores most of what pruning
+took in one pass. Gradient training follows.
+
+Loss, for YOLO heads (card decoder ``yolo_darknet``), per anchor and cell, at temperature T: the
+binary KL divergence of sigmoid(obj / T) from the teacher's (zero where they agree), averaged over
+the cells where the teacher sees an object and over the empty cells apart (soft weights
+sigmoid(obj)), so that thousands of empty cells do not outvote a few objects; class scores the
+same way, and the box terms (sigmoid x, y and raw log w, h, squared error), weighted by the
+teacher's objectness. Other decoders get the squared error of every output (output imitation).
 
 Frames (videos, image folders or images) are split into training and held-out frames; the
 held-out loss is reported at the start and every checkpoint. Runs stop at ``--steps`` or
@@ -19,7 +24,7 @@ steps (parameters, optimiser state, step, RNG; npz, no pickle) and ``--resume`` 
 ``--seed`` makes a run repeatable. A GPU is used when JAX has one, never required.
 
     vasdk model distill yolov3-tiny.p30.onnx student.onnx --teacher yolov3-tiny.onnx \\
-        --frames vtest.avi --budget 30
+        --frames Megamind.avi images/ --budget 30
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -40,6 +45,10 @@ from onnx import helper, numpy_helper
 
 from .cards import write_model_with_card
 from .onnxutil import ModelToolError, load_model, ort_session
+from .prune import kept_channels
+
+if TYPE_CHECKING:
+    from .refit import RefitResult
 
 __all__ = ["DistillResult", "OnnxFunction", "distill", "main"]
 
@@ -77,55 +86,56 @@ class OnnxFunction:
         self.outputs = [o.name for o in model.graph.output]
 
     def __call__(self, params: dict[str, Any], x: Any) -> list[Any]:
-        jax, jnp = _jax()
-        lax = jax.lax
         env: dict[str, Any] = {self.input: x, **self.consts, **params}
         for n in self.model.graph.node:
-            a = {at.name: helper.get_attribute_value(at) for at in n.attribute}
-            ins = [env[i] if i else None for i in n.input]
-            op = n.op_type
-            if op == "Conv":
-                k = len(ins[1].shape) - 2
-                pads = a.get("pads", [0] * 2 * k)
-                y = lax.conv_general_dilated(
-                    ins[0], ins[1], window_strides=a.get("strides", [1] * k),
-                    padding=[(pads[i], pads[i + k]) for i in range(k)],
-                    rhs_dilation=a.get("dilations", [1] * k),
-                    feature_group_count=a.get("group", 1), dimension_numbers=("NCHW", "OIHW", "NCHW"))
-                out = y + ins[2][None, :, None, None] if len(ins) > 2 and ins[2] is not None else y
-            elif op == "BatchNormalization":
-                x0, g, b, m, v = ins[:5]
-                s = g / jnp.sqrt(v + a.get("epsilon", 1e-5))
-                out = x0 * s[None, :, None, None] + (b - m * s)[None, :, None, None]
-            elif op == "Relu":
-                out = jnp.maximum(ins[0], 0)
-            elif op == "LeakyRelu":
-                out = jnp.where(ins[0] >= 0, ins[0], a.get("alpha", 0.01) * ins[0])
-            elif op == "Sigmoid":
-                out = jax.nn.sigmoid(ins[0])
-            elif op == "MaxPool":
-                kh, kw = a["kernel_shape"]
-                sh, sw = a.get("strides", [1, 1])
-                p = a.get("pads", [0, 0, 0, 0])
-                out = lax.reduce_window(ins[0], -jnp.inf, lax.max, (1, 1, kh, kw), (1, 1, sh, sw),
-                                        ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
-            elif op == "Resize":
-                scales = np.asarray(ins[2]) if len(ins) > 2 and ins[2] is not None else None
-                if (a.get("mode", b"nearest") != b"nearest" or scales is None or
-                        np.any(scales != np.round(scales)) or np.any(scales[:2] != 1)):
-                    raise ModelToolError(f"{n.name}: only nearest Resize by whole spatial scales is "
-                                         "supported")
-                out = jnp.repeat(jnp.repeat(ins[0], int(scales[2]), axis=2), int(scales[3]), axis=3)
-            elif op == "Concat":
-                out = jnp.concatenate(ins, axis=a["axis"])
-            elif op == "Add":
-                out = ins[0] + ins[1]
-            elif op == "Mul":
-                out = ins[0] * ins[1]
-            else:  # Identity
-                out = ins[0]
-            env[n.output[0]] = out
+            env[n.output[0]] = self.node(n, [env[i] if i else None for i in n.input])
         return [env[o] for o in self.outputs]
+
+    @staticmethod
+    def node(n: onnx.NodeProto, ins: list[Any]) -> Any:
+        """The output of one node given its inputs (None for an omitted optional input)."""
+        jax, jnp = _jax()
+        lax = jax.lax
+        a = {at.name: helper.get_attribute_value(at) for at in n.attribute}
+        op = n.op_type
+        if op == "Conv":
+            k = len(ins[1].shape) - 2
+            pads = a.get("pads", [0] * 2 * k)
+            y = lax.conv_general_dilated(
+                ins[0], ins[1], window_strides=a.get("strides", [1] * k),
+                padding=[(pads[i], pads[i + k]) for i in range(k)],
+                rhs_dilation=a.get("dilations", [1] * k),
+                feature_group_count=a.get("group", 1), dimension_numbers=("NCHW", "OIHW", "NCHW"))
+            return y + ins[2][None, :, None, None] if len(ins) > 2 and ins[2] is not None else y
+        if op == "BatchNormalization":
+            x0, g, b, m, v = ins[:5]
+            s = g / jnp.sqrt(v + a.get("epsilon", 1e-5))
+            return x0 * s[None, :, None, None] + (b - m * s)[None, :, None, None]
+        if op == "Relu":
+            return jnp.maximum(ins[0], 0)
+        if op == "LeakyRelu":
+            return jnp.where(ins[0] >= 0, ins[0], a.get("alpha", 0.01) * ins[0])
+        if op == "Sigmoid":
+            return jax.nn.sigmoid(ins[0])
+        if op == "MaxPool":
+            kh, kw = a["kernel_shape"]
+            sh, sw = a.get("strides", [1, 1])
+            p = a.get("pads", [0, 0, 0, 0])
+            return lax.reduce_window(ins[0], -jnp.inf, lax.max, (1, 1, kh, kw), (1, 1, sh, sw),
+                                     ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
+        if op == "Resize":
+            scales = np.asarray(ins[2]) if len(ins) > 2 and ins[2] is not None else None
+            if (a.get("mode", b"nearest") != b"nearest" or scales is None or
+                    np.any(scales != np.round(scales)) or np.any(scales[:2] != 1)):
+                raise ModelToolError(f"{n.name}: only nearest Resize by whole spatial scales is supported")
+            return jnp.repeat(jnp.repeat(ins[0], int(scales[2]), axis=2), int(scales[3]), axis=3)
+        if op == "Concat":
+            return jnp.concatenate(ins, axis=a["axis"])
+        if op == "Add":
+            return ins[0] + ins[1]
+        if op == "Mul":
+            return ins[0] * ins[1]
+        return ins[0]  # Identity
 
     def export(self, params: dict[str, Any]) -> onnx.ModelProto:
         m = onnx.ModelProto()
@@ -147,8 +157,13 @@ def yolo_loss(card: dict[str, Any], outputs: Sequence[str],
     anchors = [per_head[o] for o in outputs]
     t = float(temperature)
 
-    def bce(logit: Any, target: Any) -> Any:
-        return jnp.maximum(logit, 0) - logit * target + jnp.log1p(jnp.exp(-jnp.abs(logit)))
+    def kl(logit: Any, target_logit: Any) -> Any:
+        """Binary KL(teacher || student) of sigmoid(logit / T), times T^2: 0 where they agree."""
+        p = jax.nn.sigmoid(target_logit / t)
+        ls, lt = logit / t, target_logit / t
+        bce_s = jnp.maximum(ls, 0) - ls * p + jnp.log1p(jnp.exp(-jnp.abs(ls)))
+        bce_t = jnp.maximum(lt, 0) - lt * p + jnp.log1p(jnp.exp(-jnp.abs(lt)))
+        return (bce_s - bce_t) * t * t
 
     def loss(student: list[Any], teacher: list[Any]) -> Any:
         total = 0.0
@@ -156,10 +171,15 @@ def yolo_loss(card: dict[str, Any], outputs: Sequence[str],
             n, c, h, w = s.shape
             s = s.reshape(n, na, c // na, h, w)
             q = q.reshape(n, na, c // na, h, w)
-            obj_t = jax.nn.sigmoid(q[:, :, 4] / t)
-            weight = jax.nn.sigmoid(q[:, :, 4])[:, :, None]
-            total += jnp.mean(bce(s[:, :, 4] / t, obj_t)) * t * t
-            cls = bce(s[:, :, 5:] / t, jax.nn.sigmoid(q[:, :, 5:] / t)) * t * t
+            # Cells where the teacher sees an object are a few in thousands: objectness is averaged
+            # over them and over the empty cells apart (soft weights), so that the empty cells
+            # cannot outvote them.
+            pos = jax.nn.sigmoid(q[:, :, 4])
+            obj = kl(s[:, :, 4], q[:, :, 4])
+            total += jnp.sum(obj * pos) / (jnp.sum(pos) + 1e-6) + jnp.sum(obj * (1 - pos)) / (
+                jnp.sum(1 - pos) + 1e-6)
+            weight = pos[:, :, None]
+            cls = kl(s[:, :, 5:], q[:, :, 5:])
             total += jnp.sum(cls * weight) / (jnp.sum(weight) * (c // na - 5) + 1e-6)
             xy = (jax.nn.sigmoid(s[:, :, 0:2]) - jax.nn.sigmoid(q[:, :, 0:2])) ** 2
             wh = (s[:, :, 2:4] - q[:, :, 2:4]) ** 2
@@ -183,6 +203,8 @@ class DistillResult:
     train_loss: list[float] = field(default_factory=list)
     resumed_from: int = 0
     backend: str = ""
+    fit: RefitResult | None = None  # the feature fit before training, when there was one
+    heldout_loss_fitted: float | None = None
 
 
 def _frames(sources: Sequence[str | Path], count: int, spec: dict[str, Any]) -> np.ndarray:
@@ -235,8 +257,12 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
             count: int = 64, heldout: float = 0.125, steps: int = 1000, budget_min: float = 30.0,
             batch: int = 4, lr: float = 3e-4, temperature: float = 2.0, seed: int = 0,
             checkpoint: str | Path | None = None, checkpoint_every: int = 50, resume: bool = False,
-            input_size: tuple[int, int] | None = None, progress: bool = True) -> DistillResult:
-    """Train ``student`` against ``teacher`` and write it to ``dst`` with the teacher's card."""
+            input_size: tuple[int, int] | None = None, fit: bool = True, fit_count: int = 48,
+            progress: bool = True) -> DistillResult:
+    """Train ``student`` against ``teacher`` and write it to ``dst`` with the teacher's card.
+
+    A student written by prune is first refitted to the teacher's features (``refit``, on
+    ``fit_count`` frames at the card's input size) unless ``fit`` is off or a run resumes."""
     jax, jnp = _jax()
     import optax
 
@@ -248,9 +274,12 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     spec = dict(card["input"])
     if input_size:
         spec["width"], spec["height"] = input_size
-    if not 0 < heldout < 1 or batch < 1 or steps < 1 or budget_min <= 0 or temperature <= 0:
-        raise ModelToolError("heldout must be in (0, 1); batch, steps, budget and temperature positive")
-    fn = OnnxFunction(load_model(student))
+    if not 0 < heldout < 1 or batch < 1 or steps < 0 or budget_min <= 0 or temperature <= 0 or \
+            fit_count < 1:
+        raise ModelToolError("heldout must be in (0, 1); batch, budget, temperature and fit frames positive; "
+                             "steps not negative")
+    model = load_model(student)
+    fn = OnnxFunction(model)
     t_sess = ort_session(str(teacher), threads=2, what=teacher.name)
     x = _frames(frames, count, spec)
     rng = np.random.default_rng(seed)
@@ -267,10 +296,26 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     yolo = isinstance(card.get("decoder"), dict) and card["decoder"].get("type") == "yolo_darknet"
     loss_fn = yolo_loss(card, fn.outputs, temperature) if yolo else mse_loss
 
+    def heldout_loss(f: OnnxFunction, p: Any) -> float:
+        ev = jax.jit(lambda p, xb, tb: loss_fn(f(p, xb), tb))
+        return float(np.mean([float(ev(p, x[i:i + 1], [o[i:i + 1] for o in t_out])) for i in hold]))
+
+    start_loss = heldout_loss(fn, fn.params)
+    fitted = None
+    if fit and not resume and kept_channels(model):
+        from .refit import refit_model
+
+        xf = _frames(frames, fit_count, dict(card["input"]))
+        model, fitted = refit_model(model, teacher, xf, seed=seed, progress=progress)
+        del xf
+        fn = OnnxFunction(model)
+
     def objective(params: Any, xb: Any, tb: list[Any]) -> Any:
         return loss_fn(fn(params, xb), tb)
 
-    opt = optax.adam(lr)
+    # eps well above float noise: at the teacher the gradient is ~0, and Adam would turn that
+    # noise into full-size steps of random sign.
+    opt = optax.adam(lr, eps=1e-6)
     params = {k: jnp.asarray(v) for k, v in fn.params.items()}
     state = opt.init(params)
     start_step = 0
@@ -293,14 +338,10 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
         updates, state = opt.update(grads, state, params)
         return optax.apply_updates(params, updates), state, value
 
-    eval_fn = jax.jit(objective)
-
-    def heldout_loss(p: Any) -> float:
-        vals = [float(eval_fn(p, x[i:i + 1], [o[i:i + 1] for o in t_out])) for i in hold]
-        return float(np.mean(vals))
-
-    res = DistillResult(steps=start_step, seconds=0.0, heldout_loss_start=heldout_loss(params),
-                        heldout_loss_end=0.0, resumed_from=start_step, backend=jax.default_backend())
+    res = DistillResult(steps=start_step, seconds=0.0, heldout_loss_start=start_loss, heldout_loss_end=0.0,
+                        resumed_from=start_step, backend=jax.default_backend(), fit=fitted)
+    if fitted:
+        res.heldout_loss_fitted = heldout_loss(fn, params)
 
     def save_checkpoint(step: int) -> None:
         _save(ckpt, {"student": student.name, "step": step, "rng": rng.bit_generator.state}, params,
@@ -324,7 +365,7 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     bar.close()
     save_checkpoint(step)
     res.steps, res.seconds = step, time.monotonic() - t0
-    res.heldout_loss_end = heldout_loss(params)
+    res.heldout_loss_end = heldout_loss(fn, params)
     out = fn.export({k: np.asarray(v) for k, v in params.items()})
     onnx.checker.check_model(out)
     write_model_with_card(dst, out.SerializeToString(), card)
@@ -347,6 +388,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--input-size", help="train at WxH instead of the card's size (faster)")
+    p.add_argument("--no-fit", action="store_true", help="skip the least-squares feature fit of a pruned "
+                   "student before training")
+    p.add_argument("--fit-frames", type=int, default=48, help="frames for the feature fit, card size "
+                   "(default 48)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint file (default DST with .ckpt)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
@@ -361,10 +406,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -
                       heldout=args.heldout, steps=args.steps, budget_min=args.budget, batch=args.batch,
                       lr=args.lr, temperature=args.temperature, seed=args.seed, checkpoint=args.checkpoint,
                       checkpoint_every=args.checkpoint_every, resume=args.resume, input_size=size,
-                      progress=not args.quiet)
+                      fit=not args.no_fit, fit_count=args.fit_frames, progress=not args.quiet)
     except (ModelToolError, OSError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
+    if res.fit:
+        print(res.fit.table())
+        print(f"feature fit in {res.fit.seconds:.0f} s; held-out loss {res.heldout_loss_start:.4f} -> "
+              f"{res.heldout_loss_fitted:.4f}")
     print(f"{res.steps} steps in {res.seconds:.0f} s on {res.backend}; held-out loss "
           f"{res.heldout_loss_start:.4f} -> {res.heldout_loss_end:.4f}; wrote {args.dst}")
     return 0

@@ -35,7 +35,11 @@ from onnx import helper, numpy_helper
 from .cards import write_model_with_card
 from .onnxutil import ModelToolError, load_model, parameter_count
 
-__all__ = ["CHANNELWISE", "PruneResult", "main", "prunable_convs", "prune"]
+__all__ = ["CHANNELWISE", "KEPT_KEY", "PruneResult", "kept_channels", "main", "prunable_convs", "prune"]
+
+# Metadata key: for each pruned convolution's output, the original filters it keeps (JSON), so
+# that later steps (distill's feature fit) can pair the student's channels with the teacher's.
+KEPT_KEY = "vasdk.kept_channels"
 
 # Ops whose output channel c depends only on input channel c (first input; others constant).
 CHANNELWISE = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Clip", "Elu",
@@ -68,6 +72,20 @@ class PruneResult:
                     f"FLOPs {self.conv_flops_before / 1e9:.2f} G -> {self.conv_flops_after / 1e9:.2f} G "
                     f"({self.conv_flops_after / max(self.conv_flops_before, 1):.2f}x)")
         return "\n".join(rows)
+
+
+def kept_channels(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """{convolution output: original channel indices} recorded by prune ({} when none)."""
+    for p in model.metadata_props:
+        if p.key == KEPT_KEY:
+            try:
+                data = json.loads(p.value)
+            except json.JSONDecodeError as e:
+                raise ModelToolError(f"metadata {KEPT_KEY} is not JSON ({e})") from None
+            if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+                raise ModelToolError(f"metadata {KEPT_KEY}: expected an object of index lists")
+            return {str(k): [int(i) for i in v] for k, v in data.items()}
+    return {}
 
 
 def _consumers(model: onnx.ModelProto) -> dict[str, list[onnx.NodeProto]]:
@@ -223,6 +241,19 @@ def prune(src: str | Path, dst: str | Path, *, ratio: float | None = None,
             kept[n.output[0]] = np.concatenate(parts)
     # Shapes recorded in the graph are stale now: let consumers infer them again.
     del out.graph.value_info[:]
+    # Composed with an earlier prune's record, indices stay those of the original model.
+    before = kept_channels(model)
+    record = {}
+    for n in out.graph.node:
+        if n.op_type != "Conv":
+            continue
+        t = n.output[0]
+        idx = kept.get(t, np.arange(numpy_helper.to_array(init[n.input[1]]).shape[0]))
+        record[t] = (np.asarray(before[t])[idx] if t in before else idx).tolist()
+    props = [p for p in out.metadata_props if p.key != KEPT_KEY]
+    del out.metadata_props[:]
+    out.metadata_props.extend(props)
+    out.metadata_props.add(key=KEPT_KEY, value=json.dumps(record, separators=(",", ":")))
     onnx.checker.check_model(out)
     flops_before = _conv_flops(model, width, height) if width and height else 0
     flops_after = _conv_flops(out, width, height) if width and height else 0
