@@ -120,6 +120,7 @@ class ChannelStats:
     latency_p99_ms: float
     queue_depth: int
     pool_in_use_bytes: int
+    pool_reserved_bytes: int
     pool_capacity_bytes: int
 
 
