@@ -3,7 +3,7 @@
  * happens, a stats line per channel every second, and stops cleanly on Ctrl-C (SIGINT) or
  * after SECONDS.
  *
- *   multi_channel MODEL.onnx [-t SECONDS] [-l Y] [-b MAX_BATCH] [-f FORMAT]
+ *   multi_channel MODEL.onnx [-t SECONDS] [-l Y] [-b MAX_BATCH] [-q QUEUE] [-f FORMAT]
  *                 [-a MALLOC_ARENAS] [-r ORT_ARENA] URL_OR_FILE...
  *
  * Each source becomes channel camN with a line-crossing rule across the frame at row Y
@@ -173,14 +173,14 @@ int main(int argc, char** argv) {
   char config[16384] = "", part[2048];
   const char *model, *stats, *arena = NULL, *format = "nv12";
   double seconds = 0, rss_before, rss_created;
-  int line_y = 300, first, i, tick = 0, max_batch = 1, malloc_arenas = 1;
+  int line_y = 300, first, i, tick = 0, max_batch = 1, malloc_arenas = 1, queue = 4;
   vas_pipeline_config_t cfg;
   vas_pipeline_t* pipe = NULL;
   vas_status_t st;
 
   if (argc < 3) {
     fprintf(stderr,
-            "usage: %s MODEL.onnx [-t SECONDS] [-l Y] [-b MAX_BATCH] [-f FORMAT] "
+            "usage: %s MODEL.onnx [-t SECONDS] [-l Y] [-b MAX_BATCH] [-q QUEUE] [-f FORMAT] "
             "[-a MALLOC_ARENAS] [-r ORT_ARENA] URL_OR_FILE...\n",
             argv[0]);
     return 2;
@@ -193,6 +193,7 @@ int main(int argc, char** argv) {
     if (strcmp(argv[first], "-a") == 0) malloc_arenas = atoi(argv[first + 1]);
     if (strcmp(argv[first], "-r") == 0) arena = argv[first + 1];
     if (strcmp(argv[first], "-f") == 0) format = argv[first + 1];
+    if (strcmp(argv[first], "-q") == 0) queue = atoi(argv[first + 1]);
   }
 #if defined(__GLIBC__)
   /* Before any thread allocates: each would otherwise get an arena of its own. */
@@ -219,13 +220,13 @@ int main(int argc, char** argv) {
     int rtsp = strncmp(argv[i], "rtsp://", 7) == 0;
     snprintf(part, sizeof part,
              "%s{\"id\": \"cam%d\", \"source\": {\"url\": \"%s\", \"realtime\": %s, "
-             "\"format\": \"%s\"}, "
+             "\"format\": \"%s\"}, \"queue\": %d, "
              "\"analytics\": {\"tracker\": {\"type\": \"bytetrack\"}, \"rules\": {\"rules\": ["
              "{\"id\": \"line\", \"type\": \"line_crossing\", \"line\": [[0, %d], [4000, %d]]}, "
              "{\"id\": \"zone\", \"type\": \"intrusion\", \"polygon\": "
              "[[0, 0], [380, 0], [380, 576], [0, 576]]}]}}}",
-             i == first ? "" : ", ", i - first, argv[i], rtsp ? "false" : "true", format, line_y,
-             line_y);
+             i == first ? "" : ", ", i - first, argv[i], rtsp ? "false" : "true", format, queue,
+             line_y, line_y);
     if (!append(config, sizeof config, part)) {
       fprintf(stderr, "too many sources\n");
       return 2;
