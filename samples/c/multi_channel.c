@@ -13,10 +13,10 @@
  * (libraries, frame pools, memory held by malloc in use and free, the engine's share, threads),
  * and the CPU ms per frame of each stage (from vas_pipeline_stats_json).
  *
- * Memory (measured in samples/c/README.md): the sample runs lean by default. Batches of one
- * frame (-b 1; the pipeline's default is 4, which held 100 MiB more of ORT activations for
- * no measurable CPU gain on 2 cores), frames kept as NV12 (-f nv12; bgr24 doubles the frame
- * pools), and one glibc malloc arena (-a 1; glibc gives every thread that allocates its own
+ * Memory (measured in the top-level README): the sample runs lean by default. Batches of one
+ * frame (-b 1; the pipeline's default is 4, which held about 100 MiB more of ORT activations
+ * to save about 5% of inference CPU on 2 cores), frames kept as NV12 (-f nv12; bgr24 doubles the
+ * frame pools), and one glibc malloc arena (-a 1; glibc gives every thread that allocates its own
  * arena, up to 8 per core, and each keeps what its thread freed; -a 0 keeps glibc's
  * default). The arena cap is the application's choice: the library never calls mallopt.
  * -r sets the detector's ORT "arena" option (shared, session, none).
