@@ -5,19 +5,28 @@
 #   3. yolov3-tiny quantized to INT8 (once, cached), then `vasdk run` on the demo config: the
 #      person pipeline with a line-crossing count, an intrusion zone, loitering, best shots,
 #      JSON-lines and MQTT sinks and annotated videos;
+#      while it runs, the live view: a web page with a live tile per channel, stats, events and
+#      controls (its address, with the token, is printed at start) and RTSP out of every
+#      channel's annotated picture (URLs printed at start; encoded only while played);
 #   4. a summary: per channel fps, p99, drops, counts per rule, best shots written and MQTT
 #      messages received.
 # Every server it starts is stopped by PID on exit, Ctrl-C included.
-#   bash scripts/demo.sh [OUT_DIR] [--channels N] [--seconds S]     (default out/demo, 4, 60)
+#   bash scripts/demo.sh [OUT_DIR] [--channels N] [--seconds S] [--http HOST:PORT] [--no-live]
+#   (defaults out/demo, 4, 60, 127.0.0.1 on a free port; another address than 127.0.0.1 makes the
+#   page ask for the printed token on every call)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/out/demo
 CHANNELS=4
 SECONDS_RUN=60
+HTTP=""
+LIVE=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --channels) CHANNELS=$2; shift 2 ;;
     --seconds) SECONDS_RUN=$2; shift 2 ;;
+    --http) HTTP=$2; shift 2 ;;
+    --no-live) LIVE=0; shift ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) OUT=$1; shift ;;
   esac
@@ -113,7 +122,12 @@ config = {
 (out / "demo.json").write_text(json.dumps(config, indent=2))
 PY
 echo "demo: $CHANNELS RTSP channels on 127.0.0.1:$RTSP_PORT, MQTT on 127.0.0.1:$MQTT_PORT, for $SECONDS_RUN s"
-"$ROOT/.venv/bin/vasdk" run "$OUT/demo.json" --duration "$SECONDS_RUN" --summary "$OUT/summary.json"
+live=()
+if [ "$LIVE" = 1 ]; then
+  # The live view prints its page address (with the token) and the RTSP out URLs at start.
+  live=(--http "${HTTP:-127.0.0.1:$(free_port)}" --rtsp-out 0)
+fi
+"$ROOT/.venv/bin/vasdk" run "$OUT/demo.json" --duration "$SECONDS_RUN" --summary "$OUT/summary.json" "${live[@]}"
 sleep 1  # the last MQTT messages
 
 # 5. The summary.

@@ -51,7 +51,10 @@ whl=$(ls "$TMP"/wheel/vasdk-*.whl) || fail "no wheel built"
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 need = {"vasdk/__init__.py", "vasdk/libvasdk.so", "vasdk/include/vasdk/vasdk.h", "vasdk/py.typed",
-        "vasdk/_core.pyi", "vasdk/capi.py", "vasdk/cli.py"}
+        "vasdk/_core.pyi", "vasdk/capi.py", "vasdk/cli.py",
+        # the live view's page and RTSP relay are data files of the package
+        "vasdk/live/static/index.html", "vasdk/live/static/app.js", "vasdk/live/static/app.css",
+        "vasdk/live/rtsp_relay.py"}
 missing = need - names
 core = [n for n in names if n.startswith("vasdk/_core.") and n.endswith(".so")]
 if missing or not core:

@@ -28,6 +28,7 @@ APT_PKGS=(
   libmosquitto-dev mosquitto mosquitto-clients openssl  # MQTT sink and its tests
   libssl-dev  # model packs: AES-256-GCM through libcrypto
   librdkafka-dev  # Kafka sink (tests use its in-process mock cluster)
+  chromium  # the live view's browser tests (Playwright drives this one; it downloads none)
 )
 
 install_apt() {

@@ -104,7 +104,8 @@ stage_package() {
 
 stage_python() {
   log "pytest"
-  .venv/bin/python -m pytest -q tests/python
+  # The slowest tests are listed, so that a CI log shows where the stage's time goes.
+  .venv/bin/python -m pytest -q --durations=15 tests/python
 }
 
 stage_lint() {

@@ -8,16 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <system_error>
 
 namespace vas {
 namespace {
-
-constexpr Color kLineColor{0, 255, 255};  // yellow
-constexpr Color kZoneColor{255, 128, 0};  // blue-ish
-constexpr Color kText{255, 255, 255};
-constexpr Color kTextBack{0, 0, 0};
 
 // The folder 0700 and an empty file 0600, before the encoder opens (and truncates) it, so the
 // file never exists with wider permissions.
@@ -57,6 +51,7 @@ Result<std::unique_ptr<AnnotatedVideo>> AnnotatedVideo::open(const std::string& 
   std::unique_ptr<AnnotatedVideo> out(new AnnotatedVideo());
   out->writer_ = std::move(writer).value();
   out->options_ = options;
+  out->annotator_ = FrameAnnotator(options.trail_frames);
   out->width_ = width & ~1;
   out->height_ = height & ~1;
   out->scratch_.resize(static_cast<size_t>(out->width_) * out->height_ * 3);
@@ -83,45 +78,7 @@ Status AnnotatedVideo::write(const ImageView& frame, const std::vector<Annotated
                 frame.planes[0] + static_cast<size_t>(y) * frame.strides[0], row);
   }
   const Canvas c{scratch_.data(), width_, height_, static_cast<int>(row)};
-  const int scale = height_ >= 480 ? 2 : 1;
-
-  for (const auto& z : overlay.zones) {
-    draw_polyline(c, z.polygon, true, kZoneColor, 2);
-    if (!z.polygon.empty()) {
-      draw_text(c, static_cast<int>(z.polygon[0].x) + 4, static_cast<int>(z.polygon[0].y) + 4, z.id,
-                kZoneColor, scale, &kTextBack);
-    }
-  }
-  for (const auto& l : overlay.lines) {
-    draw_line(c, l.a, l.b, kLineColor, 3);
-    draw_text(c, static_cast<int>(l.a.x) + 4, static_cast<int>(l.a.y) - text_height(scale) - 4,
-              l.id, kLineColor, scale, &kTextBack);
-  }
-
-  std::set<int64_t> live;
-  for (const auto& o : objects) {
-    live.insert(o.track_id);
-    auto& trail = trails_[o.track_id];
-    trail.push_back({(o.box[0] + o.box[2]) / 2, o.box[3]});  // bottom centre: where it walks
-    if (static_cast<int>(trail.size()) > options_.trail_frames)
-      trail.erase(trail.begin(), trail.end() - options_.trail_frames);
-  }
-  for (auto it = trails_.begin(); it != trails_.end();) {
-    it = live.count(it->first) ? std::next(it) : trails_.erase(it);
-  }
-  for (const auto& o : objects) {
-    const Color col = id_color(o.track_id);
-    draw_polyline(c, trails_[o.track_id], false, col, 2);
-    draw_rect(c, o.box[0], o.box[1], o.box[2], o.box[3], col, 2);
-    const std::string label = "#" + std::to_string(o.track_id) + " " + o.label;
-    draw_text(c, static_cast<int>(o.box[0]), static_cast<int>(o.box[1]) - text_height(scale) - 3,
-              label, col, scale, &kTextBack);
-  }
-  int y = 6;
-  for (const auto& line : hud) {
-    draw_text(c, 6, y, line, kText, scale, &kTextBack);
-    y += text_height(scale) + 3 * scale;
-  }
+  annotator_.draw(c, objects, overlay, hud);
   return writer_->write(ImageView::packed(PixelFormat::kBGR24, width_, height_, scratch_.data(),
                                           static_cast<int>(row)));
 }

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,28 +14,10 @@
 #include "core/draw.h"
 #include "core/image.h"
 #include "core/status.h"
+#include "io/frame_annotator.h"
 #include "io/video_writer.h"
 
 namespace vas {
-
-struct AnnotationOverlay {
-  struct Line {
-    std::string id;
-    PointF a, b;
-  };
-  struct Zone {
-    std::string id;
-    std::vector<PointF> polygon;
-  };
-  std::vector<Line> lines;
-  std::vector<Zone> zones;
-};
-
-struct AnnotatedObject {
-  int64_t track_id = -1;
-  std::string label;            // class name
-  float box[4] = {0, 0, 0, 0};  // x1, y1, x2, y2 in frame pixels
-};
 
 struct AnnotatedVideoOptions {
   double fps = 25.0;
@@ -65,7 +46,7 @@ class AnnotatedVideo {
   AnnotatedVideoOptions options_;
   int width_ = 0, height_ = 0;
   std::vector<uint8_t> scratch_;
-  std::map<int64_t, std::vector<PointF>> trails_;
+  FrameAnnotator annotator_;
 };
 
 }  // namespace vas

@@ -24,6 +24,7 @@
 #include "core/pool.h"
 #include "io/annotated_video.h"
 #include "io/source.h"
+#include "pipeline/live_tap.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/pipeline_config.h"
 #include "pipeline/stats_window.h"
@@ -64,9 +65,13 @@ struct Slot {
 using SlotPtr = std::shared_ptr<Slot>;
 
 struct Channel : std::enable_shared_from_this<Channel> {
-  explicit Channel(ChannelConfig c) : cfg(std::move(c)) {}
-  // Frames go back to their pools before the pools go.
-  ~Channel() { q.clear(); }
+  explicit Channel(ChannelConfig c)
+      : cfg(std::move(c)), live(std::make_shared<LiveTap>(cfg.id, cfg.annotate_trail_frames)) {}
+  // Frames go back to their pools before the pools go; live viewers learn the channel is gone.
+  ~Channel() {
+    live->close();
+    q.clear();
+  }
 
   ChannelConfig cfg;
 
@@ -110,7 +115,9 @@ struct Channel : std::enable_shared_from_this<Channel> {
   uint64_t last_epoch = 0;
   int64_t last_analysed_ts_us = INT64_MIN;
   FrameResult result;
-  std::unique_ptr<AnnotatedVideo> annotated;          // opened at the first frame (its size)
+  std::unique_ptr<AnnotatedVideo> annotated;  // opened at the first frame (its size)
+  // The live view; shared with readers waiting in live_frame(), which may outlast the channel.
+  std::shared_ptr<LiveTap> live;
   std::map<std::string, uint64_t> rule_event_counts;  // for the annotated video's text
   RulesConfig pending_rules;  // guarded by mu: applied by the worker before the next frame
   bool has_pending_rules = false;

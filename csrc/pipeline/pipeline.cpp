@@ -125,6 +125,10 @@ Status Pipeline::push_frame(const std::string& id, const ImageView& image, int64
                             std::function<void()> release) {
   return impl_->push_frame(id, image, pts_us, std::move(release));
 }
+Status Pipeline::live_watch(const std::string& id, bool on) { return impl_->live_watch(id, on); }
+Result<LiveFrame> Pipeline::live_frame(const std::string& id, uint64_t after_seq, int timeout_ms) {
+  return impl_->live_frame(id, after_seq, timeout_ms);
+}
 PipelineStats Pipeline::stats() const { return impl_->stats(); }
 bool Pipeline::in_callback_thread() const { return impl_->in_callback_thread(); }
 

@@ -113,6 +113,8 @@ struct ChannelStats {
   size_t queue_depth = 0;
   // Frame pool: bytes of frames out now, held from the allocator (cached + out), and the bound.
   size_t pool_in_use_bytes = 0, pool_reserved_bytes = 0, pool_capacity_bytes = 0;
+  int live_viewers = 0;      // viewers of the live view now (live_watch)
+  uint64_t live_frames = 0;  // live JPEGs drawn and encoded (none while nobody watches)
 };
 
 // Where the CPU goes, in ms of CPU time per delivered frame since start() (frozen at stop).
@@ -140,6 +142,16 @@ struct PipelineStats {
   double batch_mean = 0;  // mean frames per detector batch
   uint64_t batches = 0;
   std::vector<SinkStats> sinks;  // the configured sinks: delivered, dropped by reason, outages
+};
+
+// One JPEG of a channel's live view (see live_watch()): the frame with its tracks, rule geometry
+// and counts drawn on it. The bytes are shared and never change.
+struct LiveFrame {
+  std::shared_ptr<const std::vector<uint8_t>> jpeg;
+  uint64_t seq = 0;        // increases with every JPEG of the channel
+  int64_t frame = 0;       // the channel's frame index
+  int64_t capture_us = 0;  // wall clock when the frame was decoded or pushed
+  int width = 0, height = 0;
 };
 
 class Pipeline {
@@ -190,6 +202,16 @@ class Pipeline {
   // drop_newest (kPoolExhausted, counted). pts_us must not go backwards.
   Status push_frame(const std::string& channel_id, const ImageView& image, int64_t pts_us,
                     std::function<void()> release);
+
+  // Live view. While a channel has at least one viewer (live_watch(id, true), undone by
+  // live_watch(id, false)), its analysed frames are drawn and encoded to JPEG on a thread of
+  // the channel's own, as fast as that thread keeps up and never faster than the channel;
+  // frames it cannot take are skipped, never the channel's. With no viewer nothing is drawn or
+  // encoded. live_frame() returns the newest JPEG newer than after_seq, waiting up to
+  // timeout_ms (0..60000) for it: kTimeout when none came, kNotFound for an unknown or removed
+  // channel, kInvalidArgument for a bad timeout or a watch(false) without a viewer.
+  Status live_watch(const std::string& channel_id, bool on);
+  Result<LiveFrame> live_frame(const std::string& channel_id, uint64_t after_seq, int timeout_ms);
 
   // A snapshot; any thread, any time.
   PipelineStats stats() const;

@@ -59,6 +59,8 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
                     std::function<void()> release);
   PipelineStats stats() const;
   bool in_callback_thread() const;
+  Status live_watch(const std::string& id, bool on);  // channel_annotate.cpp
+  Result<LiveFrame> live_frame(const std::string& id, uint64_t after_seq, int timeout_ms);
   // The destructor's path: stop without drain; from a callback thread the caller's own
   // worker is detached instead of joined (see pipeline.h).
   void shutdown();
@@ -118,7 +120,8 @@ class Pipeline::Impl : public std::enable_shared_from_this<Pipeline::Impl> {
   // channel's tracks (Analytics::end_tracks) and delivers their end events.
   void end_tracks_at_gap(Channel& ch, const Slot& slot);
   void deliver_output(Channel& ch, const Slot* slot, bool detected);
-  void annotate(Channel& ch, const Slot& slot);  // channel_annotate.cpp
+  // channel_annotate.cpp: the annotated video, and the live view while it is watched.
+  void annotate(Channel& ch, const Slot& slot);
   // Stamps ev.wall_us, publishes it to the sinks and calls the event callback.
   void emit_event(Channel& ch, PipelineEvent& ev);
 

@@ -436,6 +436,8 @@ ChannelStats Pipeline::Impl::channel_stats(Channel& ch, size_t* waiting, size_t*
   c.events = ch.events;
   c.fps = ch.rate.rate();
   ch.latency.percentiles(&c.latency_p50_ms, &c.latency_p99_ms);
+  c.live_viewers = ch.live->viewers();
+  c.live_frames = ch.live->encoded();
   {
     std::lock_guard<std::mutex> lock(ch.pool_mu);
     if (ch.pool) {

@@ -89,7 +89,9 @@ nlohmann::json channel_stats_json(const ChannelStats& c) {
           {"queue_depth", c.queue_depth},
           {"pool_in_use_bytes", c.pool_in_use_bytes},
           {"pool_reserved_bytes", c.pool_reserved_bytes},
-          {"pool_capacity_bytes", c.pool_capacity_bytes}};
+          {"pool_capacity_bytes", c.pool_capacity_bytes},
+          {"live_viewers", c.live_viewers},
+          {"live_frames", c.live_frames}};
 }
 
 }  // namespace vas

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/config_reader.h"
+#include "select/block_grid.h"
 
 namespace vas {
 
@@ -180,7 +181,7 @@ void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPix
   // reference (a track that ends one observation after its first), searching a window that
   // grows with the box: with nothing to tell motion from damage, a fingerprint counts only when
   // its colour is nowhere near its place, as a corrupt block's or a fill's is.
-  int novel = 0, streaks = 0;
+  int novel = 0, streaks = 0, blocks = 0;
   const int motion_radius =
       std::max(CropPixels::kNoveltyRadius,
                std::min(t->held_pixels.box.width(), t->held_pixels.box.height()) / kMotionShare);
@@ -188,6 +189,7 @@ void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPix
   if (config_.max_transient > 0 && t->held_has_crop && pa != nullptr) {
     novel = novel_structure(t->held_pixels, *pa, pb, kNoveltyThreshold, radius);
     streaks = novel_streaks(t->held_pixels, *pa, pb, radius);
+    blocks = novel_blocks(t->held_pixels, *pa, pb);
   }
   // A featureless box (one colour) where a neighbour shows detail is a fill. It is checked on
   // every observation, so that two filled observations in a row cannot vouch for each other.
@@ -195,9 +197,11 @@ void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPix
                     luma_range(t->held_pixels, kFeatureless + 1) <= kFeatureless &&
                     (luma_range(*pa, kDetail) >= kDetail ||
                      (pb != nullptr && luma_range(*pb, kDetail) >= kDetail));
-  const bool transient = change > 1 || novel >= kNovelPixels || streaks >= kNovelStreaks || fill;
-  const float excess = std::max({change, static_cast<float>(novel) / kNovelPixels,
-                                 static_cast<float>(streaks) / kNovelStreaks});
+  const bool transient =
+      change > 1 || novel >= kNovelPixels || streaks >= kNovelStreaks || blocks > 0 || fill;
+  const float excess =
+      std::max({change, static_cast<float>(novel) / kNovelPixels,
+                static_cast<float>(streaks) / kNovelStreaks, static_cast<float>(blocks)});
   BestShotCrop crop = std::move(t->held_crop);
   t->held_crop = BestShotCrop{};
   const bool had_crop = t->held_has_crop;
@@ -206,13 +210,14 @@ void BestShotSelector::settle(Track* t, const CropSignature* next, const CropPix
     ++transients_;
     // The fallback stands in for a clean track's motion, which the signature and the tight
     // pixel window take for damage; a fingerprint whose colour is new even to the wide window
-    // is damage whatever the motion, and such a crop is no fallback.
+    // is damage whatever the motion, and such a crop is no fallback. Nor is one with a broken
+    // grid block: the grid stays where it is when the object moves.
     int wide = novel, wide_streaks = streaks;
     if (had_crop && novel >= kNovelPixels && pb != nullptr)
       wide = novel_structure(t->held_pixels, *pa, pb, kNoveltyThreshold, motion_radius);
     if (had_crop && streaks >= kNovelStreaks && pb != nullptr)
       wide_streaks = novel_streaks(t->held_pixels, *pa, pb, motion_radius);
-    if (had_crop && crop.quality.damage <= 0 && !fill && wide < kNovelPixels &&
+    if (had_crop && crop.quality.damage <= 0 && !fill && blocks == 0 && wide < kNovelPixels &&
         wide_streaks < kNovelStreaks && (!t->has_fallback || excess < t->fallback_excess)) {
       t->fallback = std::move(crop);
       t->fallback_excess = excess;

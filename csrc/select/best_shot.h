@@ -10,7 +10,9 @@
 // max_transient), or when it has damage-like structure (flat blocks, repeated rows, impulses)
 // whose colours neither of them has near the same place (novel_structure, kNovelPixels), or
 // textured streaks where neither has a repeated pixel near the same place (novel_streaks:
-// concealment in the scene's own colours), or when its box is featureless while a
+// concealment in the scene's own colours), or when two sides of a 16x16 block of the codec's
+// grid break where neither has a step (novel_blocks: a block pasted from the wrong place by a
+// corrupt motion vector), or when its box is featureless while a
 // neighbour's shows detail (a fill; two filled observations in a row do not vouch for each
 // other). Crops therefore reach current_best() and interval records one observation late; when a
 // track ends, its held observation is judged against the two before it; with only one, by the

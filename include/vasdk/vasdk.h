@@ -951,18 +951,55 @@ VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const cha
 /* A statistics snapshot as a JSON object: {"channels": [{"id", "state", "decoded",
    "processed", "dropped", "dropped_by_reason": {...}, "reconnects", "events", "fps",
    "latency_p50_ms", "latency_p99_ms", "queue_depth", "pool_in_use_bytes",
-   "pool_reserved_bytes" (frame pool bytes held now), "pool_capacity_bytes"}], "decode"|"inference"|"analytics": {"fps", "latency_p50_ms",
-   "latency_p99_ms", "queue_depth"}, "batch_mean", "batches", "cpu_ms_per_frame": {"frames",
-   "decode", "preprocess", "inference", "postprocess", "analytics", "delivery", "annotate",
-   "other", "process"}, "inference_lanes", "inference_backend" (e.g. "ort 1.32.0"),
-   "inference_notes" (the engine's notes; with "backend": "auto" the first says what was
-   chosen and why)}. cpu_ms_per_frame is CPU time per delivered frame since start (frozen
-   at stop): each stage counts the pipeline's own threads in it ("inference" only the calling
-   thread's share), "other" the rest of the process (runtime worker threads, sinks, the
-   application), so that they add up to "process". New keys may appear.
-   *out_json belongs to the calling thread and stays valid until its next
-   vas_pipeline_stats_json call. Thread safety: any thread, callbacks included. */
+   "pool_reserved_bytes" (frame pool bytes held now), "pool_capacity_bytes", "live_viewers",
+   "live_frames"}],
+   "decode"|"inference"|"analytics": {"fps", "latency_p50_ms", "latency_p99_ms", "queue_depth"},
+   "batch_mean", "batches", "cpu_ms_per_frame": {"frames", "decode", "preprocess", "inference",
+   "postprocess", "analytics", "delivery", "annotate", "other", "process"}, "inference_lanes",
+   "inference_backend" (e.g. "ort 1.32.0"), "inference_notes" (the engine's notes; with "backend":
+   "auto" the first says what was chosen and why)}. cpu_ms_per_frame is CPU time per delivered frame
+   since start (frozen at stop): each stage counts the pipeline's own threads in it ("inference"
+   only the calling thread's share), "other" the rest of the process (runtime worker threads, sinks,
+   the application), so that they add up to "process". New keys may appear. *out_json belongs to the
+   calling thread and stays valid until its next vas_pipeline_stats_json call. Thread safety: any
+   thread, callbacks included. */
 VAS_API vas_status_t vas_pipeline_stats_json(const vas_pipeline_t* pipeline, const char** out_json);
+
+/* ---- Live view ----
+   While a channel has a viewer, each analysed frame the encoder can take is drawn (tracks,
+   trails, rule lines and zones, counts) and encoded to JPEG on a thread of the channel's own;
+   frames it cannot take are skipped, never the channel's. With no viewer nothing is drawn or
+   encoded. A web page and RTSP out are built on these calls (python -m vasdk run --http). */
+
+/* One JPEG of a channel's live view. The caller sets struct_size (sizeof of its header's
+   version); the library fills the fields that fit in it. */
+typedef struct vas_live_frame {
+  uint32_t struct_size;
+  int32_t width; /* the picture's size in pixels */
+  int32_t height;
+  int32_t reserved;    /* 0 */
+  uint64_t seq;        /* increases with every JPEG of the channel */
+  int64_t frame;       /* the channel's 0-based frame index */
+  int64_t capture_us;  /* wall clock (us since the Unix epoch) when the frame was decoded */
+  const uint8_t* jpeg; /* valid until this thread's next vas_pipeline_live_frame call */
+  size_t jpeg_size;
+} vas_live_frame_t;
+
+/* One more viewer (on nonzero) or one fewer (on 0) of a channel's live view. Errors:
+   VAS_ERR_NOT_FOUND (unknown channel), VAS_ERR_INVALID_ARGUMENT (on 0 with no viewer).
+   Thread safety: any thread, callbacks included. */
+VAS_API vas_status_t vas_pipeline_live_watch(vas_pipeline_t* pipeline, const char* channel_id,
+                                             int32_t on);
+
+/* The newest JPEG of the channel with seq > after_seq, waiting up to timeout_ms (0..60000)
+   for one; a viewer passes the last seq it got. Errors: VAS_ERR_TIMEOUT (none came; also when
+   nobody watches the channel), VAS_ERR_NOT_FOUND (unknown channel, or removed while waiting),
+   VAS_ERR_INVALID_ARGUMENT (NULL, a struct_size below 8, a timeout out of range). *frame is
+   left untouched on error. Thread safety: any thread but the pipeline's callbacks, which must
+   not wait; the bytes belong to the calling thread. */
+VAS_API vas_status_t vas_pipeline_live_frame(vas_pipeline_t* pipeline, const char* channel_id,
+                                             uint64_t after_seq, int32_t timeout_ms,
+                                             vas_live_frame_t* frame);
 
 /* VAS_CDEF_END */
 

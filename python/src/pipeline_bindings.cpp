@@ -121,6 +121,8 @@ py::dict channel_dict(const vas::ChannelStats& c) {
   d["pool_in_use_bytes"] = c.pool_in_use_bytes;
   d["pool_reserved_bytes"] = c.pool_reserved_bytes;
   d["pool_capacity_bytes"] = c.pool_capacity_bytes;
+  d["live_viewers"] = c.live_viewers;
+  d["live_frames"] = c.live_frames;
   return d;
 }
 
@@ -246,6 +248,33 @@ class PyPipeline {
     check(p->update_rules(id, json));
   }
 
+  void live_watch(const std::string& id, bool on) {
+    vas::Pipeline* p = live();
+    py::gil_scoped_release release;
+    check(p->live_watch(id, on));
+  }
+
+  // The newest JPEG newer than after_seq as a dict, or None when none came within timeout_ms.
+  py::object live_frame(const std::string& id, uint64_t after_seq, int timeout_ms) {
+    vas::Pipeline* p = live();
+    vas::Result<vas::LiveFrame> r = vas::internal_error("live_frame did not run");
+    {
+      py::gil_scoped_release release;
+      r = p->live_frame(id, after_seq, timeout_ms);
+    }
+    if (!r.is_ok() && r.status().code() == vas::StatusCode::kTimeout) return py::none();
+    check(r.status());
+    const vas::LiveFrame& f = r.value();
+    py::dict d;
+    d["jpeg"] = py::bytes(reinterpret_cast<const char*>(f.jpeg->data()), f.jpeg->size());
+    d["seq"] = f.seq;
+    d["frame"] = f.frame;
+    d["capture_us"] = f.capture_us;
+    d["width"] = f.width;
+    d["height"] = f.height;
+    return d;
+  }
+
   // copy=false borrows the array's pixels until the pipeline is done with them: the array is
   // kept alive by a reference that is dropped (under the GIL) on release.
   void push(const std::string& channel, const py::array& frame, int64_t pts_us,
@@ -323,6 +352,9 @@ void init_pipeline(py::module_& m) {
       .def("update_rules", &PyPipeline::update_rules, py::arg("channel_id"), py::arg("rules_json"))
       .def("push", &PyPipeline::push, py::arg("channel"), py::arg("frame"), py::arg("pts_us"),
            py::arg("format") = "BGR", py::arg("copy") = true)
+      .def("live_watch", &PyPipeline::live_watch, py::arg("channel_id"), py::arg("on"))
+      .def("live_frame", &PyPipeline::live_frame, py::arg("channel_id"), py::arg("after_seq"),
+           py::arg("timeout_ms"))
       .def("stats", &PyPipeline::stats)
       .def("in_callback_thread", &PyPipeline::in_callback_thread)
       .def("close", &PyPipeline::close);

@@ -37,6 +37,7 @@ __all__ = [
     "InvalidConfigError",
     "InvalidModelError",
     "IoError",
+    "LiveFrame",
     "NotFoundError",
     "Pipeline",
     "PipelineEvent",
@@ -75,6 +76,7 @@ _LAZY = {
     "Preprocessor": "preprocess",
     "Pipeline": "pipeline",
     "FrameResult": "pipeline",
+    "LiveFrame": "pipeline",
     "PipelineEvent": "pipeline",
     "PipelineStats": "pipeline",
     "ChannelStats": "pipeline",
@@ -84,7 +86,15 @@ _LAZY = {
 if TYPE_CHECKING:
     from .analytics import Analytics, Associator, BestShot, BestShotSelector, Event, Rules
     from .detector import Detections, Detector
-    from .pipeline import ChannelStats, FrameResult, Pipeline, PipelineEvent, PipelineStats, StageStats
+    from .pipeline import (
+        ChannelStats,
+        FrameResult,
+        LiveFrame,
+        Pipeline,
+        PipelineEvent,
+        PipelineStats,
+        StageStats,
+    )
     from .preprocess import Pool, Preprocessor
     from .track import Tracker, Tracks, TrackState
     from .video import VideoReader, VideoStats, VideoWriter

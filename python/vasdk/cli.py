@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import statistics
 import sys
@@ -203,12 +204,45 @@ def source_verdicts(events: Sequence[Any]) -> dict[str, str]:
     return out
 
 
+def _start_live(args: argparse.Namespace, pipe: Any) -> tuple[Any, Any]:
+    """The live view of `vasdk run --http HOST:PORT`: the page, its API and RTSP out."""
+    from .errors import InvalidArgumentError
+    from .live import LiveServer, RtspOut
+    from .live.checks import is_loopback
+
+    host, _, port = args.http.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or int(port) > 65535:
+        raise InvalidArgumentError(f"--http {args.http!r}: expected HOST:PORT with a port in 0..65535")
+    token = args.http_token or os.environ.get("VASDK_HTTP_TOKEN") or None
+    try:
+        server = LiveServer(pipe, host, int(port), token=token).start()
+    except OSError as e:
+        raise InvalidArgumentError(f"--http {args.http}: cannot serve there: {e}") from None
+    rtsp = None
+    if args.rtsp_out is not None:
+        api = f"http://127.0.0.1:{server.port}" if host in ("0.0.0.0", "::") else server.base_url
+        rtsp = RtspOut(api, host, server.token, port=args.rtsp_out).start()
+        server.rtsp_url = rtsp.url
+    print(f"live view: {server.page_url}", flush=True)
+    if not is_loopback(host):
+        print(f"live view: bound to {host}: every API call needs the token {server.token}", flush=True)
+    print(f"live view: token for changes (Authorization: Bearer): {server.token}", flush=True)
+    if rtsp is not None:
+        for c in pipe.stats().channels:
+            print(f"live view: RTSP out {c.id}: {rtsp.url(c.id)}", flush=True)
+    return server, rtsp
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs a pipeline config; a live per-channel table (in place on a terminal, lines when piped)."""
     import io
 
     from .pipeline import Pipeline
 
+    if args.rtsp_out is not None and not args.http:
+        print("vasdk run: --rtsp-out needs --http (RTSP out re-streams the live view)", file=sys.stderr)
+        return 2
     out = sys.stdout
     live = out.isatty() and not args.plain
     t0 = time.monotonic()
@@ -218,7 +252,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     source_events: list[Any] = []
 
+    live_server: Any = None
+
     def count(e: Any) -> None:  # pipeline threads; Counter updates are GIL-atomic enough here
+        if live_server is not None:
+            live_server.on_event(e)
         kind_counts[e.channel][e.kind] += 1
         if e.kind == "source" and e.subkind in ("damaged", "end_of_stream"):
             source_events.append(e)  # list.append is atomic under the GIL
@@ -236,6 +274,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         pipe.on_result(lambda r: None)  # counted in the stats; no queue to fill
         pipe.on_event(count)
         pipe.start()
+        live_server, rtsp_out = _start_live(args, pipe) if args.http else (None, None)
         first = pipe.stats()
         note = next((n for n in first.inference_notes if n.startswith("auto: ")), "")
         out.write(f"inference: {first.inference_backend}, {first.inference_lanes} lane(s)"
@@ -259,6 +298,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     break
         except KeyboardInterrupt:
             interrupted = True
+        if rtsp_out is not None:
+            rtsp_out.stop()
+        if live_server is not None:
+            live_server.stop()
         pipe.stop(drain=not interrupted)
         final = pipe.stats()
     out.write(f"\nvasdk run: {args.config}: {'interrupted' if interrupted else 'stopped'} after "
@@ -363,6 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "and rule (JSON) to this file")
     r.add_argument("--accept-damaged", action="store_true",
                    help="exit 0 even when a file source ended truncated or damaged (default: exit 3)")
+    r.add_argument("--http", metavar="HOST:PORT", help="serve the live view (page, JSON API, MJPEG, events) "
+                   "here, e.g. 127.0.0.1:8080 (port 0: a free one); another address than the loopback "
+                   "needs the token for every call")
+    r.add_argument("--http-token", help="the live view's token (default: $VASDK_HTTP_TOKEN or a random one, "
+                   "printed at start)")
+    r.add_argument("--rtsp-out", type=int, metavar="PORT",
+                   help="with --http: re-stream every channel's annotated picture as H.264 over RTSP on "
+                   "this port (0: a free one), encoded only while played")
     r.set_defaults(func=cmd_run)
 
     a = sub.add_parser("assets", help="locate the real models and clips (assets path NAME)")

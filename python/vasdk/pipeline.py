@@ -27,6 +27,7 @@ from .errors import InvalidArgumentError, InvalidConfigError
 __all__ = [
     "ChannelStats",
     "FrameResult",
+    "LiveFrame",
     "Pipeline",
     "PipelineEvent",
     "PipelineStats",
@@ -96,6 +97,22 @@ class PipelineEvent:
 
 
 @dataclass(frozen=True)
+class LiveFrame:
+    """One JPEG of a channel's live view: the frame with its tracks, rules and counts drawn on.
+
+    ``seq`` grows with every JPEG of the channel (pass it back to get a newer one);
+    ``capture_us`` is the wall clock (us since the epoch) when the frame was decoded.
+    """
+
+    jpeg: bytes
+    seq: int
+    frame: int
+    capture_us: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class StageStats:
     fps: float
     latency_p50_ms: float
@@ -122,6 +139,8 @@ class ChannelStats:
     pool_in_use_bytes: int
     pool_reserved_bytes: int
     pool_capacity_bytes: int
+    live_viewers: int = 0  # viewers of the live view now
+    live_frames: int = 0  # live JPEGs drawn and encoded (none while nobody watches)
 
 
 @dataclass(frozen=True)
@@ -400,6 +419,28 @@ class Pipeline:
         """
         pts = int(time.time() * 1e6) if pts_us is None else int(pts_us)
         self._impl.push(channel, frame, pts, format, copy)
+
+    # -- live view --------------------------------------------------------------------------
+
+    def live_watch(self, channel_id: str, on: bool = True) -> None:
+        """Adds (``on``) or removes one viewer of a channel's live view.
+
+        While a channel has a viewer, its frames are drawn and encoded to JPEG on a thread of
+        its own, skipping frames that thread cannot take; with none, nothing is encoded.
+        """
+        self._impl.live_watch(channel_id, bool(on))
+
+    def live_frame(self, channel_id: str, after: int = 0, timeout: float = 1.0) -> LiveFrame | None:
+        """The newest live JPEG with ``seq > after``, or None if none came within ``timeout`` s.
+
+        Raises NotFoundError for an unknown or removed channel. Call it from your own thread,
+        never from a pipeline callback.
+        """
+        ms = round(timeout * 1000)
+        if not 0 <= ms <= 60000:
+            raise InvalidArgumentError(f"live_frame: timeout must be in 0..60 s, got {timeout}")
+        d = self._impl.live_frame(channel_id, int(after), ms)
+        return None if d is None else LiveFrame(**d)
 
     # -- results ----------------------------------------------------------------------------
 

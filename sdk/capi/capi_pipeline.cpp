@@ -3,6 +3,7 @@
 // borrowed C structs on the pipeline's callback threads.
 #include <vasdk/vasdk.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <functional>
@@ -21,6 +22,9 @@
 // Frozen layouts: these offsets are ABI. Grow structs only at the end.
 static_assert(offsetof(vas_pipeline_config_t, config_json) == 8, "ABI");
 static_assert(sizeof(vas_pipeline_config_t) == 16, "ABI");
+static_assert(offsetof(vas_live_frame_t, seq) == 16, "ABI");
+static_assert(offsetof(vas_live_frame_t, jpeg) == 40, "ABI");
+static_assert(sizeof(vas_live_frame_t) == 56, "ABI");
 static_assert(offsetof(vas_object_t, class_id) == 4, "ABI");
 static_assert(offsetof(vas_object_t, track_id) == 8, "ABI");
 static_assert(offsetof(vas_object_t, parent_track_id) == 16, "ABI");
@@ -58,6 +62,8 @@ using namespace vas_capi;  // NOLINT(google-build-using-namespace)
 
 // Per callback thread: several channels may call back at once from different workers.
 thread_local std::vector<vas_object_t> t_objects;
+// Per calling thread: the JPEG vas_pipeline_live_frame hands out (shared, never changed).
+thread_local std::shared_ptr<const std::vector<uint8_t>> t_live_jpeg;
 // Per calling thread: the string vas_pipeline_stats_json hands out.
 thread_local std::string t_stats_json;
 
@@ -369,6 +375,47 @@ vas_status_t vas_pipeline_stats_json(const vas_pipeline_t* pipeline, const char*
     VAS_CHECK_ARG(out_json != nullptr, fn, "out_json is NULL");
     t_stats_json = stats_json(pipeline->impl->stats());
     *out_json = t_stats_json.c_str();
+    return VAS_OK;
+  });
+}
+
+vas_status_t vas_pipeline_live_watch(vas_pipeline_t* pipeline, const char* channel_id, int32_t on) {
+  constexpr const char* fn = "vas_pipeline_live_watch";
+  return guarded(fn, [&]() -> vas_status_t {
+    VAS_CHECK_PIPELINE(pipeline, fn);
+    VAS_CHECK_STR(channel_id, fn, "channel_id");
+    vas::Status st = pipeline->impl->live_watch(channel_id, on != 0);
+    if (!st.is_ok()) return fail(st.with_context(fn));
+    return VAS_OK;
+  });
+}
+
+vas_status_t vas_pipeline_live_frame(vas_pipeline_t* pipeline, const char* channel_id,
+                                     uint64_t after_seq, int32_t timeout_ms,
+                                     vas_live_frame_t* frame) {
+  constexpr const char* fn = "vas_pipeline_live_frame";
+  return guarded(fn, [&]() -> vas_status_t {
+    VAS_CHECK_PIPELINE(pipeline, fn);
+    VAS_CHECK_STR(channel_id, fn, "channel_id");
+    VAS_CHECK_ARG(frame != nullptr, fn, "frame is NULL");
+    VAS_CHECK_ARG(frame->struct_size >= 8, fn, "frame->struct_size is below 8 (not set?)");
+    VAS_CHECK_ARG(!pipeline->impl->in_callback_thread(), fn,
+                  "called from a pipeline callback, which must not wait");
+    auto r = pipeline->impl->live_frame(channel_id, after_seq, timeout_ms);
+    if (!r.is_ok()) return fail(r.status().with_context(fn));
+    const vas::LiveFrame& f = r.value();
+    t_live_jpeg = f.jpeg;
+    vas_live_frame_t out;
+    std::memset(&out, 0, sizeof(out));
+    out.struct_size = frame->struct_size;
+    out.width = f.width;
+    out.height = f.height;
+    out.seq = f.seq;
+    out.frame = f.frame;
+    out.capture_us = f.capture_us;
+    out.jpeg = f.jpeg->data();
+    out.jpeg_size = f.jpeg->size();
+    std::memcpy(frame, &out, std::min<size_t>(frame->struct_size, sizeof(out)));
     return VAS_OK;
   });
 }

@@ -284,11 +284,10 @@ TEST(BestShot, LocalisedDamageSharperThanItsNeighboursNeverWins) {
     return score_observation(obj, 320, 240, g, r, QualityParams{});
   };
   const QualityTerms base = score(clean);
-  // Only specks so far. On this synthetic texture crop_damage already scores the bright block
-  // as damage (the premise below fails), and the smear's copied blocks have the same cell
-  // statistics as the texture they replace, so the temporal check misses them (open: issue 22
-  // item 5).
-  for (Defect d : {Defect::kSpecks}) {
+  // Not the bright block: on this synthetic texture crop_damage already scores it as damage,
+  // so the premise below fails. The smear's copied blocks have the same cell statistics as the
+  // texture they replace; their borders on the block grid give them away.
+  for (Defect d : {Defect::kSpecks, Defect::kSmear}) {
     SCOPED_TRACE(static_cast<int>(d));
     const Scene bad = damaged_copy(clean, d);
     // The premise: on its own, the damaged frame scores best.
