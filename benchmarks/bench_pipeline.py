@@ -31,6 +31,9 @@ Measured, each side in its own subprocess (so peak RSS belongs to that side alon
   RSS growth   --minutes M: 4 paced looping channels for M minutes, RSS and malloc's heap in
                use sampled every 5 s; growth = median of the last quarter over the median of the
                first quarter after a 10 % warm-up
+  C sample     --c-sample PATH (default build/samples/multi_channel where it exists): vasdk's
+               peak RSS without Python, 4 paced file channels, FP32, --c-seconds each, with the
+               sample's lean defaults and with the pipeline's (benchmarks/_c_sample.py)
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_pipeline.py [--frames 120]
         [--seconds 30] [--max-channels 16] [--minutes 0] [--sides peer,vasdk,engine]
@@ -67,6 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import _c_sample  # noqa: E402
 from _plain_app import CLASSES, INPUT_H, INPUT_W, peer_decode, peer_inference  # noqa: E402
 
 LINE = [[0, 300], [768, 300]]  # across vtest.avi's walkway
@@ -503,6 +507,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--minutes", type=float, default=0, help="long run for RSS growth (0: skip)")
     ap.add_argument("--long-only", action="store_true",
                     help="only the --minutes run (RSS growth), e.g. into its own --out file")
+    ap.add_argument("--c-sample", default=str(ROOT / "build/samples/multi_channel"),
+                    help="samples/c/multi_channel binary for the C side ('' or missing: skipped)")
+    ap.add_argument("--c-seconds", type=float, default=10, help="length of each C sample run")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/pipeline.json"))
     args = ap.parse_args(argv)
     if args.long_only and args.minutes <= 0:
@@ -582,6 +589,17 @@ def main(argv: list[str] | None = None) -> int:
         for side in ("peer", "vasdk", "peer_ov", "vasdk_ov"):
             if side in sd:
                 ratios[f"throughput_{side}_over_best_ceiling"] = sd[side]["fps_4ch_fp32"] / max(ceilings)
+    c_bin = Path(args.c_sample) if args.c_sample else None
+    if c_bin is not None and c_bin.is_file() and not args.long_only:
+        c = _c_sample.run(c_bin, fp32, str(assets() / "vtest.avi"), args.c_seconds, args.repeats)
+        res["c_sample"] = c
+        if "vasdk" in sd:
+            lean = c["lean"]["peak_rss_mib"]
+            ratios["rss_c_sample_over_vasdk_python"] = lean / sd["vasdk"]["peak_rss_mib_4ch"]
+        for name in _c_sample.VARIANTS:
+            v = c[name]
+            print(f"  C sample, 4 paced channels FP32, {name}: peak RSS {v['peak_rss_mib']:.0f} MiB, "
+                  f"inference {v['inference_cpu_ms_per_frame']:.0f} ms CPU per frame", flush=True)
     res["ratios"] = ratios
     res["machine"]["loadavg_end"] = list(os.getloadavg())  # other work on the machine skews results
     print("\nside    4ch FP32 fps  of ceiling  peak RSS MiB  RT channels (INT8, every 3rd)  p99 ms at max")

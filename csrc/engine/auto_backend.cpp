@@ -82,7 +82,8 @@ std::string cache_key(const std::string& model, const EngineOptions& o,
   k << "model " << model << "\ncpu " << cpu_identity();
   for (const auto& c : candidates) k << "\n" << c.backend << " " << c.version;
   k << "\nthreads " << o.threads << " spinning " << o.spinning << " memory_pattern "
-    << o.memory_pattern << " optimization " << o.optimization << " providers";
+    << o.memory_pattern << " arena " << o.arena << " optimization " << o.optimization
+    << " providers";
   for (const auto& p : o.providers) k << " " << p;
   k << "\nprecision_hint " << o.precision_hint << " performance_hint " << o.performance_hint
     << " streams " << o.streams << " infer_requests " << o.infer_requests;

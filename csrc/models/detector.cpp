@@ -35,6 +35,7 @@ Result<DetectorOptions> parse_detector_options(const std::string& json_text) {
   r.opt("providers", &e.providers);
   r.opt("warmup_runs", &e.warmup_runs, in_range(0, 1000));
   o.memory_pattern_set = r.opt("memory_pattern", &e.memory_pattern);
+  r.opt("arena", &e.arena);
   // OpenVINO backend ("backend": "openvino"); values are checked when the engine is created.
   r.opt("openvino_library", &e.openvino_library);
   r.opt("precision_hint", &e.precision_hint);

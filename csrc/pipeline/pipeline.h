@@ -111,7 +111,8 @@ struct ChannelStats {
   double fps = 0;                                 // processed frames per second
   double latency_p50_ms = 0, latency_p99_ms = 0;  // capture -> result delivered
   size_t queue_depth = 0;
-  size_t pool_in_use_bytes = 0, pool_capacity_bytes = 0;
+  // Frame pool: bytes of frames out now, held from the allocator (cached + out), and the bound.
+  size_t pool_in_use_bytes = 0, pool_reserved_bytes = 0, pool_capacity_bytes = 0;
   int live_viewers = 0;      // viewers of the live view now (live_watch)
   uint64_t live_frames = 0;  // live JPEGs drawn and encoded (none while nobody watches)
 };

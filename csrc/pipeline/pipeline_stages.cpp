@@ -443,6 +443,7 @@ ChannelStats Pipeline::Impl::channel_stats(Channel& ch, size_t* waiting, size_t*
     if (ch.pool) {
       const PoolStats ps = ch.pool->stats();
       c.pool_in_use_bytes = ps.in_use_bytes;
+      c.pool_reserved_bytes = ps.reserved_bytes;
       c.pool_capacity_bytes = ps.capacity_bytes;
     }
   }

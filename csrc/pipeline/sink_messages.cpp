@@ -88,6 +88,7 @@ nlohmann::json channel_stats_json(const ChannelStats& c) {
           {"latency_p99_ms", c.latency_p99_ms},
           {"queue_depth", c.queue_depth},
           {"pool_in_use_bytes", c.pool_in_use_bytes},
+          {"pool_reserved_bytes", c.pool_reserved_bytes},
           {"pool_capacity_bytes", c.pool_capacity_bytes},
           {"live_viewers", c.live_viewers},
           {"live_frames", c.live_frames}};

@@ -149,7 +149,10 @@ typedef struct vas_detector_config {
      order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
      an error names them if none is usable), "warmup_runs", "memory_pattern" (ORT: plan
      activations per input shape; default true, false in a pipeline with max_batch > 1,
-     where each batch size would keep its own plan), "card" (path; not with a pack),
+     where each batch size would keep its own plan), "arena" (ORT CPU arena: "shared", the
+     default, one arena for the process's sessions that grows by what is requested;
+     "session", ORT's own per-session arena growing in powers of two; "none", no arena: least
+     memory, more CPU per run), "card" (path; not with a pack),
      "key_file" (an encrypted pack's key: 64 hex digits in a regular file of mode 0600 or
      stricter), "key_env" (the name of an environment variable holding the key),
      "input_width", "input_height", "score_threshold", "nms_iou", "classes" (list of names
@@ -948,7 +951,8 @@ VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const cha
 /* A statistics snapshot as a JSON object: {"channels": [{"id", "state", "decoded",
    "processed", "dropped", "dropped_by_reason": {...}, "reconnects", "events", "fps",
    "latency_p50_ms", "latency_p99_ms", "queue_depth", "pool_in_use_bytes",
-   "pool_capacity_bytes", "live_viewers", "live_frames"}],
+   "pool_reserved_bytes" (frame pool bytes held now), "pool_capacity_bytes", "live_viewers",
+   "live_frames"}],
    "decode"|"inference"|"analytics": {"fps", "latency_p50_ms", "latency_p99_ms", "queue_depth"},
    "batch_mean", "batches", "cpu_ms_per_frame": {"frames", "decode", "preprocess", "inference",
    "postprocess", "analytics", "delivery", "annotate", "other", "process"}, "inference_lanes",

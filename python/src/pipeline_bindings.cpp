@@ -119,6 +119,7 @@ py::dict channel_dict(const vas::ChannelStats& c) {
   d["latency_p99_ms"] = c.latency_p99_ms;
   d["queue_depth"] = c.queue_depth;
   d["pool_in_use_bytes"] = c.pool_in_use_bytes;
+  d["pool_reserved_bytes"] = c.pool_reserved_bytes;
   d["pool_capacity_bytes"] = c.pool_capacity_bytes;
   d["live_viewers"] = c.live_viewers;
   d["live_frames"] = c.live_frames;

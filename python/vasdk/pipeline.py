@@ -137,6 +137,7 @@ class ChannelStats:
     latency_p99_ms: float
     queue_depth: int
     pool_in_use_bytes: int
+    pool_reserved_bytes: int
     pool_capacity_bytes: int
     live_viewers: int = 0  # viewers of the live view now
     live_frames: int = 0  # live JPEGs drawn and encoded (none while nobody watches)

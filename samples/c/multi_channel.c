@@ -3,16 +3,26 @@
  * happens, a stats line per channel every second, and stops cleanly on Ctrl-C (SIGINT) or
  * after SECONDS.
  *
- *   multi_channel MODEL.onnx [-t SECONDS] [-l Y] URL_OR_FILE...
+ *   multi_channel MODEL.onnx [-t SECONDS] [-l Y] [-b MAX_BATCH] [-q QUEUE] [-f FORMAT]
+ *                 [-a MALLOC_ARENAS] [-r ORT_ARENA] URL_OR_FILE...
  *
  * Each source becomes channel camN with a line-crossing rule across the frame at row Y
  * (default 300, the walkway of OpenCV's vtest.avi) and an intrusion zone on its left half.
  * At exit it prints where the memory and the CPU went: resident memory before and after the
- * pipeline is created (model and engine) and its peak while running, the frame pools' share,
+ * pipeline is created (model and engine), its peak while running and what it is made of
+ * (libraries, frame pools, memory held by malloc in use and free, the engine's share, threads),
  * and the CPU ms per frame of each stage (from vas_pipeline_stats_json).
+ *
+ * Memory (measured in the top-level README): the sample runs lean by default. Batches of one
+ * frame (-b 1; the pipeline's default is 4, which held about 100 MiB more of ORT activations
+ * to save about 5% of inference CPU on 2 cores), frames kept as NV12 (-f nv12; bgr24 doubles the
+ * frame pools), and one glibc malloc arena (-a 1; glibc gives every thread that allocates its own
+ * arena, up to 8 per core, and each keeps what its thread freed; -a 0 keeps glibc's
+ * default). The arena cap is the application's choice: the library never calls mallopt.
+ * -r sets the detector's ORT "arena" option (shared, session, none).
  * C99, linked only against libvasdk.
  */
-#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#define _GNU_SOURCE /* nanosleep, mallopt, mallinfo2 */
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +31,9 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <vasdk/vasdk.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_sigint(int sig) {
@@ -53,15 +66,28 @@ static int append(char* buf, size_t cap, const char* text) {
   return 1;
 }
 
-/* Resident memory now, in MiB, from /proc/self/statm (-1 where there is none). */
-static double rss_mib(void) {
-  long pages = 0, resident = 0;
-  FILE* f = fopen("/proc/self/statm", "r");
+/* A field of /proc/self/status ("VmRSS", "RssFile", "Threads", ...): KiB for sizes, a count
+   for Threads; -1 where there is none (not Linux). */
+static long proc_status(const char* field) {
+  char line[256];
+  long value = -1;
+  size_t n = strlen(field);
+  FILE* f = fopen("/proc/self/status", "r");
   if (!f) return -1;
-  if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, field, n) == 0 && line[n] == ':') {
+      value = strtol(line + n + 1, NULL, 10);
+      break;
+    }
+  }
   fclose(f);
-  return resident < 0 ? -1 : resident * 4096.0 / (1024 * 1024);
+  return value;
 }
+
+static double kib_to_mib(long kib) { return kib < 0 ? -1 : kib / 1024.0; }
+
+/* Resident memory now, in MiB. */
+static double rss_mib(void) { return kib_to_mib(proc_status("VmRSS")); }
 
 /* Peak resident memory of the process so far, in MiB (Linux reports ru_maxrss in KiB). */
 static double peak_rss_mib(void) {
@@ -93,14 +119,41 @@ static double sum_of(const char* json, const char* key) {
   return sum;
 }
 
+/* Where the resident memory is now (the pipeline stopped, nothing released yet): libraries
+   and other file pages, then the anonymous part: frame pools, what malloc holds in use and
+   free, and the rest (ORT's arena and big buffers are in malloc's mmapped blocks when glibc
+   serves them). Thread stacks touch a few hundred KiB in all; the count is printed. */
+static void print_memory(const char* stats, double rss_before, double rss_created) {
+  const double mib = 1048576.0;
+  double pools = sum_of(stats, "pool_reserved_bytes") / mib;
+  printf(
+      "memory: %.0f MiB before the pipeline, %.0f MiB once created (model, engine: +%.0f), "
+      "peak %.0f MiB, now %.0f MiB\n",
+      rss_before, rss_created, rss_created - rss_before, peak_rss_mib(), rss_mib());
+  printf(
+      "memory now: libraries and files %.0f MiB, anonymous %.0f MiB: frame pools %.1f MiB "
+      "(capacity %.1f)",
+      kib_to_mib(proc_status("RssFile") + proc_status("RssShmem")),
+      kib_to_mib(proc_status("RssAnon")), pools, sum_of(stats, "pool_capacity_bytes") / mib);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  {
+    struct mallinfo2 mi = mallinfo2();
+    double before = rss_mib();
+    malloc_trim(0);
+    printf(
+        ", malloc: %.0f MiB in mmapped blocks, arenas %.0f MiB of which %.0f MiB free (%.0f "
+        "MiB of it resident: malloc_trim returned that)",
+        mi.hblkhd / mib, mi.arena / mib, mi.fordblks / mib, before - rss_mib());
+  }
+#endif
+  printf("; %ld threads\n", proc_status("Threads"));
+}
+
 static void print_breakdown(const char* stats, double rss_before, double rss_created) {
   static const char* const stages[] = {"decode",    "preprocess", "inference", "postprocess",
                                        "analytics", "delivery",   "annotate",  "other"};
   size_t k;
-  printf(
-      "memory: %.0f MiB before the pipeline, %.0f MiB once created (model, engine), peak "
-      "%.0f MiB; frame pools %.1f MiB of it\n",
-      rss_before, rss_created, peak_rss_mib(), sum_of(stats, "pool_capacity_bytes") / 1048576.0);
+  print_memory(stats, rss_before, rss_created);
   printf("cpu ms per frame over %.0f frames:",
          number_after(stats, "\"cpu_ms_per_frame\"", "frames"));
   for (k = 0; k < sizeof stages / sizeof stages[0]; ++k) {
@@ -118,41 +171,62 @@ static void sleep_ms(long ms) {
 
 int main(int argc, char** argv) {
   char config[16384] = "", part[2048];
-  const char *model, *stats;
-  double seconds = 0, rss_before = rss_mib(), rss_created;
-  int line_y = 300, first, i, tick = 0;
+  const char *model, *stats, *arena = NULL, *format = "nv12";
+  double seconds = 0, rss_before, rss_created;
+  int line_y = 300, first, i, tick = 0, max_batch = 1, malloc_arenas = 1, queue = 4;
   vas_pipeline_config_t cfg;
   vas_pipeline_t* pipe = NULL;
   vas_status_t st;
 
   if (argc < 3) {
-    fprintf(stderr, "usage: %s MODEL.onnx [-t SECONDS] [-l Y] URL_OR_FILE...\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s MODEL.onnx [-t SECONDS] [-l Y] [-b MAX_BATCH] [-q QUEUE] [-f FORMAT] "
+            "[-a MALLOC_ARENAS] [-r ORT_ARENA] URL_OR_FILE...\n",
+            argv[0]);
     return 2;
   }
   model = argv[1];
   for (first = 2; first + 1 < argc && argv[first][0] == '-'; first += 2) {
     if (strcmp(argv[first], "-t") == 0) seconds = atof(argv[first + 1]);
     if (strcmp(argv[first], "-l") == 0) line_y = atoi(argv[first + 1]);
+    if (strcmp(argv[first], "-b") == 0) max_batch = atoi(argv[first + 1]);
+    if (strcmp(argv[first], "-a") == 0) malloc_arenas = atoi(argv[first + 1]);
+    if (strcmp(argv[first], "-r") == 0) arena = argv[first + 1];
+    if (strcmp(argv[first], "-f") == 0) format = argv[first + 1];
+    if (strcmp(argv[first], "-q") == 0) queue = atoi(argv[first + 1]);
   }
+#if defined(__GLIBC__)
+  /* Before any thread allocates: each would otherwise get an arena of its own. */
+  if (malloc_arenas > 0) mallopt(M_ARENA_MAX, malloc_arenas);
+#endif
+  rss_before = rss_mib();
   if (first >= argc) {
     fprintf(stderr, "no sources given\n");
     return 2;
   }
 
+  /* -b 0 and no -r leave the pipeline's defaults. */
   snprintf(part, sizeof part,
            "{\"models\": {\"detector\": {\"model\": \"%s\", \"options\": "
-           "{\"classes\": [\"person\", \"car\", \"truck\"]}}}, \"channels\": [",
-           model);
+           "{\"classes\": [\"person\", \"car\", \"truck\"]%s%s%s}}}, ",
+           model, arena ? ", \"arena\": \"" : "", arena ? arena : "", arena ? "\"" : "");
   append(config, sizeof config, part);
+  if (max_batch > 0) {
+    snprintf(part, sizeof part, "\"inference\": {\"max_batch\": %d}, ", max_batch);
+    append(config, sizeof config, part);
+  }
+  append(config, sizeof config, "\"channels\": [");
   for (i = first; i < argc; ++i) {
     int rtsp = strncmp(argv[i], "rtsp://", 7) == 0;
     snprintf(part, sizeof part,
-             "%s{\"id\": \"cam%d\", \"source\": {\"url\": \"%s\", \"realtime\": %s}, "
+             "%s{\"id\": \"cam%d\", \"source\": {\"url\": \"%s\", \"realtime\": %s, "
+             "\"format\": \"%s\"}, \"queue\": %d, "
              "\"analytics\": {\"tracker\": {\"type\": \"bytetrack\"}, \"rules\": {\"rules\": ["
              "{\"id\": \"line\", \"type\": \"line_crossing\", \"line\": [[0, %d], [4000, %d]]}, "
              "{\"id\": \"zone\", \"type\": \"intrusion\", \"polygon\": "
              "[[0, 0], [380, 0], [380, 576], [0, 576]]}]}}}",
-             i == first ? "" : ", ", i - first, argv[i], rtsp ? "false" : "true", line_y, line_y);
+             i == first ? "" : ", ", i - first, argv[i], rtsp ? "false" : "true", format, queue,
+             line_y, line_y);
     if (!append(config, sizeof config, part)) {
       fprintf(stderr, "too many sources\n");
       return 2;

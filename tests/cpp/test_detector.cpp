@@ -171,6 +171,9 @@ TEST(Detector, RejectsBadOptions) {
   EXPECT_FALSE(parse_detector_options("{}")->memory_pattern_set);
   EXPECT_EQ(parse_detector_options(R"({"memory_pattern": "no"})").status().code(),
             StatusCode::kInvalidConfig);
+  EXPECT_EQ(parse_detector_options("{}")->engine.arena, "shared");
+  EXPECT_EQ(parse_detector_options(R"({"arena": "none"})")->engine.arena, "none");
+  EXPECT_EQ(parse_detector_options(R"({"arena": 1})").status().code(), StatusCode::kInvalidConfig);
   auto whole = parse_detector_options(R"({"threads": 2.0, "input_width": 416})");
   ASSERT_TRUE(whole.is_ok());
   EXPECT_EQ(whole->engine.threads, 2);

@@ -118,6 +118,41 @@ TEST(Engine, MemoryPatternOffGivesTheSameOutputsAtEveryBatchSize) {
   }
 }
 
+// Every ORT arena setting computes the same outputs, the shared arena serves two engines at
+// once, and a misspelt setting is refused with a message naming the option.
+TEST(Engine, ArenaSettingsGiveTheSameOutputs) {
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (const char* arena : {"shared", "session", "none", "shared"}) {
+    EngineOptions o;
+    o.arena = arena;
+    engines.push_back(make(o));
+    ASSERT_TRUE(engines.back()) << arena;
+    for (const auto& note : engines.back()->notes()) {
+      EXPECT_EQ(note.find("arena"), std::string::npos) << arena << ": " << note;
+    }
+  }
+  for (int64_t batch : {2, 1}) {
+    Tensor in;
+    in.reshape(DataType::kFloat32, {batch, 3, 64, 96});
+    std::mt19937 rng(static_cast<unsigned>(batch));
+    std::uniform_real_distribution<float> u(0, 1);
+    for (size_t i = 0; i < in.byte_size() / 4; ++i) in.as<float>()[i] = u(rng);
+    std::vector<Tensor> first;
+    ASSERT_TRUE(engines[0]->run({in.view()}, &first).is_ok());
+    for (size_t e = 1; e < engines.size(); ++e) {
+      std::vector<Tensor> out;
+      ASSERT_TRUE(engines[e]->run({in.view()}, &out).is_ok());
+      EXPECT_TRUE(same(first, out)) << "engine " << e << " batch " << batch;
+    }
+  }
+  EngineOptions bad;
+  bad.arena = "pooled";
+  auto e = create_engine(asset("yolov3-tiny.onnx"), bad);
+  ASSERT_FALSE(e.is_ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(e.status().message().find("'arena'"), std::string::npos) << e.status().message();
+}
+
 // Several threads share one engine, each with its own outputs (run under TSan in CI).
 TEST(Engine, ConcurrentRunsMatchSerialRuns) {
   auto e = make();

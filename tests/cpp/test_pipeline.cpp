@@ -377,7 +377,9 @@ TEST(Pipeline, OverloadKeepsLatencyBoundedAndCountsDrops) {
   // At most queue + batch + 1 frames ahead of any frame: p99 stays well under a second
   // (a generous bound for sanitizer builds on busy CI).
   EXPECT_LT(ch.latency_p99_ms, 2000.0);
-  EXPECT_LE(ch.pool_in_use_bytes, ch.pool_capacity_bytes);
+  EXPECT_LE(ch.pool_in_use_bytes, ch.pool_reserved_bytes);
+  EXPECT_LE(ch.pool_reserved_bytes, ch.pool_capacity_bytes);
+  EXPECT_GT(ch.pool_reserved_bytes, 0u);
   // Results are still in frame order, with gaps where frames were dropped.
   const auto& rs = c.results["fast"];
   for (size_t i = 1; i < rs.size(); ++i) EXPECT_GT(rs[i].frame, rs[i - 1].frame);

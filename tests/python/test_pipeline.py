@@ -95,6 +95,7 @@ def test_results_iterator_in_frame_order(assets: Path, frames: list[np.ndarray])
     assert isinstance(st, vasdk.PipelineStats) and isinstance(st.channels[0], vasdk.ChannelStats)
     c = st.by_id["cam1"]
     assert (c.processed, c.dropped, c.decoded) == (N, 0, N)
+    assert 0 < c.pool_reserved_bytes <= c.pool_capacity_bytes and c.pool_in_use_bytes <= c.pool_reserved_bytes
     assert st.results_dropped == 0
 
 

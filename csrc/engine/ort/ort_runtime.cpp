@@ -30,6 +30,32 @@ LoadedRuntimes& loaded() {
   return *runtimes;
 }
 
+// Registers the shared CPU arena on rt's env (see OrtRuntime::shared_arena). ORT's own session
+// arena grows in power-of-two regions: 4 channels of yolov3-tiny at 768x576, batches of 4,
+// held two 128 MiB regions of which 200 MiB were touched; growing by the request, the
+// process peaked 85 MiB lower (README, "Memory").
+void register_shared_arena(OrtRuntime* rt) {
+  const OrtApi* api = rt->api;
+  auto fail = [&](OrtStatus* st, const char* what) {
+    rt->shared_arena_error = std::string(what) + ": " + api->GetErrorMessage(st);
+    api->ReleaseStatus(st);
+  };
+  const char* keys[] = {"arena_extend_strategy", "initial_chunk_size_bytes"};
+  const size_t values[] = {1 /* kSameAsRequested */, size_t{1} << 20};
+  OrtArenaCfg* cfg = nullptr;
+  if (OrtStatus* st = api->CreateArenaCfgV2(keys, values, 2, &cfg)) return fail(st, "arena config");
+  OrtMemoryInfo* info = nullptr;
+  if (OrtStatus* st = api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &info)) {
+    api->ReleaseArenaCfg(cfg);
+    return fail(st, "arena memory info");
+  }
+  OrtStatus* st = api->CreateAndRegisterAllocator(rt->env, info, cfg);
+  api->ReleaseMemoryInfo(info);
+  api->ReleaseArenaCfg(cfg);
+  if (st) return fail(st, "CreateAndRegisterAllocator");
+  rt->shared_arena = true;
+}
+
 Result<const OrtRuntime*> load_from(const std::string& path) {
   auto& cache = loaded();
   std::lock_guard<std::mutex> lock(cache.mutex);
@@ -69,6 +95,7 @@ Result<const OrtRuntime*> load_from(const std::string& path) {
   rt->api = api;
   rt->env = env;
   rt->version = version;
+  register_shared_arena(rt.get());
   const OrtRuntime* out = rt.get();
   cache.by_path.emplace(path, std::move(rt));
   return out;

@@ -20,6 +20,12 @@ struct OrtRuntime {
   const OrtApi* api = nullptr;
   OrtEnv* env = nullptr;
   std::string version;
+  // A CPU arena registered on `env` for sessions that opt in ("session.use_env_allocators"):
+  // it grows by what is requested (kSameAsRequested) instead of doubling, and the sessions of
+  // one process share it. Empty error when registered; otherwise why not (sessions then keep
+  // their own arenas).
+  bool shared_arena = false;
+  std::string shared_arena_error;
 };
 
 // Search order: explicit path, then $VASDK_ORT_LIBRARY, then the onnxruntime pip package
