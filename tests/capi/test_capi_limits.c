@@ -13,15 +13,7 @@
 #include <unistd.h>
 #include <vasdk/vasdk.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                       \
-    }                                                                   \
-  } while (0)
-#define CHECK_MSG_HAS(needle) CHECK(strstr(vas_last_error_message(), needle) != NULL)
+#include "capi_check.h"
 
 /* Enough for every image below that is expected to pass validation. */
 #define PIXEL_BYTES (4u << 20)
@@ -75,7 +67,7 @@ static void check_case(const char* fn, size_t i, vas_status_t st) {
   if (g->valid ? st != VAS_OK : st != VAS_ERR_INVALID_ARGUMENT) {
     fprintf(stderr, "%s: case %zu (%dx%d stride %d format %d): status %d, %s\n", fn, i, g->width,
             g->height, g->stride, g->format, (int)st, vas_last_error_message());
-    ++failures;
+    ++g_failures;
   }
 }
 
@@ -279,6 +271,6 @@ int main(void) {
   test_best_shot_limits();
   test_detector_limits();
   free(g_pixels);
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-  return failures ? 1 : 0;
+  if (g_failures) fprintf(stderr, "%d check(s) failed\n", g_failures);
+  return g_failures ? 1 : 0;
 }

@@ -8,15 +8,7 @@
 #include <string.h>
 #include <vasdk/vasdk.h>
 
-static int g_failures = 0;
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                            \
-    }                                                                          \
-  } while (0)
-#define CHECK_MSG_HAS(needle) CHECK(strstr(vas_last_error_message(), needle) != NULL)
+#include "capi_check.h"
 
 #define W 320
 #define H 240

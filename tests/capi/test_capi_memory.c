@@ -6,14 +6,7 @@
 #include <string.h>
 #include <vasdk/vasdk.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                       \
-    }                                                                   \
-  } while (0)
+#include "capi_check.h"
 
 typedef struct counting {
   int allocs;
@@ -182,8 +175,8 @@ int main(void) {
   test_failing_allocator_each_allocation();
   test_destroy_with_buffers_out();
   test_bad_arguments();
-  if (failures) {
-    fprintf(stderr, "%d check(s) failed\n", failures);
+  if (g_failures) {
+    fprintf(stderr, "%d check(s) failed\n", g_failures);
     return 1;
   }
   printf("capi memory: all checks passed\n");

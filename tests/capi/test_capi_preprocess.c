@@ -8,21 +8,14 @@
 #include <string.h>
 #include <vasdk/vasdk.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                       \
-    }                                                                   \
-  } while (0)
+#include "capi_check.h"
 
 /* The call failed with `code` and its message contains `needle`. */
 static void check_error(vas_status_t got, vas_status_t code, const char* needle, int line) {
   if (got != code || strstr(vas_last_error_message(), needle) == NULL) {
     fprintf(stderr, "line %d: got %s \"%s\", want %s containing \"%s\"\n", line,
             vas_status_str(got), vas_last_error_message(), vas_status_str(code), needle);
-    ++failures;
+    ++g_failures;
   }
 }
 #define CHECK_ERROR(call, code, needle) check_error((call), (code), (needle), __LINE__)
@@ -484,8 +477,8 @@ int main(void) {
   test_batch();
   test_pool_backed_output();
   test_bad_input();
-  if (failures != 0) {
-    fprintf(stderr, "%d check(s) failed\n", failures);
+  if (g_failures != 0) {
+    fprintf(stderr, "%d check(s) failed\n", g_failures);
     return 1;
   }
   printf("preprocess C API: all checks passed\n");
