@@ -204,6 +204,8 @@ def test_add_channel_input_is_validated(live: tuple[vasdk.Pipeline, LiveServer],
         ({"id": "x", "url": str(Path(__file__))}, "url"),
         ({"id": "x", "url": "rtsp://"}, "url"),
         ({"id": "x", "url": "rtsp://h/a b"}, "url"),
+        ({"id": "x", "url": "rtsp://h/x\u0000.bak"}, "url"),  # an embedded NUL would cut the C string
+        ({"id": "x\u0000y", "url": "rtsp://h/x"}, "id"),
         ({"id": "x", "url": "rtsp://h/" + "a" * 3000}, "url"),
         ({"id": "x", "url": ["rtsp://h"]}, "url"),
         ({"id": "x"}, "url"),
