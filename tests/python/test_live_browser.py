@@ -69,6 +69,16 @@ def until(page: Any, js: str, timeout: float = 15) -> None:
         time.sleep(0.1)
 
 
+def box_of(page: Any, selector: str, timeout: float = 10) -> dict[str, float]:
+    """The element's box on the page, retried while the element is being redrawn (None)."""
+    end = time.monotonic() + timeout
+    while (box := page.locator(selector).bounding_box(timeout=timeout * 1000)) is None:
+        if time.monotonic() > end:
+            raise AssertionError(f"{selector} not visible within {timeout} s")
+        time.sleep(0.1)
+    return box
+
+
 def tile_shown(channel: str) -> str:
     return f"() => document.querySelector('img[data-channel=\"{channel}\"]')?.naturalWidth > 0"
 
@@ -112,10 +122,13 @@ def test_dragging_a_line_changes_the_counts(browser: Any, fast: tuple[vasdk.Pipe
         return abs(p[0] - q[0]) <= 3 and abs(p[1] - q[1]) <= 3
 
     assert crossings() == 0
-    svg = page.locator("#tile-cam0 svg").bounding_box()
-    scale_x, scale_y = svg["width"] / 768, svg["height"] / 576
+    # The handles are drawn once the page knows the picture's size, which may be a stats tick
+    # after the first picture shows; the overlay is redrawn whole, so measure what is there now.
+    until(page, "() => document.querySelectorAll('#tile-cam0 svg circle[data-rule=\"door\"]').length == 2")
     for point, target in ((0, BUSY_LINE[0]), (1, BUSY_LINE[1])):
-        h = page.locator(f'#tile-cam0 svg circle[data-rule="door"][data-point="{point}"]').bounding_box()
+        svg = box_of(page, "#tile-cam0 svg")  # measured per drag: the stats line above may rewrap
+        scale_x, scale_y = svg["width"] / 768, svg["height"] / 576
+        h = box_of(page, f'#tile-cam0 svg circle[data-rule="door"][data-point="{point}"]')
         page.mouse.move(h["x"] + h["width"] / 2, h["y"] + h["height"] / 2)
         page.mouse.down()
         page.mouse.move(svg["x"] + target[0] * scale_x, svg["y"] + target[1] * scale_y, steps=5)
