@@ -274,62 +274,90 @@ VAS_INLINE void rows_typed(const Plan& p, const ImageView& src, T* dst, int yb, 
   }
 }
 
-template <Isa I, PixelFormat F>
-VAS_INLINE void rows_format(const Plan& p, const ImageView& src, void* dst, int yb, int ye,
-                            float* scratch) {
+// Each (ISA, format, output type) body is a function of its own, never inlined into the
+// dispatch: one function holding all 24 made the compiler's superlinear passes (PRE, register
+// liveness) take minutes per build, with no gain at run time (a call per band of rows).
+#define VAS_ROWS_ARGS const Plan &p, const ImageView &src, void *dst, int yb, int ye, float *scratch
+template <PixelFormat F, typename T>
+struct PortableRows {
+  __attribute__((noinline)) static void run(VAS_ROWS_ARGS) {
+    rows_typed<Isa::kPortable, F>(p, src, static_cast<T*>(dst), yb, ye, scratch);
+  }
+};
+#if VAS_NEON
+template <PixelFormat F, typename T>
+struct NeonRows {
+  __attribute__((noinline)) static void run(VAS_ROWS_ARGS) {
+    rows_typed<Isa::kNeon, F>(p, src, static_cast<T*>(dst), yb, ye, scratch);
+  }
+};
+#endif
+#if VAS_X86_SIMD
+template <PixelFormat F, typename T>
+struct Avx2Rows {
+  __attribute__((noinline)) VAS_AVX2 static void run(VAS_ROWS_ARGS) {
+    rows_typed<Isa::kAvx2, F>(p, src, static_cast<T*>(dst), yb, ye, scratch);
+  }
+};
+template <PixelFormat F, typename T>
+struct Avx512Rows {
+  __attribute__((noinline)) VAS_AVX512 static void run(VAS_ROWS_ARGS) {
+    rows_typed<Isa::kAvx512, F>(p, src, static_cast<T*>(dst), yb, ye, scratch);
+  }
+};
+#endif
+
+template <template <PixelFormat, typename> class Rows, PixelFormat F>
+void rows_format(VAS_ROWS_ARGS) {
   switch (p.spec.dtype) {
     case DataType::kFloat16:
-      rows_typed<I, F>(p, src, static_cast<uint16_t*>(dst), yb, ye, scratch);
-      break;
+      return Rows<F, uint16_t>::run(p, src, dst, yb, ye, scratch);
     case DataType::kUInt8:
-      rows_typed<I, F>(p, src, static_cast<uint8_t*>(dst), yb, ye, scratch);
-      break;
+      return Rows<F, uint8_t>::run(p, src, dst, yb, ye, scratch);
     case DataType::kInt8:
-      rows_typed<I, F>(p, src, static_cast<int8_t*>(dst), yb, ye, scratch);
-      break;
+      return Rows<F, int8_t>::run(p, src, dst, yb, ye, scratch);
     default:
-      rows_typed<I, F>(p, src, static_cast<float*>(dst), yb, ye, scratch);
-      break;
+      return Rows<F, float>::run(p, src, dst, yb, ye, scratch);
   }
 }
 
-template <Isa I>
-VAS_INLINE void rows_impl(const Plan& p, const ImageView& src, void* dst, int yb, int ye,
-                          float* scratch) {
+template <template <PixelFormat, typename> class Rows>
+void rows_impl(VAS_ROWS_ARGS) {
   switch (p.format) {
     case PixelFormat::kBGR24:
-      return rows_format<I, PixelFormat::kBGR24>(p, src, dst, yb, ye, scratch);
+      return rows_format<Rows, PixelFormat::kBGR24>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kRGB24:
-      return rows_format<I, PixelFormat::kRGB24>(p, src, dst, yb, ye, scratch);
+      return rows_format<Rows, PixelFormat::kRGB24>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kGRAY8:
-      return rows_format<I, PixelFormat::kGRAY8>(p, src, dst, yb, ye, scratch);
+      return rows_format<Rows, PixelFormat::kGRAY8>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kNV12:
-      return rows_format<I, PixelFormat::kNV12>(p, src, dst, yb, ye, scratch);
+      return rows_format<Rows, PixelFormat::kNV12>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kNV21:
-      return rows_format<I, PixelFormat::kNV21>(p, src, dst, yb, ye, scratch);
+      return rows_format<Rows, PixelFormat::kNV21>(p, src, dst, yb, ye, scratch);
     case PixelFormat::kI420:
-      return rows_format<I, PixelFormat::kI420>(p, src, dst, yb, ye, scratch);
+      return rows_format<Rows, PixelFormat::kI420>(p, src, dst, yb, ye, scratch);
   }
 }
+#undef VAS_ROWS_ARGS
 
 }  // namespace
 
 void run_rows_portable(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                        float* scratch) {
-  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<PortableRows>(p, src, dst, y_begin, y_end, scratch);
 }
 
 #if VAS_NEON
 void run_rows_neon(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                    float* scratch) {
-  rows_impl<Isa::kNeon>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<NeonRows>(p, src, dst, y_begin, y_end, scratch);
 }
 
 bool neon_supported() { return true; }  // Advanced SIMD is part of every AArch64 CPU
 #else
 void run_rows_neon(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                    float* scratch) {
-  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<PortableRows>(p, src, dst, y_begin, y_end, scratch);
 }
 
 bool neon_supported() { return false; }
@@ -338,12 +366,12 @@ bool neon_supported() { return false; }
 #if VAS_X86_SIMD
 VAS_AVX2 void run_rows_avx2(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                             float* scratch) {
-  rows_impl<Isa::kAvx2>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<Avx2Rows>(p, src, dst, y_begin, y_end, scratch);
 }
 
 VAS_AVX512 void run_rows_avx512(const Plan& p, const ImageView& src, void* dst, int y_begin,
                                 int y_end, float* scratch) {
-  rows_impl<Isa::kAvx512>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<Avx512Rows>(p, src, dst, y_begin, y_end, scratch);
 }
 
 bool avx2_supported() {
@@ -360,12 +388,12 @@ bool avx512_supported() {
 #else
 void run_rows_avx2(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                    float* scratch) {
-  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<PortableRows>(p, src, dst, y_begin, y_end, scratch);
 }
 
 void run_rows_avx512(const Plan& p, const ImageView& src, void* dst, int y_begin, int y_end,
                      float* scratch) {
-  rows_impl<Isa::kPortable>(p, src, dst, y_begin, y_end, scratch);
+  rows_impl<PortableRows>(p, src, dst, y_begin, y_end, scratch);
 }
 
 bool avx2_supported() { return false; }

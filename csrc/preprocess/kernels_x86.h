@@ -15,10 +15,14 @@
 #define VAS_X86_SIMD 1
 // GCC 12 flags the AVX-512 intrinsics' own "undefined" pass-through operands as maybe
 // uninitialised; the warning is located in the header, so silence it there only.
+#if defined(__clang__)
+#include <immintrin.h>
+#else
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+#endif
 #else
 #define VAS_X86_SIMD 0
 #endif

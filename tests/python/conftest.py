@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -26,3 +27,10 @@ def assets() -> Path:
     if not (d / MANIFEST).is_file():
         pytest.fail(f"no assets in {d}: {SETUP_HINT}", pytrace=False)
     return d
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """vasdk's caches (distillation's compiled steps) live in the session's temp folder, so that
+    tests neither read nor fill the user's ~/.cache."""
+    os.environ["VASDK_CACHE_DIR"] = str(tmp_path_factory.mktemp("vasdk-cache"))

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("jax", reason="distillation needs the train extra (jax, optax)")
 
 import vasdk
-from vasdk.tools.distill import OnnxFunction, _frames, distill
+from vasdk.tools.distill import OnnxFunction, _frames, _use_compile_cache, compile_cache_dir, distill
 from vasdk.tools.onnxutil import ModelToolError, ort_session
 from vasdk.tools.prune import prune
 from vasdk.tools.refit import refit_model
@@ -100,3 +100,27 @@ def _spec(teacher: Path) -> dict:
     import json
 
     return dict(json.loads(teacher.with_suffix(".json").read_text())["input"])
+
+
+def test_compile_cache_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache holds executable code: made 0700, refused when others can write to it, and a
+    cache the user gave JAX is left alone."""
+    from types import SimpleNamespace
+
+    class Config(SimpleNamespace):
+        def update(self, name: str, value: str) -> None:
+            setattr(self, name, value)
+
+    def fake() -> SimpleNamespace:
+        return SimpleNamespace(config=Config(jax_compilation_cache_dir=None))
+
+    monkeypatch.setenv("VASDK_CACHE_DIR", str(tmp_path / "c"))
+    jax = fake()
+    assert _use_compile_cache(jax) == compile_cache_dir() == tmp_path / "c" / "jax"
+    assert jax.config.jax_compilation_cache_dir == str(tmp_path / "c" / "jax")
+    assert (tmp_path / "c" / "jax").stat().st_mode & 0o777 == 0o700
+    (tmp_path / "c" / "jax").chmod(0o777)
+    jax = fake()
+    assert _use_compile_cache(jax) is None and jax.config.jax_compilation_cache_dir is None
+    jax = SimpleNamespace(config=Config(jax_compilation_cache_dir="/elsewhere"))
+    assert _use_compile_cache(jax) is None and jax.config.jax_compilation_cache_dir == "/elsewhere"

@@ -23,6 +23,12 @@ held-out loss is reported at the start and every checkpoint. Runs stop at ``--st
 steps (parameters, optimiser state, step, RNG; npz, no pickle) and ``--resume`` continues one. A fixed
 ``--seed`` makes a run repeatable. A GPU is used when JAX has one, never required.
 
+XLA takes seconds to compile the training step; compiled steps are kept in a private cache
+(``$VASDK_CACHE_DIR/jax``, else ``$XDG_CACHE_HOME/vasdk/jax`` or ``~/.cache/vasdk/jax``; mode 0700,
+and refused if another user owns it or others can write to it, since it holds executable code),
+so a resumed or repeated run starts at once. ``--no-compile-cache`` turns it off; a cache the user
+set for JAX itself (``JAX_COMPILATION_CACHE_DIR``) is left as it is.
+
     vasdk model distill yolov3-tiny.p30.onnx student.onnx --teacher yolov3-tiny.onnx \\
         --frames Megamind.avi images/ --budget 30
 """
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -60,6 +67,31 @@ def _jax() -> tuple[Any, Any]:
     except ImportError as e:  # pragma: no cover - setup installs it
         raise ModelToolError("distillation needs JAX: pip install 'vasdk[train]' (jax, optax)") from e
     return jax, jnp
+
+
+def compile_cache_dir() -> Path:
+    """Where distillation keeps XLA's compiled steps (see the module notes)."""
+    if os.environ.get("VASDK_CACHE_DIR"):
+        return Path(os.environ["VASDK_CACHE_DIR"]).expanduser() / "jax"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "vasdk" / "jax"
+
+
+def _use_compile_cache(jax: Any) -> Path | None:
+    """Points JAX's persistent compilation cache at our private folder; returns it, or None
+    when JAX already has one or the folder is not safe to load code from."""
+    if jax.config.jax_compilation_cache_dir:
+        return None
+    d = compile_cache_dir()
+    try:
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = d.stat()
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(d))
+    return d
 
 
 class OnnxFunction:
@@ -258,7 +290,7 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
             batch: int = 4, lr: float = 3e-4, temperature: float = 2.0, seed: int = 0,
             checkpoint: str | Path | None = None, checkpoint_every: int = 50, resume: bool = False,
             input_size: tuple[int, int] | None = None, fit: bool = True, fit_count: int = 48,
-            progress: bool = True) -> DistillResult:
+            progress: bool = True, compile_cache: bool = True) -> DistillResult:
     """Train ``student`` against ``teacher`` and write it to ``dst`` with the teacher's card.
 
     A student written by prune is first refitted to the teacher's features (``refit``, on
@@ -266,6 +298,8 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     jax, jnp = _jax()
     import optax
 
+    if compile_cache:
+        _use_compile_cache(jax)
     student, dst, teacher = Path(student), Path(dst), Path(teacher)
     card_path = teacher.with_suffix(".json")
     if not card_path.is_file():
@@ -280,6 +314,14 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
                              "steps not negative")
     model = load_model(student)
     fn = OnnxFunction(model)
+    ckpt = Path(checkpoint) if checkpoint else dst.with_suffix(".ckpt")
+    saved = None
+    if resume:  # checked before any frame is read or step compiled
+        if not ckpt.is_file():
+            raise ModelToolError(f"--resume: no checkpoint at {ckpt}")
+        saved = _load(ckpt)
+        if saved[0].get("student") != student.name or sorted(saved[1]) != sorted(fn.params):
+            raise ModelToolError(f"{ckpt}: the checkpoint is for another student")
     t_sess = ort_session(str(teacher), threads=2, what=teacher.name)
     x = _frames(frames, count, spec)
     rng = np.random.default_rng(seed)
@@ -291,13 +333,17 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     t_name = t_sess.get_inputs()[0].name
     targets = [t_sess.run(None, {t_name: x[i:i + 1]}) for i in range(len(x))]
     t_out = [np.concatenate([t[k] for t in targets]) for k in range(len(targets[0]))]
-    if [tuple(o.shape[1:]) for o in t_out] != [tuple(np.shape(o)[1:]) for o in fn(fn.params, x[:1])]:
+    # eval_shape traces without running: an eager call would compile every op on its own.
+    shapes = [tuple(o.shape[1:]) for o in jax.eval_shape(fn, fn.params, x[:1])]
+    if [tuple(o.shape[1:]) for o in t_out] != shapes:
         raise ModelToolError("the student's outputs do not have the teacher's shapes")
     yolo = isinstance(card.get("decoder"), dict) and card["decoder"].get("type") == "yolo_darknet"
     loss_fn = yolo_loss(card, fn.outputs, temperature) if yolo else mse_loss
 
+    evals: dict[int, Any] = {}  # one compiled held-out loss per student graph
+
     def heldout_loss(f: OnnxFunction, p: Any) -> float:
-        ev = jax.jit(lambda p, xb, tb: loss_fn(f(p, xb), tb))
+        ev = evals.setdefault(id(f), jax.jit(lambda p, xb, tb: loss_fn(f(p, xb), tb)))
         return float(np.mean([float(ev(p, x[i:i + 1], [o[i:i + 1] for o in t_out])) for i in hold]))
 
     start_loss = heldout_loss(fn, fn.params)
@@ -319,13 +365,8 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     params = {k: jnp.asarray(v) for k, v in fn.params.items()}
     state = opt.init(params)
     start_step = 0
-    ckpt = Path(checkpoint) if checkpoint else dst.with_suffix(".ckpt")
-    if resume:
-        if not ckpt.is_file():
-            raise ModelToolError(f"--resume: no checkpoint at {ckpt}")
-        meta, saved_params, saved_state = _load(ckpt)
-        if meta.get("student") != student.name or sorted(saved_params) != sorted(params):
-            raise ModelToolError(f"{ckpt}: the checkpoint is for another student")
+    if saved is not None:
+        meta, saved_params, saved_state = saved
         params = {k: jnp.asarray(v) for k, v in saved_params.items()}
         state = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(state),
                                              [jnp.asarray(v) for v in saved_state])
@@ -395,6 +436,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -
     p.add_argument("--checkpoint", type=Path, help="checkpoint file (default DST with .ckpt)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--no-compile-cache", action="store_true",
+                   help=f"do not keep compiled training steps in {compile_cache_dir()}")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     size = None
@@ -406,7 +449,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -
                       heldout=args.heldout, steps=args.steps, budget_min=args.budget, batch=args.batch,
                       lr=args.lr, temperature=args.temperature, seed=args.seed, checkpoint=args.checkpoint,
                       checkpoint_every=args.checkpoint_every, resume=args.resume, input_size=size,
-                      fit=not args.no_fit, fit_count=args.fit_frames, progress=not args.quiet)
+                      fit=not args.no_fit, fit_count=args.fit_frames, progress=not args.quiet,
+                      compile_cache=not args.no_compile_cache)
     except (ModelToolError, OSError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
