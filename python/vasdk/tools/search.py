@@ -87,9 +87,11 @@ def _agreement(model: Path, teacher_dets: list[Any], frames: list[np.ndarray], c
 
 def search(teacher: str | Path, frames: Sequence[np.ndarray], *, budget_ms: float, step: float = 0.125,
            max_ratio: float = 0.75, threads: int = 1, runs: int = 5, backend: str = "ort",
-           classes: Sequence[str] = ("person",), max_steps: int = 40,
+           classes: Sequence[str] = ("person",), max_steps: int = 40, layers: Sequence[str] | None = None,
            log: Any = None) -> tuple[list[Point], Point | None]:
-    """Greedy sensitivity search; returns every kept plan (in order) and the best within budget."""
+    """Greedy sensitivity search; returns every kept plan (in order) and the best within budget.
+
+    ``layers`` limits the candidates to those prunable convolutions (by name); the others stay whole."""
     from .evaluate import Variant, detect_frames
 
     teacher = Path(teacher)
@@ -97,7 +99,12 @@ def search(teacher: str | Path, frames: Sequence[np.ndarray], *, budget_ms: floa
         raise ModelToolError("budget must be positive, step and max ratio in (0, 1)")
     card = json.loads(teacher.with_suffix(".json").read_text(encoding="utf-8"))
     convs, _ = prunable_convs(load_model(teacher))
-    layers = [c.name or c.output[0] for c in convs]
+    prunable = [c.name or c.output[0] for c in convs]
+    unknown = [n for n in layers or () if n not in prunable]
+    if unknown:
+        raise ModelToolError(f"not a prunable layer of {teacher.name}: {', '.join(unknown)} "
+                             f"(prunable: {', '.join(prunable)})")
+    candidates = list(dict.fromkeys(layers)) if layers else prunable
     x = preprocess(frames[0], card["input"])
     classes = list(classes)
     t_dets = detect_frames(Variant("teacher", teacher), list(frames), threads=2, optimization="all",
@@ -113,7 +120,7 @@ def search(teacher: str | Path, frames: Sequence[np.ndarray], *, budget_ms: floa
             return Point(dict(ratios), _latency(cand, x, threads, runs, backend),
                          _agreement(cand, t_dets, list(frames), classes))
 
-        current = evaluate(dict.fromkeys(layers, 0.0))
+        current = evaluate(dict.fromkeys(prunable, 0.0))
         kept = [current]
         if log:
             log(f"start: {current.latency_ms:.1f} ms, agreement 1.000")
@@ -121,7 +128,7 @@ def search(teacher: str | Path, frames: Sequence[np.ndarray], *, budget_ms: floa
             if current.latency_ms <= budget_ms:
                 break
             best: tuple[float, Point] | None = None
-            for name in layers:
+            for name in candidates:
                 r = round(min(max_ratio, current.ratios[name] + step), 4)
                 if r <= current.ratios[name]:
                     continue
@@ -156,6 +163,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model search") ->
     p.add_argument("--max-ratio", type=float, default=0.75)
     p.add_argument("--runs", type=int, default=5, help="timed runs per candidate (median)")
     p.add_argument("--classes", default="person", help="comma-separated classes the agreement counts")
+    p.add_argument("--layers", help="comma-separated convolutions to consider (default: every prunable one)")
     p.add_argument("--out", type=Path, required=True, help="the plan (JSON ratios) to write")
     p.add_argument("--report", type=Path, help="every kept plan and the Pareto front (JSON)")
     args = p.parse_args(argv)
@@ -164,6 +172,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model search") ->
         kept, best = search(args.teacher, frames, budget_ms=args.budget_ms, step=args.step,
                             max_ratio=args.max_ratio, threads=args.threads, runs=args.runs,
                             backend=args.backend, classes=[c for c in args.classes.split(",") if c],
+                            layers=[n for n in (args.layers or "").split(",") if n] or None,
                             log=lambda m: print(m, flush=True))
     except (ModelToolError, OSError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
