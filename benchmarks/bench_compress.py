@@ -17,7 +17,9 @@ within 30 minutes on 2 cores.
     VASDK_ASSETS=$PWD/.cache/assets OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_compress.py \\
         --ratio 0.5 --budget 20
 
-Writes benchmarks/results/compress.json (and .md).
+Writes benchmarks/results/compress.json, .md and .png (agreement against latency at 1 thread,
+one point per model). ``--render`` rewrites the .md and .png from an existing .json (parameter
+counts from the models still in ``--work``) without running anything.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 from _env import environment  # noqa: E402
 
@@ -79,6 +82,74 @@ def _source(name: str, work: Path) -> Path:
     return out
 
 
+def conv_params(model: Path) -> int:
+    """Weights and biases of every convolution, counted in the stored (float or integer) tensors:
+    a QDQ Conv reads them through DequantizeLinear, a fused QLinearConv holds them as inputs 3 and 8."""
+    m = onnx.load(str(model))
+    sizes = {t.name: int(np.prod(t.dims)) for t in m.graph.initializer}
+    dq = {n.output[0]: n.input[0] for n in m.graph.node if n.op_type == "DequantizeLinear"}
+    weights = {"Conv": (1, 2), "FusedConv": (1, 2), "QLinearConv": (3, 8)}
+    return sum(sizes.get(dq.get(n.input[i], n.input[i]), 0) for n in m.graph.node
+               for i in weights.get(n.op_type, ()) if i < len(n.input))
+
+
+def _model_of(name: str, report: dict[str, Any], work: Path) -> Path | None:
+    """A row's model file in the work folder (rows of older reports do not name it)."""
+    ratio = round(float(report["settings"]["ratio"]) * 100)
+    files = {"teacher": "yolov3-tiny.onnx", "pruned": f"pruned{ratio}.onnx"}
+    path = work / files.get(name, f"{name}.onnx")
+    return path if path.is_file() else None
+
+
+def render(report: dict[str, Any], out: Path, work: Path) -> str:
+    """The .md table and the .png plot of a report; returns the markdown."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["rows"]
+    for r in rows:
+        model = Path(r["model"]) if r.get("model") else _model_of(r["name"], report, work)
+        if r.get("params") is None and model is not None and model.is_file():
+            r["params"] = conv_params(model)
+    env = report["environment"]
+    isa = ", ".join(k for k, v in env["cpu_flags"].items() if v) or "baseline"
+    load = ", ".join(str(x) for x in env["load_avg_before"])
+    lines = [f"CPU: {env['cpu_model']} ({env['arch']}, {env['cores']} cores; {isa}); load average before "
+             f"{load}; onnxruntime {env['versions']['onnxruntime']}.", "",
+             "| model | agreement AP50 (persons, held-out video) | 1 thread ms | 2 threads ms | speedup 1t "
+             "| conv params (M) | conv GFLOPs | MB |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        params = f"{r['params'] / 1e6:.2f}" if r.get("params") else "-"
+        lines.append(f"| {r['name']} | {r['agreement_ap50']:.3f} | {r['latency_ms']['1']:.1f} | "
+                     f"{r['latency_ms']['2']:.1f} | {r['speedup']['1']:.2f}x | {params} | "
+                     f"{r['conv_gflops'] or '-'} | {r['size_mb']} |")
+    lines.append("")
+    lines += [f"- {k}: {v[0]:.3f} ({'met' if v[1] else 'missed'})" for k, v in report["targets"].items()]
+    lines += ["", f"![agreement against latency]({out.with_suffix('.png').name})"]
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, r in enumerate(rows):
+        int8 = "int8" in r["name"]
+        ax.scatter(r["latency_ms"]["1"], r["agreement_ap50"], marker="s" if int8 else "o",
+                   color="tab:orange" if int8 else "tab:blue")
+        ax.annotate(r["name"], (r["latency_ms"]["1"], r["agreement_ap50"]), textcoords="offset points",
+                    xytext=(5, 4 if i % 2 else -10), fontsize=8)  # alternate: close points stay legible
+    ax.set_xlabel("latency at 1 thread, ms (lower is better)")
+    ax.set_ylabel("agreement with the teacher, AP50")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(f"yolov3-tiny compressed: {env['cpu_model']}, {isa}", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=100)
+    plt.close(fig)
+    text = "\n".join(lines) + "\n"
+    out.with_suffix(".md").write_text(text)
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return text
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ratio", type=float, default=0.5, help="share of filters pruned per layer")
@@ -97,8 +168,12 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--work", type=Path, default=ROOT / ".cache" / "bench_compress")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "compress.json")
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md and .png from --out")
     args = ap.parse_args()
     work = args.work
+    if args.render:
+        print(render(json.loads(args.out.read_text()), args.out, work))
+        return 0
     work.mkdir(parents=True, exist_ok=True)
     env = environment()
     teacher = _copy_teacher(work)
@@ -152,7 +227,9 @@ def main() -> int:
     report["evaluate"] = ev
     rows = []
     for r in ev["variants"]:
-        rows.append({"name": r["name"], "agreement_ap50": r["map50_vs_reference"],
+        model = next(v.model for v in variants if v.name == r["name"])
+        rows.append({"name": r["name"], "model": str(model), "params": conv_params(Path(model)),
+                     "agreement_ap50": r["map50_vs_reference"],
                      "latency_ms": r["latency_ms"], "speedup": r["speedup"],
                      "size_mb": round(r["size_bytes"] / 2**20, 2),
                      "conv_gflops": round(flops[r["name"]] / 1e9, 2) if r["name"] in flops else None})
@@ -169,17 +246,7 @@ def main() -> int:
         "distill_within_30_min": [report["steps"]["distill"]["seconds"] / 60,
                                   report["steps"]["distill"]["seconds"] <= 1800],
     }
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    lines = ["| model | agreement AP50 (persons, held-out video) | 1 thread ms | 2 threads ms | speedup 1t | "
-             "conv GFLOPs | MB |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['name']} | {r['agreement_ap50']:.3f} | {r['latency_ms']['1']:.1f} | "
-                     f"{r['latency_ms']['2']:.1f} | {r['speedup']['1']:.2f}x | {r['conv_gflops'] or '-'} | "
-                     f"{r['size_mb']} |")
-    lines.append("")
-    lines += [f"- {k}: {v[0]:.3f} ({'met' if v[1] else 'missed'})" for k, v in report["targets"].items()]
-    text = "\n".join(lines) + "\n"
-    args.out.with_suffix(".md").write_text(text)
+    text = render(report, args.out, work)
     print(text)
     return 0
 
