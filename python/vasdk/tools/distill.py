@@ -117,10 +117,14 @@ class OnnxFunction:
         self.input = model.graph.input[0].name
         self.outputs = [o.name for o in model.graph.output]
 
-    def __call__(self, params: dict[str, Any], x: Any) -> list[Any]:
+    def __call__(self, params: dict[str, Any], x: Any, gates: dict[str, Any] | None = None) -> list[Any]:
+        """The graph's outputs; ``gates`` multiplies the named tensors' channels (dim 1) on the way."""
         env: dict[str, Any] = {self.input: x, **self.consts, **params}
         for n in self.model.graph.node:
-            env[n.output[0]] = self.node(n, [env[i] if i else None for i in n.input])
+            y = self.node(n, [env[i] if i else None for i in n.input])
+            if gates and n.output[0] in gates:
+                y = y * gates[n.output[0]][None, :, None, None]
+            env[n.output[0]] = y
         return [env[o] for o in self.outputs]
 
     @staticmethod

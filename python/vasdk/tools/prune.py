@@ -1,7 +1,9 @@
 """Structured (filter) pruning of an ONNX model into a smaller dense model.
 
-Each prunable convolution keeps its most important filters (L1 or L2 norm of the filter, or the
-|scale| of a BatchNormalization right after it), and every layer that reads those channels loses
+Each prunable convolution keeps its most important filters (L1 or L2 norm of the filter, the
+|scale| of a BatchNormalization right after it, or the first-order Taylor estimate of how much
+the model's own outputs change without it, measured on frames: ``--importance taylor --frames``,
+see ``taylor.py``), and every layer that reads those channels loses
 the matching input channels. Channels are followed through the graph, so that layers stay
 consistent: through channel-wise ops (activations, pooling, resizing) they pass unchanged, a
 Concat along channels offsets each input's kept channels, and a convolution reading the result
@@ -44,7 +46,7 @@ KEPT_KEY = "vasdk.kept_channels"
 # Ops whose output channel c depends only on input channel c (first input; others constant).
 CHANNELWISE = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Clip", "Elu",
                "Selu", "MaxPool", "AveragePool", "Resize", "Upsample", "Identity", "Dropout"}
-IMPORTANCE = ("l1", "l2", "bn")
+IMPORTANCE = ("l1", "l2", "bn", "taylor")
 
 
 @dataclass
@@ -172,9 +174,10 @@ def _conv_flops(model: onnx.ModelProto, width: int, height: int) -> int:
 
 def prune(src: str | Path, dst: str | Path, *, ratio: float | None = None,
           ratios: Mapping[str, float] | None = None, importance: str = "l1", round_to: int = 8,
-          width: int = 0, height: int = 0) -> PruneResult:
+          width: int = 0, height: int = 0, frames: Sequence[str | Path] = (), count: int = 8) -> PruneResult:
     """Write ``src`` with filters pruned to ``dst`` (and its card). Raises ModelToolError on bad
-    input, and then writes nothing."""
+    input, and then writes nothing. Taylor importance reads ``count`` frames of ``frames``
+    (videos, image folders or images) at the card's input size."""
     src, dst = Path(src), Path(dst)
     if importance not in IMPORTANCE:
         raise ModelToolError(f"importance must be one of {', '.join(IMPORTANCE)}, got {importance!r}")
@@ -182,6 +185,9 @@ def prune(src: str | Path, dst: str | Path, *, ratio: float | None = None,
         raise ModelToolError("give one of ratio or ratios")
     if round_to < 1:
         raise ModelToolError(f"round must be at least 1, got {round_to}")
+    if importance == "taylor" and (not frames or count < 2):
+        raise ModelToolError("importance 'taylor' needs frames (videos, image folders or images) and a "
+                             "count of at least 2")
     model = load_model(src)
     convs, skipped = prunable_convs(model)
     names = {c.name or c.output[0] for c in convs}
@@ -200,6 +206,16 @@ def prune(src: str | Path, dst: str | Path, *, ratio: float | None = None,
         spec = (card or {}).get("input", {})
         width, height = int(spec.get("width", 0)), int(spec.get("height", 0))
 
+    taylor: dict[str, np.ndarray] = {}
+    if importance == "taylor":
+        from .taylor import frames_for, taylor_importance
+
+        if card is None:
+            raise ModelToolError(f"importance 'taylor': {card_path.name} is missing (the frames' "
+                                 "preprocessing comes from the card)")
+        pruned = [c for c in convs if per_layer.get(c.name or c.output[0], 0) > 0]
+        taylor = taylor_importance(model, pruned, frames_for(frames, count, dict(card["input"])), card)
+
     out = onnx.ModelProto()
     out.CopyFrom(model)
     init = {t.name: t for t in out.graph.initializer}
@@ -214,7 +230,8 @@ def prune(src: str | Path, dst: str | Path, *, ratio: float | None = None,
                 w = w[:, kept[n.input[0]]]
             r = per_layer.get(name, 0.0) if name in names else 0.0
             if r > 0:
-                score = _importance(out, n, numpy_helper.to_array(init[n.input[1]]), importance)
+                full = numpy_helper.to_array(init[n.input[1]])
+                score = taylor[name] if taylor else _importance(out, n, full, importance)
                 k = min(w.shape[0], max(1, math.ceil(w.shape[0] * (1 - r) / round_to) * round_to))
                 keep = np.sort(np.argsort(-score, kind="stable")[:k])
                 w = w[keep]
@@ -272,8 +289,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model prune") -> 
     how.add_argument("--ratio", type=float, help="share of filters to remove from every prunable conv")
     how.add_argument("--ratios", type=Path, help='JSON file {"layer": ratio, ...}')
     p.add_argument("--importance", choices=IMPORTANCE, default="l1",
-                   help="filter importance: l1 or l2 norm, or bn (|scale| of the BatchNormalization "
-                   "after it)")
+                   help="filter importance: l1 or l2 norm, bn (|scale| of the BatchNormalization "
+                   "after it), or taylor (first-order change of the model's outputs; needs --frames)")
+    p.add_argument("--frames", nargs="+", default=[], help="videos, image folders or images (taylor)")
+    p.add_argument("--count", type=int, default=8, help="frames read for taylor (default 8)")
     p.add_argument("--round", type=int, default=8, help="kept filters rounded up to a multiple of this")
     args = p.parse_args(argv)
     try:
@@ -283,7 +302,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model prune") -> 
             if not isinstance(ratios, dict):
                 raise ModelToolError(f"{args.ratios}: expected a JSON object of layer: ratio")
         res = prune(args.src, args.dst, ratio=args.ratio, ratios=ratios, importance=args.importance,
-                    round_to=args.round)
+                    round_to=args.round, frames=args.frames, count=args.count)
     except (ModelToolError, OSError, json.JSONDecodeError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
