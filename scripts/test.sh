@@ -77,10 +77,10 @@ stage_leak() {
 
 # One clang ASan + UBSan tree serves the sanitize, leak and fuzz stages: the fuzz targets are
 # built into it (their core objects carry coverage feedback, which the tests ignore). The test
-# programs' own code is built at -O0 there: instrumented, it compiles in half the time of -O1,
-# and the library they check keeps -O1.
+# programs keep -Og (clang: -O1) here: at -O0 they compiled in half the time but ran 2.3x longer
+# (342 against 146 s; their helpers, such as reading a model file, are instrumented too).
 ASAN_TREE=(-DVASDK_SANITIZE=address,undefined -DVASDK_BUILD_FUZZERS=ON -DVASDK_FUZZ_FLAGS=
-           -DVASDK_BUILD_PYTHON=OFF -DVASDK_TEST_OPT_FLAGS=-O0 "${SAN_FLAGS[@]}")
+           -DVASDK_BUILD_PYTHON=OFF "${SAN_FLAGS[@]}")
 asan_build() { CC=clang CXX=clang++ cmake_build build-asan "${ASAN_TREE[@]}"; }
 
 stage_sanitize() {

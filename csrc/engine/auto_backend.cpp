@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "core/config_reader.h"
+#include "core/file_io.h"
 
 namespace vas {
 namespace {
@@ -132,9 +133,8 @@ struct Choice {
 
 // A cached choice for exactly this key, if any (a damaged or foreign file is ignored).
 bool read_choice(const std::string& file, const std::string& key, Choice* out) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return false;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  if (!read_file_bytes(file, &text)) return false;
   auto doc = parse_config_json(text, "auto backend cache");
   if (!doc.is_ok()) return false;
   const nlohmann::json& j = doc.value();

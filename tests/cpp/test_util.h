@@ -63,8 +63,13 @@ inline void write_file(const std::string& path, const std::string& bytes) {
 }
 
 inline std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  // One read, not a character at a time: models are tens of MB, and sanitizer trees instrument
+  // this helper too.
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  std::string s(f ? static_cast<size_t>(f.tellg()) : 0, '\0');
+  f.seekg(0);
+  f.read(s.data(), static_cast<std::streamsize>(s.size()));
+  return s;
 }
 
 // Frame `index` (0-based) of a video, as a packed BGR24 image.

@@ -10,6 +10,7 @@
 #include <opencv2/core/utility.hpp>
 #include <opencv2/dnn.hpp>
 
+#include "core/file_io.h"
 #include "engine/latency_stats.h"
 #include "engine/model_scan.h"
 
@@ -124,10 +125,9 @@ Result<std::unique_ptr<Engine>> make(const std::string& name, const std::string&
 
 Result<std::unique_ptr<Engine>> create_opencv_engine(const std::string& model_path,
                                                      const EngineOptions& options) {
-  std::ifstream f(model_path, std::ios::binary);
-  if (!f.good())
+  std::string bytes;
+  if (!read_file_bytes(model_path, &bytes))
     return not_found("model file '" + model_path + "' does not exist or cannot be read");
-  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   return make(model_path, bytes, options);
 }
 

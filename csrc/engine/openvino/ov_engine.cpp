@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/file_io.h"
 #include "core/log.h"
 #include "engine/latency_stats.h"
 #include "engine/model_scan.h"
@@ -139,10 +140,7 @@ class OvEngine final : public Engine {
 
     // The summary decides which quantisation formats are accepted, before OpenVINO reads it.
     std::string bytes;
-    if (!data) {
-      std::ifstream f(model_, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    }
+    if (!data) read_file_bytes(model_, &bytes);  // unreadable: OpenVINO's read names the cause
     const OnnxSummary summary =
         data ? scan_onnx(data, size) : scan_onnx(bytes.data(), bytes.size());
     precision_ = precision_of(summary);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/file_io.h"
 #include "core/log.h"
 #include "engine/latency_stats.h"
 #include "engine/model_scan.h"
@@ -161,9 +162,8 @@ class OrtEngine final : public Engine {
     if (data) {
       summary = scan_onnx(data, size);
     } else {
-      std::ifstream f(model_, std::ios::binary);
-      const std::string bytes((std::istreambuf_iterator<char>(f)),
-                              std::istreambuf_iterator<char>());
+      std::string bytes;
+      read_file_bytes(model_, &bytes);  // unreadable: ORT's load above already said why
       summary = scan_onnx(bytes.data(), bytes.size());
     }
     precision_ = precision_of(summary);
