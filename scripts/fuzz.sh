@@ -55,13 +55,14 @@ fuzz_one() {  # target: runs it, then prints its summary (or its failure) in one
   local extra=()
   [ -f "$ROOT/tests/fuzz/$t.dict" ] && extra+=(-dict="$ROOT/tests/fuzz/$t.dict")
   [ "$JOBS" -gt 1 ] && extra+=(-jobs="$JOBS" -workers="$JOBS")
-  if "$BUILD/tests/fuzz/$t" "$work" "$seeds" "${extra[@]}" -max_total_time="$SECONDS_PER" \
+  local rc=0
+  "$BUILD/tests/fuzz/$t" "$work" "$seeds" "${extra[@]}" -max_total_time="$SECONDS_PER" \
       -timeout=20 -rss_limit_mb=4096 -max_len=4096 \
-      -artifact_prefix="$art/" -print_final_stats=1 >"$art/log.txt" 2>&1; then
-    printf '\n\033[1m[fuzz] %s for %s s\033[0m\n' "$t" "$SECONDS_PER"
+      -artifact_prefix="$art/" -print_final_stats=1 >"$art/log.txt" 2>&1 || rc=$?
+  printf '\n\033[1m[fuzz] %s for %s s\033[0m\n' "$t" "$SECONDS_PER"
+  if [ "$rc" = 0 ]; then
     grep -E '^(stat::number_of_executed_units|stat::new_units_added|#[0-9]+.*DONE)' "$art/log.txt" || true
   else
-    printf '\n\033[1m[fuzz] %s for %s s\033[0m\n' "$t" "$SECONDS_PER"
     echo "[fuzz] $t FAILED; last lines of $art/log.txt:" >&2
     tail -n 60 "$art/log.txt" >&2
     return 1

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/file_io.h"
 #include "core/image.h"
 #include "io/video_reader.h"
 
@@ -63,12 +64,8 @@ inline void write_file(const std::string& path, const std::string& bytes) {
 }
 
 inline std::string read_file(const std::string& path) {
-  // One read, not a character at a time: models are tens of MB, and sanitizer trees instrument
-  // this helper too.
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  std::string s(f ? static_cast<size_t>(f.tellg()) : 0, '\0');
-  f.seekg(0);
-  f.read(s.data(), static_cast<std::streamsize>(s.size()));
+  std::string s;
+  EXPECT_TRUE(read_file_bytes(path, &s)) << "cannot read " << path;
   return s;
 }
 
