@@ -52,6 +52,9 @@ _FLAGS = {
     "avx512vbmi": "avx512_vbmi",
     "avx512_vnni": "avx512_vnni",
     "avx_vnni": "avx_vnni",
+    "avx512_bf16": "avx512_bf16",
+    "amx_bf16": "amx_bf16",
+    "amx_int8": "amx_int8",
     "asimd": "neon",
     "asimddp": "neon_dotprod",
 }

@@ -13,9 +13,11 @@ reads the MJPEG stream with fetch() and takes Date.now() when a picture's bytes 
 Throughput: the same channels unpaced (as fast as the CPU goes, frames never dropped: "block"),
 processed frames per second over a window after a warm-up, in three modes run in turn
 (off, on with no viewer, on with a viewer per channel), repeated; medians and their ratios to
-"off". The targets: no viewer within 2% of off, one viewer per channel within 10%. Beside fps,
-the CPU time of the vasdk process per processed frame: on a shared machine the scheduler's share
-sways fps (often more than the live view does), CPU per frame much less.
+"off". Every mode has an event callback, as `vasdk run` has; when the live view is on, it also
+feeds the page's event stream. The targets: no viewer within 2% of off, one viewer per channel
+within 10%. Beside fps, the CPU time of the vasdk process per processed frame: on a shared
+machine the scheduler's share sways fps (often more than the live view does), CPU per frame
+much less.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def start_readers(port: int, seconds: float, channels: list[str]) -> subprocess.
 def latency(assets: Path, args: argparse.Namespace, channels: int) -> dict[str, Any]:
     pipe = vasdk.Pipeline(config(assets, channels, True, args.input_size))
     server = LiveServer(pipe, "127.0.0.1", 0)
+    pipe.on_event(server.on_event)
     pipe.start()
     server.start()
     try:
@@ -211,6 +214,15 @@ def latency(assets: Path, args: argparse.Namespace, channels: int) -> dict[str, 
 def trial(assets: Path, args: argparse.Namespace, mode: str) -> dict[str, Any]:
     pipe = vasdk.Pipeline(config(assets, args.channels, False, args.input_size))
     server = LiveServer(pipe, "127.0.0.1", 0) if mode != "off" else None
+    # As `vasdk run` does: an event callback in every mode, which feeds the page when it is on.
+    events = [0]
+
+    def on_event(e: Any) -> None:
+        events[0] += 1
+        if server is not None:
+            server.on_event(e)
+
+    pipe.on_event(on_event)
     pipe.start()
     if server is not None:
         server.start()
@@ -233,6 +245,7 @@ def trial(assets: Path, args: argparse.Namespace, mode: str) -> dict[str, Any]:
             "live_frames": live,
             "process_cpu_s": (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system),
             "dropped": sum(c.dropped for c in st.channels),
+            "events": events[0],
         }
     finally:
         if reader is not None:
