@@ -63,10 +63,13 @@ def test_loss_falls_resume_is_exact_and_student_detects(models, assets: Path, tm
 
 def test_teacher_as_its_own_student_has_zero_loss_and_keeps_its_detections(models, assets: Path,
                                                                            tmp_path: Path) -> None:
-    """The loss is a divergence: 0 where the student is the teacher, so a few steps leave it be."""
+    """The loss is a divergence: 0 where the student is the teacher, so a few steps leave it be.
+
+    The rate is small because Adam scales each step to about the rate whatever the gradient's
+    size: at the optimum the gradient is rounding noise, which differs between CPUs."""
     teacher, _ = models
     res = distill(teacher, tmp_path / "self.onnx", teacher=teacher, frames=[assets / "Megamind.avi"], count=6,
-                  batch=2, steps=3, lr=1e-4, seed=1, input_size=(160, 128), progress=False)
+                  batch=2, steps=3, lr=1e-6, seed=1, input_size=(160, 128), progress=False)
     assert res.fit is None  # no prune record: nothing to refit
     assert abs(res.heldout_loss_start) < 1e-4 and res.heldout_loss_end < 0.05
     with vasdk.VideoReader(assets / "vtest.avi") as r:
@@ -74,7 +77,7 @@ def test_teacher_as_its_own_student_has_zero_loss_and_keeps_its_detections(model
     want = vasdk.Detector(teacher, threads=1, classes=["person"]).detect(frame)
     got = vasdk.Detector(tmp_path / "self.onnx", threads=1, classes=["person"]).detect(frame)
     assert len(want.scores) >= 3 and len(got.scores) == len(want.scores)
-    np.testing.assert_allclose(np.sort(np.asarray(got.scores)), np.sort(np.asarray(want.scores)), atol=0.05)
+    np.testing.assert_allclose(np.sort(np.asarray(got.scores)), np.sort(np.asarray(want.scores)), atol=0.01)
 
 
 def test_feature_fit_brings_a_pruned_student_back_to_its_teacher(models, assets: Path) -> None:

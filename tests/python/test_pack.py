@@ -45,8 +45,11 @@ def test_sealed_pack_detects_like_the_plain_model(sealed, assets: Path, tmp_path
     assert model[len(model) // 2: len(model) // 2 + 256] not in blob
     monkeypatch.setenv("VASDK_CACHE_DIR", str(tmp_path / "cache"))
     frame = _frame(assets)
-    got = vasdk.Detector(pack, threads=1, key_file=str(key), backend="auto").detect(frame)
-    want = vasdk.Detector(assets / "yolov3-tiny.onnx", threads=1).detect(frame)
+    packed = vasdk.Detector(pack, threads=1, key_file=str(key), backend="auto")
+    got = packed.detect(frame)
+    # On the backend auto chose: OpenVINO wins on some CPUs, and its scores differ from ORT's.
+    backend = packed.backend.split()[0]
+    want = vasdk.Detector(assets / "yolov3-tiny.onnx", threads=1, backend=backend).detect(frame)
     assert len(want) > 3
     np.testing.assert_allclose(got.boxes, want.boxes, atol=0.5)
     np.testing.assert_allclose(got.scores, want.scores, atol=1e-3)
