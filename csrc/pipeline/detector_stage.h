@@ -25,11 +25,11 @@ class DetectorStage {
  public:
   // options_json: the "models.detector.options" object ("" = defaults); threads and spinning
   // (from "inference") override the ones it names.
-  // max_batch > 1 turns ORT's memory pattern off unless the options set it (EngineOptions).
+  // ORT's memory pattern is off unless the options set it (EngineOptions).
   // in_flight: lanes; 0 = the engine's parallel_runs(). At most kMaxLanes.
   static Result<std::unique_ptr<DetectorStage>> create(const std::string& model_path,
                                                        const std::string& options_json, int threads,
-                                                       bool spinning, int max_batch, int in_flight);
+                                                       bool spinning, int in_flight);
   static constexpr int kMaxLanes = 16;
   ~DetectorStage();
   int lanes() const { return static_cast<int>(lanes_.size()); }

@@ -60,9 +60,9 @@ CallbackScope::~CallbackScope() {
 
 Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_json) {
   VAS_ASSIGN_OR_RETURN(PipelineConfig cfg, parse_pipeline_config(config_json));
-  auto det = DetectorStage::create(cfg.detector_model, cfg.detector_options_json,
-                                   cfg.inference.threads, cfg.inference.spinning,
-                                   cfg.inference.max_batch, cfg.inference.in_flight);
+  auto det =
+      DetectorStage::create(cfg.detector_model, cfg.detector_options_json, cfg.inference.threads,
+                            cfg.inference.spinning, cfg.inference.in_flight);
   if (!det.is_ok()) return det.status().with_context("pipeline config: models.detector");
   std::unique_ptr<SinkSet> sinks;
   // Sink outages become pipeline events. The Impl that relays them is made after the sinks,
