@@ -148,8 +148,8 @@ typedef struct vas_detector_config {
      "threads", "spinning", "optimization" (none|basic|extended|all), "providers" (list in
      order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
      an error names them if none is usable), "warmup_runs", "memory_pattern" (ORT: plan
-     activations per input shape; default true, false in a pipeline with max_batch > 1,
-     where each batch size would keep its own plan), "arena" (ORT CPU arena: "shared", the
+     activations per input shape; default true, false in a pipeline, where the plan's block
+     sat beside the arena's chunks and each batch size kept its own), "arena" (ORT CPU arena: "shared", the
      default, one arena for the process's sessions that grows by what is requested;
      "session", ORT's own per-session arena growing in powers of two; "none", no arena: least
      memory, more CPU per run), "card" (path; not with a pack),
