@@ -226,7 +226,8 @@ def vasdk_config(cfg: dict[str, Any]) -> dict[str, Any]:
         options |= {"backend": "openvino", "performance_hint": "throughput"}
     return {
         "models": {"detector": {"model": cfg["model"], "options": options}},
-        "inference": {"threads": cfg["threads"], "spinning": False, "max_batch": 4},
+        "inference": {"threads": cfg["threads"], "spinning": False}
+        | ({"max_batch": cfg["max_batch"]} if cfg.get("max_batch") else {}),
         "channels": [{"id": f"cam{c}", **channel} for c in range(cfg["channels"])],
     }
 
@@ -352,6 +353,7 @@ def measure(side: str, **cfg: Any) -> dict[str, Any]:
         "seconds": 0,
         "frames": 0,
         "engine": "openvino" if side.endswith("_ov") else "ort",
+        "max_batch": MAX_BATCH[0],
         **cfg,
     }
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "python")}
@@ -474,6 +476,7 @@ def long_run(side: str, model: str, threads: int, minutes: float) -> dict[str, A
     }
 
 
+MAX_BATCH = [0]  # --max-batch, handed to each worker in its config
 ALL_SIDES = ("peer", "vasdk", "engine", "peer_ov", "vasdk_ov", "engine_ov")
 # Targets against the OpenVINO plain app (the channel-density targets).
 MIN_RATIO_OV_THROUGHPUT = 1.15
@@ -522,8 +525,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--c-sample", default=str(ROOT / "build/samples/multi_channel"),
                     help="samples/c/multi_channel binary for the C side ('' or missing: skipped)")
     ap.add_argument("--c-seconds", type=float, default=10, help="length of each C sample run")
+    ap.add_argument("--max-batch", type=int, default=0,
+                    help="vasdk's inference.max_batch (0: the pipeline's default for its backend)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/pipeline.json"))
     args = ap.parse_args(argv)
+    MAX_BATCH[0] = args.max_batch
     if args.long_only and args.minutes <= 0:
         ap.error("--long-only needs --minutes")
     unknown = set(args.sides.split(",")) - set(ALL_SIDES)
