@@ -361,7 +361,7 @@ def measure(side: str, **cfg: Any) -> dict[str, Any]:
     # more: OpenVINO's Python API deadlocked now and then in the OpenVINO plain app (every channel
     # thread parked in a futex inside InferRequest.infer's input copy; seen once on a 2-core
     # AVX-512 EPYC, not reproduced in the next runs).
-    limit = 300 + 20 * (cfg["seconds"] or 0) + 2 * cfg["channels"] * max(cfg["frames"], 0)
+    limit = 120 + 3 * (cfg["seconds"] or 0) + cfg["channels"] * max(cfg["frames"], 0)
     for attempt in (1, 2):
         try:
             p = subprocess.run(

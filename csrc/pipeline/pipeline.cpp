@@ -64,6 +64,12 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_jso
       DetectorStage::create(cfg.detector_model, cfg.detector_options_json, cfg.inference.threads,
                             cfg.inference.spinning, cfg.inference.in_flight);
   if (!det.is_ok()) return det.status().with_context("pipeline config: models.detector");
+  if (cfg.inference.max_batch == 0) {
+    cfg.inference.max_batch = det.value()->lanes() > 1 ? 1 : InferenceConfig::kBatchedMaxBatch;
+    for (ChannelConfig& c : cfg.channels) {
+      if (c.pool_frames_auto) c.pool_frames = c.queue + cfg.inference.max_batch + 2;
+    }
+  }
   std::unique_ptr<SinkSet> sinks;
   // Sink outages become pipeline events. The Impl that relays them is made after the sinks,
   // which may already have failed to connect: those events wait in the relay.

@@ -134,7 +134,8 @@ struct PipelineStats {
   std::vector<ChannelStats> channels;
   StageStats decode, inference, analytics;
   CpuStats cpu_ms_per_frame;
-  int inference_lanes = 1;  // batches in inference at once (inference.in_flight)
+  int inference_lanes = 1;      // batches in inference at once (inference.in_flight)
+  int inference_max_batch = 1;  // frames per detector run at most (inference.max_batch, resolved)
   // The engine that runs: "ort 1.32.0", "openvino 2026.4.1"; for "backend": "auto" the first
   // note says what was chosen and why (Engine::notes()).
   std::string inference_backend;

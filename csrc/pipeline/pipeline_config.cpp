@@ -79,7 +79,10 @@ void read_channel(ConfigObject& o, const InferenceConfig& inference, ChannelConf
   // stall on an exhausted pool while the queue still has room.
   o.opt("pool_frames", &c.pool_frames, in_range(0, 4096));
   if (o.ok() && c.pool_frames == 1) o.fail("pool_frames", "must be 0 (automatic) or >= 2");
-  if (c.pool_frames == 0) c.pool_frames = c.queue + inference.max_batch + 2;
+  if (c.pool_frames == 0) {
+    c.pool_frames_auto = true;
+    c.pool_frames = c.queue + resolved_max_batch(inference) + 2;
+  }
   // The analytics object goes to the analytics' own parser, with "channel" set to the id.
   const json* an = o.raw("analytics");
   if (o.ok()) {

@@ -28,8 +28,9 @@ struct ChannelConfig {
   PixelFormat push_format = PixelFormat::kBGR24;  // "format": pushed frames' pixel format
   int queue = 4;  // frames waiting for detection or analytics (1..1024)
   DropPolicy policy = DropPolicy::kDropOldest;
-  int detect_interval = 1;  // detect every Nth frame; the tracker predicts in between
-  int pool_frames = 0;      // frame pool capacity in frames; 0 = queue + max_batch + 2
+  int detect_interval = 1;        // detect every Nth frame; the tracker predicts in between
+  int pool_frames = 0;            // frame pool capacity in frames; 0 = queue + max_batch + 2
+  bool pool_frames_auto = false;  // pool_frames was 0: sized again once max_batch is known
   // "max_gap_s": media time jumping forward by more than this (or the source reconnecting)
   // is a gap: the channel's tracks end ("source_gap") and dwell timers restart. 0 = only
   // reconnects are gaps.
@@ -46,7 +47,11 @@ struct ChannelConfig {
 };
 
 struct InferenceConfig {
-  int max_batch = 4;     // frames per detector run (1 = no batching)
+  // Frames per detector run (1 = no batching); 0 = by the engine once it exists: 1 where it
+  // runs several requests at once (OpenVINO's streams: in-flight requests instead of batches,
+  // which held 40% less memory and less latency), else kBatchedMaxBatch (ORT).
+  int max_batch = 0;
+  static constexpr int kBatchedMaxBatch = 4;
   int max_wait_ms = 10;  // the longest a frame waits for a batch to fill
   // Batches in inference at once, each collected and run by its own batcher thread; 0 = what
   // the engine runs in parallel (OpenVINO: its infer requests, one per stream; ORT: 1, as one
@@ -61,6 +66,11 @@ struct InferenceConfig {
   // analytics threads need between runs.
   bool spinning = false;
 };
+
+// max_batch, or what 0 means before the engine exists (ORT's batches).
+inline int resolved_max_batch(const InferenceConfig& i) {
+  return i.max_batch > 0 ? i.max_batch : InferenceConfig::kBatchedMaxBatch;
+}
 
 struct PipelineConfig {
   std::string detector_model;         // models.detector.model (path)

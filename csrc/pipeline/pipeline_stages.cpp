@@ -469,6 +469,7 @@ PipelineStats Pipeline::Impl::stats() const {
   s.analytics.queue_depth = ready;
   s.batches = batches_;
   s.inference_lanes = detector_->lanes();
+  s.inference_max_batch = cfg_.inference.max_batch;
   s.inference_backend = detector_->backend();
   s.inference_notes = detector_->notes();
   if (sinks_) s.sinks = sinks_->stats();

@@ -780,9 +780,11 @@ typedef struct vas_pipeline vas_pipeline_t;
 typedef struct vas_pipeline_config {
   uint32_t struct_size; /* set by vas_pipeline_config_init() */
   /* JSON object, required: {"models": {"detector": {"model": PATH, "options": {...}}},
-     "inference": {"max_batch", "max_wait_ms", "threads", "spinning", "in_flight" (batches
-     in inference at once, each on its own batcher thread over the one engine; 0 (default) =
-     what the engine runs in parallel: OpenVINO's infer requests, 1 for ORT)},
+     "inference": {"max_batch" (frames per detector run; by default 1 where the engine
+     runs several requests at once, OpenVINO's streams, else 4), "max_wait_ms", "threads",
+     "spinning", "in_flight" (batches in inference at once, each on its own batcher thread
+     over the one engine; 0 (default) = what the engine runs in parallel: OpenVINO's infer
+     requests, 1 for ORT)},
      "analytics_threads",
      "channels": [{"id", "source": {"url", "loop", "realtime", "transport", "open_timeout_ms",
      "read_timeout_ms", "reconnect_initial_ms", "reconnect_max_ms"}, "push", "queue",
@@ -956,7 +958,7 @@ VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const cha
    "decode"|"inference"|"analytics": {"fps", "latency_p50_ms", "latency_p99_ms", "queue_depth"},
    "batch_mean", "batches", "cpu_ms_per_frame": {"frames", "decode", "preprocess", "inference",
    "postprocess", "analytics", "delivery", "annotate", "other", "process"}, "inference_lanes",
-   "inference_backend" (e.g. "ort 1.32.0"), "inference_notes" (the engine's notes; with "backend":
+   "inference_max_batch" (the max_batch in use), "inference_backend" (e.g. "ort 1.32.0"), "inference_notes" (the engine's notes; with "backend":
    "auto" the first says what was chosen and why)}. cpu_ms_per_frame is CPU time per delivered frame
    since start (frozen at stop): each stage counts the pipeline's own threads in it ("inference"
    only the calling thread's share), "other" the rest of the process (runtime worker threads, sinks,

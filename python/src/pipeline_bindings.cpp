@@ -148,6 +148,7 @@ py::dict stats_dict(const vas::PipelineStats& st) {
   cpu["process"] = c.process;
   d["cpu_ms_per_frame"] = cpu;
   d["inference_lanes"] = st.inference_lanes;
+  d["inference_max_batch"] = st.inference_max_batch;
   d["inference_backend"] = st.inference_backend;
   d["inference_notes"] = st.inference_notes;
   d["batch_mean"] = st.batch_mean;

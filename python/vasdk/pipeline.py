@@ -157,6 +157,7 @@ class PipelineStats:
     # to "process". "frames" is the divisor. See CpuStats in csrc/pipeline/pipeline.h.
     cpu_ms_per_frame: dict[str, float] = field(default_factory=dict)
     inference_lanes: int = 1  # batches in inference at once ("inference": {"in_flight"})
+    inference_max_batch: int = 1  # frames per run at most ("inference": {"max_batch"}, resolved)
     # The engine that runs ("ort 1.32.0"); with "backend": "auto" the first note says why.
     inference_backend: str = ""
     inference_notes: list[str] = field(default_factory=list)
@@ -258,6 +259,7 @@ def _stats(d: dict[str, Any], results_dropped: int) -> PipelineStats:
         batches=int(d["batches"]),
         cpu_ms_per_frame=dict(d.get("cpu_ms_per_frame", {})),
         inference_lanes=int(d.get("inference_lanes", 1)),
+        inference_max_batch=int(d.get("inference_max_batch", 1)),
         inference_backend=str(d.get("inference_backend", "")),
         inference_notes=[str(n) for n in d.get("inference_notes", [])],
         results_dropped=results_dropped,

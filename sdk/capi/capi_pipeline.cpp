@@ -164,6 +164,7 @@ std::string stats_json(const vas::PipelineStats& st) {
                         {"analytics", stage_json(st.analytics)},
                         {"cpu_ms_per_frame", vas::cpu_stats_json(st.cpu_ms_per_frame)},
                         {"inference_lanes", st.inference_lanes},
+                        {"inference_max_batch", st.inference_max_batch},
                         {"inference_backend", st.inference_backend},
                         {"inference_notes", st.inference_notes},
                         {"batch_mean", st.batch_mean},

@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "io/video_reader.h"
@@ -272,6 +273,27 @@ TEST(Pipeline, SameAnswerAtAnyScale) {
                          "channel " + id + " max_batch " + std::to_string(max_batch) +
                              " in_flight " + std::to_string(in_flight));
     }
+  }
+}
+
+// Without "max_batch", one lane batches (ORT) and several lanes run single frames (OpenVINO's
+// streams; here ORT with in_flight 2 takes the same path). A set value always wins.
+TEST(Pipeline, MaxBatchDefaultsByLanes) {
+  auto cfg = [](const std::string& inference) {
+    return R"({"models": {"detector": {"model": ")" + asset("yolov3-tiny.onnx") +
+           R"(", "options": {"input_width": 256, "input_height": 192}}}, "inference": )" +
+           inference + R"(, "channels": [)" + push_channel("a") + "]}";
+  };
+  const std::vector<std::tuple<std::string, int, int>> cases = {
+      {R"({"threads": 1})", 1, 4},
+      {R"({"threads": 1, "in_flight": 2})", 2, 1},
+      {R"({"threads": 1, "in_flight": 2, "max_batch": 3})", 2, 3},
+      {R"({"threads": 1, "max_batch": 1})", 1, 1}};
+  for (const auto& [inference, lanes, max_batch] : cases) {
+    auto p = make(cfg(inference));
+    ASSERT_TRUE(p) << inference;
+    EXPECT_EQ(p->stats().inference_lanes, lanes) << inference;
+    EXPECT_EQ(p->stats().inference_max_batch, max_batch) << inference;
   }
 }
 
