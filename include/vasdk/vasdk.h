@@ -149,8 +149,8 @@ typedef struct vas_detector_config {
      order of preference: "cpu", "cuda", "tensorrt", "openvino"; missing ones are skipped, and
      an error names them if none is usable), "warmup_runs", "memory_pattern" (ORT: plan
      activations per input shape; default true, false in a pipeline, where the plan's block
-     sat beside the arena's chunks and each batch size kept its own), "arena" (ORT CPU arena: "shared", the
-     default, one arena for the process's sessions that grows by what is requested;
+     sat beside the arena's chunks and each batch size kept its own), "arena" (ORT CPU arena:
+     "shared", the default, one arena for the process's sessions that grows by what is requested;
      "session", ORT's own per-session arena growing in powers of two; "none", no arena: least
      memory, more CPU per run), "card" (path; not with a pack),
      "key_file" (an encrypted pack's key: 64 hex digits in a regular file of mode 0600 or
@@ -958,8 +958,9 @@ VAS_API vas_status_t vas_pipeline_push_frame(vas_pipeline_t* pipeline, const cha
    "decode"|"inference"|"analytics": {"fps", "latency_p50_ms", "latency_p99_ms", "queue_depth"},
    "batch_mean", "batches", "cpu_ms_per_frame": {"frames", "decode", "preprocess", "inference",
    "postprocess", "analytics", "delivery", "annotate", "other", "process"}, "inference_lanes",
-   "inference_max_batch" (the max_batch in use), "inference_backend" (e.g. "ort 1.32.0"), "inference_notes" (the engine's notes; with "backend":
-   "auto" the first says what was chosen and why)}. cpu_ms_per_frame is CPU time per delivered frame
+   "inference_max_batch" (the max_batch in use), "inference_backend" (e.g. "ort 1.32.0"),
+   "inference_notes" (the engine's notes; with "backend": "auto" the first says what was chosen
+   and why)}. cpu_ms_per_frame is CPU time per delivered frame
    since start (frozen at stop): each stage counts the pipeline's own threads in it ("inference"
    only the calling thread's share), "other" the rest of the process (runtime worker threads, sinks,
    the application), so that they add up to "process". New keys may appear. *out_json belongs to the
