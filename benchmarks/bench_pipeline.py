@@ -359,8 +359,8 @@ def measure(side: str, **cfg: Any) -> dict[str, Any]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "python")}
     # A worker that has not finished long after its work should have is hung, and is tried once
     # more: OpenVINO's Python API deadlocked now and then in the OpenVINO plain app (every channel
-    # thread parked in a futex inside InferRequest.infer's input copy; seen once on a 2-core
-    # AVX-512 EPYC, not reproduced in the next runs).
+    # thread parked in a futex inside InferRequest.infer's input copy; twice in five runs on a
+    # 2-core AVX-512 EPYC).
     limit = 120 + 3 * (cfg["seconds"] or 0) + cfg["channels"] * max(cfg["frames"], 0)
     for attempt in (1, 2):
         try:
@@ -529,7 +529,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="vasdk's inference.max_batch (0: the pipeline's default for its backend)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/pipeline.json"))
     args = ap.parse_args(argv)
-    MAX_BATCH[0] = args.max_batch
     if args.long_only and args.minutes <= 0:
         ap.error("--long-only needs --minutes")
     unknown = set(args.sides.split(",")) - set(ALL_SIDES)
@@ -540,6 +539,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    MAX_BATCH[0] = args.max_batch
     if args.worker:
         worker(json.loads(args.worker))
         return 0
