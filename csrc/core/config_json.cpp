@@ -175,6 +175,15 @@ std::string json_error_cause(const std::string& what) {
     const auto colon = s.find(": ");
     if (colon != std::string::npos) s = s.substr(colon + 2);
   }
+  // "...; last read: '<token>'" quotes the whole token nlohmann was reading: a 300 KB string
+  // when the document's fault is at its end. Keep a short excerpt of it, and of the whole.
+  constexpr size_t kTokenChars = 40, kCauseChars = 200;
+  const std::string last_read = "last read: '";
+  if (const auto at = s.find(last_read); at != std::string::npos) {
+    const size_t token = at + last_read.size();
+    if (s.size() > token + kTokenChars + 1) s = s.substr(0, token + kTokenChars) + "...'";
+  }
+  if (s.size() > kCauseChars) s = s.substr(0, kCauseChars - 3) + "...";
   return s;
 }
 

@@ -228,6 +228,14 @@ TEST(ConfigReader, SyntaxErrorsNameLineAndColumn) {
   EXPECT_EQ(overflow.status().code(), StatusCode::kInvalidConfig);
   EXPECT_NE(overflow.status().message().find("card is not valid JSON"), std::string::npos);
   EXPECT_FALSE(parse_config_json("", "card").is_ok());
+  // The token nlohmann was reading is quoted in its message: a long one is cut short.
+  for (const char* tail : {"\x01\"}", "x"}) {
+    auto long_token = parse_config_json(R"({"a": ")" + std::string(300000, 'k') + tail, "card");
+    ASSERT_FALSE(long_token.is_ok());
+    EXPECT_LT(long_token.status().message().size(), 400u) << long_token.status().message();
+    EXPECT_NE(long_token.status().message().find("last read: '\"kkk"), std::string::npos)
+        << long_token.status().message();
+  }
 }
 
 TEST(ConfigReader, ARootThatIsNotAnObjectNamesTheDocument) {
