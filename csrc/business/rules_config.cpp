@@ -26,8 +26,8 @@ Status parse_rule(ConfigObject& j, RuleConfig* r) {
   j.opt("classes", &r->classes, in_range(0, 1 << 30));
   std::string anchor;
   if (j.opt("anchor", &anchor) && !parse_anchor(anchor, &r->anchor)) {
-    j.fail("anchor",
-           "expected one of 'bottom_center', 'center', 'top_center', got '" + anchor + "'");
+    j.fail("anchor", "expected one of 'bottom_center', 'center', 'top_center', got '" +
+                         config_value_excerpt(nlohmann::json(anchor), 40, false) + "'");
   }
   j.opt("min_track_age", &r->min_track_age, in_range(0, 1 << 30));
   VAS_RETURN_IF_ERROR(j.status());
@@ -86,7 +86,8 @@ Status RuleJson::choice(const char* key, Need need, const std::vector<std::strin
     }
     list += (i == 0 ? "'" : ", '") + options[i] + "'";
   }
-  rule_->fail(key, "expected one of " + list + ", got '" + s + "'");
+  rule_->fail(key, "expected one of " + list + ", got '" +
+                       config_value_excerpt(nlohmann::json(s), 40, false) + "'");
   return rule_->status();
 }
 

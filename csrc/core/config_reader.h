@@ -295,7 +295,8 @@ bool ConfigObject::opt_choice(const std::string& key, E* out,
     }
     names += (names.empty() ? "'" : ", '") + std::string(name) + "'";
   }
-  fail(key, "expected one of " + names + ", got '" + s + "'");
+  fail(key, "expected one of " + names + ", got '" +
+                config_value_excerpt(nlohmann::json(s), 40, false) + "'");
   return false;
 }
 

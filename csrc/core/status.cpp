@@ -1,5 +1,7 @@
 #include "core/status.h"
 
+#include <string>
+
 namespace vas {
 
 const char* status_code_name(StatusCode code) {
@@ -36,6 +38,16 @@ const char* status_code_name(StatusCode code) {
       return "VAS_ERR_CANCELLED";
   }
   return "VAS_ERR_UNKNOWN";
+}
+
+std::string Status::bounded_message(std::string m) {
+  if (m.size() <= kMaxMessageBytes) return m;
+  const size_t total = m.size();
+  size_t cut = kMaxMessageBytes - 64;  // room for the note below
+  while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;
+  m.resize(cut);
+  m += "... (" + std::to_string(total - cut) + " more bytes cut)";
+  return m;
 }
 
 }  // namespace vas

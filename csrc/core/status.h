@@ -35,7 +35,11 @@ const char* status_code_name(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  // Messages over kMaxMessageBytes are cut (at a UTF-8 boundary, saying how much went): a
+  // message may quote input, and no input is echoed whole, however a call site quotes it.
+  Status(StatusCode code, std::string message)
+      : code_(code), message_(bounded_message(std::move(message))) {}
+  static constexpr size_t kMaxMessageBytes = 1024;
 
   static Status ok() { return {}; }
   bool is_ok() const { return code_ == StatusCode::kOk; }
@@ -48,6 +52,8 @@ class [[nodiscard]] Status {
   }
 
  private:
+  static std::string bounded_message(std::string m);
+
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };

@@ -20,6 +20,19 @@ Status quarter(int v, int* out) {
   return Status::ok();
 }
 
+TEST(Status, LongMessagesAreCutAtACharacterBoundary) {
+  const std::string short_message = "bad value 'x'";
+  EXPECT_EQ(invalid_config(short_message).message(), short_message);
+  // A quoted input of 300 KB, with a two-byte character where the cut falls.
+  std::string quoted = "got '" + std::string(Status::kMaxMessageBytes - 64 - 6, 'k') + "\xc3\xa9" +
+                       std::string(300000, 'k') + "'";
+  const Status st = invalid_config(quoted).with_context("detector options");
+  EXPECT_LE(st.message().size(), Status::kMaxMessageBytes);
+  EXPECT_EQ(st.message().rfind("detector options: got 'kkk", 0), 0u);
+  EXPECT_NE(st.message().find(" more bytes cut)"), std::string::npos) << st.message();
+  for (unsigned char c : st.message()) EXPECT_NE(c, 0xc3) << "a character was split";
+}
+
 TEST(Status, ResultCarriesValueOrError) {
   int out = 0;
   EXPECT_TRUE(quarter(8, &out).is_ok());
