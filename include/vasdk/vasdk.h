@@ -61,8 +61,9 @@ enum vas_status_code {
    Thread safety: any thread. */
 VAS_API const char* vas_status_str(vas_status_t status);
 
-/* Detail of the last failed call on this thread ("" if none). Valid until the next failing
-   vasdk call on the same thread. Successful calls leave it unchanged.
+/* Detail of the last failed call on this thread ("" if none), at most about 1 KiB of UTF-8:
+   longer details are cut and say so. Valid until the next failing vasdk call on the same
+   thread. Successful calls leave it unchanged.
    Thread safety: any thread (thread-local). */
 VAS_API const char* vas_last_error_message(void);
 
