@@ -159,16 +159,17 @@ class OvEngine final : public Engine {
       st = api_.core_read_model(rt_->core, model_.c_str(), nullptr, &model);
     }
     if (st != OV_STATUS_OK) {
-      Status s = rt_->error(st, StatusCode::kInvalidModel,
-                            "model '" + model_ + "': OpenVINO ov_core_read_model");
-      std::string m = s.message() +
-                      " (backend 'openvino' runs ONNX FP32, FP16 and INT8 QDQ models; for "
-                      "QOperator models with com.microsoft ops use backend 'ort')";
+      // What to do comes first: OpenVINO's own report can run past the message's bound.
+      std::string m = "model '" + model_ +
+                      "': backend 'openvino' runs ONNX FP32, FP16 and INT8 QDQ models; for "
+                      "QOperator models with com.microsoft ops use backend 'ort'";
       if (summary.has_quant_ops) {
         // `vasdk model quantize` saves at ORT's extended level by default, which fuses the QDQ
         // pairs into QLinearConv and com.microsoft QLinear* ops.
         m += "; `vasdk model quantize --no-optimize` writes the plain QDQ graph it runs";
       }
+      m +=
+          ". " + rt_->error(st, StatusCode::kInvalidModel, "OpenVINO ov_core_read_model").message();
       return {StatusCode::kInvalidModel, m};
     }
 
