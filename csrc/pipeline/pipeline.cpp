@@ -67,7 +67,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const std::string& config_jso
   if (cfg.inference.max_batch == 0) {
     cfg.inference.max_batch = det.value()->lanes() > 1 ? 1 : InferenceConfig::kBatchedMaxBatch;
     for (ChannelConfig& c : cfg.channels) {
-      if (c.pool_frames_auto) c.pool_frames = c.queue + cfg.inference.max_batch + 2;
+      if (c.pool_frames_auto) c.pool_frames = default_pool_frames(c.queue, cfg.inference.max_batch);
     }
   }
   std::unique_ptr<SinkSet> sinks;

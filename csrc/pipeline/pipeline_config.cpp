@@ -75,13 +75,11 @@ void read_channel(ConfigObject& o, const InferenceConfig& inference, ChannelConf
     annotate.opt("fps", &c.annotate_fps, in_range(0, 1000));
     (void)annotate.finish();
   }
-  // The pool must hold the queue, a batch and the frame being analysed, or the decoder would
-  // stall on an exhausted pool while the queue still has room.
   o.opt("pool_frames", &c.pool_frames, in_range(0, 4096));
   if (o.ok() && c.pool_frames == 1) o.fail("pool_frames", "must be 0 (automatic) or >= 2");
   if (c.pool_frames == 0) {
     c.pool_frames_auto = true;
-    c.pool_frames = c.queue + resolved_max_batch(inference) + 2;
+    c.pool_frames = default_pool_frames(c.queue, resolved_max_batch(inference));
   }
   // The analytics object goes to the analytics' own parser, with "channel" set to the id.
   const json* an = o.raw("analytics");

@@ -72,6 +72,10 @@ inline int resolved_max_batch(const InferenceConfig& i) {
   return i.max_batch > 0 ? i.max_batch : InferenceConfig::kBatchedMaxBatch;
 }
 
+// The pool must hold the queue, a batch and the frame being analysed, or the decoder would
+// stall on an exhausted pool while the queue still has room.
+inline int default_pool_frames(int queue, int max_batch) { return queue + max_batch + 2; }
+
 struct PipelineConfig {
   std::string detector_model;         // models.detector.model (path)
   std::string detector_options_json;  // models.detector.options, validated
