@@ -782,7 +782,7 @@ typedef struct vas_pipeline_config {
   uint32_t struct_size; /* set by vas_pipeline_config_init() */
   /* JSON object, required: {"models": {"detector": {"model": PATH, "options": {...}}},
      "inference": {"max_batch" (frames per detector run; by default 1 where the engine
-     runs several requests at once, OpenVINO's streams, else 4), "max_wait_ms", "threads",
+     runs several requests at once, OpenVINO's streams, else 2), "max_wait_ms", "threads",
      "spinning", "in_flight" (batches in inference at once, each on its own batcher thread
      over the one engine; 0 (default) = what the engine runs in parallel: OpenVINO's infer
      requests, 1 for ORT)},

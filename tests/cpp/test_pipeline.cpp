@@ -285,7 +285,8 @@ TEST(Pipeline, MaxBatchDefaultsByLanes) {
            inference + R"(, "channels": [)" + push_channel("a") + "]}";
   };
   const std::vector<std::tuple<std::string, int, int>> cases = {
-      {R"({"threads": 1})", 1, 4},
+      {R"({"threads": 1})", 1, 2},
+      {R"({"threads": 1, "max_batch": 4})", 1, 4},
       {R"({"threads": 1, "in_flight": 2})", 2, 1},
       {R"({"threads": 1, "in_flight": 2, "max_batch": 3})", 2, 3},
       {R"({"threads": 1, "max_batch": 1})", 1, 1}};
