@@ -525,6 +525,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--c-sample", default=str(ROOT / "build/samples/multi_channel"),
                     help="samples/c/multi_channel binary for the C side ('' or missing: skipped)")
     ap.add_argument("--c-seconds", type=float, default=10, help="length of each C sample run")
+    ap.add_argument("--int8-model", default="", help="the INT8 model of the real-time trials and the long "
+                    "run (default: yolov3-tiny through `vasdk model quantize`, cached), e.g. a pruned one")
     ap.add_argument("--max-batch", type=int, default=0,
                     help="vasdk's inference.max_batch (0: the pipeline's default for its backend)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/pipeline.json"))
@@ -545,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sides = args.sides.split(",")
     fp32 = str(assets() / "yolov3-tiny.onnx")
-    int8 = str(int8_model()) if set(sides) & {"peer", "vasdk"} else ""
+    int8 = args.int8_model or (str(int8_model()) if set(sides) & {"peer", "vasdk"} else "")
     info = machine()
     print(
         f"{info['cpu']} ({' '.join(info['isa'])}), {info['cores']} cores, load {info['loadavg']}, "

@@ -12,6 +12,7 @@
 #      messages received.
 # Every server it starts is stopped by PID on exit, Ctrl-C included.
 #   bash scripts/demo.sh [OUT_DIR] [--channels N] [--seconds S] [--http HOST:PORT] [--no-live]
+#     [--model MODEL.onnx]   (another detector with yolov3-tiny's card, e.g. a pruned INT8 one)
 #   (defaults out/demo, 4, 60, 127.0.0.1 on a free port; another address than 127.0.0.1 makes the
 #   page ask for the printed token on every call)
 set -euo pipefail
@@ -21,12 +22,15 @@ CHANNELS=4
 SECONDS_RUN=60
 HTTP=""
 LIVE=1
+MODEL=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --channels) CHANNELS=$2; shift 2 ;;
     --seconds) SECONDS_RUN=$2; shift 2 ;;
     --http) HTTP=$2; shift 2 ;;
     --no-live) LIVE=0; shift ;;
+    --model) [ -f "$2" ] || { echo "demo: no model file $2" >&2; exit 2; }
+      MODEL=$(realpath "$2"); shift 2 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) OUT=$1; shift ;;
   esac
@@ -66,7 +70,9 @@ pids+=($!)
 
 # 3. The model: yolov3-tiny quantized to INT8 once (portable target: exact on any x86 or ARM64
 #    CPU), calibrated on vtest.avi and kept in .cache/demo for the next run.
-MODEL=$ROOT/.cache/demo/yolov3-tiny-int8.onnx
+if [ -z "$MODEL" ]; then
+  MODEL=$ROOT/.cache/demo/yolov3-tiny-int8.onnx
+fi
 if [ ! -f "$MODEL" ]; then
   mkdir -p "$(dirname "$MODEL")"
   "$ROOT/.venv/bin/vasdk" model quantize "$VASDK_ASSETS/yolov3-tiny.onnx" "$MODEL.tmp.onnx" \

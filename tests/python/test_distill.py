@@ -13,7 +13,15 @@ import pytest
 pytest.importorskip("jax", reason="distillation needs the train extra (jax, optax)")
 
 import vasdk
-from vasdk.tools.distill import OnnxFunction, _frames, _use_compile_cache, compile_cache_dir, distill
+from vasdk.tools.distill import (
+    OnnxFunction,
+    _crops,
+    _frames,
+    _use_compile_cache,
+    compile_cache_dir,
+    distill,
+    main,
+)
 from vasdk.tools.onnxutil import ModelToolError, ort_session
 from vasdk.tools.prune import prune
 from vasdk.tools.refit import refit_model
@@ -127,3 +135,40 @@ def test_compile_cache_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert _use_compile_cache(jax) is None and jax.config.jax_compilation_cache_dir is None
     jax = SimpleNamespace(config=Config(jax_compilation_cache_dir="/elsewhere"))
     assert _use_compile_cache(jax) is None and jax.config.jax_compilation_cache_dir == "/elsewhere"
+
+
+def test_crops_are_blocks_of_the_frame_on_the_coarsest_grid() -> None:
+    """Crops keep the frame's scale: each is an exact block of its frame, at an offset on the
+    32-pixel grid, frame by frame in order; the same seed cuts the same crops."""
+    x = np.random.default_rng(0).random((3, 3, 192, 256), dtype=np.float32)
+    got = _crops(x, (96, 64), 4, np.random.default_rng(5))
+    assert got.shape == (12, 3, 64, 96)
+    offsets = set()
+    for i, c in enumerate(got):
+        frame = x[i // 4]
+        hits = [(oy, ox) for oy in range(0, 192 - 64 + 1, 32) for ox in range(0, 256 - 96 + 1, 32)
+                if np.array_equal(frame[:, oy:oy + 64, ox:ox + 96], c)]
+        assert len(hits) == 1
+        offsets.add(hits[0])
+    assert len(offsets) > 1  # not always the same corner
+    np.testing.assert_array_equal(_crops(x, (96, 64), 4, np.random.default_rng(5)), got)
+
+
+def test_crop_training_runs_and_bad_sizes_are_refused(models, assets: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    teacher, student = models
+    res = distill(student, tmp_path / "c.onnx", teacher=teacher, frames=[assets / "vtest.avi"], count=4,
+                  batch=2, steps=2, lr=1e-3, seed=3, crop=(160, 128), crops_per_frame=2, progress=False,
+                  fit=False)
+    assert res.steps == 2 and np.isfinite(res.heldout_loss_end)
+    with vasdk.VideoReader(assets / "vtest.avi") as r:
+        frame = next(iter(r))
+    vasdk.Detector(tmp_path / "c.onnx", threads=1).detect(frame)
+    common = dict(teacher=teacher, frames=[assets / "vtest.avi"], count=4, steps=1, progress=False)
+    with pytest.raises(ModelToolError, match="crop must fit the card's input size 768x576"):
+        distill(student, tmp_path / "d.onnx", crop=(800, 128), **common)
+    with pytest.raises(ModelToolError, match="not both"):
+        distill(student, tmp_path / "d.onnx", crop=(160, 128), input_size=(160, 128), **common)
+    assert main([str(student), str(tmp_path / "d.onnx"), "--teacher", str(teacher), "--frames",
+                 str(assets / "vtest.avi"), "--crop", "160by128", "--quiet"]) == 1
+    assert "a size is WxH (e.g. 416x320), got '160by128'" in capsys.readouterr().err

@@ -17,6 +17,12 @@ sigmoid(obj)), so that thousands of empty cells do not outvote a few objects; cl
 same way, and the box terms (sigmoid x, y and raw log w, h, squared error), weighted by the
 teacher's objectness. Other decoders get the squared error of every output (output imitation).
 
+Training at the card's size is slow on a CPU, and training on frames resized smaller teaches the
+student objects at sizes it will not see deployed: a student distilled at 416x320 on vtest.avi
+agreed with its teacher at 0.66 AP50 on later frames at 416x320 but 0.29 at the card's 768x576.
+``--crop WxH`` trains on crops of that size cut from frames at the card's size instead (on the
+32-pixel grid, ``--crops`` per frame): the same cost per step as resizing, at the deployed scale.
+
 Frames (videos, image folders or images) are split into training and held-out frames; the
 held-out loss is reported at the start and every checkpoint. Runs stop at ``--steps`` or
 ``--budget`` minutes, whichever comes first, write a checkpoint every ``--checkpoint-every``
@@ -268,6 +274,20 @@ def _frames(sources: Sequence[str | Path], count: int, spec: dict[str, Any]) -> 
     return np.stack(out[:count]).astype(np.float32)
 
 
+def _crops(x: np.ndarray, size: tuple[int, int], per_frame: int, rng: np.random.Generator) -> np.ndarray:
+    """``per_frame`` crops (w, h) = ``size`` of each NCHW frame, frame by frame, at random offsets
+    on a 32-pixel grid (the coarsest YOLO stride: the crop's cells line up with the frame's)."""
+    n, c, h, w = x.shape
+    cw, ch = size
+    out = np.empty((n * per_frame, c, ch, cw), dtype=x.dtype)
+    for i in range(n):
+        for j in range(per_frame):
+            oy = int(rng.integers(0, (h - ch) // 32 + 1)) * 32
+            ox = int(rng.integers(0, (w - cw) // 32 + 1)) * 32
+            out[i * per_frame + j] = x[i, :, oy:oy + ch, ox:ox + cw]
+    return out
+
+
 def _save(path: Path, meta: dict[str, Any], params: dict[str, Any], state: list[Any]) -> None:
     """A checkpoint as plain arrays (npz, no pickle: loading one runs no code)."""
     arrays = {f"p/{k}": np.asarray(v) for k, v in params.items()}
@@ -293,12 +313,17 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
             count: int = 64, heldout: float = 0.125, steps: int = 1000, budget_min: float = 30.0,
             batch: int = 4, lr: float = 3e-4, temperature: float = 2.0, seed: int = 0,
             checkpoint: str | Path | None = None, checkpoint_every: int = 50, resume: bool = False,
-            input_size: tuple[int, int] | None = None, fit: bool = True, fit_count: int = 48,
+            input_size: tuple[int, int] | None = None, crop: tuple[int, int] | None = None,
+            crops_per_frame: int = 2, fit: bool = True, fit_count: int = 48,
             progress: bool = True, compile_cache: bool = True) -> DistillResult:
     """Train ``student`` against ``teacher`` and write it to ``dst`` with the teacher's card.
 
     A student written by prune is first refitted to the teacher's features (``refit``, on
-    ``fit_count`` frames at the card's input size) unless ``fit`` is off or a run resumes."""
+    ``fit_count`` frames at the card's input size) unless ``fit`` is off or a run resumes.
+
+    ``input_size`` (w, h) resizes the frames to that size; ``crop`` (w, h) instead cuts
+    ``crops_per_frame`` crops of that size from each frame at the card's size, so that objects
+    keep the size they will have when the student is deployed (give one or neither)."""
     jax, jnp = _jax()
     import optax
 
@@ -310,8 +335,13 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
         raise ModelToolError(f"{teacher.name}: its card {card_path.name} is missing")
     card = json.loads(card_path.read_text(encoding="utf-8"))
     spec = dict(card["input"])
+    if input_size and crop:
+        raise ModelToolError("give input_size (resize) or crop, not both")
     if input_size:
         spec["width"], spec["height"] = input_size
+    if (crop and not (0 < crop[0] <= spec["width"] and 0 < crop[1] <= spec["height"])) or crops_per_frame < 1:
+        raise ModelToolError(f"crop must fit the card's input size {spec['width']}x{spec['height']} and "
+                             "crops per frame be at least 1")
     if not 0 < heldout < 1 or batch < 1 or steps < 0 or budget_min <= 0 or temperature <= 0 or \
             fit_count < 1:
         raise ModelToolError("heldout must be in (0, 1); batch, budget, temperature and fit frames positive; "
@@ -334,6 +364,10 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     hold, train = order[:n_hold], order[n_hold:]
     if len(train) == 0:
         raise ModelToolError("no training frames left after the held-out share")
+    if crop:  # frames are split first: crops of one frame never sit on both sides
+        x = _crops(x, crop, crops_per_frame, np.random.default_rng([seed, 1]))
+        k = crops_per_frame
+        hold, train = (np.concatenate([i * k + np.arange(k) for i in part]) for part in (hold, train))
     t_name = t_sess.get_inputs()[0].name
     targets = [t_sess.run(None, {t_name: x[i:i + 1]}) for i in range(len(x))]
     t_out = [np.concatenate([t[k] for t in targets]) for k in range(len(targets[0]))]
@@ -417,6 +451,15 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
     return res
 
 
+def _size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    w, sep, h = text.partition("x")
+    if not (sep and w.isdigit() and h.isdigit()):
+        raise ModelToolError(f"a size is WxH (e.g. 416x320), got {text[:40]!r}")
+    return int(w), int(h)
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -> int:
     p = argparse.ArgumentParser(prog=prog, description="Distil a teacher into a (pruned) student on "
                                 "unlabelled frames; writes the student as ONNX with the card.")
@@ -432,7 +475,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--input-size", help="train at WxH instead of the card's size (faster)")
+    size_how = p.add_mutually_exclusive_group()
+    size_how.add_argument("--input-size", help="train on frames resized to WxH instead of the card's size "
+                          "(faster; objects shrink)")
+    size_how.add_argument("--crop", help="train on WxH crops of frames at the card's size (faster; objects "
+                          "keep their deployed size)")
+    p.add_argument("--crops", type=int, default=2, help="crops per frame with --crop (default 2)")
     p.add_argument("--no-fit", action="store_true", help="skip the least-squares feature fit of a pruned "
                    "student before training")
     p.add_argument("--fit-frames", type=int, default=48, help="frames for the feature fit, card size "
@@ -444,16 +492,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "vasdk model distill") -
                    help=f"do not keep compiled training steps in {compile_cache_dir()}")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
-    size = None
-    if args.input_size:
-        w, _, h = args.input_size.partition("x")
-        size = (int(w), int(h))
     try:
+        size, crop = _size(args.input_size), _size(args.crop)
         res = distill(args.student, args.dst, teacher=args.teacher, frames=args.frames, count=args.count,
                       heldout=args.heldout, steps=args.steps, budget_min=args.budget, batch=args.batch,
                       lr=args.lr, temperature=args.temperature, seed=args.seed, checkpoint=args.checkpoint,
                       checkpoint_every=args.checkpoint_every, resume=args.resume, input_size=size,
-                      fit=not args.no_fit, fit_count=args.fit_frames, progress=not args.quiet,
+                      crop=crop, crops_per_frame=args.crops, fit=not args.no_fit, fit_count=args.fit_frames,
+                      progress=not args.quiet,
                       compile_cache=not args.no_compile_cache)
     except (ModelToolError, OSError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
