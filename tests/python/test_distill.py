@@ -165,8 +165,9 @@ def test_crop_training_runs_and_bad_sizes_are_refused(models, assets: Path, tmp_
         frame = next(iter(r))
     vasdk.Detector(tmp_path / "c.onnx", threads=1).detect(frame)
     common = dict(teacher=teacher, frames=[assets / "vtest.avi"], count=4, steps=1, progress=False)
-    with pytest.raises(ModelToolError, match="crop must fit the card's input size 768x576"):
-        distill(student, tmp_path / "d.onnx", crop=(800, 128), **common)
+    for bad in ((800, 128), (160, 100)):
+        with pytest.raises(ModelToolError, match=f"768x576 in multiples of 32 .got {bad[0]}x{bad[1]}"):
+            distill(student, tmp_path / "d.onnx", crop=bad, **common)
     with pytest.raises(ModelToolError, match="not both"):
         distill(student, tmp_path / "d.onnx", crop=(160, 128), input_size=(160, 128), **common)
     assert main([str(student), str(tmp_path / "d.onnx"), "--teacher", str(teacher), "--frames",

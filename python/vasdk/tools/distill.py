@@ -339,9 +339,13 @@ def distill(student: str | Path, dst: str | Path, *, teacher: str | Path, frames
         raise ModelToolError("give input_size (resize) or crop, not both")
     if input_size:
         spec["width"], spec["height"] = input_size
-    if (crop and not (0 < crop[0] <= spec["width"] and 0 < crop[1] <= spec["height"])) or crops_per_frame < 1:
-        raise ModelToolError(f"crop must fit the card's input size {spec['width']}x{spec['height']} and "
-                             "crops per frame be at least 1")
+    # Multiples of 32: YOLO's routes join maps of strides 16 and 32, which must line up.
+    limits = (spec["width"], spec["height"])
+    if (crop and not all(0 < v <= lim and v % 32 == 0 for v, lim in zip(crop, limits, strict=True))) or \
+            crops_per_frame < 1:
+        raise ModelToolError(f"crop must fit the card's input size {spec['width']}x{spec['height']} in "
+                             f"multiples of 32 (got {crop[0]}x{crop[1]}), and crops per frame be at least 1"
+                             if crop else "crops per frame must be at least 1")
     if not 0 < heldout < 1 or batch < 1 or steps < 0 or budget_min <= 0 or temperature <= 0 or \
             fit_count < 1:
         raise ModelToolError("heldout must be in (0, 1); batch, budget, temperature and fit frames positive; "
