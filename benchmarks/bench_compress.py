@@ -142,14 +142,15 @@ def render(report: dict[str, Any], out: Path, work: Path) -> str:
     env = report["environment"]
     isa = ", ".join(k for k, v in env["cpu_flags"].items() if v) or "baseline"
     load = ", ".join(str(x) for x in env["load_avg_before"])
-    split = report["settings"].get("same_video_split") or 0
-    video = Path(report["settings"]["eval"]).name
-    protocol = (f"Trained on every 4th frame of {video} before frame {split}; agreement on its frames "
-                f"from {split} on (same camera, disjoint time)." if split else
-                f"Trained on {', '.join(report['settings']['train'])}; agreement on {video}, a video "
-                "not used in training.")
+    settings = report["settings"]
+    split = settings.get("same_video_split") or 0
+    video = Path(settings.get("eval") or "the held-out video").name
+    protocol = ([f"Trained on every 4th frame of {video} before frame {split}; agreement on its frames "
+                 f"from {split} on (same camera, disjoint time).", ""] if split else
+                [f"Trained on {', '.join(settings['train'])}; agreement on {video}, a video not used in "
+                 "training.", ""] if settings.get("train") else [])  # reports older than the protocols
     lines = [f"CPU: {env['cpu_model']} ({env['arch']}, {env['cores']} cores; {isa}); load average before "
-             f"{load}; onnxruntime {env['versions']['onnxruntime']}.", "", protocol, "",
+             f"{load}; onnxruntime {env['versions']['onnxruntime']}.", "", *protocol,
              "| model | agreement AP50 (persons) | 1 thread ms | 2 threads ms | speedup 1t "
              "| conv params (M) | conv GFLOPs | MB |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -55,3 +55,10 @@ def test_render_writes_the_table_and_the_plot(tmp_path: Path) -> None:
     assert "| 1.50 |" in text and "t>=1: 0.500 (missed)" in text
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(out.read_text())["rows"][0]["params"] == 1_500_000
+    # The report names its protocol: another video, or the same video's later frames.
+    report["settings"] |= {"train": ["Megamind.avi", "stills"], "eval": "/a/vtest.avi"}
+    assert "Trained on Megamind.avi, stills; agreement on vtest.avi, a video not used in training." in \
+        bench.render(report, out, tmp_path)
+    report["settings"]["same_video_split"] = 400
+    assert "Trained on every 4th frame of vtest.avi before frame 400; agreement on its frames from 400 on" \
+        in bench.render(report, out, tmp_path)
