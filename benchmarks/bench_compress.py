@@ -51,7 +51,7 @@ from _env import environment  # noqa: E402
 
 from vasdk.asset_paths import asset_path  # noqa: E402
 from vasdk.tools.calibrate import read_frames  # noqa: E402
-from vasdk.tools.distill import distill  # noqa: E402
+from vasdk.tools.distill import _size, distill  # noqa: E402
 from vasdk.tools.evaluate import Variant, evaluate  # noqa: E402
 from vasdk.tools.lowrank import conv_layers  # noqa: E402
 from vasdk.tools.prune import prune  # noqa: E402
@@ -101,11 +101,6 @@ def _early_frames(video: Path, end: int, work: Path) -> Path:
         for i, f in zip(range(0, end, 4), read_frames(video, count=(end + 3) // 4, step=4), strict=False):
             cv2.imwrite(str(out / f"{i:05d}.jpg"), f, [cv2.IMWRITE_JPEG_QUALITY, 95])
     return out
-
-
-def _wh(text: str) -> tuple[int, int]:
-    w, _, h = text.partition("x")
-    return int(w), int(h)
 
 
 def conv_params(model: Path) -> int:
@@ -221,20 +216,21 @@ def main() -> int:
     held = Path(args.eval) if Path(args.eval).is_file() else asset_path(args.eval)
     train = ([_early_frames(held, args.same_video_split, work)] if args.same_video_split
              else [_source(t, work) for t in args.train])
-    size = {"input_size": _wh(args.input_size)} if args.input_size else {"crop": _wh(args.crop)}
+    size = {"input_size": _size(args.input_size)} if args.input_size else {"crop": _size(args.crop)}
     report: dict[str, Any] = {"settings": vars(args) | {"work": str(work), "out": str(args.out)},
                               "environment": env, "steps": {}}
 
     t = time.monotonic()
-    if args.plan:
+    plan = json.loads(args.plan.read_text()) if args.plan else None
+    if plan:
         pruned = work / "pruned_plan.onnx"
-        pr = prune(teacher, pruned, ratios=json.loads(args.plan.read_text()))
+        pr = prune(teacher, pruned, ratios=plan)
     else:
         pruned = work / f"pruned{int(args.ratio * 100)}.onnx"
         pr = prune(teacher, pruned, ratio=args.ratio)
     report["steps"]["prune"] = {"seconds": round(time.monotonic() - t, 1), "params": [pr.params_before,
                                 pr.params_after], "conv_flops": [pr.conv_flops_before, pr.conv_flops_after],
-                                "ratios": json.loads(args.plan.read_text()) if args.plan else args.ratio}
+                                "ratios": plan or args.ratio}
 
     t = time.monotonic()
     student = work / "distilled.onnx"
